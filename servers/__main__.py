@@ -1,0 +1,96 @@
+"""Start one server under uvicorn (uvloop, httptools), after checking its configuration.
+
+    python -m servers session|jwt_auth|control [--host 127.0.0.1] [--port 8000] [--workers 1]
+
+Every problem that can be found before serving is reported as one line with a non-zero exit:
+bad settings (a short JWT secret, an unknown algorithm), an unreachable DATABASE_URL, a port in
+use. `make serve` (python -m bench serve) also starts PostgreSQL for you.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import importlib
+import os
+import socket
+import tempfile
+
+from servers.common import ConfigError, check_database, fail
+
+SERVERS = ("session", "jwt_auth", "control")
+NEEDS_DATABASE = {"session", "jwt_auth"}
+
+
+def port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def share_jwt_keys(environ: dict[str, str]) -> None:
+    """Make the JWT key the same in every worker: generate it once here when none is given."""
+    from servers.jwt_auth import ALGORITHMS, MIN_SECRET_BYTES, generate_private_key_pem
+
+    algorithm = environ.get("AUTHBENCH_JWT_ALG", "HS256")
+    if algorithm == "HS256" and "AUTHBENCH_JWT_SECRET" not in environ:
+        import secrets
+
+        environ["AUTHBENCH_JWT_SECRET"] = secrets.token_urlsafe(MIN_SECRET_BYTES)
+    elif algorithm in ALGORITHMS and not environ.get("AUTHBENCH_JWT_PRIVATE_KEY"):
+        handle, path = tempfile.mkstemp(prefix="authbench-jwt-", suffix=".pem")
+        with os.fdopen(handle, "wb") as key_file:
+            key_file.write(generate_private_key_pem(algorithm))
+        atexit.register(os.unlink, path)
+        environ["AUTHBENCH_JWT_PRIVATE_KEY"] = path
+
+
+def check(name: str, host: str, port: int) -> None:
+    """Everything that can fail before serving, each failure as one line."""
+    module = importlib.import_module(f"servers.{name}")
+    module.make_auth(os.environ)  # parses and validates every setting, loads keys
+    if name in NEEDS_DATABASE:
+        check_database(os.environ["DATABASE_URL"])
+    if port_in_use(host, port):
+        raise ConfigError(f"port {port} on {host} is in use (choose another with --port)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m servers", description=__doc__.split("\n")[0])
+    parser.add_argument("server", choices=SERVERS)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--log-level", default="warning")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    try:
+        if args.server == "jwt_auth":
+            share_jwt_keys(os.environ)
+        check(args.server, args.host, args.port)
+    except ConfigError as exc:
+        fail(str(exc))
+
+    import uvicorn
+
+    uvicorn.run(
+        f"servers.{args.server}:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level=args.log_level,
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()
