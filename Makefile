@@ -41,7 +41,7 @@ plots: $(STAMP) ## Redraw the plots of a run (RUN=results/<run>)
 	$(PY) -m bench plot $(RUN)
 
 serve: $(STAMP) ## Serve one server on 127.0.0.1:PORT with its own PostgreSQL (SERVER=session)
-	$(PY) -m servers $(SERVER) --port $(PORT) --with-postgres
+	$(PY) -m bench serve --server $(SERVER) --port $(PORT)
 
 live: $(STAMP) ## Serve SERVER and open Locust's web UI at http://127.0.0.1:8089 for a room to watch
 	$(PY) -m bench live --server $(SERVER)

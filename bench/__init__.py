@@ -1,1 +1,1 @@
-"""authbench harness: runner, scenarios, Locust user, recorders, micro-benchmarks, results, plots."""
+"""authbench harness: runner, scenarios, Locust user, recorders, micro-benchmarks, plots."""

@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.proctree import signal_tree, tree
+
 RUN_AS_USER = "embedded_postgres"
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
@@ -76,7 +78,14 @@ def _prepare_unprivileged_user(paths: list[Path]) -> str | None:
         entry = pwd.getpwnam(RUN_AS_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", RUN_AS_USER],
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                RUN_AS_USER,
+            ],
             check=True,
             capture_output=True,
         )
@@ -175,7 +184,7 @@ class EmbeddedPostgres:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C in a terminal reaches us, not the server: we stop it
+                start_new_session=True,  # Ctrl-C reaches us, not the server: we stop it
             )
         finally:
             log.close()
@@ -193,7 +202,9 @@ class EmbeddedPostgres:
                     return
             time.sleep(0.05)
         self.stop()
-        raise PostgresError(f"PostgreSQL not ready after {READY_TIMEOUT_S:.0f} s: {self.log_tail(1)}")
+        raise PostgresError(
+            f"PostgreSQL not ready after {READY_TIMEOUT_S:.0f} s: {self.log_tail(1)}"
+        )
 
     def log_tail(self, lines: int = 20) -> str:
         with contextlib.suppress(OSError):
@@ -219,9 +230,12 @@ class EmbeddedPostgres:
         self.process = None
 
     def _signal_group(self, sig: int) -> None:
+        """The postmaster and every backend (each backend is its own process group)."""
         if self.process is not None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.process.pid, sig)
+            signal_tree(self.process.pid, sig)
+
+    def pids(self) -> list[int]:
+        return tree(self.process.pid) if self.pid else []
 
     def freeze(self) -> None:
         """SIGSTOP every server process: connections stay open but nothing answers (a slow DB)."""

@@ -41,7 +41,11 @@ def share_jwt_keys(environ: dict[str, str]) -> None:
         import secrets
 
         environ["AUTHBENCH_JWT_SECRET"] = secrets.token_urlsafe(MIN_SECRET_BYTES)
-    elif algorithm in ALGORITHMS and not environ.get("AUTHBENCH_JWT_PRIVATE_KEY"):
+    elif (
+        algorithm != "HS256"
+        and algorithm in ALGORITHMS
+        and not environ.get("AUTHBENCH_JWT_PRIVATE_KEY")
+    ):
         handle, path = tempfile.mkstemp(prefix="authbench-jwt-", suffix=".pem")
         with os.fdopen(handle, "wb") as key_file:
             key_file.write(generate_private_key_pem(algorithm))

@@ -136,7 +136,9 @@ def invalid_token(description: str) -> Problem:
 
 
 def invalid_request(description: str) -> Problem:
-    return Problem(400, "invalid_request", description, [_challenge("invalid_request", description)])
+    return Problem(
+        400, "invalid_request", description, [_challenge("invalid_request", description)]
+    )
 
 
 class DatabaseUnavailable(Problem):
@@ -200,8 +202,9 @@ def _unavailable_errors() -> tuple[type[BaseException], ...]:
 class Database:
     """An asyncpg pool whose every call is bounded: acquire timeout plus command timeout."""
 
-    def __init__(self, settings: DatabaseSettings):
+    def __init__(self, settings: DatabaseSettings, application_name: str):
         self.settings = settings
+        self.application_name = application_name  # names our connections in pg_stat_activity
         self.pool = None
         self._unavailable = _unavailable_errors()
 
@@ -216,9 +219,12 @@ class Database:
                 max_size=s.pool_size,
                 timeout=s.connect_timeout_s,
                 command_timeout=s.command_timeout_s,
+                server_settings={"application_name": self.application_name},
             )
         except (*self._unavailable, asyncpg.PostgresError, ValueError) as exc:
-            raise ConfigError(f"cannot reach PostgreSQL at {redact(s.url)}: {_one_line(exc)}") from exc
+            raise ConfigError(
+                f"cannot reach PostgreSQL at {redact(s.url)}: {_one_line(exc)}"
+            ) from exc
 
     async def close(self, timeout_s: float = 5.0) -> None:
         if self.pool is None:

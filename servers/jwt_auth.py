@@ -14,6 +14,7 @@ a fresh key per start when unset), AUTHBENCH_JWT_ISSUER (authbench), AUTHBENCH_J
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
 from collections.abc import Mapping
@@ -90,7 +91,8 @@ class JwtSettings:
         algorithm = environ.get("AUTHBENCH_JWT_ALG", "HS256")
         if algorithm not in ALGORITHMS:
             raise ConfigError(
-                f"AUTHBENCH_JWT_ALG={algorithm!r} is not supported; use one of {', '.join(ALGORITHMS)}"
+                f"AUTHBENCH_JWT_ALG={algorithm!r} is not supported; "
+                f"use one of {', '.join(ALGORITHMS)}"
             )
         signing_key, verify_key = load_keys(algorithm, environ)
         return cls(
@@ -123,18 +125,22 @@ def load_keys(algorithm: str, environ: Mapping[str, str]) -> tuple[Any, Any]:
         try:
             pem = Path(path).read_bytes()
         except OSError as exc:
-            raise ConfigError(f"AUTHBENCH_JWT_PRIVATE_KEY: cannot read {path}: {exc.strerror}") from None
+            raise ConfigError(
+                f"AUTHBENCH_JWT_PRIVATE_KEY: cannot read {path}: {exc.strerror}"
+            ) from None
     else:
         pem = generate_private_key_pem(algorithm)
     try:
         private_key = load_pem_private_key(pem, password=None)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"AUTHBENCH_JWT_PRIVATE_KEY is not a usable PEM private key: {exc}") from None
+        raise ConfigError(
+            f"AUTHBENCH_JWT_PRIVATE_KEY is not a usable PEM private key: {exc}"
+        ) from None
     # Refuse a key of the wrong kind now rather than on the first request.
     expected = jwt.get_algorithm_by_name(algorithm)
     try:
         expected.prepare_key(private_key)
-    except jwt.InvalidKeyError as exc:
+    except (jwt.InvalidKeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"AUTHBENCH_JWT_PRIVATE_KEY does not fit {algorithm}: {exc}") from None
     return private_key, private_key.public_key()
 
@@ -145,7 +151,7 @@ class JwtAuth:
     def __init__(self, settings: JwtSettings):
         self.settings = settings
         self.algorithms = [settings.algorithm]  # exactly one: no algorithm confusion
-        self.db = Database(settings.database)
+        self.db = Database(settings.database, f"authbench-{self.name}-{os.getpid()}")
 
     async def startup(self) -> None:
         await self.db.open()  # for login, and for the denylist when it is on

@@ -13,6 +13,7 @@ AUTHBENCH_SESSION_CACHE_SIZE (entries, 10000), plus the pool settings in servers
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import secrets
 import time
@@ -115,7 +116,7 @@ class SessionAuth:
 
     def __init__(self, settings: SessionSettings):
         self.settings = settings
-        self.db = Database(settings.database)
+        self.db = Database(settings.database, f"authbench-{self.name}-{os.getpid()}")
         self.cache = (
             TTLCache(settings.cache_ttl_s, settings.cache_size) if settings.cache_ttl_s else None
         )

@@ -1,0 +1,137 @@
+"""Child processes the harness owns: a server under uvicorn, with its log kept, always stopped.
+
+Used by the runner, `make serve`, `make live` and the tests alike, so that there is one way to
+start a server, wait until it answers, and make sure nothing is left running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.postgres import free_port
+from bench.proctree import tree
+
+READY_TIMEOUT_S = 20.0
+
+
+class ServerFailed(RuntimeError):
+    """The server did not start or answered wrongly; `log` holds what it printed."""
+
+    def __init__(self, message: str, log: str = ""):
+        super().__init__(message)
+        self.log = log
+
+    def __str__(self) -> str:
+        if not self.log:
+            return self.args[0]
+        return f"{self.args[0]}; its log ends:\n{self.log}"
+
+
+@dataclass
+class ServerProcess:
+    """`python -m servers NAME` on 127.0.0.1, its output in a log file."""
+
+    name: str
+    env: dict[str, str]
+    workers: int = 1
+    port: int = field(default_factory=free_port)
+    log_path: Path | None = None
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def pids(self) -> list[int]:
+        """The server and its workers."""
+        return tree(self.process.pid) if self.process else []
+
+    def start(self, timeout_s: float = READY_TIMEOUT_S) -> ServerProcess:
+        if self.log_path is None:
+            handle, path = tempfile.mkstemp(prefix=f"authbench-{self.name}-", suffix=".log")
+            os.close(handle)
+            self.log_path = Path(path)
+        argv = [sys.executable, "-m", "servers", self.name, "--port", str(self.port)]
+        argv += ["--workers", str(self.workers), "--log-level", "info"]
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                argv,
+                env={**os.environ, **self.env},
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            self.wait_ready(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerFailed(
+                    f"{self.name} server exited with code {self.process.returncode} at start-up",
+                    self.log(),
+                )
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
+                try:
+                    conn.request("GET", "/healthz")
+                    if conn.getresponse().status == 200:
+                        return
+                finally:
+                    conn.close()
+            time.sleep(0.05)
+        raise ServerFailed(f"{self.name} server not ready after {timeout_s:.0f} s", self.log())
+
+    def log(self, lines: int = 40) -> str:
+        if self.log_path is None:
+            return ""
+        with contextlib.suppress(OSError):
+            text = self.log_path.read_text(errors="replace").splitlines()
+            return "\n".join(text[-lines:])
+        return ""
+
+    def terminate(self) -> None:
+        """SIGTERM: uvicorn stops accepting, lets in-flight requests finish, closes the pool."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout_s: float = 10.0) -> int | None:
+        """SIGTERM, then SIGKILL of the whole process group if it does not exit in time."""
+        if self.process is None:
+            return None
+        self.terminate()
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+        # Workers of a multi-worker server share the group: make sure none outlived it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        return self.process.returncode
+
+    def __enter__(self) -> ServerProcess:
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

@@ -1,0 +1,40 @@
+"""Process trees from /proc: a server with its workers, Postgres with its backends.
+
+PostgreSQL backends call setsid(), so a process group does not hold them: walk parent links.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+
+def children(pid: int) -> list[int]:
+    """All descendants of `pid`."""
+    by_parent: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            stat = Path(entry.path, "stat").read_text()
+            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+            by_parent.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in by_parent.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and all its descendants."""
+    return [pid, *children(pid)]
+
+
+def signal_tree(pid: int, sig: int) -> None:
+    """Send `sig` to `pid` and every descendant; processes that are gone are skipped."""
+    for member in tree(pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(member, sig)

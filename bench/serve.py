@@ -1,0 +1,66 @@
+"""`make serve`: PostgreSQL plus one server on loopback, with a curl walk-through to paste.
+
+Everything started here stops when the command ends: Ctrl-C, SIGTERM, or the server dying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterator
+
+from bench.postgres import postgres
+from bench.procs import ServerFailed, ServerProcess
+from servers.__main__ import NEEDS_DATABASE, port_in_use
+from servers.common import ConfigError
+from servers.store import SEED_PASSWORD, prepare_database, seed_username
+
+SEEDED_USERS = 10_000
+
+
+@contextlib.contextmanager
+def database_and_server(
+    name: str, port: int, settings: dict[str, str] | None = None, workers: int = 1
+) -> Iterator[ServerProcess]:
+    """A seeded database (embedded unless DATABASE_URL is set) and the server, both stopped
+    when the block ends."""
+    if port_in_use("127.0.0.1", port):
+        raise ConfigError(f"port {port} on 127.0.0.1 is in use (choose another with PORT=...)")
+    with postgres() as pg:
+        asyncio.run(prepare_database(pg.dsn, SEEDED_USERS))
+        env = {"DATABASE_URL": pg.dsn, **(settings or {})}
+        with ServerProcess(name, env, workers=workers, port=port) as server:
+            yield server
+
+
+def curl_walkthrough(url: str, name: str) -> str:
+    login = (
+        f"curl -s -X POST {url}/login -H 'content-type: application/json' "
+        f"-d '{{\"username\": \"{seed_username(1)}\", \"password\": \"{SEED_PASSWORD}\"}}'"
+    )
+    extract = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])'"
+    steps = [
+        f"TOKEN=$({login} | {extract})",
+        f'curl -i {url}/me -H "Authorization: Bearer $TOKEN"',
+        f'curl -i -X POST {url}/logout -H "Authorization: Bearer $TOKEN"',
+        f'curl -i {url}/me -H "Authorization: Bearer $TOKEN"',
+    ]
+    after = {
+        "session": "the last call answers 401: logout deleted the session row.",
+        "jwt_auth": "the last call still answers 200: nothing records a logout of a JWT "
+        "(AUTHBENCH_JWT_DENYLIST=1 adds a jti denylist, and a database lookup again).",
+        "control": "every call answers 200: the control server has no auth at all.",
+    }[name]
+    return "\n".join(["Try it (login, me, logout, me again):", *("  " + s for s in steps), after])
+
+
+def serve(name: str, port: int, workers: int = 1) -> None:
+    with database_and_server(name, port, workers=workers) as server:
+        database = "PostgreSQL" if name in NEEDS_DATABASE else "nothing else"
+        print(f"{name} server ready at {server.url} (log: {server.log_path})")
+        print(curl_walkthrough(server.url, name))
+        print(f"Ctrl-C stops the server and {database}.", flush=True)
+        while server.process.poll() is None:
+            time.sleep(0.2)
+        raise ServerFailed(f"the server exited with code {server.process.returncode}", server.log())

@@ -1,0 +1,124 @@
+"""Fixtures: a real embedded PostgreSQL and real servers on loopback, started once per session.
+
+Nothing is mocked and nothing is skipped for want of a database: the tests start their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bench.postgres import EmbeddedPostgres
+from bench.procs import ServerProcess
+from servers.store import SEED_PASSWORD, Scrypt, apply_schema, seed_users
+from tests.client import call
+
+SEEDED_USERS = 200
+# Login is not what these tests are about: a cheap scrypt record keeps each login to a few ms.
+# The record carries its parameters, so the servers verify it exactly as they would any other.
+TEST_KDF = Scrypt(n=2**10, r=8, p=1)
+JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+
+
+async def _prepare(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await apply_schema(conn)
+        await seed_users(conn, SEEDED_USERS, kdf=TEST_KDF)
+    finally:
+        await conn.close()
+
+
+def start_postgres() -> EmbeddedPostgres:
+    pg = EmbeddedPostgres.create()
+    try:
+        pg.start()
+        asyncio.run(_prepare(pg.dsn))
+    except BaseException:
+        pg.destroy()
+        raise
+    return pg
+
+
+@pytest.fixture(scope="session")
+def pg() -> Iterator[EmbeddedPostgres]:
+    server = start_postgres()
+    yield server
+    server.destroy()
+
+
+def sql(pg, query: str, *args):
+    """Run one statement against the test database and return all rows."""
+
+    async def run():
+        conn = await asyncpg.connect(pg.dsn)
+        try:
+            return await conn.fetch(query, *args)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class Servers:
+    """Starts servers with given settings and stops every one of them at teardown."""
+
+    def __init__(self, pg, log_dir: Path):
+        self.pg, self.log_dir, self.started = pg, log_dir, []
+
+    def start(self, name: str, workers: int = 1, **settings: str) -> ServerProcess:
+        env = {"DATABASE_URL": self.pg.dsn, "AUTHBENCH_JWT_SECRET": JWT_SECRET, **settings}
+        server = ServerProcess(name, env, workers=workers)
+        server.log_path = self.log_dir / f"{name}-{server.port}.log"
+        self.started.append(server)
+        return server.start()
+
+    def stop_all(self) -> None:
+        for server in self.started:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def servers(pg, tmp_path_factory) -> Iterator[Servers]:
+    pool = Servers(pg, tmp_path_factory.mktemp("server-logs"))
+    yield pool
+    pool.stop_all()
+
+
+@pytest.fixture(scope="session")
+def session_server(servers) -> ServerProcess:
+    return servers.start("session")
+
+
+@pytest.fixture(scope="session")
+def jwt_server(servers) -> ServerProcess:
+    return servers.start("jwt_auth")
+
+
+@pytest.fixture(scope="session")
+def control_server(servers) -> ServerProcess:
+    return servers.start("control")
+
+
+def login(server: ServerProcess, username: str = "user00001", password: str = SEED_PASSWORD) -> str:
+    answer = call(server.url, "POST", "/login", body={"username": username, "password": password})
+    assert answer.status == 200, answer
+    return answer.json()["token"]
+
+
+def pytest_report_header(config) -> str:
+    return f"authbench tests: embedded PostgreSQL, servers on 127.0.0.1 (pid {os.getpid()})"
+
+
+__all__ = ["JWT_SECRET", "SEEDED_USERS", "call", "json", "login", "sql", "token_hash"]

@@ -1,0 +1,87 @@
+"""The happy path of every route on all three servers, and the shapes they share."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.client import bearer, call
+from tests.conftest import login
+
+SERVERS = ["session_server", "jwt_server", "control_server"]
+
+
+@pytest.fixture(params=SERVERS)
+def server(request):
+    return request.getfixturevalue(request.param)
+
+
+def test_healthz_names_the_server(server):
+    answer = call(server.url, "GET", "/healthz")
+    assert answer.status == 200
+    assert answer.json() == {"status": "ok", "server": server.name}
+
+
+def test_login_me_logout_round_trip(server):
+    answer = call(
+        server.url,
+        "POST",
+        "/login",
+        body={"username": "user00007", "password": "authbench-password"},
+    )
+    assert answer.status == 200
+    grant = answer.json()
+    assert set(grant) == {"token", "token_type", "expires_in"}
+    assert grant["token_type"] == "Bearer" and grant["expires_in"] > 0
+    assert answer.header("cache-control") == "no-store"
+
+    me = call(server.url, "GET", "/me", bearer(grant["token"]))
+    assert me.status == 200
+    assert set(me.json()) == {"user_id", "username"}
+    if server.name != "control":
+        assert me.json() == {"user_id": 7, "username": "user00007"}
+
+    assert call(server.url, "POST", "/logout", bearer(grant["token"])).status == 204
+
+
+def test_every_me_answer_carries_auth_time_in_microseconds(server):
+    token = login(server)
+    for headers in (bearer(token), []):
+        timing = call(server.url, "GET", "/me", headers).header("server-timing")
+        name, _, duration = timing.partition(";dur=")
+        assert name == "auth"
+        whole, _, decimals = duration.partition(".")
+        assert whole.isdigit() and len(decimals) == 3  # milliseconds with microsecond resolution
+
+
+@pytest.mark.parametrize("server_fixture", ["session_server", "jwt_server"])
+def test_wrong_password_and_unknown_user_are_refused_alike(request, server_fixture):
+    server = request.getfixturevalue(server_fixture)
+    wrong = call(server.url, "POST", "/login", body={"username": "user00001", "password": "nope"})
+    unknown = call(server.url, "POST", "/login", body={"username": "nobody", "password": "nope"})
+    for answer in (wrong, unknown):
+        assert answer.status == 400
+        assert answer.json()["error"] == "invalid_grant"
+    assert wrong.body == unknown.body
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[1, 2]", b'{"username": "user00001"}', b'{"username": 1, "password": 2}'],
+    ids=["not-json", "not-an-object", "missing-password", "not-strings"],
+)
+def test_login_rejects_malformed_bodies(session_server, body):
+    answer = call(session_server.url, "POST", "/login", body=body)
+    assert answer.status == 400
+    assert answer.json()["error"] == "invalid_request"
+
+
+def test_login_body_size_is_capped(session_server):
+    answer = call(session_server.url, "POST", "/login", body=b"{" + b" " * 10_000 + b"}")
+    assert answer.status == 413
+
+
+def test_unknown_path_and_wrong_method(server):
+    assert call(server.url, "GET", "/admin").status == 404
+    answer = call(server.url, "DELETE", "/me")
+    assert answer.status == 405
+    assert answer.header("allow") == "GET"

@@ -1,0 +1,67 @@
+"""`make serve` (python -m bench serve): ready message, a working walk-through, clean Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from bench.postgres import free_port
+from bench.proctree import tree
+from tests.client import bearer, call
+from tests.conftest import login
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split(") ")[1][0] != "Z"
+
+
+def test_serve_answers_then_ctrl_c_stops_server_and_postgres():
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    argv = [sys.executable, "-m", "bench", "serve", "--server", "session", "--port", str(port)]
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as serve:
+        stderr, started = _drive(serve, port)
+    assert serve.returncode == 130
+    assert "interrupted" in stderr
+    deadline = time.monotonic() + 5
+    while any(alive(pid) for pid in started):
+        assert time.monotonic() < deadline, "processes left behind"
+        time.sleep(0.1)
+
+
+def _drive(serve: subprocess.Popen, port: int) -> tuple[str, list[int]]:
+    """Wait for the ready message, use the server, then Ctrl-C.
+
+    Returns what went to stderr and the processes that were running under `bench serve`.
+    """
+    started: list[int] = []
+    try:
+        lines = []
+        while not lines or "Ctrl-C stops" not in lines[-1]:
+            line = serve.stdout.readline()
+            assert line, f"serve ended early: {serve.stderr.read()}"
+            lines.append(line)
+        assert f"ready at http://127.0.0.1:{port}" in lines[0]
+        assert any("curl" in line and "/logout" in line for line in lines)
+
+        class Server:
+            url = f"http://127.0.0.1:{port}"
+
+        token = login(Server)
+        assert call(Server.url, "GET", "/me", bearer(token)).status == 200
+        started = tree(serve.pid)
+        assert len(started) >= 3  # bench serve, the server, postgres (and its backends)
+    finally:
+        serve.send_signal(signal.SIGINT)
+        serve.wait(30)
+    return serve.stderr.read(), started
