@@ -37,7 +37,7 @@ def database_and_server(
 def curl_walkthrough(url: str, name: str) -> str:
     login = (
         f"curl -s -X POST {url}/login -H 'content-type: application/json' "
-        f"-d '{{\"username\": \"{seed_username(1)}\", \"password\": \"{SEED_PASSWORD}\"}}'"
+        f'-d \'{{"username": "{seed_username(1)}", "password": "{SEED_PASSWORD}"}}\''
     )
     extract = "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"token\"])'"
     steps = [

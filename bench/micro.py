@@ -1,0 +1,272 @@
+"""Micro-benchmarks: the auth step alone, in-process, no HTTP. They explain end-to-end figures.
+
+Each item is timed in batches sized to take a set time; every batch gives one per-call figure,
+and we report the median over batches with min, p25 and p75 as the spread. The JWT items call
+the JWT server's own `verify` (the exact auth step under load); the PEM-string items show the
+pitfall of handing PyJWT a key as text, which it re-parses on every call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import secrets
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+
+from servers.common import Principal
+from servers.jwt_auth import DECODE_OPTIONS, JwtAuth, JwtSettings
+from servers.session import LOOKUP, TOKEN_SHAPE
+
+LEVELS = {"quick": (5, 0.02), "full": (11, 0.1)}  # batches, seconds per batch
+ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
+
+
+@dataclass
+class Timing:
+    name: str
+    group: str
+    us_median: float
+    us_min: float
+    us_p25: float
+    us_p75: float
+    batches: int
+    calls_per_batch: int
+    note: str = ""
+
+
+def _summarise(name: str, group: str, per_call_us: list[float], calls: int, note: str) -> Timing:
+    quartiles = statistics.quantiles(per_call_us, n=4) if len(per_call_us) > 1 else per_call_us * 3
+    return Timing(
+        name,
+        group,
+        round(statistics.median(per_call_us), 2),
+        round(min(per_call_us), 2),
+        round(quartiles[0], 2),
+        round(quartiles[2], 2),
+        len(per_call_us),
+        calls,
+        note,
+    )
+
+
+def time_sync(name: str, group: str, fn: Callable[[], Any], level: str, note: str = "") -> Timing:
+    batches, batch_s = LEVELS[level]
+    calls = _calibrate(fn, batch_s)
+    figures = []
+    for _ in range(batches):
+        started = time.perf_counter_ns()
+        for _ in range(calls):
+            fn()
+        figures.append((time.perf_counter_ns() - started) / calls / 1000)
+    return _summarise(name, group, figures, calls, note)
+
+
+def _calibrate(fn: Callable[[], Any], batch_s: float) -> int:
+    calls = 1
+    while True:
+        started = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        elapsed = time.perf_counter() - started
+        if elapsed >= batch_s / 4 or calls >= 1 << 20:
+            return max(1, int(calls * batch_s / max(elapsed, 1e-9)))
+        calls *= 4
+
+
+async def time_async(name: str, group: str, fn, level: str, note: str = "") -> Timing:
+    batches, batch_s = LEVELS[level]
+    calls, elapsed = 1, 0.0
+    while elapsed < batch_s / 4 and calls < 1 << 16:
+        calls *= 4
+        started = time.perf_counter()
+        for _ in range(calls):
+            await fn()
+        elapsed = time.perf_counter() - started
+    calls = max(1, int(calls * batch_s / max(elapsed, 1e-9)))
+    figures = []
+    for _ in range(batches):
+        started = time.perf_counter_ns()
+        for _ in range(calls):
+            await fn()
+        figures.append((time.perf_counter_ns() - started) / calls / 1000)
+    return _summarise(name, group, figures, calls, note)
+
+
+def jwt_auth_for(algorithm: str) -> JwtAuth:
+    env = {"AUTHBENCH_JWT_ALG": algorithm, "DATABASE_URL": "postgresql://unused/"}
+    return JwtAuth(JwtSettings.from_env(env))
+
+
+def public_pem(auth: JwtAuth) -> str:
+    return auth.settings.verify_key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode()
+
+
+def private_pem(auth: JwtAuth) -> str:
+    return auth.settings.signing_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def jwt_timings(level: str) -> tuple[list[Timing], dict[str, int]]:
+    timings, sizes = [], {"opaque": len(secrets.token_urlsafe(32))}
+    principal = Principal(1234, "user01234")
+    for algorithm in ALGORITHMS:
+        auth = jwt_auth_for(algorithm)
+        token = auth.issue(principal)
+        sizes[algorithm] = len(token)
+        s = auth.settings
+        timings.append(
+            time_sync(
+                f"jwt_verify_{algorithm}",
+                "jwt verify",
+                lambda a=auth, t=token: a.verify(t),
+                level,
+                "the JWT server's auth step, key object loaded once",
+            )
+        )
+        timings.append(
+            time_sync(
+                f"jwt_sign_{algorithm}",
+                "jwt sign",
+                lambda a=auth: a.issue(principal),
+                level,
+                "login: signing a new token",
+            )
+        )
+        if algorithm == "HS256":
+            timings.append(
+                time_sync(
+                    "jwt_decode_HS256_no_signature_check",
+                    "jwt verify",
+                    lambda t=token: jwt.decode(t, options={"verify_signature": False}),
+                    level,
+                    "parsing alone: most of HS256's cost is Python, not crypto",
+                )
+            )
+            continue
+        pem = public_pem(auth)
+        timings.append(
+            time_sync(
+                f"jwt_verify_{algorithm}_pem_string",
+                "pem pitfall",
+                lambda t=token, k=pem, s=s: jwt.decode(
+                    t,
+                    k,
+                    algorithms=[s.algorithm],
+                    audience=s.audience,
+                    issuer=s.issuer,
+                    options=DECODE_OPTIONS,
+                ),
+                level,
+                "the key handed over as PEM text: re-parsed on every call",
+            )
+        )
+        secret_pem = private_pem(auth)
+        claims = {"sub": "1", "iss": s.issuer, "aud": s.audience, "exp": int(time.time()) + 60}
+        timings.append(
+            time_sync(
+                f"jwt_sign_{algorithm}_pem_string",
+                "pem pitfall",
+                lambda c=claims, k=secret_pem, a=algorithm: jwt.encode(c, k, algorithm=a),
+                level,
+                "signing with the private key as PEM text",
+            )
+        )
+    return timings, sizes
+
+
+def session_timings(level: str) -> list[Timing]:
+    token = secrets.token_urlsafe(32)
+
+    def shape_and_hash() -> bytes:
+        if not TOKEN_SHAPE.fullmatch(token):
+            raise AssertionError
+        return hashlib.sha256(token.encode()).digest()
+
+    return [
+        time_sync(
+            "session_token_sha256",
+            "session in-process",
+            shape_and_hash,
+            level,
+            "the session server's work before its query: shape check and sha256",
+        ),
+    ]
+
+
+async def database_timings(dsns: dict[str, str], level: str) -> list[Timing]:
+    """The session lookup (prepared, by primary key) and SELECT 1, one connection at a time."""
+    import asyncpg
+
+    timings = []
+    token_hash = hashlib.sha256(secrets.token_bytes(32)).digest()
+    for transport, dsn in dsns.items():
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(
+                "INSERT INTO authbench.sessions (token_hash, user_id, expires_at) "
+                "VALUES ($1, 1, now() + interval '1 hour') ON CONFLICT DO NOTHING",
+                token_hash,
+            )
+            lookup = await conn.prepare(LOOKUP)
+            select_1 = await conn.prepare("SELECT 1")
+            timings.append(
+                await time_async(
+                    f"session_lookup_{transport}",
+                    "database round trip",
+                    lambda s=lookup: s.fetchrow(token_hash, 60.0, 1800.0),
+                    level,
+                    "the session server's query: asyncpg prepared fetchrow",
+                )
+            )
+            timings.append(
+                await time_async(
+                    f"select_1_{transport}",
+                    "database round trip",
+                    select_1.fetchval,
+                    level,
+                    "the bare round trip",
+                )
+            )
+        finally:
+            await conn.execute("DELETE FROM authbench.sessions WHERE token_hash = $1", token_hash)
+            await conn.close()
+    return timings
+
+
+def run_micro(dsns: dict[str, str], level: str = "full") -> dict[str, Any]:
+    """Every micro-benchmark; `dsns` maps a transport name (unix_socket, tcp) to a DSN."""
+    timings, sizes = jwt_timings(level)
+    timings += session_timings(level)
+    if dsns:
+        timings += asyncio.run(database_timings(dsns, level))
+    return {
+        "level": level,
+        "timings": [asdict(t) for t in timings],
+        "token_bytes": sizes,
+        "authorization_header_bytes": {
+            kind: len("Authorization: Bearer ") + size for kind, size in sizes.items()
+        },
+    }
+
+
+def format_micro(micro: dict[str, Any]) -> str:
+    lines = [f"{'micro-benchmark':40} {'median us':>10} {'p25':>9} {'p75':>9}"]
+    for t in micro["timings"]:
+        lines.append(
+            f"{t['name']:40} {t['us_median']:>10.1f} {t['us_p25']:>9.1f} {t['us_p75']:>9.1f}"
+        )
+    sizes = ", ".join(f"{k} {v} B" for k, v in micro["token_bytes"].items())
+    lines.append(f"token size: {sizes}")
+    return "\n".join(lines)

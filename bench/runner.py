@@ -1,0 +1,363 @@
+"""The runner: one fixed lifecycle for every cell of a scenario.
+
+PostgreSQL up and seeded (once per run) -> for each cell: server started under uvicorn ->
+readiness polled with a timeout -> answers verified (a wrong one aborts the run and prints the
+server's log) -> Locust started headless as a subprocess -> warm-up discarded -> measured
+window in whole seconds, CPU sampled from /proc at both ends -> Locust and the server stopped in
+`finally`. run.json is rewritten after every cell, and says how the run ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http.client
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import results
+from bench.cpu import sample, used
+from bench.environment import collect_environment
+from bench.postgres import EmbeddedPostgres, postgres
+from bench.procs import ServerFailed, ServerProcess
+from bench.proctree import signal_tree, tree
+from bench.recorder import Recorder, percentiles
+from bench.scenario import Cell, Scenario
+from servers.store import SEED_PASSWORD, Scrypt, apply_schema, seed_sessions, seed_users
+
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+LOCUST_READY_TIMEOUT_S = 60.0
+LOCUST_STOP_TIMEOUT_S = 30.0
+SATURATED_CORE_FRACTION = 0.9
+# Seeded load-test accounts get a cheap scrypt record: every Locust user logs in once during
+# warm-up, and login is not what is measured. The record carries its parameters, so the
+# servers verify it exactly as they would any other.
+BENCH_KDF = Scrypt(n=2**10, r=8, p=1)
+
+Output = Callable[[str], None]
+
+
+class CellFailed(ServerFailed):
+    """A cell that could not be measured; `log` holds the server's or Locust's output."""
+
+
+def prepare_database(dsn: str, scenario: Scenario) -> None:
+    async def prepare() -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(dsn, timeout=10)
+        try:
+            await apply_schema(conn)
+            await seed_users(conn, scenario.seeded_users, kdf=BENCH_KDF)
+            have = await conn.fetchval("SELECT count(*) FROM authbench.sessions")
+            if have < scenario.seeded_sessions:
+                await seed_sessions(conn, scenario.seeded_sessions - have, scenario.seeded_users)
+            await conn.execute("ANALYZE authbench.users; ANALYZE authbench.sessions")
+        finally:
+            await conn.close()
+
+    asyncio.run(prepare())
+
+
+def verify(server: ServerProcess, needs_auth: bool) -> None:
+    """Before any load: the server answers login, /me and a missing token as it should."""
+
+    def ask(method: str, path: str, headers: dict[str, str], body: bytes | None = None):
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+    def wrong(what: str) -> CellFailed:
+        return CellFailed(f"{server.name} answered wrongly: {what}", server.log())
+
+    body = json.dumps({"username": "user00001", "password": SEED_PASSWORD}).encode()
+    status, _, payload = ask("POST", "/login", {"content-type": "application/json"}, body)
+    if status != 200:
+        raise wrong(f"POST /login gave {status}: {payload[:200]!r}")
+    token = json.loads(payload)["token"]
+    status, headers, payload = ask("GET", "/me", {"authorization": f"Bearer {token}"})
+    if status != 200 or "user_id" not in json.loads(payload):
+        raise wrong(f"GET /me with a fresh token gave {status}: {payload[:200]!r}")
+    if not headers.get("server-timing", "").startswith("auth;dur="):
+        raise wrong("GET /me has no Server-Timing: auth;dur=... header")
+    if needs_auth:
+        status, headers, _ = ask("GET", "/me", {})
+        if status != 401 or not headers.get("www-authenticate", "").startswith("Bearer"):
+            raise wrong(f"GET /me without a token gave {status}, not 401 with a Bearer challenge")
+
+
+def locust_command(
+    cell: Cell, server: ServerProcess, cell_dir: Path, run_time_s: int, workers: int
+) -> list[str]:
+    argv = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+        "-u", str(cell.users), "-r", str(cell.users), "--host", server.url,
+        "--csv", str(cell_dir / "locust"), "--only-summary", "--loglevel", "WARNING",
+        "--stop-timeout", "0", "--run-time", f"{run_time_s}s", "--exit-code-on-error", "0",
+    ]  # fmt: skip
+    if workers:
+        argv += ["--processes", str(workers)]
+    return argv
+
+
+def sleep_until(deadline: float, locust: subprocess.Popen, log: Path) -> None:
+    while (left := deadline - time.time()) > 0:
+        if locust.poll() is not None:
+            raise CellFailed(f"Locust exited early with code {locust.returncode}", _tail(log))
+        time.sleep(min(left, 0.2))
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    with contextlib.suppress(OSError):
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    return ""
+
+
+def measure(
+    cell: Cell, scenario: Scenario, pg, server: ServerProcess, cell_dir: Path, workers: int
+) -> dict[str, Any]:
+    """Drive the server with Locust and return the cell's figures."""
+    output, ready = cell_dir / "latency.json", cell_dir / "locust.ready"
+    log_path = cell_dir / "locust.log"
+    env = {
+        **os.environ,
+        "AUTHBENCH_OUTPUT": str(output),
+        "AUTHBENCH_READY_FILE": str(ready),
+        "AUTHBENCH_RATE": str(cell.rate or 0),
+        "AUTHBENCH_USERS": str(cell.users),
+        "AUTHBENCH_SEEDED_USERS": str(scenario.seeded_users),
+    }
+    # A bound, never reached normally: the runner stops Locust itself after the window.
+    run_time_s = int(LOCUST_READY_TIMEOUT_S + scenario.warmup_s + scenario.duration_s + 30)
+    with open(log_path, "wb") as log:
+        locust = subprocess.Popen(
+            locust_command(cell, server, cell_dir, run_time_s, workers),
+            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + LOCUST_READY_TIMEOUT_S
+        while not ready.exists():
+            if locust.poll() is not None:
+                raise CellFailed(
+                    f"Locust exited at start-up with code {locust.returncode}", _tail(log_path)
+                )
+            if time.monotonic() > deadline:
+                raise CellFailed("Locust did not spawn its users in time", _tail(log_path))
+            time.sleep(0.05)
+        start = math.ceil(time.time() + scenario.warmup_s)
+        end = start + scenario.duration_s
+
+        def groups() -> dict[str, list[int]]:
+            return {
+                "server": server.pids(),
+                "postgres": pg.pids(),
+                "load_generator": tree(locust.pid),
+            }
+
+        sleep_until(start, locust, log_path)
+        before = sample(groups())
+        sleep_until(end, locust, log_path)
+        after = sample(groups())
+        locust.send_signal(signal.SIGTERM)  # Locust writes its results on the way out
+        try:
+            locust.wait(LOCUST_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise CellFailed("Locust did not stop within 30 s", _tail(log_path)) from None
+    finally:
+        if locust.poll() is None:
+            signal_tree(locust.pid, signal.SIGKILL)
+            locust.wait(10)
+    if not output.exists():
+        raise CellFailed("Locust wrote no latency file", _tail(log_path))
+    data = json.loads(output.read_text())
+    recorder = Recorder.from_encoded(data)
+    return summarise(cell, recorder, data, used(before, after), start, end)
+
+
+def summarise(
+    cell: Cell,
+    recorder: Recorder,
+    data: dict[str, Any],
+    cpu: dict[str, dict[int, float]],
+    start: int,
+    end: int,
+) -> dict[str, Any]:
+    window = recorder.window(start, end)
+    duration = end - start
+    requests = window.count
+    ok = window.statuses.get(200, 0)
+    cpu_seconds = {group: round(sum(by_pid.values()), 6) for group, by_pid in cpu.items()}
+    per_request = {
+        group: round(seconds / requests * 1e6, 2) if requests else None
+        for group, seconds in cpu_seconds.items()
+    }
+    measured_groups = [v for g, v in per_request.items() if v is not None and cpu[g]]
+    per_request["total"] = round(sum(measured_groups), 2) if requests else None
+    generator = cpu.get("load_generator", {})
+    peak_core = max((s / duration for s in generator.values()), default=0.0)
+    locust_counts = data.get("locust_counts", {})
+    return {
+        "window": {"start": start, "end": end, "duration_s": duration},
+        "requests": requests,
+        "ok": ok,
+        "statuses": {str(code): n for code, n in sorted(window.statuses.items())},
+        "error_count": requests - ok,
+        "throughput_rps": round(requests / duration, 1),
+        "ok_rps": round(ok / duration, 1),
+        "offered_rps": cell.rate,
+        "latency_us": percentiles(window.service),
+        "corrected_latency_us": percentiles(window.corrected),
+        "auth_us": percentiles(window.auth),
+        "late_starts": window.late,
+        "cpu_seconds": cpu_seconds,
+        "cpu_us_per_request": per_request,
+        "cpu_processes": {group: len(by_pid) for group, by_pid in cpu.items()},
+        "load_generator_peak_core": round(peak_core, 3),
+        "load_generator_cpu_warnings": data.get("cpu_warnings", 0),
+        "load_generator_bound": peak_core > SATURATED_CORE_FRACTION
+        or data.get("cpu_warnings", 0) > 0,
+        "recorded_requests_total": recorder.total,
+        "locust_requests_total": locust_counts.get("/me"),
+        "counts_agree": recorder.total == locust_counts.get("/me"),
+        "distributed": data.get("distributed", False),
+        "timeline": recorder.timeline(),
+    }
+
+
+def run_cell(cell: Cell, scenario: Scenario, pg, run_dir: Path, workers: int) -> dict[str, Any]:
+    spec = cell.server
+    cell_dir = run_dir / "cells" / cell.id
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    env = {"DATABASE_URL": pg.dsn, **spec.settings}
+    server = ServerProcess(spec.server, env, workers=spec.workers, log_path=cell_dir / "server.log")
+    result = {
+        "id": cell.id,
+        "index": cell.index,
+        "label": spec.label,
+        "server": spec.server,
+        "settings": spec.settings,
+        "server_workers": spec.workers,
+        "locust_workers": workers,
+        "model": cell.model,
+        "users": cell.users,
+        "rate": cell.rate,
+        "repeat": cell.repeat,
+    }
+    with server:
+        verify(server, needs_auth=spec.server != "control")
+        result.update(measure(cell, scenario, pg, server, cell_dir, workers))
+    return result
+
+
+class Progress:
+    """Which cell, how many done and left, and about how long is left."""
+
+    def __init__(self, cells: int, per_cell_guess_s: float, out: Output):
+        self.cells, self.guess, self.out = cells, per_cell_guess_s, out
+        self.started = time.monotonic()
+        self.done = 0
+
+    def begin(self, cell: Cell) -> None:
+        left = self.cells - self.done
+        per_cell = (time.monotonic() - self.started) / self.done if self.done else self.guess
+        self.out(
+            f"[{cell.index:>3}/{self.cells}] {cell.describe()}  "
+            f"(elapsed {_clock(time.monotonic() - self.started)}, "
+            f"about {_clock(per_cell * left)} left)"
+        )
+
+    def end(self, result: dict[str, Any]) -> None:
+        self.done += 1
+        lat, cpu = result["latency_us"] or {}, result["cpu_us_per_request"]
+        flags = "  [load generator bound]" if result["load_generator_bound"] else ""
+        if result["error_count"]:
+            flags += f"  [{result['error_count']} errors]"
+        self.out(
+            f"        {result['ok_rps']:>8,.0f} req/s  p50 {lat.get('p50', 0):>6,.0f} us  "
+            f"p99 {lat.get('p99', 0):>7,.0f} us  server {cpu.get('server') or 0:>6.1f} us/req"
+            f"{flags}"
+        )
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def run(
+    scenario: Scenario,
+    root: Path,
+    label: str | None = None,
+    workers: int | None = None,
+    out: Output = print,
+) -> Path:
+    """Run every cell of `scenario`; return the run folder (also when it ends early)."""
+    plan = scenario.plan()
+    workers = scenario.locust_workers if workers is None else workers
+    run_dir = results.new_run_dir(root, label or scenario.name)
+    run = {
+        "format": results.FORMAT_VERSION,
+        "label": label or scenario.name,
+        "status": "running",
+        "started_at": results.utc_now(),
+        "finished_at": None,
+        "scenario": scenario.as_dict(),
+        "settings": {
+            "locust_workers": workers,
+            "seed_kdf": f"scrypt n={BENCH_KDF.n} r={BENCH_KDF.r} p={BENCH_KDF.p}",
+            "late_after_ms": 2,
+        },
+        "environment": collect_environment(),
+        "planned_cells": len(plan),
+        "cells": [],
+        "micro": None,
+    }
+    results.write_run(run_dir, run)
+    out(f"run folder: {run_dir}  ({len(plan)} cells; {scenario.description})")
+    try:
+        with postgres() as pg:
+            embedded = isinstance(pg, EmbeddedPostgres)
+            run["environment"]["postgres_version"] = pg.version
+            run["environment"]["postgres_source"] = "embedded" if embedded else "DATABASE_URL"
+            prepare_database(pg.dsn, scenario)
+            if scenario.micro != "off":
+                from bench.micro import format_micro, run_micro
+
+                out("micro-benchmarks (in-process, no HTTP) ...")
+                dsns = {"unix_socket": pg.dsn, "tcp": pg.tcp_dsn} if embedded else {"tcp": pg.dsn}
+                run["micro"] = run_micro(dsns, scenario.micro)
+                results.write_run(run_dir, run)
+                out(format_micro(run["micro"]))
+            guess = scenario.warmup_s + scenario.duration_s + 3.5
+            progress = Progress(len(plan), guess, out)
+            for cell in plan:
+                progress.begin(cell)
+                result = run_cell(cell, scenario, pg, run_dir, workers)
+                run["cells"].append(result)
+                results.write_run(run_dir, run)
+                progress.end(result)
+        run["status"] = "complete"
+    except KeyboardInterrupt:
+        run["status"] = "interrupted"
+        raise
+    except BaseException as exc:
+        run["status"] = "failed"
+        run["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise
+    finally:
+        run["finished_at"] = results.utc_now()
+        results.write_run(run_dir, run)
+    return run_dir

@@ -1,0 +1,219 @@
+"""Scenarios are data: TOML files in bench/scenarios/ (or any path), checked strictly.
+
+A scenario names the servers (with their settings), the load points, durations and repeats.
+`plan()` turns it into cells, interleaving the servers inside every load point and repeat
+(A B C A B C ...) so that drift on a noisy machine hits every server alike.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from servers.__main__ import SERVERS
+
+SCENARIO_DIR = Path(__file__).parent / "scenarios"
+MICRO_LEVELS = ("off", "quick", "full")
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be run; the message names the file and the field."""
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    label: str
+    server: str
+    settings: dict[str, str] = field(default_factory=dict)
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class Cell:
+    index: int
+    server: ServerSpec
+    model: str  # "closed" or "fixed_rate"
+    users: int
+    rate: float | None
+    repeat: int
+
+    @property
+    def id(self) -> str:
+        point = f"u{self.users}" if self.model == "closed" else f"r{self.rate:g}"
+        return f"{self.index:03d}-{self.server.label}-{self.model}-{point}-{self.repeat}"
+
+    def describe(self) -> str:
+        load = (
+            f"closed loop, {self.users} users"
+            if self.model == "closed"
+            else f"fixed rate {self.rate:g}/s, {self.users} users"
+        )
+        return f"{self.server.label}: {load}, repeat {self.repeat}"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    path: str
+    description: str
+    servers: tuple[ServerSpec, ...]
+    closed_users: tuple[int, ...]
+    fixed_rates: tuple[float, ...]
+    fixed_rate_users: int
+    warmup_s: float
+    duration_s: int
+    repeats: int
+    seeded_users: int = 10_000
+    seeded_sessions: int = 10_000
+    locust_workers: int = 0
+    micro: str = "quick"
+    reference_rate: float | None = None
+
+    def plan(self) -> list[Cell]:
+        points = [("closed", users, None) for users in self.closed_users]
+        points += [("fixed_rate", self.fixed_rate_users, rate) for rate in self.fixed_rates]
+        cells: list[Cell] = []
+        for repeat in range(1, self.repeats + 1):
+            for model, users, rate in points:
+                for spec in self.servers:
+                    cells.append(Cell(len(cells) + 1, spec, model, users, rate, repeat))
+        return cells
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+TOP_LEVEL = {
+    "description",
+    "servers",
+    "load",
+    "warmup_s",
+    "duration_s",
+    "repeats",
+    "seeded_users",
+    "seeded_sessions",
+    "locust_workers",
+    "micro",
+    "reference_rate",
+}
+LOAD_KEYS = {"closed_users", "fixed_rates", "fixed_rate_users"}
+SERVER_KEYS = {"label", "server", "settings", "workers"}
+
+
+def resolve(name_or_path: str) -> Path:
+    """`quick` means bench/scenarios/quick.toml; anything with a suffix or slash is a path."""
+    if name_or_path.endswith(".toml") or "/" in name_or_path:
+        path = Path(name_or_path)
+        if not path.is_file():
+            raise ScenarioError(f"scenario file {name_or_path} does not exist")
+        return path
+    path = SCENARIO_DIR / f"{name_or_path}.toml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in SCENARIO_DIR.glob("*.toml")))
+        raise ScenarioError(f"unknown scenario {name_or_path!r}; known: {known}, or a .toml path")
+    return path
+
+
+def load(name_or_path: str) -> Scenario:
+    path = resolve(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"scenario {path}: not valid TOML: {exc}") from None
+    return parse(data, path)
+
+
+def parse(data: dict[str, Any], path: Path) -> Scenario:
+    where = f"scenario {path}"
+
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError(f"{where}: {message}")
+
+    unknown = set(data) - TOP_LEVEL
+    if unknown:
+        raise fail(f"unknown field {sorted(unknown)[0]!r}")
+
+    def number(table: dict, key: str, default=None, *, whole=False, minimum=0, required=False):
+        if key not in table:
+            if required:
+                raise fail(f"field {key!r} is missing")
+            return default
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise fail(f"field {key!r} must be a number, got {value!r}")
+        if whole and value != int(value):
+            raise fail(f"field {key!r} must be a whole number, got {value!r}")
+        if value < minimum:
+            raise fail(f"field {key!r} must be at least {minimum}, got {value!r}")
+        return int(value) if whole else float(value)
+
+    def number_list(table: dict, key: str, *, whole: bool) -> tuple:
+        values = table.get(key, [])
+        if not isinstance(values, list):
+            raise fail(f"field {key!r} must be a list of numbers, got {values!r}")
+        return tuple(number({key: v}, key, whole=whole, minimum=1) for v in values)
+
+    servers = data.get("servers")
+    if not isinstance(servers, list) or not servers:
+        raise fail("field 'servers' must be a non-empty list of [[servers]] tables")
+    specs, labels = [], set()
+    for i, entry in enumerate(servers, 1):
+        if not isinstance(entry, dict):
+            raise fail(f"servers entry {i} must be a table")
+        unknown = set(entry) - SERVER_KEYS
+        if unknown:
+            raise fail(f"servers entry {i}: unknown field {sorted(unknown)[0]!r}")
+        server = entry.get("server")
+        if server not in SERVERS:
+            raise fail(f"servers entry {i}: field 'server' must be one of {', '.join(SERVERS)}")
+        label = entry.get("label", server)
+        if not isinstance(label, str) or not label.replace("_", "").replace("-", "").isalnum():
+            raise fail(f"servers entry {i}: field 'label' must be letters, digits, - or _")
+        if label in labels:
+            raise fail(f"servers entry {i}: label {label!r} is used twice")
+        labels.add(label)
+        settings = entry.get("settings", {})
+        if not isinstance(settings, dict) or not all(isinstance(v, str) for v in settings.values()):
+            raise fail(f"servers entry {i}: field 'settings' must be a table of strings")
+        workers = number(entry, "workers", 1, whole=True, minimum=1)
+        specs.append(ServerSpec(label, server, dict(settings), workers))
+
+    load_table = data.get("load")
+    if not isinstance(load_table, dict):
+        raise fail("table [load] is missing")
+    unknown = set(load_table) - LOAD_KEYS
+    if unknown:
+        raise fail(f"load: unknown field {sorted(unknown)[0]!r}")
+    closed = number_list(load_table, "closed_users", whole=True)
+    rates = number_list(load_table, "fixed_rates", whole=False)
+    if not closed and not rates:
+        raise fail("load: give closed_users, fixed_rates or both")
+    micro = data.get("micro", "quick")
+    if micro not in MICRO_LEVELS:
+        raise fail(f"field 'micro' must be one of {', '.join(MICRO_LEVELS)}, got {micro!r}")
+    reference = number(data, "reference_rate", rates[0] if rates else None, minimum=1)
+    if reference is not None and rates and reference not in rates:
+        raise fail(f"field 'reference_rate' must be one of fixed_rates, got {reference:g}")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise fail("field 'description' must be a string")
+
+    return Scenario(
+        name=path.stem,
+        path=str(path),
+        description=description,
+        servers=tuple(specs),
+        closed_users=closed,
+        fixed_rates=rates,
+        fixed_rate_users=number(load_table, "fixed_rate_users", 16, whole=True, minimum=1),
+        warmup_s=number(data, "warmup_s", required=True, minimum=0),
+        duration_s=number(data, "duration_s", required=True, whole=True, minimum=1),
+        repeats=number(data, "repeats", 1, whole=True, minimum=1),
+        seeded_users=number(data, "seeded_users", 10_000, whole=True, minimum=1),
+        seeded_sessions=number(data, "seeded_sessions", 10_000, whole=True, minimum=0),
+        locust_workers=number(data, "locust_workers", 0, whole=True, minimum=0),
+        micro=micro,
+        reference_rate=reference,
+    )
