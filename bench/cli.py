@@ -11,13 +11,17 @@ import contextlib
 import signal
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 from bench.postgres import PostgresError
 from bench.procs import ServerFailed
+from bench.results import ResultsError
+from bench.scenario import ScenarioError
 from servers.__main__ import SERVERS
 from servers.common import ConfigError
 
-EXPECTED_ERRORS = (PostgresError, ConfigError, ServerFailed)
+EXPECTED_ERRORS = (PostgresError, ConfigError, ServerFailed, ResultsError, ScenarioError)
+DEFAULT_RESULTS = Path("results")
 
 
 @contextlib.contextmanager
@@ -45,6 +49,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    run = commands.add_parser(
+        "run", help="run a scenario: results/<stamp>-<label>/, plots, summary"
+    )
+    run.add_argument("--scenario", default="default", help="quick, default, full or a .toml path")
+    run.add_argument("--label", help="names the run folder (default: the scenario's name)")
+    run.add_argument("--workers", type=int, help="Locust worker processes (0: one process)")
+    run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="where run folders go")
+    run.add_argument("--no-plots", action="store_true", help="skip drawing the plots")
+
+    micro = commands.add_parser("micro", help="micro-benchmarks of the auth step, in-process")
+    micro.add_argument("--level", choices=("quick", "full"), default="full")
+
+    plot = commands.add_parser("plot", help="(re)draw the plots of a run into its plots/ folder")
+    plot.add_argument("run_dir", type=Path)
+
+    compare = commands.add_parser("compare", help="two runs side by side (b / a)")
+    compare.add_argument("run_a", type=Path)
+    compare.add_argument("run_b", type=Path)
+
+    summary = commands.add_parser("summary", help="the summary table of a run")
+    summary.add_argument("run_dir", type=Path)
+
+    listing = commands.add_parser("list", help="past runs and how they ended")
+    listing.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+
     serve = commands.add_parser("serve", help="serve one server with its own PostgreSQL")
     serve.add_argument("--server", choices=SERVERS, default="session")
     serve.add_argument("--port", type=int, default=8000)
@@ -52,11 +81,121 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def dispatch(args: argparse.Namespace) -> None:
-    if args.command == "serve":
-        from bench.serve import serve
+def command_run(args: argparse.Namespace) -> None:
+    from bench import analysis, runner, scenario
+    from bench.plots import draw_all
 
-        serve(args.server, args.port, args.workers)
+    chosen = scenario.load(args.scenario)
+    if args.workers is not None and args.workers < 0:
+        raise ScenarioError("--workers must be 0 or more")
+    job = runner.Runner(chosen, args.results, args.label, args.workers, _print_now)
+    try:
+        job.run()
+    except (KeyboardInterrupt, *EXPECTED_ERRORS):
+        kept = len(job.record["cells"])
+        print(
+            f"authbench: {job.run_dir} keeps its {kept} finished cells and says how the run ended",
+            file=sys.stderr,
+        )
+        raise
+    run = analysis.load(job.run_dir)
+    if not args.no_plots:
+        for path in draw_all(run):
+            print(f"plot: {path}")
+    print()
+    print(analysis.summary_text(run))
+    print(f"\nresults: {job.run_dir}")
+
+
+def _print_now(line: str) -> None:
+    print(line, flush=True)
+
+
+def command_micro(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from bench.micro import format_micro, run_micro
+    from bench.postgres import EmbeddedPostgres, postgres
+    from bench.runner import BENCH_KDF
+    from servers.store import apply_schema, seed_users
+
+    with postgres() as pg:
+
+        async def prepare() -> None:
+            import asyncpg
+
+            conn = await asyncpg.connect(pg.dsn)
+            try:
+                await apply_schema(conn)
+                await seed_users(conn, 10, kdf=BENCH_KDF)
+            finally:
+                await conn.close()
+
+        asyncio.run(prepare())
+        embedded = isinstance(pg, EmbeddedPostgres)
+        dsns = {"unix_socket": pg.dsn, "tcp": pg.tcp_dsn} if embedded else {"tcp": pg.dsn}
+        print(format_micro(run_micro(dsns, args.level)))
+
+
+def command_plot(args: argparse.Namespace) -> None:
+    from bench import analysis
+    from bench.plots import draw_all
+
+    for path in draw_all(analysis.load(args.run_dir)):
+        print(f"plot: {path}")
+
+
+def command_compare(args: argparse.Namespace) -> None:
+    from bench import analysis
+
+    a, b = analysis.load(args.run_a), analysis.load(args.run_b)
+    rows = analysis.compare_rows(a, b)
+    if not rows:
+        raise ResultsError(f"{a.name} and {b.name} have no server label in common")
+    print(f"a: {a.path}\nb: {b.path}\n")
+    print(analysis.Table(rows))
+
+
+def command_summary(args: argparse.Namespace) -> None:
+    from bench import analysis
+
+    print(analysis.summary_text(analysis.load(args.run_dir)))
+
+
+def command_list(args: argparse.Namespace) -> None:
+    from bench.analysis import Table
+    from bench.results import list_runs
+
+    rows = list_runs(args.results)
+    if not rows:
+        print(f"no runs under {args.results}/ yet: make bench")
+        return
+    print(
+        Table(
+            rows, ["path", "status", "scenario", "cells", "planned_cells", "started_at", "problem"]
+        )
+    )
+
+
+def command_serve(args: argparse.Namespace) -> None:
+    from bench.serve import serve
+
+    serve(args.server, args.port, args.workers)
+
+
+COMMANDS = {
+    "run": command_run,
+    "micro": command_micro,
+    "plot": command_plot,
+    "compare": command_compare,
+    "summary": command_summary,
+    "list": command_list,
+    "serve": command_serve,
+}
+
+
+def dispatch(args: argparse.Namespace) -> None:
+    COMMANDS[args.command](args)
 
 
 def main(argv: list[str] | None = None) -> None:

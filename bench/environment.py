@@ -64,7 +64,11 @@ def collect_memory() -> dict[str, object]:
 
 def collect_load() -> dict[str, object]:
     one, five, fifteen = os.getloadavg()
-    return {"load_average_1m": round(one, 2), "load_average_5m": round(five, 2)}
+    return {
+        "load_average_1m": round(one, 2),
+        "load_average_5m": round(five, 2),
+        "load_average_15m": round(fifteen, 2),
+    }
 
 
 def collect_python() -> dict[str, object]:

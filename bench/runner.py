@@ -297,67 +297,83 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def run(
-    scenario: Scenario,
-    root: Path,
-    label: str | None = None,
-    workers: int | None = None,
-    out: Output = print,
-) -> Path:
-    """Run every cell of `scenario`; return the run folder (also when it ends early)."""
-    plan = scenario.plan()
-    workers = scenario.locust_workers if workers is None else workers
-    run_dir = results.new_run_dir(root, label or scenario.name)
-    run = {
-        "format": results.FORMAT_VERSION,
-        "label": label or scenario.name,
-        "status": "running",
-        "started_at": results.utc_now(),
-        "finished_at": None,
-        "scenario": scenario.as_dict(),
-        "settings": {
-            "locust_workers": workers,
-            "seed_kdf": f"scrypt n={BENCH_KDF.n} r={BENCH_KDF.r} p={BENCH_KDF.p}",
-            "late_after_ms": 2,
-        },
-        "environment": collect_environment(),
-        "planned_cells": len(plan),
-        "cells": [],
-        "micro": None,
-    }
-    results.write_run(run_dir, run)
-    out(f"run folder: {run_dir}  ({len(plan)} cells; {scenario.description})")
-    try:
-        with postgres() as pg:
-            embedded = isinstance(pg, EmbeddedPostgres)
-            run["environment"]["postgres_version"] = pg.version
-            run["environment"]["postgres_source"] = "embedded" if embedded else "DATABASE_URL"
-            prepare_database(pg.dsn, scenario)
-            if scenario.micro != "off":
-                from bench.micro import format_micro, run_micro
+class Runner:
+    """One run of a scenario. The folder exists from the start, so it can be named on failure."""
 
-                out("micro-benchmarks (in-process, no HTTP) ...")
-                dsns = {"unix_socket": pg.dsn, "tcp": pg.tcp_dsn} if embedded else {"tcp": pg.dsn}
-                run["micro"] = run_micro(dsns, scenario.micro)
-                results.write_run(run_dir, run)
-                out(format_micro(run["micro"]))
-            guess = scenario.warmup_s + scenario.duration_s + 3.5
-            progress = Progress(len(plan), guess, out)
-            for cell in plan:
-                progress.begin(cell)
-                result = run_cell(cell, scenario, pg, run_dir, workers)
-                run["cells"].append(result)
-                results.write_run(run_dir, run)
-                progress.end(result)
-        run["status"] = "complete"
-    except KeyboardInterrupt:
-        run["status"] = "interrupted"
-        raise
-    except BaseException as exc:
-        run["status"] = "failed"
-        run["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise
-    finally:
-        run["finished_at"] = results.utc_now()
-        results.write_run(run_dir, run)
-    return run_dir
+    def __init__(
+        self,
+        scenario: Scenario,
+        root: Path,
+        label: str | None = None,
+        workers: int | None = None,
+        out: Output = print,
+    ):
+        self.scenario, self.out = scenario, out
+        self.plan = scenario.plan()
+        self.workers = scenario.locust_workers if workers is None else workers
+        self.run_dir = results.new_run_dir(root, label or scenario.name)
+        self.record = {
+            "format": results.FORMAT_VERSION,
+            "label": label or scenario.name,
+            "status": "running",
+            "started_at": results.utc_now(),
+            "finished_at": None,
+            "scenario": scenario.as_dict(),
+            "settings": {
+                "locust_workers": self.workers,
+                "seed_kdf": f"scrypt n={BENCH_KDF.n} r={BENCH_KDF.r} p={BENCH_KDF.p}",
+                "late_after_ms": 2,
+            },
+            "environment": collect_environment(),
+            "planned_cells": len(self.plan),
+            "cells": [],
+            "micro": None,
+        }
+        self.save()
+
+    def save(self) -> None:
+        results.write_run(self.run_dir, self.record)
+
+    def run(self) -> Path:
+        """Every cell, with run.json rewritten after each. Returns the run folder."""
+        record, scenario, out = self.record, self.scenario, self.out
+        out(f"run folder: {self.run_dir}  ({len(self.plan)} cells; {scenario.description})")
+        try:
+            with postgres() as pg:
+                embedded = isinstance(pg, EmbeddedPostgres)
+                record["environment"]["postgres_version"] = pg.version
+                record["environment"]["postgres_source"] = (
+                    "embedded" if embedded else "DATABASE_URL"
+                )
+                prepare_database(pg.dsn, scenario)
+                if scenario.micro != "off":
+                    self.micro(pg, embedded)
+                per_cell_guess = scenario.warmup_s + scenario.duration_s + 3.5
+                progress = Progress(len(self.plan), per_cell_guess, out)
+                for cell in self.plan:
+                    progress.begin(cell)
+                    result = run_cell(cell, scenario, pg, self.run_dir, self.workers)
+                    record["cells"].append(result)
+                    self.save()
+                    progress.end(result)
+            record["status"] = "complete"
+        except KeyboardInterrupt:
+            record["status"] = "interrupted"
+            raise
+        except BaseException as exc:
+            record["status"] = "failed"
+            record["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise
+        finally:
+            record["finished_at"] = results.utc_now()
+            self.save()
+        return self.run_dir
+
+    def micro(self, pg, embedded: bool) -> None:
+        from bench.micro import format_micro, run_micro
+
+        self.out("micro-benchmarks (in-process, no HTTP) ...")
+        dsns = {"unix_socket": pg.dsn, "tcp": pg.tcp_dsn} if embedded else {"tcp": pg.dsn}
+        self.record["micro"] = run_micro(dsns, self.scenario.micro)
+        self.save()
+        self.out(format_micro(self.record["micro"]))

@@ -1,0 +1,414 @@
+"""Reading a run into tidy rows, aggregating repeats, and checking the article's claim.
+
+Shared by the summary printed after a run, `compare`, the plots and the notebooks, so that
+every figure shown anywhere is computed one way. No conclusion is typed by hand: the claim
+check returns numbers, and `claim_sentence` turns them into words.
+"""
+
+from __future__ import annotations
+
+import html
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.results import load_run
+
+# A difference counts as meaningful when it is larger than the run-to-run spread of the same
+# figure and at least this fraction of the baseline. The notebooks show the threshold.
+MEANINGFUL_FRACTION = 0.10
+CPU_GROUPS = ("server", "postgres", "load_generator")
+
+
+@dataclass
+class Run:
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def cells(self) -> list[dict[str, Any]]:
+        return self.meta["cells"]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def labels(self) -> list[str]:
+        seen: list[str] = []
+        for cell in self.cells:
+            if cell["label"] not in seen:
+                seen.append(cell["label"])
+        return seen
+
+    @property
+    def reference_rate(self) -> float | None:
+        return self.meta["scenario"].get("reference_rate")
+
+    @property
+    def micro(self) -> dict[str, Any] | None:
+        return self.meta.get("micro")
+
+
+def load(path: str | Path) -> Run:
+    """A run folder (results/<stamp>-<label>), checked. Raises ResultsError naming the problem."""
+    meta = load_run(path)
+    return Run(Path(path), meta)
+
+
+def _get(mapping: dict | None, key: str) -> Any:
+    return None if mapping is None else mapping.get(key)
+
+
+def cell_rows(run: Run) -> list[dict[str, Any]]:
+    """One flat row per cell: the figures the tables and plots use."""
+    rows = []
+    for cell in run.cells:
+        if "requests" not in cell:
+            continue  # a cell that failed before measuring
+        latency, corrected = cell.get("latency_us"), cell.get("corrected_latency_us")
+        cpu = cell.get("cpu_us_per_request") or {}
+        rows.append(
+            {
+                "id": cell["id"],
+                "label": cell["label"],
+                "server": cell["server"],
+                "model": cell["model"],
+                "users": cell["users"],
+                "rate": cell["rate"],
+                "repeat": cell["repeat"],
+                "ok_rps": cell["ok_rps"],
+                "errors": cell["error_count"],
+                "p50_us": _get(latency, "p50"),
+                "p90_us": _get(latency, "p90"),
+                "p99_us": _get(latency, "p99"),
+                "p99_9_us": _get(latency, "p99.9"),
+                "max_us": _get(latency, "max"),
+                "mean_us": _get(latency, "mean"),
+                "corrected_p50_us": _get(corrected, "p50"),
+                "corrected_p99_us": _get(corrected, "p99"),
+                "corrected_max_us": _get(corrected, "max"),
+                "auth_p50_us": _get(cell.get("auth_us"), "p50"),
+                "late_starts": cell.get("late_starts", 0),
+                **{f"cpu_{group}_us": cpu.get(group) for group in CPU_GROUPS},
+                "cpu_service_us": _service_cpu(cpu),
+                "load_generator_bound": cell["load_generator_bound"],
+                "latency": latency,
+                "corrected": corrected,
+            }
+        )
+    return rows
+
+
+def _service_cpu(cpu: dict[str, Any]) -> float | None:
+    """What serving one request costs: server plus database, without the load generator."""
+    if cpu.get("server") is None:
+        return None
+    return round(cpu["server"] + (cpu.get("postgres") or 0.0), 2)
+
+
+def median(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def spread(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return max(present) - min(present) if len(present) > 1 else None
+
+
+def points(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Repeats folded into one row per (label, model, users, rate): medians, spread, flags."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault((row["label"], row["model"], row["users"], row["rate"]), []).append(row)
+    folded = []
+    numeric = sorted(  # any column that is a number in some row (corrected_* only at fixed rate)
+        {
+            key
+            for row in rows
+            for key, value in row.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+    )
+    for (label, model, users, rate), members in groups.items():
+        row = {
+            "label": label,
+            "model": model,
+            "users": users,
+            "rate": rate,
+            "repeats": len(members),
+        }
+        for key in numeric:
+            if key in row or key == "repeat":
+                continue
+            row[key] = median(m[key] for m in members)
+        row["p50_spread_us"] = spread(m["p50_us"] for m in members)
+        row["cpu_service_spread_us"] = spread(m["cpu_service_us"] for m in members)
+        row["load_generator_bound"] = any(m["load_generator_bound"] for m in members)
+        row["errors"] = sum(m["errors"] for m in members)
+        folded.append(row)
+    return folded
+
+
+def at_rate(run: Run, rate: float | None = None) -> dict[str, dict[str, Any]]:
+    """Per label, the folded fixed-rate point at `rate` (the scenario's reference by default)."""
+    rate = rate if rate is not None else run.reference_rate
+    return {
+        p["label"]: p
+        for p in points(cell_rows(run))
+        if p["model"] == "fixed_rate" and p["rate"] == rate
+    }
+
+
+def busiest_closed(run: Run) -> dict[str, dict[str, Any]]:
+    """Per label, the folded closed-loop point with the most users (closest to saturation)."""
+    best: dict[str, dict[str, Any]] = {}
+    for p in points(cell_rows(run)):
+        if p["model"] == "closed" and (
+            p["label"] not in best or p["users"] > best[p["label"]]["users"]
+        ):
+            best[p["label"]] = p
+    return best
+
+
+def summary_rows(run: Run) -> list[dict[str, Any]]:
+    """Per server label: saturation, CPU per request by process, latency at the reference rate."""
+    closed, fixed = busiest_closed(run), at_rate(run)
+    rows = []
+    for label in run.labels:
+        c, f = closed.get(label, {}), fixed.get(label, {})
+        service = c.get("cpu_service_us")
+        rows.append(
+            {
+                "server": label,
+                "closed_users": c.get("users"),
+                "closed_rps": c.get("ok_rps"),
+                "rps_per_core": round(1e6 / service) if service else None,
+                "cpu_server_us": c.get("cpu_server_us"),
+                "cpu_postgres_us": c.get("cpu_postgres_us"),
+                "cpu_load_generator_us": c.get("cpu_load_generator_us"),
+                "rate": f.get("rate"),
+                "p50_us": f.get("p50_us"),
+                "p99_us": f.get("p99_us"),
+                "corrected_p99_us": f.get("corrected_p99_us"),
+                "auth_p50_us": f.get("auth_p50_us"),
+                "load_generator_bound": bool(
+                    c.get("load_generator_bound") or f.get("load_generator_bound")
+                ),
+            }
+        )
+    return rows
+
+
+@dataclass
+class ClaimCheck:
+    """Session versus JWT, from one run. Every field is computed; None where data is missing."""
+
+    rate: float | None
+    session_p50_us: float | None
+    jwt_p50_us: float | None
+    control_p50_us: float | None
+    delta_p50_us: float | None
+    relative: float | None
+    noise_us: float | None
+    session_p99_us: float | None
+    jwt_p99_us: float | None
+    delta_p99_us: float | None
+    session_cpu_us: float | None
+    jwt_cpu_us: float | None
+    delta_cpu_us: float | None
+    rps_per_core_ratio: float | None
+    verdict: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def check_claim(
+    run: Run, session: str = "session", jwt: str = "jwt_auth", rate: float | None = None
+) -> ClaimCheck:
+    fixed, closed = at_rate(run, rate), busiest_closed(run)
+    s, j, c = fixed.get(session, {}), fixed.get(jwt, {}), fixed.get("control", {})
+
+    def diff(a, b):
+        return round(a - b, 1) if a is not None and b is not None else None
+
+    delta = diff(s.get("p50_us"), j.get("p50_us"))
+    relative = round(delta / j["p50_us"], 3) if delta is not None and j.get("p50_us") else None
+    noises = [x for x in (s.get("p50_spread_us"), j.get("p50_spread_us")) if x is not None]
+    noise = max(noises) if noises else None
+    s_cpu, j_cpu = (
+        closed.get(session, {}).get("cpu_service_us"),
+        closed.get(jwt, {}).get("cpu_service_us"),
+    )
+    ratio = round(s_cpu / j_cpu, 2) if s_cpu and j_cpu else None
+    if delta is None:
+        verdict = "no data"
+    elif delta <= 0:
+        verdict = "does not hold"
+    elif noise is not None and delta <= noise:
+        verdict = "within noise"
+    elif relative is not None and relative < MEANINGFUL_FRACTION:
+        verdict = "small"
+    else:
+        verdict = "holds"
+    return ClaimCheck(
+        rate=s.get("rate") or j.get("rate"),
+        session_p50_us=s.get("p50_us"),
+        jwt_p50_us=j.get("p50_us"),
+        control_p50_us=c.get("p50_us"),
+        delta_p50_us=delta,
+        relative=relative,
+        noise_us=noise,
+        session_p99_us=s.get("p99_us"),
+        jwt_p99_us=j.get("p99_us"),
+        delta_p99_us=diff(s.get("p99_us"), j.get("p99_us")),
+        session_cpu_us=s_cpu,
+        jwt_cpu_us=j_cpu,
+        delta_cpu_us=diff(s_cpu, j_cpu),
+        rps_per_core_ratio=ratio,
+        verdict=verdict,
+    )
+
+
+def claim_sentence(check: ClaimCheck) -> str:
+    """The verdict in one sentence, built from the numbers only."""
+    if check.verdict == "no data":
+        return "This run has no fixed-rate cells for both the session and the JWT server."
+    rate = f"{check.rate:g} requests per second"
+    pct = f"{abs(check.relative) * 100:.0f}%" if check.relative is not None else "an unknown share"
+    noise = f" (run-to-run spread {check.noise_us:.0f} us)" if check.noise_us is not None else ""
+    cpu = ""
+    if check.delta_cpu_us is not None:
+        cpu = (
+            f" Per request, server plus database used {check.session_cpu_us:.0f} us of CPU for the "
+            f"session server and {check.jwt_cpu_us:.0f} us for JWT ({check.rps_per_core_ratio:.2f}x)."
+        )
+    if check.verdict == "does not hold":
+        head = (
+            f"At {rate}, the session server's median response was {abs(check.delta_p50_us):.0f} us "
+            f"faster than the JWT server's: the claim does not hold here{noise}."
+        )
+    elif check.verdict == "within noise":
+        head = (
+            f"At {rate}, the session server's median response was {check.delta_p50_us:.0f} us slower "
+            f"than the JWT server's, no more than the run-to-run spread{noise}: no measurable difference."
+        )
+    else:
+        size = "a small" if check.verdict == "small" else "a meaningful"
+        head = (
+            f"At {rate}, the session lookup added {check.delta_p50_us:.0f} us to the median response "
+            f"({pct} over JWT){noise}: {size} difference, "
+            + (
+                "so the claim holds."
+                if check.verdict == "holds"
+                else f"below the {MEANINGFUL_FRACTION:.0%} threshold for 'significant'."
+            )
+        )
+    return head + cpu
+
+
+class Table:
+    """Rows shown as text (stdout) or HTML (notebooks); None shows as a dash."""
+
+    def __init__(
+        self,
+        rows: Sequence[dict[str, Any]],
+        columns: Sequence[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
+        self.rows = list(rows)
+        self.columns = list(columns or (self.rows[0].keys() if self.rows else []))
+        self.headers = headers or {}
+
+    @staticmethod
+    def cell(value: Any) -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, bool):
+            return "yes" if value else ""
+        if isinstance(value, float):
+            return f"{value:,.1f}" if abs(value) < 100 else f"{value:,.0f}"
+        if isinstance(value, int):
+            return f"{value:,}"
+        return str(value)
+
+    def _header(self, column: str) -> str:
+        return self.headers.get(column, column)
+
+    def __str__(self) -> str:
+        grid = [[self._header(c) for c in self.columns]]
+        grid += [[self.cell(row.get(c)) for c in self.columns] for row in self.rows]
+        widths = [max(len(line[i]) for line in grid) for i in range(len(self.columns))]
+        lines = []
+        for n, line in enumerate(grid):
+            lines.append(
+                "  ".join(
+                    v.rjust(w) if n and i else v.ljust(w)
+                    for i, (v, w) in enumerate(zip(line, widths, strict=True))
+                )
+            )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(self._header(c))}</th>" for c in self.columns)
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td>{html.escape(self.cell(row.get(c)))}</td>" for c in self.columns)
+            + "</tr>"
+            for row in self.rows
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+SUMMARY_HEADERS = {
+    "server": "server",
+    "closed_users": "users",
+    "closed_rps": "req/s (closed)",
+    "rps_per_core": "req/s per core",
+    "cpu_server_us": "server us/req",
+    "cpu_postgres_us": "postgres us/req",
+    "cpu_load_generator_us": "locust us/req",
+    "rate": "at req/s",
+    "p50_us": "p50 us",
+    "p99_us": "p99 us",
+    "corrected_p99_us": "p99 us (from intended start)",
+    "load_generator_bound": "locust bound",
+}
+
+
+def summary_table(run: Run) -> Table:
+    return Table(summary_rows(run), list(SUMMARY_HEADERS), SUMMARY_HEADERS)
+
+
+def summary_text(run: Run) -> str:
+    lines = [str(summary_table(run))]
+    labels = set(run.labels)
+    if {"session", "jwt_auth"} <= labels:
+        lines += ["", claim_sentence(check_claim(run))]
+    if any(r["load_generator_bound"] for r in summary_rows(run)):
+        lines.append(
+            "'locust bound': the load generator used over 90% of a core in that cell; its "
+            "req/s says more about Locust than the server (compare CPU per request instead)."
+        )
+    return "\n".join(lines)
+
+
+def compare_rows(a: Run, b: Run) -> list[dict[str, Any]]:
+    """Per server label present in both runs: the summary figures side by side, b / a."""
+    rows_a = {r["server"]: r for r in summary_rows(a)}
+    rows_b = {r["server"]: r for r in summary_rows(b)}
+    out = []
+    for label in [lbl for lbl in rows_a if lbl in rows_b]:
+        ra, rb = rows_a[label], rows_b[label]
+        row = {"server": label}
+        for key in ("rps_per_core", "cpu_server_us", "cpu_postgres_us", "p50_us", "p99_us"):
+            row[f"{key}_a"], row[f"{key}_b"] = ra[key], rb[key]
+            row[f"{key}_ratio"] = (
+                round(rb[key] / ra[key], 2) if ra[key] and rb[key] is not None else None
+            )
+        out.append(row)
+    return out

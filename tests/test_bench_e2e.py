@@ -1,0 +1,199 @@
+"""The bench end to end: real PostgreSQL, real servers, real Locust, through the CLI.
+
+Short by default (a couple of seconds per cell); AUTHBENCH_LONG_LOAD_TESTS=1 measures longer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.proctree import tree
+from tests.test_serve import alive
+
+pytestmark = pytest.mark.load
+
+LONG = os.environ.get("AUTHBENCH_LONG_LOAD_TESTS") == "1"
+DURATION_S = 6 if LONG else 2
+
+TINY = f"""
+description = "test: every server, one closed-loop and one fixed-rate point"
+warmup_s = 1
+duration_s = {DURATION_S}
+micro = "quick"
+reference_rate = 200
+
+[load]
+closed_users = [4]
+fixed_rates = [200]
+fixed_rate_users = 8
+
+[[servers]]
+server = "control"
+
+[[servers]]
+server = "session"
+
+[[servers]]
+server = "jwt_auth"
+"""
+
+
+def bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return subprocess.run(
+        [sys.executable, "-m", "bench", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    scenario = root / "tiny.toml"
+    scenario.write_text(TINY)
+    result = bench("run", "--scenario", str(scenario), "--results", str(root), "--label", "tiny")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_dir,) = root.glob("*-tiny")
+    return run_dir, result.stdout, json.loads((run_dir / "run.json").read_text())
+
+
+def test_run_completes_with_every_cell_plots_and_metadata(tiny_run):
+    run_dir, _, run = tiny_run
+    assert run["status"] == "complete" and run["finished_at"]
+    assert len(run["cells"]) == run["planned_cells"] == 6
+    env = run["environment"]
+    for key in ("cpu_model", "cpu_count", "os_release", "python_version", "postgres_version",
+                "package_locust", "package_pyjwt", "package_asyncpg", "git_commit", "git_dirty"):  # fmt: skip
+        assert key in env, key
+    for plot in (
+        "latency_vs_throughput",
+        "percentile_spectrum",
+        "cpu_per_request",
+        "micro_benchmarks",
+    ):
+        assert (run_dir / "plots" / f"{plot}.png").stat().st_size > 10_000
+    for cell in run["cells"]:
+        cell_dir = run_dir / "cells" / cell["id"]
+        for name in ("latency.json", "locust_stats.csv", "server.log", "locust.log"):
+            assert (cell_dir / name).exists(), (cell["id"], name)
+
+
+def test_every_request_is_counted_once(tiny_run):
+    _, _, run = tiny_run
+    for cell in run["cells"]:
+        assert cell["counts_agree"], cell["id"]
+        assert (
+            cell["recorded_requests_total"] == cell["locust_requests_total"] > cell["requests"] > 0
+        )
+        assert cell["error_count"] == 0, cell["statuses"]
+        assert cell["latency_us"]["count"] == cell["requests"]
+
+
+def test_numbers_are_plausible(tiny_run):
+    _, _, run = tiny_run
+    closed = {c["label"]: c for c in run["cells"] if c["model"] == "closed"}
+    fixed = {c["label"]: c for c in run["cells"] if c["model"] == "fixed_rate"}
+    cpu = {label: c["cpu_us_per_request"] for label, c in closed.items()}
+    assert cpu["control"]["server"] < cpu["jwt_auth"]["server"]  # verifying costs something
+    assert cpu["session"]["postgres"] > 10 * cpu["jwt_auth"]["postgres"]  # only session asks PG
+    for label, cell in fixed.items():
+        assert abs(cell["ok_rps"] - 200) < 20, (label, cell["ok_rps"])  # the rate was held
+        assert cell["corrected_latency_us"]["p50"] >= cell["latency_us"]["p50"]
+    auth = {label: c["auth_us"]["p50"] for label, c in closed.items()}
+    assert auth["control"] < 20 < auth["jwt_auth"]  # Server-Timing: no auth step vs PyJWT
+
+
+def test_summary_on_stdout_names_every_server_and_the_difference(tiny_run):
+    _, stdout, _ = tiny_run
+    assert "[  6/6]" in stdout and "left)" in stdout  # progress
+    for label in ("control", "session", "jwt_auth"):
+        assert label in stdout
+    assert "req/s per core" in stdout
+    assert "At 200 requests per second" in stdout
+
+
+def test_list_and_compare_read_the_run(tiny_run):
+    run_dir, _, _ = tiny_run
+    listing = bench("list", "--results", str(run_dir.parent))
+    assert run_dir.name in listing.stdout and "complete" in listing.stdout
+    compared = bench("compare", str(run_dir), str(run_dir))
+    assert compared.returncode == 0 and "jwt_auth" in compared.stdout
+
+
+def test_locust_workers_merge_exactly_into_the_master(tmp_path):
+    scenario = tmp_path / "workers.toml"
+    scenario.write_text(
+        f'warmup_s = 1\nduration_s = {DURATION_S}\nmicro = "off"\n'
+        '[load]\nclosed_users = [4]\n[[servers]]\nserver = "control"\n'
+    )
+    result = bench(
+        "run",
+        "--scenario",
+        str(scenario),
+        "--results",
+        str(tmp_path),
+        "--workers",
+        "2",
+        "--no-plots",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_file,) = tmp_path.glob("*/run.json")
+    (cell,) = json.loads(run_file.read_text())["cells"]
+    assert cell["distributed"] and cell["locust_workers"] == 2
+    assert cell["recorded_requests_total"] == cell["locust_requests_total"] > 0
+    assert cell["cpu_processes"]["load_generator"] >= 3  # the master and two workers were measured
+
+
+def test_ctrl_c_keeps_finished_cells_and_leaves_nothing_running(tmp_path):
+    scenario = tmp_path / "long.toml"
+    scenario.write_text(
+        'warmup_s = 1\nduration_s = 2\nrepeats = 10\nmicro = "off"\n'
+        '[load]\nclosed_users = [2]\n[[servers]]\nserver = "session"\n[[servers]]\nserver = "jwt_auth"\n'
+    )
+    argv = [
+        sys.executable,
+        "-m",
+        "bench",
+        "run",
+        "--scenario",
+        str(scenario),
+        "--results",
+        str(tmp_path),
+    ]
+    with subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    ) as run:
+        run_file = None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            found = list(tmp_path.glob("*/run.json"))
+            if found and len(json.loads(found[0].read_text())["cells"]) >= 1:
+                run_file = found[0]
+                break
+            time.sleep(0.2)
+        assert run_file is not None, "no cell finished in time"
+        time.sleep(1.5)  # now inside the next cell: server, Locust and PostgreSQL all running
+        started = tree(run.pid)
+        assert len(started) >= 4
+        run.send_signal(signal.SIGINT)
+        stderr = run.communicate(timeout=60)[1]
+    assert run.returncode == 130
+    assert "keeps its" in stderr and "interrupted" in stderr
+    saved = json.loads(Path(run_file).read_text())
+    assert saved["status"] == "interrupted" and saved["finished_at"]
+    assert 1 <= len(saved["cells"]) < saved["planned_cells"]
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in started):
+        assert time.monotonic() < deadline, [p for p in started if alive(p)]
+        time.sleep(0.1)

@@ -1,0 +1,103 @@
+"""Scenarios are data: the shipped ones parse, plans interleave servers, errors name the field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.scenario import ScenarioError, load, parse
+
+MINIMAL = {
+    "servers": [{"server": "control"}, {"server": "session"}, {"server": "jwt_auth"}],
+    "load": {"closed_users": [1, 8], "fixed_rates": [100]},
+    "warmup_s": 1,
+    "duration_s": 2,
+    "repeats": 2,
+}
+
+
+@pytest.mark.parametrize("name", ["quick", "default", "full"])
+def test_shipped_scenarios_parse(name):
+    scenario = load(name)
+    assert scenario.plan()
+    assert {s.server for s in scenario.servers} >= {"control", "session", "jwt_auth"}
+
+
+def test_plan_interleaves_servers_inside_every_point_and_repeat():
+    plan = parse(MINIMAL, Path("x.toml")).plan()
+    assert len(plan) == 3 * 3 * 2
+    assert [c.server.label for c in plan[:6]] == ["control", "session", "jwt_auth"] * 2
+    assert [c.repeat for c in plan[:9]] == [1] * 9 and plan[9].repeat == 2
+    assert len({c.id for c in plan}) == len(plan)
+    assert plan[6].model == "fixed_rate" and plan[6].rate == 100
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"duration": 3}, "unknown field 'duration'"),
+        ({"duration_s": "ten"}, "field 'duration_s' must be a number"),
+        ({"duration_s": 1.5}, "field 'duration_s' must be a whole number"),
+        ({"duration_s": 0}, "field 'duration_s' must be at least 1"),
+        ({"repeats": True}, "field 'repeats' must be a number"),
+        ({"servers": []}, "field 'servers' must be a non-empty list"),
+        ({"servers": [{"server": "redis"}]}, "field 'server' must be one of"),
+        (
+            {"servers": [{"server": "session"}, {"server": "session"}]},
+            "label 'session' is used twice",
+        ),
+        (
+            {"servers": [{"server": "session", "settings": {"A": 1}}]},
+            "'settings' must be a table of strings",
+        ),
+        ({"servers": [{"server": "session", "port": 1}]}, "servers entry 1: unknown field 'port'"),
+        ({"load": {"closed_users": []}}, "give closed_users, fixed_rates or both"),
+        ({"load": {"closed_users": [0]}}, "field 'closed_users' must be at least 1"),
+        ({"load": {"fixed_rates": 100}}, "field 'fixed_rates' must be a list"),
+        ({"micro": "lots"}, "field 'micro' must be one of off, quick, full"),
+        ({"reference_rate": 7}, "field 'reference_rate' must be one of fixed_rates"),
+    ],
+)
+def test_errors_name_the_field(change, message):
+    with pytest.raises(ScenarioError) as caught:
+        parse({**MINIMAL, **change}, Path("bad.toml"))
+    assert str(caught.value).startswith("scenario bad.toml: ")
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_required_field():
+    data = {k: v for k, v in MINIMAL.items() if k != "warmup_s"}
+    with pytest.raises(ScenarioError, match="field 'warmup_s' is missing"):
+        parse(data, Path("x.toml"))
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(ScenarioError, match="unknown scenario 'nope'; known: default, full, quick"):
+        load("nope")
+
+
+def test_cli_reports_a_bad_scenario_file_in_one_line(tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text(
+        'warmup_s = 1\nduration_s = "long"\n[load]\nclosed_users = [1]\n[[servers]]\nserver = "control"\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--scenario", str(path), "--results", str(tmp_path)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"authbench: error: scenario {path}: field 'duration_s' must be a number, got 'long'"
+    )
+    assert not list(tmp_path.glob("*/run.json"))  # nothing started, nothing half-written
+
+
+def test_cli_reports_invalid_toml(tmp_path):
+    path = tmp_path / "garbled.toml"
+    path.write_text("warmup_s = = 1\n")
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        load(str(path))
