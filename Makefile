@@ -44,7 +44,7 @@ serve: $(STAMP) ## Serve one server on 127.0.0.1:PORT with its own PostgreSQL (S
 	$(PY) -m bench serve --server $(SERVER) --port $(PORT)
 
 live: $(STAMP) ## Serve SERVER and open Locust's web UI at http://127.0.0.1:8089 for a room to watch
-	$(PY) -m bench live --server $(SERVER)
+	$(PY) -m bench live --server $(SERVER) --port $(PORT)
 
 test: $(STAMP) ## Run the test suite (servers, security cases, bench, notebooks)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="past runs and how they ended")
     listing.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
 
+    live = commands.add_parser("live", help="serve one server and open Locust's web UI on it")
+    live.add_argument("--server", choices=SERVERS, default="session")
+    live.add_argument("--port", type=int, default=8000)
+    live.add_argument("--web-port", type=int, default=8089)
+    live.add_argument("--users", type=int, default=10, help="users to start with")
+
     serve = commands.add_parser("serve", help="serve one server with its own PostgreSQL")
     serve.add_argument("--server", choices=SERVERS, default="session")
     serve.add_argument("--port", type=int, default=8000)
@@ -183,6 +189,12 @@ def command_serve(args: argparse.Namespace) -> None:
     serve(args.server, args.port, args.workers)
 
 
+def command_live(args: argparse.Namespace) -> None:
+    from bench.serve import live
+
+    live(args.server, args.port, args.web_port, args.users)
+
+
 COMMANDS = {
     "run": command_run,
     "micro": command_micro,
@@ -191,6 +203,7 @@ COMMANDS = {
     "summary": command_summary,
     "list": command_list,
     "serve": command_serve,
+    "live": command_live,
 }
 
 

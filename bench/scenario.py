@@ -45,10 +45,11 @@ class Cell:
         return f"{self.index:03d}-{self.server.label}-{self.model}-{point}-{self.repeat}"
 
     def describe(self) -> str:
+        users = f"{self.users} user" + ("" if self.users == 1 else "s")
         load = (
-            f"closed loop, {self.users} users"
+            f"closed loop, {users}"
             if self.model == "closed"
-            else f"fixed rate {self.rate:g}/s, {self.users} users"
+            else f"fixed rate {self.rate:g}/s, {users}"
         )
         return f"{self.server.label}: {load}, repeat {self.repeat}"
 

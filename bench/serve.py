@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 from collections.abc import Iterator
 
@@ -64,3 +65,43 @@ def serve(name: str, port: int, workers: int = 1) -> None:
         while server.process.poll() is None:
             time.sleep(0.2)
         raise ServerFailed(f"the server exited with code {server.process.returncode}", server.log())
+
+
+def live(name: str, port: int, web_port: int = 8089, users: int = 10) -> None:
+    """`make live`: the server plus Locust's web UI on 127.0.0.1, for a room to watch.
+
+    The presenter changes users and rate in the browser; charts move as the server answers.
+    """
+    import subprocess
+    import sys
+
+    from bench.proctree import signal_tree
+    from bench.runner import LOCUSTFILE
+
+    if port_in_use("127.0.0.1", web_port):
+        raise ConfigError(f"port {web_port} on 127.0.0.1 is in use (Locust's web UI needs it)")
+    with database_and_server(name, port) as server:
+        argv = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", server.url,
+            "--web-host", "127.0.0.1", "--web-port", str(web_port),
+            "--users", str(users), "--spawn-rate", str(users), "--autostart",
+        ]  # fmt: skip
+        locust = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL)
+        try:
+            print(f"{name} server at {server.url}; Locust's web UI at http://127.0.0.1:{web_port}")
+            print("Change the number of users in the browser and watch latency and req/s move.")
+            print("Ctrl-C stops Locust, the server and PostgreSQL.", flush=True)
+            while locust.poll() is None and server.process.poll() is None:
+                time.sleep(0.2)
+            if server.process.poll() is not None:
+                raise ServerFailed(
+                    f"the server exited with code {server.process.returncode}", server.log()
+                )
+            raise ServerFailed(f"Locust exited with code {locust.returncode}")
+        finally:
+            signal_tree(locust.pid, signal.SIGTERM)
+            try:
+                locust.wait(10)
+            except subprocess.TimeoutExpired:
+                signal_tree(locust.pid, signal.SIGKILL)
+                locust.wait(5)
