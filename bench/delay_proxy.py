@@ -1,0 +1,189 @@
+"""A TCP proxy that adds a set delay each way: a database that is further away.
+
+`tc netem` is not available on these machines and toxiproxy needs a Go binary, so the session
+server reaches PostgreSQL through this instead. Every chunk read from one side is delivered to
+the other `one_way_ms` after it arrived, in order.
+
+Why threads and not asyncio: asyncio (and uvloop) wait in epoll with a timeout rounded up to
+whole milliseconds, so a 0.5 ms delay comes out at 1 to 2 ms per hop. `time.sleep` (nanosleep)
+is good to about a tenth of a millisecond. Each direction of each connection has a reader and
+a writer thread joined by a queue; the pool of a server holds a handful of connections, so a
+handful of threads. The proxy is still calibrated: `measure_rtt` times SELECT 1 directly and
+through it, and the harness reports the measured figure beside the set one.
+
+    python -m bench.delay_proxy --listen-port 6543 --target 127.0.0.1:5432 --one-way-ms 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import queue
+import signal
+import socket
+import sys
+import threading
+import time
+
+CHUNK = 65536
+
+
+def _forward(
+    source: socket.socket, target: socket.socket, delay_s: float, done: threading.Event
+) -> None:
+    """Read from source, deliver to target `delay_s` after arrival; EOF passes through."""
+    pending: queue.Queue[tuple[float, bytes]] = queue.Queue()
+
+    def deliver() -> None:
+        try:
+            while True:
+                due, data = pending.get()
+                wait = due - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                if not data:
+                    with contextlib.suppress(OSError):
+                        target.shutdown(socket.SHUT_WR)
+                    return
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            done.set()
+
+    writer = threading.Thread(target=deliver, daemon=True)
+    writer.start()
+    try:
+        while True:
+            data = source.recv(CHUNK)
+            pending.put((time.monotonic() + delay_s, data))
+            if not data:
+                break
+    except OSError:
+        pending.put((time.monotonic(), b""))
+    writer.join()
+
+
+def _serve_connection(
+    client: socket.socket, target_address: tuple[str, int], delay_s: float
+) -> None:
+    try:
+        upstream = socket.create_connection(target_address, timeout=5)
+    except OSError:
+        client.close()
+        return
+    upstream.settimeout(None)
+    for sock in (client, upstream):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    done = threading.Event()
+    threads = [
+        threading.Thread(target=_forward, args=(client, upstream, delay_s, done), daemon=True),
+        threading.Thread(target=_forward, args=(upstream, client, delay_s, done), daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    # When one side is finished, close both: the other direction's reader then ends too.
+    done.wait()
+    for thread in threads:
+        thread.join(timeout=delay_s + 1)
+    for sock in (client, upstream):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+    for thread in threads:
+        thread.join()
+
+
+class DelayProxy:
+    """The proxy, in this process: `start()` returns once it listens; `stop()` closes all."""
+
+    def __init__(self, target: tuple[str, int], one_way_ms: float, listen_port: int = 0):
+        self.target, self.delay_s = target, one_way_ms / 1000.0
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", listen_port))
+        self.port = self.listener.getsockname()[1]
+        self.connections: list[threading.Thread] = []
+        self._accepting = threading.Thread(target=self._accept, daemon=True)
+
+    def start(self) -> DelayProxy:
+        self.listener.listen(128)
+        self._accepting.start()
+        return self
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            thread = threading.Thread(
+                target=_serve_connection, args=(client, self.target, self.delay_s), daemon=True
+            )
+            thread.start()
+            self.connections.append(thread)
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+
+    def __enter__(self) -> DelayProxy:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def measure_rtt(dsn: str, samples: int = 200) -> float:
+    """Median microseconds of a prepared SELECT 1 over one connection to `dsn`."""
+    import asyncio
+    import statistics
+
+    import asyncpg
+
+    async def run() -> float:
+        conn = await asyncpg.connect(dsn, timeout=10)
+        try:
+            statement = await conn.prepare("SELECT 1")
+            for _ in range(10):
+                await statement.fetchval()
+            times = []
+            for _ in range(samples):
+                started = time.perf_counter_ns()
+                await statement.fetchval()
+                times.append((time.perf_counter_ns() - started) / 1000)
+            return statistics.median(times)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.delay_proxy", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--listen-port", type=int, required=True)
+    parser.add_argument("--target", required=True, help="host:port to forward to")
+    parser.add_argument("--one-way-ms", type=float, required=True)
+    args = parser.parse_args(argv)
+    host, _, port = args.target.rpartition(":")
+    try:
+        proxy = DelayProxy((host, int(port)), args.one_way_ms, args.listen_port).start()
+    except OSError as exc:
+        print(
+            f"authbench: error: delay proxy cannot listen on {args.listen_port}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        raise SystemExit(2) from None
+    print(f"listening on 127.0.0.1:{proxy.port}", flush=True)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+    proxy.stop()
+
+
+if __name__ == "__main__":
+    main()
