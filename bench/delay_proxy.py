@@ -187,3 +187,78 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def tcp_address(dsn: str) -> tuple[str, int]:
+    """Host and port of a TCP DSN (the proxy's target)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(dsn)
+    return parts.hostname or "127.0.0.1", parts.port or 5432
+
+
+def via(dsn: str, port: int) -> str:
+    """The same DSN, pointed at the proxy on 127.0.0.1:port (user, password, database kept)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(dsn)
+    credentials = parts.netloc.rpartition("@")[0]
+    netloc = f"{credentials}@127.0.0.1:{port}" if credentials else f"127.0.0.1:{port}"
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class ProxyProcess:
+    """The proxy as a child process (its CPU is measured as its own group), always stopped."""
+
+    def __init__(self, target_dsn: str, added_rtt_ms: float):
+        import subprocess
+
+        from bench.postgres import free_port
+
+        self.target_dsn, self.added_rtt_ms = target_dsn, added_rtt_ms
+        self.port = free_port()
+        host, port = tcp_address(target_dsn)
+        argv = [
+            sys.executable, "-m", "bench.delay_proxy", "--listen-port", str(self.port),
+            "--target", f"{host}:{port}", "--one-way-ms", str(added_rtt_ms / 2),
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        line = self.process.stdout.readline()
+        if not line.startswith("listening"):
+            self.stop()
+            raise OSError(f"delay proxy did not start: {self.process.stderr.read().strip()}")
+
+    @property
+    def dsn(self) -> str:
+        return via(self.target_dsn, self.port)
+
+    def calibrate(self) -> dict[str, float]:
+        """Measured round trips of SELECT 1, direct and through the proxy."""
+        direct, proxied = measure_rtt(self.target_dsn), measure_rtt(self.dsn)
+        return {
+            "set_rtt_ms": self.added_rtt_ms,
+            "direct_rtt_us": round(direct, 1),
+            "proxied_rtt_us": round(proxied, 1),
+            "added_rtt_ms": round((proxied - direct) / 1000, 3),
+        }
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        for stream in (self.process.stdout, self.process.stderr):
+            stream.close()
+
+    def __enter__(self) -> ProxyProcess:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()

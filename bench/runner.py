@@ -25,6 +25,7 @@ from typing import Any
 
 from bench import results
 from bench.cpu import sample, used
+from bench.delay_proxy import ProxyProcess
 from bench.environment import collect_environment
 from bench.postgres import EmbeddedPostgres, postgres
 from bench.procs import ServerFailed, ServerProcess
@@ -98,25 +99,76 @@ def verify(server: ServerProcess, needs_auth: bool) -> None:
             raise wrong(f"GET /me without a token gave {status}, not 401 with a Bearer challenge")
 
 
-def locust_command(
-    cell: Cell, server: ServerProcess, cell_dir: Path, run_time_s: int, workers: int
-) -> list[str]:
-    argv = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-        "-u", str(cell.users), "-r", str(cell.users), "--host", server.url,
-        "--csv", str(cell_dir / "locust"), "--only-summary", "--loglevel", "WARNING",
-        "--stop-timeout", "0", "--run-time", f"{run_time_s}s", "--exit-code-on-error", "0",
-    ]  # fmt: skip
-    if workers:
-        argv += ["--processes", str(workers)]
-    return argv
+class LocustRun:
+    """Locust headless as a subprocess, its output in `out_dir`; `kill` in `finally`."""
 
+    def __init__(self, url: str, out_dir: Path, users: int, rate: float | None,
+                 seeded_users: int, workers: int, run_time_s: int):  # fmt: skip
+        self.output, self.ready = out_dir / "latency.json", out_dir / "locust.ready"
+        self.log_path = out_dir / "locust.log"
+        env = {
+            **os.environ,
+            "AUTHBENCH_OUTPUT": str(self.output),
+            "AUTHBENCH_READY_FILE": str(self.ready),
+            "AUTHBENCH_RATE": str(rate or 0),
+            "AUTHBENCH_USERS": str(users),
+            "AUTHBENCH_SEEDED_USERS": str(seeded_users),
+        }
+        argv = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+            "-u", str(users), "-r", str(users), "--host", url,
+            "--csv", str(out_dir / "locust"), "--only-summary", "--loglevel", "WARNING",
+            "--stop-timeout", "0", "--run-time", f"{run_time_s}s", "--exit-code-on-error", "0",
+        ]  # fmt: skip
+        if workers:
+            argv += ["--processes", str(workers)]
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
 
-def sleep_until(deadline: float, locust: subprocess.Popen, log: Path) -> None:
-    while (left := deadline - time.time()) > 0:
-        if locust.poll() is not None:
-            raise CellFailed(f"Locust exited early with code {locust.returncode}", _tail(log))
-        time.sleep(min(left, 0.2))
+    def pids(self) -> list[int]:
+        return tree(self.process.pid)
+
+    def log(self) -> str:
+        return _tail(self.log_path)
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + LOCUST_READY_TIMEOUT_S
+        while not self.ready.exists():
+            if self.process.poll() is not None:
+                raise CellFailed(
+                    f"Locust exited at start-up with code {self.process.returncode}", self.log()
+                )
+            if time.monotonic() > deadline:
+                raise CellFailed("Locust did not spawn its users in time", self.log())
+            time.sleep(0.05)
+
+    def sleep_until(self, deadline: float) -> None:
+        while (left := deadline - time.time()) > 0:
+            if self.process.poll() is not None:
+                raise CellFailed(
+                    f"Locust exited early with code {self.process.returncode}", self.log()
+                )
+            time.sleep(min(left, 0.05))
+
+    def finish(self) -> tuple[Recorder, dict[str, Any]]:
+        """SIGTERM (Locust writes its results on the way out), then read what it recorded."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(LOCUST_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise CellFailed("Locust did not stop within 30 s", self.log()) from None
+        if not self.output.exists():
+            raise CellFailed("Locust wrote no latency file", self.log())
+        data = json.loads(self.output.read_text())
+        return Recorder.from_encoded(data), data
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            signal_tree(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -125,65 +177,34 @@ def _tail(path: Path, lines: int = 30) -> str:
     return ""
 
 
-def measure(
-    cell: Cell, scenario: Scenario, pg, server: ServerProcess, cell_dir: Path, workers: int
-) -> dict[str, Any]:
+def measure(cell: Cell, scenario: Scenario, pg, server: ServerProcess, cell_dir: Path,
+            workers: int, extra_groups: dict[str, list[int]] | None = None) -> dict[str, Any]:  # fmt: skip
     """Drive the server with Locust and return the cell's figures."""
-    output, ready = cell_dir / "latency.json", cell_dir / "locust.ready"
-    log_path = cell_dir / "locust.log"
-    env = {
-        **os.environ,
-        "AUTHBENCH_OUTPUT": str(output),
-        "AUTHBENCH_READY_FILE": str(ready),
-        "AUTHBENCH_RATE": str(cell.rate or 0),
-        "AUTHBENCH_USERS": str(cell.users),
-        "AUTHBENCH_SEEDED_USERS": str(scenario.seeded_users),
-    }
-    # A bound, never reached normally: the runner stops Locust itself after the window.
+    # --run-time is a bound, never reached normally: the runner stops Locust after the window.
     run_time_s = int(LOCUST_READY_TIMEOUT_S + scenario.warmup_s + scenario.duration_s + 30)
-    with open(log_path, "wb") as log:
-        locust = subprocess.Popen(
-            locust_command(cell, server, cell_dir, run_time_s, workers),
-            env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
+    locust = LocustRun(
+        server.url, cell_dir, cell.users, cell.rate, scenario.seeded_users, workers, run_time_s
+    )
     try:
-        deadline = time.monotonic() + LOCUST_READY_TIMEOUT_S
-        while not ready.exists():
-            if locust.poll() is not None:
-                raise CellFailed(
-                    f"Locust exited at start-up with code {locust.returncode}", _tail(log_path)
-                )
-            if time.monotonic() > deadline:
-                raise CellFailed("Locust did not spawn its users in time", _tail(log_path))
-            time.sleep(0.05)
+        locust.wait_ready()
         start = math.ceil(time.time() + scenario.warmup_s)
         end = start + scenario.duration_s
 
         def groups() -> dict[str, list[int]]:
-            return {
+            found = {
                 "server": server.pids(),
                 "postgres": pg.pids(),
-                "load_generator": tree(locust.pid),
+                "load_generator": locust.pids(),
             }
+            return {**found, **(extra_groups or {})}
 
-        sleep_until(start, locust, log_path)
+        locust.sleep_until(start)
         before = sample(groups())
-        sleep_until(end, locust, log_path)
+        locust.sleep_until(end)
         after = sample(groups())
-        locust.send_signal(signal.SIGTERM)  # Locust writes its results on the way out
-        try:
-            locust.wait(LOCUST_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise CellFailed("Locust did not stop within 30 s", _tail(log_path)) from None
+        recorder, data = locust.finish()
     finally:
-        if locust.poll() is None:
-            signal_tree(locust.pid, signal.SIGKILL)
-            locust.wait(10)
-    if not output.exists():
-        raise CellFailed("Locust wrote no latency file", _tail(log_path))
-    data = json.loads(output.read_text())
-    recorder = Recorder.from_encoded(data)
+        locust.kill()
     return summarise(cell, recorder, data, used(before, after), start, end)
 
 
@@ -241,8 +262,6 @@ def run_cell(cell: Cell, scenario: Scenario, pg, run_dir: Path, workers: int) ->
     spec = cell.server
     cell_dir = run_dir / "cells" / cell.id
     cell_dir.mkdir(parents=True, exist_ok=True)
-    env = {"DATABASE_URL": pg.dsn, **spec.settings}
-    server = ServerProcess(spec.server, env, workers=spec.workers, log_path=cell_dir / "server.log")
     result = {
         "id": cell.id,
         "index": cell.index,
@@ -256,9 +275,20 @@ def run_cell(cell: Cell, scenario: Scenario, pg, run_dir: Path, workers: int) ->
         "rate": cell.rate,
         "repeat": cell.repeat,
     }
-    with server:
+    env = {"DATABASE_URL": pg.dsn, **spec.settings}
+    extra_groups: dict[str, list[int]] = {}
+    with contextlib.ExitStack() as stack:
+        if spec.db_delay_ms is not None:
+            proxy = stack.enter_context(ProxyProcess(pg.tcp_dsn, spec.db_delay_ms))
+            result["db_delay"] = proxy.calibrate()
+            env["DATABASE_URL"] = proxy.dsn
+            extra_groups["delay_proxy"] = [proxy.process.pid]
+        server = ServerProcess(
+            spec.server, env, workers=spec.workers, log_path=cell_dir / "server.log"
+        )
+        stack.enter_context(server)
         verify(server, needs_auth=spec.server != "control")
-        result.update(measure(cell, scenario, pg, server, cell_dir, workers))
+        result.update(measure(cell, scenario, pg, server, cell_dir, workers, extra_groups))
     return result
 
 
@@ -356,6 +386,9 @@ class Runner:
                     record["cells"].append(result)
                     self.save()
                     progress.end(result)
+                from bench.experiments import run_experiments
+
+                run_experiments(scenario, pg, self.run_dir, record, self.save, out)
             record["status"] = "complete"
         except KeyboardInterrupt:
             record["status"] = "interrupted"

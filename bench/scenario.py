@@ -28,6 +28,37 @@ class ServerSpec:
     server: str
     settings: dict[str, str] = field(default_factory=dict)
     workers: int = 1
+    # Reach PostgreSQL over TCP through the delay proxy, adding this round trip (ms); None: direct.
+    db_delay_ms: float | None = None
+    # Load points for this server only; None: the scenario's [load].
+    closed_users: tuple[int, ...] | None = None
+    fixed_rates: tuple[float, ...] | None = None
+
+    def runs(self, model: str, value: float) -> bool:
+        chosen = self.closed_users if model == "closed" else self.fixed_rates
+        return chosen is None or value in chosen
+
+
+@dataclass(frozen=True)
+class RevocationSpec:
+    """Log out, then probe until 401: how long a revoked token keeps working."""
+
+    servers: tuple[str, ...]
+    probe_for_s: float = 3.0
+    hosts: int = 2  # app servers behind a round-robin balancer: logout reaches one of them
+
+
+@dataclass(frozen=True)
+class AvailabilitySpec:
+    """Under a fixed load: stop PostgreSQL for a while, start it again, then SIGTERM the server."""
+
+    servers: tuple[str, ...]
+    rate: float = 200.0
+    users: int = 16
+    duration_s: int = 14
+    database_down_at_s: float = 3.0
+    database_down_for_s: float = 3.0
+    sigterm_at_s: float = 11.0
 
 
 @dataclass(frozen=True)
@@ -71,16 +102,24 @@ class Scenario:
     locust_workers: int = 0
     micro: str = "quick"
     reference_rate: float | None = None
+    revocation: RevocationSpec | None = None
+    availability: AvailabilitySpec | None = None
 
     def plan(self) -> list[Cell]:
-        points = [("closed", users, None) for users in self.closed_users]
-        points += [("fixed_rate", self.fixed_rate_users, rate) for rate in self.fixed_rates]
+        closed = sorted({u for s in self.servers for u in (s.closed_users or self.closed_users)})
+        rates = sorted({r for s in self.servers for r in (s.fixed_rates or self.fixed_rates)})
+        points = [("closed", users, None, users) for users in closed]
+        points += [("fixed_rate", self.fixed_rate_users, rate, rate) for rate in rates]
         cells: list[Cell] = []
         for repeat in range(1, self.repeats + 1):
-            for model, users, rate in points:
+            for model, users, rate, value in points:
                 for spec in self.servers:
-                    cells.append(Cell(len(cells) + 1, spec, model, users, rate, repeat))
+                    if spec.runs(model, value):
+                        cells.append(Cell(len(cells) + 1, spec, model, users, rate, repeat))
         return cells
+
+    def server(self, label: str) -> ServerSpec:
+        return next(spec for spec in self.servers if spec.label == label)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -98,9 +137,29 @@ TOP_LEVEL = {
     "locust_workers",
     "micro",
     "reference_rate",
+    "revocation",
+    "availability",
 }
 LOAD_KEYS = {"closed_users", "fixed_rates", "fixed_rate_users"}
-SERVER_KEYS = {"label", "server", "settings", "workers"}
+SERVER_KEYS = {
+    "label",
+    "server",
+    "settings",
+    "workers",
+    "db_delay_ms",
+    "closed_users",
+    "fixed_rates",
+}
+REVOCATION_KEYS = {"servers", "probe_for_s", "hosts"}
+AVAILABILITY_KEYS = {
+    "servers",
+    "rate",
+    "users",
+    "duration_s",
+    "database_down_at_s",
+    "database_down_for_s",
+    "sigterm_at_s",
+}
 
 
 def resolve(name_or_path: str) -> Path:
@@ -179,7 +238,18 @@ def parse(data: dict[str, Any], path: Path) -> Scenario:
         if not isinstance(settings, dict) or not all(isinstance(v, str) for v in settings.values()):
             raise fail(f"servers entry {i}: field 'settings' must be a table of strings")
         workers = number(entry, "workers", 1, whole=True, minimum=1)
-        specs.append(ServerSpec(label, server, dict(settings), workers))
+        delay = number(entry, "db_delay_ms", None, minimum=0)
+        if delay is not None and server == "control":
+            raise fail(f"servers entry {i}: the control server has no database to delay")
+        own_closed = (
+            number_list(entry, "closed_users", whole=True) if "closed_users" in entry else None
+        )
+        own_rates = (
+            number_list(entry, "fixed_rates", whole=False) if "fixed_rates" in entry else None
+        )
+        specs.append(
+            ServerSpec(label, server, dict(settings), workers, delay, own_closed, own_rates)
+        )
 
     load_table = data.get("load")
     if not isinstance(load_table, dict):
@@ -201,6 +271,44 @@ def parse(data: dict[str, Any], path: Path) -> Scenario:
     if not isinstance(description, str):
         raise fail("field 'description' must be a string")
 
+    def experiment(key: str, allowed: set[str]) -> dict[str, Any] | None:
+        table = data.get(key)
+        if table is None:
+            return None
+        if not isinstance(table, dict):
+            raise fail(f"[{key}] must be a table")
+        unknown = set(table) - allowed
+        if unknown:
+            raise fail(f"{key}: unknown field {sorted(unknown)[0]!r}")
+        names = table.get("servers")
+        if not isinstance(names, list) or not names or not all(n in labels for n in names):
+            raise fail(f"{key}: field 'servers' must list labels of [[servers]] entries")
+        return table
+
+    revocation = None
+    if (table := experiment("revocation", REVOCATION_KEYS)) is not None:
+        revocation = RevocationSpec(
+            servers=tuple(table["servers"]),
+            probe_for_s=number(table, "probe_for_s", 3.0, minimum=0.1),
+            hosts=number(table, "hosts", 2, whole=True, minimum=1),
+        )
+    availability = None
+    if (table := experiment("availability", AVAILABILITY_KEYS)) is not None:
+        availability = AvailabilitySpec(
+            servers=tuple(table["servers"]),
+            rate=number(table, "rate", 200.0, minimum=1),
+            users=number(table, "users", 16, whole=True, minimum=1),
+            duration_s=number(table, "duration_s", 14, whole=True, minimum=1),
+            database_down_at_s=number(table, "database_down_at_s", 3.0, minimum=0),
+            database_down_for_s=number(table, "database_down_for_s", 3.0, minimum=0.1),
+            sigterm_at_s=number(table, "sigterm_at_s", 11.0, minimum=0),
+        )
+        a = availability
+        if not a.database_down_at_s + a.database_down_for_s < a.sigterm_at_s < a.duration_s:
+            raise fail(
+                "availability: the database must be back before sigterm_at_s, within duration_s"
+            )
+
     return Scenario(
         name=path.stem,
         path=str(path),
@@ -217,4 +325,6 @@ def parse(data: dict[str, Any], path: Path) -> Scenario:
         locust_workers=number(data, "locust_workers", 0, whole=True, minimum=0),
         micro=micro,
         reference_rate=reference,
+        revocation=revocation,
+        availability=availability,
     )

@@ -129,3 +129,24 @@ def test_postgres_round_trip_through_the_proxy(pg):
     with DelayProxy(("127.0.0.1", pg.port), 1.0) as proxy:
         delayed = measure_rtt(f"postgresql://postgres@127.0.0.1:{proxy.port}/postgres", samples=50)
     assert 1900 <= delayed - direct <= 3000, (direct, delayed)
+
+
+@pytest.mark.parametrize(("reset", "round_trips"), [("0", 1), ("1", 2)])
+def test_session_lookup_is_one_round_trip_unless_the_pool_resets(pg, servers, reset, round_trips):
+    """Seen from 5 ms away, every database round trip of a request shows in its auth time."""
+    from bench.delay_proxy import ProxyProcess
+    from tests.client import bearer, call
+    from tests.conftest import login
+
+    with ProxyProcess(pg.tcp_dsn, added_rtt_ms=5.0) as proxy:
+        server = servers.start("session", DATABASE_URL=proxy.dsn, AUTHBENCH_POOL_RESET=reset,
+                               AUTHBENCH_DB_COMMAND_TIMEOUT="2")  # fmt: skip
+        token = login(server)
+        timings = []
+        for _ in range(9):
+            answer = call(server.url, "GET", "/me", bearer(token))
+            assert answer.status == 200
+            timings.append(float(answer.header("server-timing").partition("dur=")[2]))
+        server.stop()
+    auth_ms = statistics.median(timings)
+    assert round_trips * 5.0 <= auth_ms < round_trips * 5.0 + 4.0, timings

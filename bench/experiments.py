@@ -1,0 +1,267 @@
+"""Experiments beyond the grid: how long a revoked token works, and what a database outage does.
+
+Both use the same servers and the same PostgreSQL as the grid, and write into the run folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.postgres import EmbeddedPostgres
+from bench.procs import ServerProcess
+from bench.runner import LOCUST_READY_TIMEOUT_S, CellFailed, LocustRun, verify
+from bench.scenario import AvailabilitySpec, RevocationSpec, Scenario, ServerSpec
+from servers.__main__ import share_jwt_keys
+from servers.store import SEED_PASSWORD, seed_username
+
+PROBE_TIMEOUT_S = 3.0
+
+
+def ask(port: int, method: str, path: str, token: str | None = None, body: dict | None = None,
+        timeout: float = PROBE_TIMEOUT_S) -> tuple[int, float, bytes]:  # fmt: skip
+    """One request on a fresh connection: (status, milliseconds, body); status 0 if no answer."""
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    payload = None
+    if body is not None:
+        payload = json.dumps(body).encode()
+        headers["content-type"] = "application/json"
+    started = time.perf_counter()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=payload, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, (time.perf_counter() - started) * 1000, data
+    except (OSError, http.client.HTTPException):
+        return 0, (time.perf_counter() - started) * 1000, b""
+    finally:
+        conn.close()
+
+
+def login(port: int, user_id: int) -> str:
+    status, _, data = ask(
+        port, "POST", "/login", body={"username": seed_username(user_id), "password": SEED_PASSWORD}
+    )
+    if status != 200:
+        raise CellFailed(f"login as {seed_username(user_id)} gave {status}")
+    return json.loads(data)["token"]
+
+
+def _token_expiry_s(token: str) -> float | None:
+    """Seconds until a JWT's exp (read without verifying: the server already issued it)."""
+    if token.count(".") != 2:
+        return None
+    import jwt
+
+    return jwt.decode(token, options={"verify_signature": False})["exp"] - time.time()
+
+
+def revocation(spec: ServerSpec, experiment: RevocationSpec, pg, out_dir: Path) -> dict[str, Any]:
+    """Log out through one app host, then probe all of them in turn until the window ends.
+
+    Several hosts share one database, as behind a round-robin load balancer: what a host keeps
+    in memory (a session cache) survives a logout that another host handled.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = {"DATABASE_URL": pg.dsn, **spec.settings}
+    if spec.server == "jwt_auth":
+        share_jwt_keys(env)  # every host must accept the tokens the others issue
+    with contextlib.ExitStack() as stack:
+        hosts = [
+            stack.enter_context(
+                ServerProcess(spec.server, env, log_path=out_dir / f"server-{i}.log")
+            )
+            for i in range(1, experiment.hosts + 1)
+        ]
+        token = login(hosts[0].port, 1)
+        for _ in range(3):  # every host has seen (and may have cached) the token
+            for host in hosts:
+                ask(host.port, "GET", "/me", token)
+        logout_status, _, _ = ask(hosts[-1].port, "POST", "/logout", token)
+        if logout_status != 204:
+            raise CellFailed(
+                f"{spec.label}: logout answered {logout_status}, not 204", hosts[-1].log()
+            )
+        logged_out = time.perf_counter()
+        samples: list[tuple[float, int, int]] = []
+        turn = 0
+        while (elapsed := time.perf_counter() - logged_out) < experiment.probe_for_s:
+            host = turn % len(hosts)
+            status, _, _ = ask(hosts[host].port, "GET", "/me", token)
+            samples.append((round(elapsed * 1000, 1), status, host + 1))
+            turn += 1
+            time.sleep(0.01)
+    accepted = [ms for ms, status, _ in samples if status == 200]
+    refused = [ms for ms, status, _ in samples if status == 401]
+    expiry = _token_expiry_s(token)
+    return {
+        "label": spec.label,
+        "server": spec.server,
+        "settings": spec.settings,
+        "hosts": experiment.hosts,
+        "logout_status": logout_status,
+        "probe_for_s": experiment.probe_for_s,
+        "probes": len(samples),
+        "accepted_after_logout": len(accepted),
+        "last_accepted_ms": max(accepted) if accepted else None,
+        "first_refused_ms": min(refused) if refused else None,
+        "still_accepted_at_end": bool(samples) and samples[-1][1] == 200,
+        "token_valid_for_s": round(expiry, 1) if expiry is not None else None,
+        "other_statuses": sorted({status for _, status, _ in samples} - {200, 401}),
+        "samples": samples,
+    }
+
+
+class Prober(threading.Thread):
+    """Every 50 ms: GET /me with a valid and with a revoked token, each timed."""
+
+    def __init__(self, port: int, valid: str, revoked: str, started: float):
+        super().__init__(daemon=True)
+        self.port, self.valid, self.revoked, self.started = port, valid, revoked, started
+        self.samples: list[dict[str, Any]] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            for kind, token in (("valid", self.valid), ("revoked", self.revoked)):
+                at = time.time() - self.started
+                status, ms, _ = ask(self.port, "GET", "/me", token)
+                self.samples.append(
+                    {"t": round(at, 3), "token": kind, "status": status, "ms": round(ms, 2)}
+                )
+            self.halt.wait(0.05)
+
+
+def availability(spec: ServerSpec, experiment: AvailabilitySpec, scenario: Scenario, pg,
+                 out_dir: Path) -> dict[str, Any]:  # fmt: skip
+    """Fixed load; PostgreSQL stopped and started again; then SIGTERM to the server."""
+    base = {"label": spec.label, "server": spec.server, "settings": spec.settings}
+    if not isinstance(pg, EmbeddedPostgres):
+        return {
+            **base,
+            "skipped": "needs the embedded PostgreSQL: DATABASE_URL names a server we must not stop",
+        }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    env = {"DATABASE_URL": pg.dsn, **spec.settings}
+    a = experiment
+    server = ServerProcess(spec.server, env, workers=spec.workers, log_path=out_dir / "server.log")
+    events: dict[str, float] = {}
+    with server:
+        verify(server, needs_auth=True)
+        valid, revoked = login(server.port, 2), login(server.port, 3)
+        ask(server.port, "POST", "/logout", revoked)
+        run_time = int(LOCUST_READY_TIMEOUT_S + a.duration_s + 30)
+        locust = LocustRun(server.url, out_dir, a.users, a.rate, scenario.seeded_users, 0, run_time)
+        prober = None
+        try:
+            locust.wait_ready()
+            start = float(int(time.time()) + 1)
+            prober = Prober(server.port, valid, revoked, start)
+            locust.sleep_until(start)
+            prober.start()
+            schedule = [
+                (a.database_down_at_s, "database_down", pg.stop),
+                (a.database_down_at_s + a.database_down_for_s, "database_up", pg.start),
+                (a.sigterm_at_s, "sigterm", server.terminate),
+            ]
+            for at, name, action in schedule:
+                locust.sleep_until(start + at)
+                events[name] = round(time.time() - start, 3)
+                action()
+            locust.sleep_until(start + a.duration_s)
+            recorder, _ = locust.finish()
+        finally:
+            if prober is not None:
+                prober.halt.set()
+                prober.join(PROBE_TIMEOUT_S + 1)
+            locust.kill()
+            if pg.pid is None:  # never leave the run without its database
+                pg.start()
+    timeline = [
+        {**row, "t": row["second"] - int(start)}
+        for row in recorder.timeline()
+        if start - 1 <= row["second"] < start + a.duration_s
+    ]
+    return {**base, **events_summary(prober.samples, events, a), "events": events, "timeline": timeline,
+            "probes": prober.samples, "rate": a.rate, "duration_s": a.duration_s}  # fmt: skip
+
+
+def events_summary(
+    samples: list[dict[str, Any]], events: dict[str, float], a: AvailabilitySpec
+) -> dict[str, Any]:
+    """What the probes saw: revoked tokens accepted, the slowest answer, time to recover."""
+    down, up = events.get("database_down"), events.get("database_up")
+    sigterm = events.get("sigterm", float("inf"))
+    before_sigterm = [s for s in samples if s["t"] < sigterm]
+    answered = [s for s in before_sigterm if s["status"]]
+    outage = [
+        s
+        for s in before_sigterm
+        if s["token"] == "valid" and down is not None and down <= s["t"] < (up or 0)
+    ]
+    back = [
+        s
+        for s in before_sigterm
+        if s["token"] == "valid" and up is not None and s["t"] >= up and s["status"] == 200
+    ]
+    after_sigterm = [s for s in samples if s["t"] >= sigterm]
+    return {
+        "revoked_accepted": sum(
+            1 for s in samples if s["token"] == "revoked" and s["status"] == 200
+        ),
+        "unanswered_before_sigterm": sum(1 for s in before_sigterm if not s["status"]),
+        "slowest_answer_ms": max((s["ms"] for s in answered), default=None),
+        "outage_statuses": _count_statuses(outage),
+        "recovered_after_s": round(back[0]["t"] - up, 3) if back and up is not None else None,
+        "after_sigterm_statuses": _count_statuses(after_sigterm),
+    }
+
+
+def _count_statuses(samples: list[dict[str, Any]]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for s in samples:
+        counts[str(s["status"])] = counts.get(str(s["status"]), 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def run_experiments(
+    scenario: Scenario, pg, run_dir: Path, record: dict[str, Any], save, out
+) -> None:
+    """The scenario's [revocation] and [availability] experiments, saved as they finish."""
+    if scenario.revocation:
+        record["revocation"] = []
+        for label in scenario.revocation.servers:
+            out(
+                f"revocation: {label}: log out, then probe for {scenario.revocation.probe_for_s:g} s ..."
+            )
+            result = revocation(
+                scenario.server(label), scenario.revocation, pg, run_dir / "revocation" / label
+            )
+            record["revocation"].append(result)
+            save()
+            last = result["last_accepted_ms"]
+            out(f"        accepted {result['accepted_after_logout']} times after logout"
+                + (f", last at {last:,.0f} ms" if last is not None else "")
+                + (" (still accepted at the end)" if result["still_accepted_at_end"] else ""))  # fmt: skip
+    if scenario.availability:
+        record["availability"] = []
+        for label in scenario.availability.servers:
+            out(f"availability: {label}: database down and up again, then SIGTERM, under "
+                f"{scenario.availability.rate:g} req/s ...")  # fmt: skip
+            result = availability(scenario.server(label), scenario.availability, scenario, pg,
+                                  run_dir / "availability" / label)  # fmt: skip
+            record["availability"].append(result)
+            save()
+            if "skipped" in result:
+                out(f"        skipped: {result['skipped']}")
+                continue
+            with contextlib.suppress(KeyError):
+                out(f"        during the outage {result['outage_statuses']}, recovered after "
+                    f"{result['recovered_after_s']} s, revoked token accepted {result['revoked_accepted']} times, "
+                    f"slowest answer {result['slowest_answer_ms']:,.0f} ms")  # fmt: skip
