@@ -56,7 +56,6 @@ lint: $(STAMP) ## Check style with ruff
 notebooks: $(STAMP) ## Open JupyterLab on notebooks/ (they read the committed reference run)
 	$(VENV)/bin/jupyter lab notebooks/
 
-clean: ## Remove the venv, caches and every results/ run except the committed reference
+clean: ## Remove the venv and caches (results/ is yours: runs are never deleted here)
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
 	find . -name __pycache__ -prune -exec rm -rf {} +
-	find results -mindepth 1 -maxdepth 1 ! -name reference ! -name README.md -exec rm -rf {} +

@@ -172,8 +172,9 @@ def availability(spec: ServerSpec, experiment: AvailabilitySpec, scenario: Scena
             ]
             for at, name, action in schedule:
                 locust.sleep_until(start + at)
-                events[name] = round(time.time() - start, 3)
+                events[f"{name}_requested"] = round(time.time() - start, 3)
                 action()
+                events[name] = round(time.time() - start, 3)  # done: fully down, or ready again
             locust.sleep_until(start + a.duration_s)
             recorder, _ = locust.finish()
         finally:
@@ -188,38 +189,35 @@ def availability(spec: ServerSpec, experiment: AvailabilitySpec, scenario: Scena
         for row in recorder.timeline()
         if start - 1 <= row["second"] < start + a.duration_s
     ]
-    return {**base, **events_summary(prober.samples, events, a), "events": events, "timeline": timeline,
+    return {**base, **events_summary(prober.samples, events), "events": events, "timeline": timeline,
             "probes": prober.samples, "rate": a.rate, "duration_s": a.duration_s}  # fmt: skip
 
 
-def events_summary(
-    samples: list[dict[str, Any]], events: dict[str, float], a: AvailabilitySpec
-) -> dict[str, Any]:
-    """What the probes saw: revoked tokens accepted, the slowest answer, time to recover."""
-    down, up = events.get("database_down"), events.get("database_up")
-    sigterm = events.get("sigterm", float("inf"))
+def events_summary(samples: list[dict[str, Any]], events: dict[str, float]) -> dict[str, Any]:
+    """What the probes saw: revoked tokens accepted, the slowest answer, time to recover.
+
+    The outage runs from PostgreSQL being fully down to the moment its start was requested (it
+    cannot answer before that; its readiness is noticed a poll later). Recovery counts from ready.
+    """
+    down, restart, up = (
+        events.get(k) for k in ("database_down", "database_up_requested", "database_up")
+    )
+    sigterm = events.get("sigterm_requested", float("inf"))
     before_sigterm = [s for s in samples if s["t"] < sigterm]
-    answered = [s for s in before_sigterm if s["status"]]
+    valid = [s for s in before_sigterm if s["token"] == "valid"]
     outage = [
-        s
-        for s in before_sigterm
-        if s["token"] == "valid" and down is not None and down <= s["t"] < (up or 0)
+        s for s in valid if down is not None and restart is not None and down <= s["t"] < restart
     ]
-    back = [
-        s
-        for s in before_sigterm
-        if s["token"] == "valid" and up is not None and s["t"] >= up and s["status"] == 200
-    ]
-    after_sigterm = [s for s in samples if s["t"] >= sigterm]
+    back = [s for s in valid if up is not None and s["t"] >= up and s["status"] == 200]
     return {
         "revoked_accepted": sum(
             1 for s in samples if s["token"] == "revoked" and s["status"] == 200
         ),
         "unanswered_before_sigterm": sum(1 for s in before_sigterm if not s["status"]),
-        "slowest_answer_ms": max((s["ms"] for s in answered), default=None),
+        "slowest_answer_ms": max((s["ms"] for s in before_sigterm if s["status"]), default=None),
         "outage_statuses": _count_statuses(outage),
         "recovered_after_s": round(back[0]["t"] - up, 3) if back and up is not None else None,
-        "after_sigterm_statuses": _count_statuses(after_sigterm),
+        "after_sigterm_statuses": _count_statuses([s for s in samples if s["t"] >= sigterm]),
     }
 
 

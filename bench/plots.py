@@ -12,7 +12,16 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from bench.analysis import Run, at_rate, busiest_closed, cell_rows, points
+from bench.analysis import (
+    Run,
+    algorithm_rows,
+    at_rate,
+    busiest_closed,
+    cell_rows,
+    distance_rows,
+    points,
+    revocation_rows,
+)
 
 COLORS = {
     "control": "#7f7f7f",
@@ -193,11 +202,184 @@ def plot_micro(run: Run) -> Figure | None:
     return fig
 
 
+def plot_distance(run: Run) -> Figure | None:
+    """The session server with the database further away, against JWT and control at the same rate."""
+    rows = [r for r in distance_rows(run) if r["p50_us"]]
+    if not rows:
+        return None
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    xs = [r["measured_rtt_ms"] for r in rows]
+    left.plot(
+        xs, [r["p50_us"] for r in rows], "o-", color=color("session"), label="session, median"
+    )
+    left.plot(xs, [r["p99_us"] for r in rows], "o--", color=color("session"), label="session, p99")
+    left.plot(
+        xs,
+        [r["auth_p50_us"] for r in rows],
+        "s:",
+        color="#8c564b",
+        label="session, auth step (Server-Timing)",
+    )
+    fixed = at_rate(run)
+    for label in ("jwt_auth", "control"):
+        if label in fixed and fixed[label]["p50_us"]:
+            left.axhline(
+                fixed[label]["p50_us"], color=color(label), ls="-", lw=1, label=f"{label}, median"
+            )
+    for r in rows:
+        left.annotate(f"set {r['set_rtt_ms']:g} ms", (r["measured_rtt_ms"], r["p50_us"]), textcoords="offset points",
+                      xytext=(4, -12), fontsize=7)  # fmt: skip
+    left.set_xlabel("added database round trip, measured (ms)")
+    left.set_ylabel("latency (us)")
+    left.set_title(f"Latency at {rows[0]['rate']:g} requests/s")
+    left.legend(fontsize=7)
+    left.grid(True, alpha=0.3)
+    closed = [r for r in rows if r["closed_rps"]]
+    right.plot(
+        [r["measured_rtt_ms"] for r in closed],
+        [r["closed_rps"] for r in closed],
+        "o-",
+        color=color("session"),
+        label="session",
+    )
+    busiest = busiest_closed(run)
+    for label in ("jwt_auth", "control"):
+        if label in busiest:
+            right.axhline(busiest[label]["ok_rps"], color=color(label), lw=1, label=label)
+    right.set_xlabel("added database round trip, measured (ms)")
+    right.set_ylabel("requests/s, closed loop")
+    right.set_title("Closed-loop throughput")
+    right.legend(fontsize=7)
+    right.grid(True, alpha=0.3)
+    return fig
+
+
+def plot_revocation(run: Run) -> Figure | None:
+    """How long a logged-out token kept working, per server (bounded by the probing window)."""
+    rows = revocation_rows(run)
+    if not rows:
+        return None
+    fig = Figure(figsize=(8, 0.6 * len(rows) + 1.6), layout="constrained")
+    axis = fig.subplots()
+    window_ms = max(r["probe_for_s"] for r in rows) * 1000
+    for y, r in enumerate(rows):
+        value = window_ms if r["still_accepted_at_end"] else (r["last_accepted_ms"] or 0)
+        axis.barh(
+            y,
+            max(value, window_ms * 0.004),
+            color=color(r["server"], y),
+            hatch="//" if r["still_accepted_at_end"] else "",
+        )
+        if r["still_accepted_at_end"]:
+            until = (
+                f"; valid {r['token_valid_for_s']:,.0f} s more" if r["token_valid_for_s"] else ""
+            )
+            note = f" still accepted when probing stopped{until}"
+        elif r["accepted_after_logout"]:
+            note = f" {r['last_accepted_ms']:,.0f} ms"
+        else:
+            note = " refused at once"
+        axis.annotate(note, (min(value, window_ms * 0.55), y), va="center", fontsize=8)
+    axis.set_yticks(range(len(rows)), [r["server"] for r in rows])
+    axis.invert_yaxis()
+    axis.set_xlim(0, window_ms * 1.02)
+    axis.set_xlabel("time a logged-out token kept working (ms)")
+    axis.set_title(f"Revocation, with {rows[0]['hosts']} app hosts sharing one database")
+    return fig
+
+
+def plot_algorithms(run: Run) -> Figure | None:
+    rows = [r for r in algorithm_rows(run) if r["cpu_server_us"]]
+    if len(rows) < 2:
+        return None
+    fig = Figure(figsize=(11, 4), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    names = [r["algorithm"] for r in rows]
+    colors = [color(r["server"], i) for i, r in enumerate(rows)]
+    left.bar(
+        names, [r["cpu_server_us"] for r in rows], color=colors, label="server CPU per request"
+    )
+    left.plot(
+        names, [r["verify_us_in_process"] for r in rows], "kD", label="verify alone, in-process"
+    )
+    left.set_ylabel("microseconds")
+    left.set_title("Server CPU per request (closed loop)")
+    left.legend(fontsize=8)
+    sizes = (run.micro or {}).get("token_bytes", {})
+    kinds = ["opaque", *names]
+    right.bar(kinds, [sizes.get(k, 0) for k in kinds], color=["#7f7f7f", *colors])
+    for x, k in enumerate(kinds):
+        right.annotate(
+            f"{sizes.get(k, 0)} B", (x, sizes.get(k, 0)), ha="center", va="bottom", fontsize=8
+        )
+    right.set_ylabel("bytes")
+    right.set_title("Token size on the wire, every request")
+    return fig
+
+
+STATUS_COLORS = {"200": "#2ca02c", "401": "#ff7f0e", "503": "#d62728", "0": "#000000"}
+
+
+def plot_availability(run: Run) -> Figure | None:
+    """Per second: answers by status under fixed load, with the database outage and SIGTERM marked."""
+    results = [r for r in run.meta.get("availability") or [] if "skipped" not in r]
+    if not results:
+        return None
+    fig = Figure(figsize=(11, 2.6 * len(results) + 0.6), layout="constrained")
+    axes = fig.subplots(len(results), 1, sharex=True, squeeze=False)[:, 0]
+    for axis, r in zip(axes, results, strict=True):
+        rows = [row for row in r["timeline"] if row["t"] >= 0]
+        ts = [row["t"] for row in rows]
+        bottom = [0] * len(rows)
+        codes = sorted(
+            {code for row in rows for code in row["statuses"]}, key=lambda c: (c != "200", c)
+        )
+        for code in codes:
+            values = [row["statuses"].get(code, 0) for row in rows]
+            label = "no answer" if code == "0" else code
+            axis.bar(
+                ts,
+                values,
+                bottom=bottom,
+                width=0.9,
+                align="edge",
+                color=STATUS_COLORS.get(code, "#9467bd"),
+                label=label,
+            )
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        events = r["events"]
+        axis.axvspan(events["database_down"], events["database_up"], color="#d62728", alpha=0.08)
+        for name in ("database_down", "database_up", "sigterm"):
+            axis.axvline(events[name], color="black", lw=0.8, ls="--")
+            axis.annotate(
+                f" {name.replace('_', ' ')}", (events[name], max(bottom or [1]) * 0.9), fontsize=7
+            )
+        twin = axis.twinx()
+        twin.plot(
+            [t + 0.5 for t in ts],
+            [row["max_us"] / 1000 for row in rows],
+            "k.-",
+            lw=0.8,
+            label="slowest (ms)",
+        )
+        twin.set_ylabel("slowest request (ms)", fontsize=8)
+        axis.set_ylabel("answers per second")
+        axis.set_title(f"{r['label']} under {r['rate']:g} requests/s", fontsize=9)
+        axis.legend(fontsize=7, loc="lower left", ncols=len(codes))
+    axes[-1].set_xlabel("seconds")
+    return fig
+
+
 PLOTS = {
     "latency_vs_throughput": plot_latency_vs_throughput,
     "percentile_spectrum": plot_percentile_spectrum,
     "cpu_per_request": plot_cpu_per_request,
     "micro_benchmarks": plot_micro,
+    "database_distance": plot_distance,
+    "revocation": plot_revocation,
+    "algorithms": plot_algorithms,
+    "availability": plot_availability,
 }
 
 

@@ -119,7 +119,7 @@ class Problem(Exception):
         self.headers = list(headers)
 
 
-REALM = os.environ.get("AUTHBENCH_REALM", "authbench")
+REALM = "authbench"  # the protection space named in every WWW-Authenticate challenge
 
 
 def _challenge(error: str | None = None, description: str | None = None) -> tuple[bytes, bytes]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,6 +118,3 @@ def login(server: ServerProcess, username: str = "user00001", password: str = SE
 
 def pytest_report_header(config) -> str:
     return f"authbench tests: embedded PostgreSQL, servers on 127.0.0.1 (pid {os.getpid()})"
-
-
-__all__ = ["JWT_SECRET", "SEEDED_USERS", "call", "json", "login", "sql", "token_hash"]

@@ -101,3 +101,47 @@ def test_cli_reports_invalid_toml(tmp_path):
     path.write_text("warmup_s = = 1\n")
     with pytest.raises(ScenarioError, match="not valid TOML"):
         load(str(path))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"servers": [{"server": "control", "db_delay_ms": 1}]}, "control server has no database"),
+        ({"revocation": {"servers": ["nobody"]}}, "revocation: field 'servers' must list labels"),
+        (
+            {"revocation": {"servers": ["session"], "workers": 2}},
+            "revocation: unknown field 'workers'",
+        ),
+        (
+            {"availability": {"servers": ["session"], "database_down_at_s": 5, "sigterm_at_s": 6}},
+            "the database must be back before sigterm_at_s",
+        ),
+    ],
+)
+def test_experiment_errors_name_the_field(change, message):
+    with pytest.raises(ScenarioError, match=message):
+        parse({**MINIMAL, **change}, Path("x.toml"))
+
+
+def test_per_server_load_points_limit_that_servers_cells():
+    data = {
+        **MINIMAL,
+        "repeats": 1,
+        "servers": [
+            {"server": "session"},
+            {
+                "label": "far",
+                "server": "session",
+                "db_delay_ms": 2,
+                "closed_users": [8],
+                "fixed_rates": [],
+            },
+        ],
+    }
+    plan = parse(data, Path("x.toml")).plan()
+    far = [c for c in plan if c.server.label == "far"]
+    assert [(c.model, c.users) for c in far] == [("closed", 8)]
+    assert far[0].server.db_delay_ms == 2.0
+    assert (
+        len([c for c in plan if c.server.label == "session"]) == 3
+    )  # [load]: 1, 8 users, rate 100

@@ -1,0 +1,130 @@
+"""The experiments of the full scenario, short: distance, revocation, caching, availability."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.load
+
+SCENARIO = """
+warmup_s = 1
+duration_s = 2
+micro = "off"
+reference_rate = 200
+
+[load]
+closed_users = []
+fixed_rates = [200]
+
+[[servers]]
+server = "session"
+
+[[servers]]
+server = "jwt_auth"
+
+[[servers]]
+label = "jwt_denylist"
+server = "jwt_auth"
+settings = { AUTHBENCH_JWT_DENYLIST = "1" }
+
+[[servers]]
+label = "session_cached"
+server = "session"
+settings = { AUTHBENCH_SESSION_CACHE_TTL = "0.5" }
+
+[[servers]]
+label = "session_db_2ms"
+server = "session"
+db_delay_ms = 2
+
+[revocation]
+servers = ["session", "session_cached", "jwt_auth", "jwt_denylist"]
+probe_for_s = 1.2
+hosts = 2
+
+[availability]
+servers = ["session", "jwt_auth", "jwt_denylist"]
+rate = 100
+users = 8
+duration_s = 6
+database_down_at_s = 1
+database_down_for_s = 2
+sigterm_at_s = 4.5
+"""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("results")
+    path = root / "experiments.toml"
+    path.write_text(SCENARIO)
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "bench", "run", "--scenario", str(path), "--results", str(root)],
+        capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_file,) = root.glob("*/run.json")
+    return run_file.parent, json.loads(run_file.read_text())
+
+
+def test_distance_is_calibrated_and_costs_one_round_trip(run):
+    _, data = run
+    (cell,) = [c for c in data["cells"] if c["label"] == "session_db_2ms"]
+    delay = cell["db_delay"]
+    assert delay["set_rtt_ms"] == 2.0
+    assert 1.9 <= delay["added_rtt_ms"] <= 3.0, delay  # the measured figure is reported beside it
+    assert cell["cpu_processes"]["delay_proxy"] == 1
+    auth_ms = cell["auth_us"]["p50"] / 1000
+    assert delay["added_rtt_ms"] <= auth_ms < 2 * delay["added_rtt_ms"], (auth_ms, delay)
+
+
+def test_revocation_delay_per_server(run):
+    _, data = run
+    found = {r["label"]: r for r in data["revocation"]}
+    assert all(r["logout_status"] == 204 and r["hosts"] == 2 for r in found.values())
+    assert found["session"]["accepted_after_logout"] == 0
+    assert found["jwt_denylist"]["accepted_after_logout"] == 0
+    cached = found["session_cached"]
+    assert cached["accepted_after_logout"] > 0 and not cached["still_accepted_at_end"]
+    assert cached["last_accepted_ms"] < 500 + 300  # the cache's TTL, plus one probe's slack
+    assert found["jwt_auth"]["still_accepted_at_end"]
+    assert found["jwt_auth"]["token_valid_for_s"] > 3000
+
+
+def test_availability_under_a_database_outage(run):
+    _, data = run
+    found = {r["label"]: r for r in data["availability"]}
+    for label in ("session", "jwt_denylist"):
+        r = found[label]
+        assert set(r["outage_statuses"]) == {"503"}, r["outage_statuses"]
+        assert r["revoked_accepted"] == 0  # never a 200 for a revoked token
+        assert r["recovered_after_s"] <= 2.0
+    assert set(found["jwt_auth"]["outage_statuses"]) == {"200"}
+    # Locust's own per-second record of the load agrees with the prober.
+    for label, expected in (("session", True), ("jwt_denylist", True), ("jwt_auth", False)):
+        refused = sum(row["statuses"].get("503", 0) for row in found[label]["timeline"])
+        assert (refused > 0) is expected, (label, found[label]["timeline"])
+    for r in found.values():
+        assert r["unanswered_before_sigterm"] == 0  # no hang: every probe was answered
+        assert r["slowest_answer_ms"] < 1500
+        assert (
+            sum(
+                int(code == "503") * n
+                for row in r["timeline"]
+                for code, n in row["statuses"].items()
+            )
+            >= 0
+        )
+        assert "0" in r["after_sigterm_statuses"]  # after SIGTERM, nobody listens
+
+
+def test_experiment_plots_are_drawn(run):
+    run_dir, _ = run
+    for name in ("database_distance", "revocation", "availability"):
+        assert (run_dir / "plots" / f"{name}.png").stat().st_size > 10_000, name
