@@ -336,6 +336,60 @@ def claim_sentence(check: ClaimCheck) -> str:
     return head + cpu
 
 
+def fixed_rates(run: Run, *labels: str) -> list[float]:
+    """The fixed rates at which every one of `labels` was measured."""
+    found = [
+        {c["rate"] for c in run.cells if c["model"] == "fixed_rate" and c["label"] == label}
+        for label in labels
+    ]
+    return sorted(set.intersection(*found)) if found else []
+
+
+def check_claim_by_rate(
+    run: Run, session: str = "session", jwt: str = "jwt_auth"
+) -> list[ClaimCheck]:
+    """The claim check at every fixed rate both servers ran: one verdict per rate."""
+    return [check_claim(run, session, jwt, rate) for rate in fixed_rates(run, session, jwt)]
+
+
+def verdict_rows(run: Run) -> list[dict[str, Any]]:
+    return [
+        {
+            "rate": c.rate,
+            "session_p50_us": c.session_p50_us,
+            "jwt_p50_us": c.jwt_p50_us,
+            "control_p50_us": c.control_p50_us,
+            "delta_p50_us": c.delta_p50_us,
+            "relative": f"{c.relative:+.0%}" if c.relative is not None else None,
+            "per_repeat_us": ", ".join(f"{d:+,.0f}" for d in c.repeat_deltas_us),
+            "delta_p99_us": c.delta_p99_us,
+            "verdict": c.verdict,
+        }
+        for c in check_claim_by_rate(run)
+    ]
+
+
+def overall_sentence(run: Run) -> str:
+    """How many of the measured rates support the claim, and the steadier CPU comparison."""
+    checks = [c for c in check_claim_by_rate(run) if c.verdict != "no data"]
+    if not checks:
+        return "This run has no fixed-rate cells for both the session and the JWT server."
+    held = [c for c in checks if c.verdict == "holds"]
+    rates = ", ".join(f"{c.rate:g}" for c in held) or "none"
+    text = (
+        f"The claim held at {len(held)} of {len(checks)} request rates (held at: {rates} req/s; "
+        f"'holds' means slower in every interleaved repeat by at least {MEANINGFUL_FRACTION:.0%})."
+    )
+    cpu = checks[0]
+    if cpu.delta_cpu_us is not None:
+        text += (
+            f" CPU per request under closed-loop load, the steadier figure: server plus database used "
+            f"{cpu.session_cpu_us:.0f} us for the session server against {cpu.jwt_cpu_us:.0f} us for JWT "
+            f"({cpu.rps_per_core_ratio:.2f}x)."
+        )
+    return text
+
+
 class Table:
     """Rows shown as text (stdout) or HTML (notebooks); None shows as a dash."""
 
@@ -413,7 +467,7 @@ def summary_text(run: Run) -> str:
     lines = [str(summary_table(run))]
     labels = set(run.labels)
     if {"session", "jwt_auth"} <= labels:
-        lines += ["", claim_sentence(check_claim(run))]
+        lines += ["", *(claim_sentence(c) for c in check_claim_by_rate(run)), overall_sentence(run)]
     if any(r["load_generator_bound"] for r in summary_rows(run)):
         lines.append(
             "'locust bound': the load generator used over 90% of a core in that cell; its "

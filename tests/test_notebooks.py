@@ -71,7 +71,14 @@ def test_the_verdict_follows_the_data(second_run):
     assert expected_reference != expected_altered
     assert analysis.check_claim(altered).verdict == "does not hold"
 
+    overall_reference, overall_altered = (
+        analysis.overall_sentence(reference),
+        analysis.overall_sentence(altered),
+    )
+    assert overall_reference != overall_altered and "held at 0 of" in overall_altered
+
     shown_reference = "\n".join(execute(notebook, open_run().path))
     shown_altered = "\n".join(execute(notebook, second_run))
     assert expected_reference in shown_reference and expected_altered not in shown_reference
     assert expected_altered in shown_altered and expected_reference not in shown_altered
+    assert overall_reference in shown_reference and overall_altered in shown_altered
