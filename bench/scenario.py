@@ -191,9 +191,12 @@ def parse(data: dict[str, Any], path: Path) -> Scenario:
     def fail(message: str) -> ScenarioError:
         return ScenarioError(f"{where}: {message}")
 
-    unknown = set(data) - TOP_LEVEL
-    if unknown:
-        raise fail(f"unknown field {sorted(unknown)[0]!r}")
+    def reject_unknown(table: dict[str, Any], allowed: set[str], inside: str = "") -> None:
+        unknown = set(table) - allowed
+        if unknown:
+            raise fail(f"{inside}unknown field {sorted(unknown)[0]!r}")
+
+    reject_unknown(data, TOP_LEVEL)
 
     def number(table: dict, key: str, default=None, *, whole=False, minimum=0, required=False):
         if key not in table:
@@ -222,9 +225,7 @@ def parse(data: dict[str, Any], path: Path) -> Scenario:
     for i, entry in enumerate(servers, 1):
         if not isinstance(entry, dict):
             raise fail(f"servers entry {i} must be a table")
-        unknown = set(entry) - SERVER_KEYS
-        if unknown:
-            raise fail(f"servers entry {i}: unknown field {sorted(unknown)[0]!r}")
+        reject_unknown(entry, SERVER_KEYS, f"servers entry {i}: ")
         server = entry.get("server")
         if server not in SERVERS:
             raise fail(f"servers entry {i}: field 'server' must be one of {', '.join(SERVERS)}")
@@ -254,9 +255,7 @@ def parse(data: dict[str, Any], path: Path) -> Scenario:
     load_table = data.get("load")
     if not isinstance(load_table, dict):
         raise fail("table [load] is missing")
-    unknown = set(load_table) - LOAD_KEYS
-    if unknown:
-        raise fail(f"load: unknown field {sorted(unknown)[0]!r}")
+    reject_unknown(load_table, LOAD_KEYS, "load: ")
     closed = number_list(load_table, "closed_users", whole=True)
     rates = number_list(load_table, "fixed_rates", whole=False)
     if not closed and not rates:
@@ -277,9 +276,7 @@ def parse(data: dict[str, Any], path: Path) -> Scenario:
             return None
         if not isinstance(table, dict):
             raise fail(f"[{key}] must be a table")
-        unknown = set(table) - allowed
-        if unknown:
-            raise fail(f"{key}: unknown field {sorted(unknown)[0]!r}")
+        reject_unknown(table, allowed, f"{key}: ")
         names = table.get("servers")
         if not isinstance(names, list) or not names or not all(n in labels for n in names):
             raise fail(f"{key}: field 'servers' must list labels of [[servers]] entries")
