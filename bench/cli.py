@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.postgres import PostgresError
+from bench.postgres import PostgresError, check_reachable
 from bench.procs import ServerFailed
 from bench.results import ResultsError
 from bench.scenario import ScenarioError
@@ -94,6 +95,8 @@ def command_run(args: argparse.Namespace) -> None:
     chosen = scenario.load(args.scenario)
     if args.workers is not None and args.workers < 0:
         raise ScenarioError("--workers must be 0 or more")
+    if os.environ.get("DATABASE_URL"):
+        check_reachable(os.environ["DATABASE_URL"])  # before any run folder exists
     job = runner.Runner(chosen, args.results, args.label, args.workers, _print_now)
     try:
         job.run()

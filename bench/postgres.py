@@ -253,9 +253,13 @@ class EmbeddedPostgres:
 
 @dataclass
 class ExternalPostgres:
-    """An existing server named by DATABASE_URL: never started or stopped by us."""
+    """An existing server named by DATABASE_URL: never started or stopped by us.
+
+    Its processes are not ours to see (it may be on another host), so its CPU is not measured.
+    """
 
     dsn: str
+    version: str = "unknown"
 
     @property
     def tcp_dsn(self) -> str:
@@ -265,9 +269,8 @@ class ExternalPostgres:
     def pid(self) -> None:
         return None
 
-    @property
-    def version(self) -> str:
-        return "external"
+    def pids(self) -> list[int]:
+        return []
 
     def log_tail(self, lines: int = 20) -> str:
         return ""
@@ -291,8 +294,7 @@ def postgres(database_url: str | None = None) -> Iterator[EmbeddedPostgres | Ext
     """
     url = database_url if database_url is not None else os.environ.get("DATABASE_URL")
     if url:
-        check_reachable(url)
-        yield ExternalPostgres(url)
+        yield ExternalPostgres(url, version=check_reachable(url))
         return
     server = EmbeddedPostgres.create()
     try:

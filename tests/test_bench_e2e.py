@@ -197,3 +197,47 @@ def test_ctrl_c_keeps_finished_cells_and_leaves_nothing_running(tmp_path):
     while any(alive(pid) for pid in started):
         assert time.monotonic() < deadline, [p for p in started if alive(p)]
         time.sleep(0.1)
+
+
+def test_database_url_runs_the_bench_against_an_existing_server(pg, tmp_path):
+    """DATABASE_URL switches everything to that server: nothing embedded is started."""
+    scenario = tmp_path / "external.toml"
+    scenario.write_text(
+        'warmup_s = 1\nduration_s = 2\nmicro = "quick"\n'
+        '[load]\nfixed_rates = [100]\n[[servers]]\nserver = "session"\n'
+    )
+    env = {**os.environ, "DATABASE_URL": pg.dsn}
+    argv = [
+        sys.executable,
+        "-m",
+        "bench",
+        "run",
+        "--scenario",
+        str(scenario),
+        "--results",
+        str(tmp_path),
+        "--no-plots",
+    ]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_file,) = tmp_path.glob("*/run.json")
+    run = json.loads(run_file.read_text())
+    assert run["environment"]["postgres_source"] == "DATABASE_URL"
+    assert run["environment"]["postgres_version"].startswith(pg.version)
+    (cell,) = run["cells"]
+    assert cell["ok"] > 0 and cell["counts_agree"]
+    assert cell["cpu_processes"]["postgres"] == 0  # not ours to measure
+    assert "session_lookup_tcp" in {t["name"] for t in run["micro"]["timings"]}
+
+
+def test_unreachable_database_url_is_one_line(tmp_path):
+    env = {**os.environ, "DATABASE_URL": "postgresql://bench:secret@127.0.0.1:1/bench"}
+    argv = [sys.executable, "-m", "bench", "run", "--scenario", "quick", "--results", str(tmp_path)]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(
+        "authbench: error: cannot reach PostgreSQL at postgresql://bench:***@127.0.0.1:1"
+    )
+    assert "secret" not in result.stderr and "Traceback" not in result.stderr
+    assert not list(tmp_path.iterdir())  # no run folder for a run that could not start
