@@ -46,14 +46,19 @@ server = "jwt_auth"
 """
 
 
-def bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+def bench_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bench", *args]
+
+
+def bench(
+    *args: str, timeout: float = 300, database_url: str | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m bench ARGS`; the embedded PostgreSQL unless `database_url` is given."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    if database_url:
+        env["DATABASE_URL"] = database_url
     return subprocess.run(
-        [sys.executable, "-m", "bench", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
+        bench_argv(*args), capture_output=True, text=True, timeout=timeout, env=env
     )
 
 
@@ -161,16 +166,7 @@ def test_ctrl_c_keeps_finished_cells_and_leaves_nothing_running(tmp_path):
         'warmup_s = 1\nduration_s = 2\nrepeats = 10\nmicro = "off"\n'
         '[load]\nclosed_users = [2]\n[[servers]]\nserver = "session"\n[[servers]]\nserver = "jwt_auth"\n'
     )
-    argv = [
-        sys.executable,
-        "-m",
-        "bench",
-        "run",
-        "--scenario",
-        str(scenario),
-        "--results",
-        str(tmp_path),
-    ]
+    argv = bench_argv("run", "--scenario", str(scenario), "--results", str(tmp_path))
     with subprocess.Popen(
         argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     ) as run:
@@ -206,19 +202,15 @@ def test_database_url_runs_the_bench_against_an_existing_server(pg, tmp_path):
         'warmup_s = 1\nduration_s = 2\nmicro = "quick"\n'
         '[load]\nfixed_rates = [100]\n[[servers]]\nserver = "session"\n'
     )
-    env = {**os.environ, "DATABASE_URL": pg.dsn}
-    argv = [
-        sys.executable,
-        "-m",
-        "bench",
+    result = bench(
         "run",
         "--scenario",
         str(scenario),
         "--results",
         str(tmp_path),
         "--no-plots",
-    ]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env)
+        database_url=pg.dsn,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     (run_file,) = tmp_path.glob("*/run.json")
     run = json.loads(run_file.read_text())
@@ -231,9 +223,10 @@ def test_database_url_runs_the_bench_against_an_existing_server(pg, tmp_path):
 
 
 def test_unreachable_database_url_is_one_line(tmp_path):
-    env = {**os.environ, "DATABASE_URL": "postgresql://bench:secret@127.0.0.1:1/bench"}
-    argv = [sys.executable, "-m", "bench", "run", "--scenario", "quick", "--results", str(tmp_path)]
-    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    url = "postgresql://bench:secret@127.0.0.1:1/bench"
+    result = bench(
+        "run", "--scenario", "quick", "--results", str(tmp_path), timeout=60, database_url=url
+    )
     assert result.returncode == 2
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith(
