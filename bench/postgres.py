@@ -161,9 +161,18 @@ class EmbeddedPostgres:
             raise
         return server
 
+    def _as_server_user(self) -> dict[str, object]:
+        """Popen arguments that drop root for the server's user: its uid, its gid, and no
+        supplementary groups (with `user=` alone the child keeps root's groups, and then a
+        root-owned 0700/0701 parent directory denies it by its group bits)."""
+        if self.user is None:
+            return {}
+        entry = pwd.getpwnam(self.user)
+        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
     def _run(self, argv: list[str]) -> None:
         result = subprocess.run(
-            argv, user=self.user, capture_output=True, text=True, timeout=120, check=False
+            argv, capture_output=True, text=True, timeout=120, check=False, **self._as_server_user()
         )
         if result.returncode != 0:
             last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
@@ -180,11 +189,11 @@ class EmbeddedPostgres:
         try:
             self.process = subprocess.Popen(
                 argv,
-                user=self.user,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches us, not the server: we stop it
+                **self._as_server_user(),
             )
         finally:
             log.close()
