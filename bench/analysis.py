@@ -1,8 +1,9 @@
-"""Reading a run into tidy rows, aggregating repeats, and checking the article's claim.
+"""Reading a run into tidy rows, aggregating repeats, and the sentences the notebooks show.
 
 Shared by the summary printed after a run, `compare`, the plots and the notebooks, so that
-every figure shown anywhere is computed one way. No conclusion is typed by hand: the claim
-check returns numbers, and `claim_sentence` turns them into words.
+every figure shown anywhere is computed one way. No conclusion is typed by hand: verdicts come
+from `bench.claim` (one rule for every comparison), and each sentence here chooses its words
+from the sign and size of what it reports.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import claim
 from bench.results import load_run
 
-# A difference counts as meaningful when it is larger than the run-to-run spread of the same
-# figure and at least this fraction of the baseline. The notebooks show the threshold.
-MEANINGFUL_FRACTION = 0.10
 CPU_GROUPS = ("server", "postgres", "load_generator")
 
 
@@ -37,11 +36,19 @@ class Run:
 
     @property
     def labels(self) -> list[str]:
+        """Every server label measured, in order; the A/A copy of a paired arm left out."""
         seen: list[str] = []
-        for cell in self.cells:
-            if cell["label"] not in seen:
-                seen.append(cell["label"])
+        for row in cell_rows(self):
+            if row["label"] not in seen and not row["a_a_copy"]:
+                seen.append(row["label"])
         return seen
+
+    @property
+    def a_a_labels(self) -> set[str]:
+        """The labels of the A/A copies of paired arms (`<label>_aa`)."""
+        groups = self.meta["scenario"].get("paired") or []
+        groups = [groups] if isinstance(groups, dict) else groups
+        return {f"{g['a_a']}_aa" for g in groups if g.get("a_a")}
 
     @property
     def reference_rate(self) -> float | None:
@@ -62,25 +69,42 @@ def _get(mapping: dict | None, key: str) -> Any:
     return None if mapping is None else mapping.get(key)
 
 
-def cell_rows(run: Run) -> list[dict[str, Any]]:
-    """One flat row per cell: the figures the tables and plots use."""
-    rows = []
+def _measured(run: Run) -> Iterable[tuple[dict[str, Any], dict[str, Any], bool]]:
+    """(cell, figures, paired): a single-server cell's own figures, or each arm of a paired
+    cell. A paired cell at a fixed total rate reads as a fixed-rate point per arm, the
+    unloaded one as a closed loop with one user: their figures have the same meaning."""
     for cell in run.cells:
         if "requests" not in cell:
             continue  # a cell that failed before measuring
-        latency, corrected = cell.get("latency_us"), cell.get("corrected_latency_us")
-        cpu = cell.get("cpu_us_per_request") or {}
+        if "arms" not in cell:
+            yield cell, cell, False
+            continue
+        for label, arm in cell["arms"].items():
+            model = "closed" if cell["rate"] is None else "fixed_rate"
+            yield {**cell, "id": f"{cell['id']}/{label}", "model": model}, arm, True
+
+
+def cell_rows(run: Run) -> list[dict[str, Any]]:
+    """One flat row per measured server and cell: the figures the tables and plots use."""
+    rows = []
+    a_a = run.a_a_labels
+    for cell, figures, paired in _measured(run):
+        latency, corrected = figures.get("latency_us"), figures.get("corrected_latency_us")
+        cpu = figures.get("cpu_us_per_request") or {}
         rows.append(
             {
                 "id": cell["id"],
-                "label": cell["label"],
-                "server": cell["server"],
+                "label": figures["label"],
+                "server": figures["server"],
+                "paired": paired,
+                "a_a_copy": paired and figures["label"] in a_a,
+                "group": cell.get("group", ""),
                 "model": cell["model"],
                 "users": cell["users"],
                 "rate": cell["rate"],
                 "repeat": cell["repeat"],
-                "ok_rps": cell["ok_rps"],
-                "errors": cell["error_count"],
+                "ok_rps": figures["ok_rps"],
+                "errors": figures["error_count"],
                 "p50_us": _get(latency, "p50"),
                 "p90_us": _get(latency, "p90"),
                 "p99_us": _get(latency, "p99"),
@@ -90,11 +114,11 @@ def cell_rows(run: Run) -> list[dict[str, Any]]:
                 "corrected_p50_us": _get(corrected, "p50"),
                 "corrected_p99_us": _get(corrected, "p99"),
                 "corrected_max_us": _get(corrected, "max"),
-                "auth_p50_us": _get(cell.get("auth_us"), "p50"),
-                "late_starts": cell.get("late_starts", 0),
+                "auth_p50_us": _get(figures.get("auth_us"), "p50"),
+                "late_starts": figures.get("late_starts", 0),
                 **{f"cpu_{group}_us": cpu.get(group) for group in CPU_GROUPS},
                 "cpu_service_us": _service_cpu(cpu),
-                "load_generator_bound": cell["load_generator_bound"],
+                "load_generator_bound": figures["load_generator_bound"],
                 "latency": latency,
                 "corrected": corrected,
             }
@@ -123,7 +147,8 @@ def points(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Repeats folded into one row per (label, model, users, rate): medians, spread, flags."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
     for row in rows:
-        groups.setdefault((row["label"], row["model"], row["users"], row["rate"]), []).append(row)
+        key = (row["label"], row["model"], row["users"], row["rate"], row["group"])
+        groups.setdefault(key, []).append(row)
     folded = []
     numeric = sorted(  # any column that is a number in some row (corrected_* only at fixed rate)
         {
@@ -133,12 +158,13 @@ def points(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
             if isinstance(value, int | float) and not isinstance(value, bool)
         }
     )
-    for (label, model, users, rate), members in groups.items():
+    for (label, model, users, rate, group), members in groups.items():
         row = {
             "label": label,
             "model": model,
             "users": users,
             "rate": rate,
+            "group": group,
             "repeats": len(members),
         }
         for key in numeric:
@@ -148,6 +174,8 @@ def points(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         row["p50_spread_us"] = spread(m["p50_us"] for m in members)
         row["cpu_service_spread_us"] = spread(m["cpu_service_us"] for m in members)
         row["load_generator_bound"] = any(m["load_generator_bound"] for m in members)
+        row["paired"] = any(m["paired"] for m in members)
+        row["a_a_copy"] = any(m["a_a_copy"] for m in members)
         row["errors"] = sum(m["errors"] for m in members)
         folded.append(row)
     return folded
@@ -156,19 +184,24 @@ def points(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def at_rate(run: Run, rate: float | None = None) -> dict[str, dict[str, Any]]:
     """Per label, the folded fixed-rate point at `rate` (the scenario's reference by default)."""
     rate = rate if rate is not None else run.reference_rate
-    return {
-        p["label"]: p
+    found = [
+        p
         for p in points(cell_rows(run))
-        if p["model"] == "fixed_rate" and p["rate"] == rate
-    }
+        if p["model"] == "fixed_rate" and p["rate"] == rate and not p.get("a_a_copy")
+    ]
+    # A server measured in several paired groups: the main comparison's figures win.
+    found.sort(key=lambda p: p["group"] in ("", "main"))
+    return {p["label"]: p for p in found}
 
 
 def busiest_closed(run: Run) -> dict[str, dict[str, Any]]:
     """Per label, the folded closed-loop point with the most users (closest to saturation)."""
     best: dict[str, dict[str, Any]] = {}
     for p in points(cell_rows(run)):
-        if p["model"] == "closed" and (
-            p["label"] not in best or p["users"] > best[p["label"]]["users"]
+        if (
+            p["model"] == "closed"
+            and not p["paired"]
+            and (p["label"] not in best or p["users"] > best[p["label"]]["users"])
         ):
             best[p["label"]] = p
     return best
@@ -203,190 +236,77 @@ def summary_rows(run: Run) -> list[dict[str, Any]]:
     return rows
 
 
-@dataclass
-class ClaimCheck:
-    """Session versus JWT, from one run. Every field is computed; None where data is missing.
-
-    The servers run interleaved (A B C A B C), so each repeat is a fair pair: the difference is
-    taken within each repeat, and it counts only if every repeat agrees on its sign.
-    """
-
-    rate: float | None
-    session_p50_us: float | None
-    jwt_p50_us: float | None
-    control_p50_us: float | None
-    delta_p50_us: float | None
-    relative: float | None
-    repeat_deltas_us: list[float]
-    session_p99_us: float | None
-    jwt_p99_us: float | None
-    delta_p99_us: float | None
-    session_cpu_us: float | None
-    jwt_cpu_us: float | None
-    delta_cpu_us: float | None
-    rps_per_core_ratio: float | None
-    verdict: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-def repeat_deltas(run: Run, a: str, b: str, rate: float | None, key: str = "p50_us") -> list[float]:
-    """Per repeat, a's figure minus b's, at one fixed rate."""
-    rate = rate if rate is not None else run.reference_rate
-    by_repeat: dict[int, dict[str, float]] = {}
-    for row in cell_rows(run):
-        if (
-            row["model"] == "fixed_rate"
-            and row["rate"] == rate
-            and row["label"] in (a, b)
-            and row[key] is not None
-        ):
-            by_repeat.setdefault(row["repeat"], {})[row["label"]] = row[key]
-    return [round(v[a] - v[b], 1) for _, v in sorted(by_repeat.items()) if a in v and b in v]
-
-
-def check_claim(
-    run: Run, session: str = "session", jwt: str = "jwt_auth", rate: float | None = None
-) -> ClaimCheck:
-    fixed, closed = at_rate(run, rate), busiest_closed(run)
-    s, j, c = fixed.get(session, {}), fixed.get(jwt, {}), fixed.get("control", {})
-
-    def diff(x, y):
-        return round(x - y, 1) if x is not None and y is not None else None
-
-    deltas = repeat_deltas(run, session, jwt, rate)
-    delta = round(median(deltas), 1) if deltas else None
-    relative = round(delta / j["p50_us"], 3) if delta is not None and j.get("p50_us") else None
-    s_cpu, j_cpu = (
-        closed.get(session, {}).get("cpu_service_us"),
-        closed.get(jwt, {}).get("cpu_service_us"),
-    )
-    ratio = round(s_cpu / j_cpu, 2) if s_cpu and j_cpu else None
-    if delta is None:
-        verdict = "no data"
-    elif not (all(d > 0 for d in deltas) or all(d < 0 for d in deltas)):
-        verdict = "within noise"
-    elif delta < 0:
-        verdict = "does not hold"
-    elif relative is not None and relative < MEANINGFUL_FRACTION:
-        verdict = "small"
-    else:
-        verdict = "holds"
-    return ClaimCheck(
-        rate=s.get("rate") or j.get("rate"),
-        session_p50_us=s.get("p50_us"),
-        jwt_p50_us=j.get("p50_us"),
-        control_p50_us=c.get("p50_us"),
-        delta_p50_us=delta,
-        relative=relative,
-        repeat_deltas_us=deltas,
-        session_p99_us=s.get("p99_us"),
-        jwt_p99_us=j.get("p99_us"),
-        delta_p99_us=diff(s.get("p99_us"), j.get("p99_us")),
-        session_cpu_us=s_cpu,
-        jwt_cpu_us=j_cpu,
-        delta_cpu_us=diff(s_cpu, j_cpu),
-        rps_per_core_ratio=ratio,
-        verdict=verdict,
-    )
-
-
-def _repeats_phrase(deltas: list[float]) -> str:
-    if len(deltas) < 2:
-        return " (one repeat only: no estimate of run-to-run noise)"
-    low, high = min(deltas), max(deltas)
-    return f" (in each of {len(deltas)} interleaved repeats: {low:+,.0f} to {high:+,.0f} us)"
-
-
-def claim_sentence(check: ClaimCheck) -> str:
-    """The verdict in one sentence, built from the numbers only."""
-    if check.verdict == "no data":
-        return "This run has no fixed-rate cells for both the session and the JWT server."
-    rate = f"{check.rate:g} requests per second"
-    pct = f"{abs(check.relative) * 100:.0f}%" if check.relative is not None else "an unknown share"
-    repeats = _repeats_phrase(check.repeat_deltas_us)
-    cpu = ""
-    if check.delta_cpu_us is not None:
-        cpu = (
-            f" Per request, server plus database used {check.session_cpu_us:.0f} us of CPU for the "
-            f"session server and {check.jwt_cpu_us:.0f} us for JWT ({check.rps_per_core_ratio:.2f}x)."
-        )
-    if check.verdict == "does not hold":
-        head = (
-            f"At {rate}, the session server's median response was {abs(check.delta_p50_us):.0f} us "
-            f"faster than the JWT server's{repeats}: the claim does not hold here."
-        )
-    elif check.verdict == "within noise":
-        head = (
-            f"At {rate}, the repeats disagree on which server was faster{repeats}: no measurable "
-            "difference in the median."
-        )
-    else:
-        size = "a small" if check.verdict == "small" else "a meaningful"
-        tail = (
-            "so the claim holds."
-            if check.verdict == "holds"
-            else f"below the {MEANINGFUL_FRACTION:.0%} threshold for 'significant'."
-        )
-        head = (
-            f"At {rate}, the session lookup added {check.delta_p50_us:.0f} us to the median response "
-            f"({pct} over JWT){repeats}: {size} difference, {tail}"
-        )
-    return head + cpu
-
-
-def fixed_rates(run: Run, *labels: str) -> list[float]:
-    """The fixed rates at which every one of `labels` was measured."""
-    found = [
-        {c["rate"] for c in run.cells if c["model"] == "fixed_rate" and c["label"] == label}
-        for label in labels
-    ]
-    return sorted(set.intersection(*found)) if found else []
-
-
-def check_claim_by_rate(
-    run: Run, session: str = "session", jwt: str = "jwt_auth"
-) -> list[ClaimCheck]:
-    """The claim check at every fixed rate both servers ran: one verdict per rate."""
-    return [check_claim(run, session, jwt, rate) for rate in fixed_rates(run, session, jwt)]
-
-
 def verdict_rows(run: Run) -> list[dict[str, Any]]:
-    return [
-        {
-            "rate": c.rate,
-            "session_p50_us": c.session_p50_us,
-            "jwt_p50_us": c.jwt_p50_us,
-            "control_p50_us": c.control_p50_us,
-            "delta_p50_us": c.delta_p50_us,
-            "relative": f"{c.relative:+.0%}" if c.relative is not None else None,
-            "per_repeat_us": ", ".join(f"{d:+,.0f}" for d in c.repeat_deltas_us),
-            "delta_p99_us": c.delta_p99_us,
-            "verdict": c.verdict,
-        }
-        for c in check_claim_by_rate(run)
-    ]
+    """`bench verdict` as rows: per paired rate and pair, estimate, interval, margin, verdict."""
+    return [row.as_dict() for row in claim.paired_verdicts(run)]
 
 
-def overall_sentence(run: Run) -> str:
-    """How many of the measured rates support the claim, and the steadier CPU comparison."""
-    checks = [c for c in check_claim_by_rate(run) if c.verdict != "no data"]
-    if not checks:
-        return "This run has no fixed-rate cells for both the session and the JWT server."
-    held = [c for c in checks if c.verdict == "holds"]
-    rates = ", ".join(f"{c.rate:g}" for c in held) or "none"
-    text = (
-        f"The claim held at {len(held)} of {len(checks)} request rates (held at: {rates} req/s; "
-        f"'holds' means slower in every interleaved repeat by at least {MEANINGFUL_FRACTION:.0%})."
-    )
-    cpu = checks[0]
-    if cpu.delta_cpu_us is not None:
-        text += (
-            f" CPU per request under closed-loop load, the steadier figure: server plus database used "
-            f"{cpu.session_cpu_us:.0f} us for the session server against {cpu.jwt_cpu_us:.0f} us for JWT "
-            f"({cpu.rps_per_core_ratio:.2f}x)."
+def closed_cpu_ratio(run: Run, a: str = "session", b: str = "jwt_auth") -> dict[str, Any] | None:
+    """Closed loop, most users: server plus database CPU per request, a over b, with a 95%
+    interval from resampling the repeats (each repeat's a and b ran back to back)."""
+    rows = [r for r in cell_rows(run) if r["model"] == "closed" and not r["paired"]]
+    if not rows:
+        return None
+    users = max(r["users"] for r in rows)
+    by_repeat: dict[int, dict[str, float]] = {}
+    for r in rows:
+        if r["users"] == users and r["label"] in (a, b) and r["cpu_service_us"] is not None:
+            by_repeat.setdefault(r["repeat"], {})[r["label"]] = r["cpu_service_us"]
+    both = [v for _, v in sorted(by_repeat.items()) if a in v and b in v]
+    found = claim.ratio_interval([v[a] for v in both], [v[b] for v in both])
+    if found is None:
+        return None
+    ratio, low, high = found
+    return {
+        "a": a,
+        "b": b,
+        "users": users,
+        "a_us": round(median(v[a] for v in both), 1),
+        "b_us": round(median(v[b] for v in both), 1),
+        "ratio": ratio,
+        "ci_low": low,
+        "ci_high": high,
+        "repeats": len(both),
+    }
+
+
+def cpu_ratio_sentence(run: Run, a: str = "session", b: str = "jwt_auth") -> str:
+    found = closed_cpu_ratio(run, a, b)
+    if found is None:
+        return (
+            f"This run has no closed-loop cells for both {a} and {b}: CPU per request not measured."
         )
+    more = "more" if found["ratio"] >= 1 else "less"
+    interval = (
+        f"95% interval {found['ci_low']:.2f}x to {found['ci_high']:.2f}x over {found['repeats']} repeats"
+        if found["repeats"] > 1
+        else "one repeat: no interval"
+    )
+    return (
+        f"CPU per request (closed loop, {found['users']} users, server plus database): {a} used "
+        f"{found['a_us']:.0f} µs and {b} {found['b_us']:.0f} µs, {found['ratio']:.2f}x ({interval}): "
+        f"{a} costs {more} CPU per request than {b}."
+    )
+
+
+def headline(run: Run, a: str = "session", b: str = "jwt_auth") -> str:
+    """The answer in one paragraph: the paired verdict at every rate, unloaded first, and
+    whether the machine passed its A/A check."""
+    rows = [r for r in claim.paired_verdicts(run) if r.a == a and r.b == b]
+    if not rows:
+        return f"This run has no paired cells comparing {a} with {b}: no verdict."
+    text = " ".join(claim.verdict_sentence(r) for r in rows)
+    held = [r for r in rows if r.verdict == "holds"]
+    text += (
+        f" The claim that the lookup makes responses significantly slower held in {len(held)} of "
+        f"{len(rows)} conditions ('holds': the interval lies above the margin)."
+    )
+    warning = claim.a_a_warning(claim.paired_verdicts(run))
+    a_a = [r for r in claim.paired_verdicts(run) if r.a_a]
+    if warning:
+        text += " " + warning
+    elif a_a:
+        text += " The A/A check passed: two copies of one server came out within the margin."
     return text
 
 
@@ -465,9 +385,14 @@ def summary_table(run: Run) -> Table:
 
 def summary_text(run: Run) -> str:
     lines = [str(summary_table(run))]
-    labels = set(run.labels)
-    if {"session", "jwt_auth"} <= labels:
-        lines += ["", *(claim_sentence(c) for c in check_claim_by_rate(run)), overall_sentence(run)]
+    verdicts = claim.paired_verdicts(run)
+    if verdicts:
+        lines += ["", "Paired verdicts (a - b, median, 95% interval, margin, verdict):"]
+        lines += [claim.verdict_line(row) for row in verdicts]
+        if warning := claim.a_a_warning(verdicts):
+            lines += ["", warning]
+    if {"session", "jwt_auth"} <= set(run.labels):
+        lines += ["", cpu_ratio_sentence(run)]
     if any(r["load_generator_bound"] for r in summary_rows(run)):
         lines.append(
             "'locust bound': the load generator used over 90% of a core in that cell; its "
@@ -522,10 +447,17 @@ def micro_sentence(run: Run) -> str:
         f"In-process, verifying an HS256 JWT took {verify:.0f} us and the session lookup took "
         f"{lookup:.0f} us ({lookup / verify:.1f}x, {bigger})."
     ]
-    if select_1 is not None:
+    if select_1 is not None and select_1 < lookup:
         parts.append(
-            f"Of the lookup, {select_1:.0f} us is the bare round trip to PostgreSQL (SELECT 1): "
-            "the query itself is cheap, the trip is what costs."
+            f"Of the lookup's {lookup:.0f} us, {select_1:.0f} us is the bare round trip to "
+            f"PostgreSQL (SELECT 1) and {lookup - select_1:.0f} us the query itself: the trip is "
+            "what costs."
+        )
+    elif select_1 is not None:
+        parts.append(
+            f"A bare round trip to PostgreSQL (SELECT 1) took {select_1:.0f} us, no less than the "
+            "whole lookup (the two were timed separately, and their difference is within the "
+            "noise): the query itself costs next to nothing, the trip is what costs."
         )
     if sha is not None:
         parts.append(f"Hashing the opaque token with sha256 took {sha:.1f} us.")
@@ -700,42 +632,50 @@ def load_generator_sentence(run: Run) -> str:
 
 
 def distance_rows(run: Run) -> list[dict[str, Any]]:
-    """Session server through the delay proxy: set and measured distance, latency, CPU."""
-    rate = run.reference_rate
+    """Session servers through the delay proxy: set and measured distance, latency, CPU, and
+    the paired verdict against JWT (the same rule as notebook 01's)."""
     by_label: dict[str, list[dict[str, Any]]] = {}
-    for cell in run.cells:
-        if cell.get("db_delay") and "requests" in cell:
-            by_label.setdefault(cell["label"], []).append(cell)
-    fixed, closed = at_rate(run, rate), busiest_closed(run)
+    for _, figures, _ in _measured(run):
+        if figures.get("db_delay"):
+            by_label.setdefault(figures["label"], []).append(figures)
+    verdicts = {r.a: r for r in claim.paired_verdicts(run, group="distance") if not r.a_a}
+    fixed, closed = at_rate(run), busiest_closed(run)
     rows = []
-    for label, cells in by_label.items():
-        f, c = fixed.get(label, {}), closed.get(label, {})
+    for label, measured in by_label.items():
+        f, c, v = fixed.get(label, {}), closed.get(label, {}), verdicts.get(label)
         rows.append(
             {
                 "server": label,
-                "set_rtt_ms": cells[0]["db_delay"]["set_rtt_ms"],
-                "measured_rtt_ms": median(x["db_delay"]["added_rtt_ms"] for x in cells),
+                "set_rtt_ms": measured[0]["db_delay"]["set_rtt_ms"],
+                "measured_rtt_ms": median(x["db_delay"]["added_rtt_ms"] for x in measured),
                 "rate": f.get("rate"),
                 "p50_us": f.get("p50_us"),
                 "p99_us": f.get("p99_us"),
                 "auth_p50_us": f.get("auth_p50_us"),
-                "closed_rps": c.get("ok_rps"),
                 "cpu_service_us": c.get("cpu_service_us"),
+                "versus": v.b if v else None,
+                "versus_p50_us": v.b_p50_us if v else None,
+                "delta_p50_us": v.delta_p50_us if v else None,
+                "ci_low_us": v.ci_low_us if v else None,
+                "ci_high_us": v.ci_high_us if v else None,
+                "margin_us": v.margin_us if v else None,
+                "verdict": v.verdict if v else "not measured",
             }
         )
     return sorted(rows, key=lambda r: r["set_rtt_ms"])
 
 
 def distance_sentence(run: Run) -> str:
-    rows = [r for r in distance_rows(run) if r["p50_us"]]
-    jwt = at_rate(run).get("jwt_auth", {}).get("p50_us")
-    if len(rows) < 2 or not jwt:
-        return "This run has no database-distance sweep (the full scenario has one)."
+    rows = [r for r in distance_rows(run) if r["p50_us"] and r["versus_p50_us"]]
+    if len(rows) < 2:
+        return "This run has no paired database-distance sweep (the full scenario has one)."
     near, far = rows[0], rows[-1]
+    jwt = far["versus_p50_us"]
     text = (
         f"With the database {far['measured_rtt_ms']:.2f} ms further away (set {far['set_rtt_ms']:g} ms), the "
-        f"session server's median at {far['rate']:g} req/s rose from {near['p50_us']:,.0f} us to "
-        f"{far['p50_us']:,.0f} us, {far['p50_us'] / jwt:.1f}x the JWT server's {jwt:,.0f} us."
+        f"session server's median at {far['rate']:g} req/s in total rose from {near['p50_us']:,.0f} µs to "
+        f"{far['p50_us']:,.0f} µs, {far['p50_us'] / jwt:.1f}x the {far['versus']} server's {jwt:,.0f} µs "
+        "measured beside it."
     )
     dominated = next(
         (r for r in rows if r["auth_p50_us"] and r["auth_p50_us"] > r["p50_us"] / 2), None
@@ -744,15 +684,29 @@ def distance_sentence(run: Run) -> str:
         text += (
             f" From {dominated['measured_rtt_ms']:.2f} ms of added round trip on, the auth step (the lookup) "
             f"was more than half of the whole response ({dominated['auth_p50_us']:,.0f} of "
-            f"{dominated['p50_us']:,.0f} us)."
+            f"{dominated['p50_us']:,.0f} µs)."
         )
-    significant = next((r for r in rows if r["p50_us"] > jwt * (1 + MEANINGFUL_FRACTION)), None)
-    if significant:
+    held = [r for r in rows if r["verdict"] == "holds"]
+    if not held:
+        text += " By the paired verdict rule, the claim held at none of these distances."
+    else:
+        first = held[0]
         text += (
-            f" By this notebook's threshold ({MEANINGFUL_FRACTION:.0%} over JWT), 'significantly' holds from "
-            f"{significant['measured_rtt_ms']:.2f} ms of added round trip"
-            + (" on, that is, already on the same machine." if significant is rows[0] else " on.")
+            f" By the paired verdict rule (interval above a margin of {first['margin_us']:,.0f} µs), "
+            f"the claim holds from {first['measured_rtt_ms']:.2f} ms of added round trip on "
+            f"({first['delta_p50_us']:+,.0f} µs, interval {first['ci_low_us']:+,.0f} to "
+            f"{first['ci_high_us']:+,.0f} µs)"
         )
+        if first is rows[0]:
+            text += (
+                f": already at the nearest setting, where the proxy adds only its own hop "
+                f"({first['measured_rtt_ms']:.2f} ms)."
+            )
+        else:
+            text += "."
+        unsure = [r["server"] for r in rows if r["verdict"] not in ("holds", "no_difference")]
+        if unsure:
+            text += f" Undecided or reversed: {', '.join(unsure)}."
     return text
 
 
@@ -828,25 +782,29 @@ def variant_rows(
 
 
 def variant_sentence(run: Run) -> str:
+    """What each variant did against its base; the verbs follow the signs of the differences."""
     rows = {r["server"]: r for r in variant_rows(run)}
     parts = []
-    for base, variant, verb in (
-        ("jwt_auth", "jwt_denylist", "cost"),
-        ("session", "session_cached", "saved"),
-    ):
+    for base, variant in (("jwt_auth", "jwt_denylist"), ("session", "session_cached")):
         b, v = rows.get(base), rows.get(variant)
         if not b or not v or b["cpu_service_us"] is None or v["cpu_service_us"] is None:
             continue
         cpu = v["cpu_service_us"] - b["cpu_service_us"]
-        lat = (v["p50_us"] - b["p50_us"]) if v["p50_us"] and b["p50_us"] else None
-        amount = abs(cpu)
-        latency = f" and {abs(lat):,.0f} us of median latency" if lat is not None else ""
-        parts.append(
-            f"{variant} {verb} {amount:,.0f} us of CPU per request{latency} against {base}"
+        text = (
+            f"{variant} used {abs(cpu):,.0f} µs {'more' if cpu > 0 else 'less'} CPU per request "
+            f"than {base} ({v['cpu_service_us']:,.0f} against {b['cpu_service_us']:,.0f} µs, server "
+            "plus database)"
         )
+        if v["p50_us"] and b["p50_us"]:
+            lat = v["p50_us"] - b["p50_us"]
+            text += (
+                f", and its median response was {abs(lat):,.0f} µs "
+                f"{'slower' if lat > 0 else 'faster'} ({v['p50_us']:,.0f} against {b['p50_us']:,.0f} µs)"
+            )
+        parts.append(text)
     if not parts:
         return "This run has no denylist or cache variants (the full scenario has them)."
-    return "The " + "; the ".join(parts) + "."
+    return "; ".join(parts) + "."
 
 
 ALGORITHM_LABELS = {
@@ -917,6 +875,27 @@ def availability_rows(run: Run) -> list[dict[str, Any]]:
     return rows
 
 
+PROBE_INTERVAL_S = 0.05  # the availability prober asks every 50 ms: no finer than that
+
+
+def server_spec(run: Run, label: str) -> dict[str, Any]:
+    """A server entry of the run's scenario (kind and settings), by label."""
+    for spec in run.meta["scenario"].get("servers", []):
+        if spec.get("label") == label:
+            return spec
+    return {"label": label, "server": label, "settings": {}}
+
+
+def can_revoke(spec: dict[str, Any]) -> bool:
+    """Decided from the server's kind and settings, not its label: a session server always asks
+    its store; a JWT server only with the jti denylist on."""
+    if spec.get("server") == "session":
+        return True
+    return spec.get("server") == "jwt_auth" and spec.get("settings", {}).get(
+        "AUTHBENCH_JWT_DENYLIST", ""
+    ).lower() not in ("", "0", "false", "no")
+
+
 def availability_sentence(run: Run) -> str:
     results = [r for r in run.meta.get("availability") or [] if "skipped" not in r]
     if not results:
@@ -927,16 +906,36 @@ def availability_sentence(run: Run) -> str:
         total = sum(outage.values())
         ok = outage.get("200", 0)
         down = r["events"]["database_up"] - r["events"]["database_down"]
-        if ok == total:
+        if total == 0:
+            what = f"{r['label']}: no probe landed inside the outage"
+        elif ok == total:
             what = f"{r['label']} answered all {total} probes with 200 while PostgreSQL was down for {down:.1f} s"
         else:
             codes = ", ".join(f"{n} x {code}" for code, n in outage.items())
-            what = f"{r['label']} answered {codes} while it was down, and served again {r['recovered_after_s']:.2f} s after it came back"
+            recovered = r.get("recovered_after_s")
+            if recovered is None:
+                back = "and never served again before the SIGTERM"
+            else:
+                # The prober asks every 50 ms: say no more precisely than that.
+                step = PROBE_INTERVAL_S
+                back = f"and served again within {max(step, -(-recovered // step) * step):.2f} s of PostgreSQL being ready"
+            what = f"{r['label']} answered {codes} while it was down, {back}"
         parts.append(what)
-    slowest = max(r["slowest_answer_ms"] or 0 for r in results)
-    revoking = [r for r in results if r["label"] != "jwt_auth"]
-    revoked = sum(r["revoked_accepted"] for r in revoking)
-    text = "; ".join(parts) + f". No answer took longer than {slowest:,.0f} ms"
+    text = "; ".join(parts) + "."
+    slowest = [r["slowest_answer_ms"] for r in results if r.get("slowest_answer_ms") is not None]
+    if slowest:
+        text += (
+            f" The slowest probe answer (one request at a time, every 50 ms; the loaded requests "
+            f"are in the figure) took {max(slowest):,.0f} ms."
+        )
+    else:
+        text += " No probe answer was recorded, so the slowest answer is not measured."
+    revoking = [r for r in results if can_revoke(server_spec(run, r["label"]))]
     if revoking:
-        text += f", and the servers that can revoke accepted a revoked token {revoked} times"
-    return text + "."
+        revoked = sum(r["revoked_accepted"] for r in revoking)
+        names = ", ".join(r["label"] for r in revoking)
+        text += (
+            f" The servers that can revoke ({names}) accepted a revoked token {revoked} "
+            f"{'time' if revoked == 1 else 'times'}."
+        )
+    return text

@@ -58,6 +58,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="Locust worker processes (0: one process)")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="where run folders go")
     run.add_argument("--no-plots", action="store_true", help="skip drawing the plots")
+    run.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not pin the load generator and the servers to separate cores",
+    )
+
+    verdict = commands.add_parser(
+        "verdict", help="per rate and pair: estimate, 95%% interval, margin and verdict"
+    )
+    verdict.add_argument("run_dir", type=Path)
+    verdict.add_argument("--json", action="store_true", help="a JSON list instead of lines")
 
     micro = commands.add_parser("micro", help="micro-benchmarks of the auth step, in-process")
     micro.add_argument("--level", choices=("quick", "full"), default="full")
@@ -97,7 +108,9 @@ def command_run(args: argparse.Namespace) -> None:
         raise ScenarioError("--workers must be 0 or more")
     if os.environ.get("DATABASE_URL"):
         check_reachable(os.environ["DATABASE_URL"])  # before any run folder exists
-    job = runner.Runner(chosen, args.results, args.label, args.workers, _print_now)
+    job = runner.Runner(
+        chosen, args.results, args.label, args.workers, _print_now, pin=not args.no_pin
+    )
     try:
         job.run()
     except (KeyboardInterrupt, *EXPECTED_ERRORS):
@@ -125,22 +138,10 @@ def command_micro(args: argparse.Namespace) -> None:
 
     from bench.micro import format_micro, run_micro
     from bench.postgres import EmbeddedPostgres, postgres
-    from bench.runner import BENCH_KDF
-    from servers.store import apply_schema, seed_users
+    from servers.store import prepare_database
 
     with postgres() as pg:
-
-        async def prepare() -> None:
-            import asyncpg
-
-            conn = await asyncpg.connect(pg.dsn)
-            try:
-                await apply_schema(conn)
-                await seed_users(conn, 10, kdf=BENCH_KDF)
-            finally:
-                await conn.close()
-
-        asyncio.run(prepare())
+        asyncio.run(prepare_database(pg.dsn, 10))
         embedded = isinstance(pg, EmbeddedPostgres)
         dsns = {"unix_socket": pg.dsn, "tcp": pg.tcp_dsn} if embedded else {"tcp": pg.dsn}
         print(format_micro(run_micro(dsns, args.level)))
@@ -163,6 +164,32 @@ def command_compare(args: argparse.Namespace) -> None:
         raise ResultsError(f"{a.name} and {b.name} have no server label in common")
     print(f"a: {a.path}\nb: {b.path}\n")
     print(analysis.Table(rows))
+
+
+JSON_KEYS = ("rate", "a", "b", "delta_p50_us", "ci_low_us", "ci_high_us", "margin_us", "verdict",
+             "a_a")  # fmt: skip
+
+
+def command_verdict(args: argparse.Namespace) -> None:
+    import json
+
+    from bench import analysis, claim
+
+    run = analysis.load(args.run_dir)
+    rows = claim.paired_verdicts(run)
+    if args.json:
+        extra = ("delta_p99_us", "p99_ci_low_us", "p99_ci_high_us", "repeats", "reason")
+        print(
+            json.dumps([{k: row.as_dict()[k] for k in JSON_KEYS + extra} for row in rows], indent=1)
+        )
+        return
+    if not rows:
+        raise ResultsError(f"{run.path} has no paired cells: no verdict to give")
+    print(f"{run.path}: a - b on the median, 95% interval (hierarchical bootstrap), margin")
+    for row in rows:
+        print(claim.verdict_line(row))
+    if warning := claim.a_a_warning(rows):
+        print(warning)
 
 
 def command_summary(args: argparse.Namespace) -> None:
@@ -204,6 +231,7 @@ COMMANDS = {
     "plot": command_plot,
     "compare": command_compare,
     "summary": command_summary,
+    "verdict": command_verdict,
     "list": command_list,
     "serve": command_serve,
     "live": command_live,

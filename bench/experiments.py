@@ -6,16 +6,16 @@ Both use the same servers and the same PostgreSQL as the grid, and write into th
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from bench.locustrun import LOCUST_READY_TIMEOUT_S, CellFailed, LocustRun, verify
+from bench.oneshot import request
 from bench.postgres import EmbeddedPostgres
 from bench.procs import ServerProcess
-from bench.runner import LOCUST_READY_TIMEOUT_S, CellFailed, LocustRun, verify
 from bench.scenario import AvailabilitySpec, RevocationSpec, Scenario, ServerSpec
 from servers.__main__ import share_jwt_keys
 from servers.store import SEED_PASSWORD, seed_username
@@ -26,22 +26,8 @@ PROBE_TIMEOUT_S = 3.0
 def ask(port: int, method: str, path: str, token: str | None = None, body: dict | None = None,
         timeout: float = PROBE_TIMEOUT_S) -> tuple[int, float, bytes]:  # fmt: skip
     """One request on a fresh connection: (status, milliseconds, body); status 0 if no answer."""
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    payload = None
-    if body is not None:
-        payload = json.dumps(body).encode()
-        headers["content-type"] = "application/json"
-    started = time.perf_counter()
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        conn.request(method, path, body=payload, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        return response.status, (time.perf_counter() - started) * 1000, data
-    except (OSError, http.client.HTTPException):
-        return 0, (time.perf_counter() - started) * 1000, b""
-    finally:
-        conn.close()
+    reply = request(port, method, path, token=token, body=body, timeout=timeout)
+    return reply.status, reply.ms, reply.body
 
 
 def login(port: int, user_id: int) -> str:

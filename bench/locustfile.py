@@ -8,6 +8,14 @@ the kernel's event loop). Settings come from the environment:
     AUTHBENCH_RATE          total requests per second for the fixed-rate model; 0 = closed loop
     AUTHBENCH_USERS         number of users (to split the rate between them)
     AUTHBENCH_SEEDED_USERS  how many seeded accounts to log in as
+    AUTHBENCH_ARMS          paired mode: JSON {arm label: base URL}; every user logs in to each
+                            arm, and every request goes to an arm drawn at random
+    AUTHBENCH_SEED          paired mode: seeds each user's arm draws (user i: seed, i)
+
+Paired mode is the design behind every latency verdict: the arms of a comparison run at once,
+and one stream of requests at a fixed total rate is shared between them at random (equal
+shares), so whatever the machine does in any second falls on every arm alike. Each arm gets its
+own recorder.
 
 Closed loop: each user sends its next request when the last one is answered (saturation
 throughput). Fixed rate: user i sends request k at t_i + k * users / rate, however late the
@@ -36,8 +44,11 @@ RATE = float(os.environ.get("AUTHBENCH_RATE", "0") or 0)
 USERS = int(os.environ.get("AUTHBENCH_USERS", "1"))
 SEEDED_USERS = int(os.environ.get("AUTHBENCH_SEEDED_USERS", "10000"))
 INTERVAL_S = USERS / RATE if RATE > 0 else 0.0  # per user
+ARMS: dict[str, str] = json.loads(os.environ.get("AUTHBENCH_ARMS") or "{}")
+SEED = int(os.environ.get("AUTHBENCH_SEED", "0"))
 
-recorder = Recorder()
+recorder = Recorder()  # single-server cells
+arm_recorders = {label: Recorder() for label in ARMS}  # paired cells
 _user_numbers = itertools.count()
 
 
@@ -49,12 +60,13 @@ def record_request(name, response_time, response, exception, start_time, context
     status = getattr(response, "status_code", 0) or 0
     headers = getattr(response, "headers", None)
     auth_us = parse_server_timing(headers.get("server-timing")) if headers else None
+    into = arm_recorders[context["arm"]] if "arm" in context else recorder
     intended = context.get("intended")
     if intended is None:
-        recorder.record(int(start_time), response_time * 1000.0, status, auth_us)
+        into.record(int(start_time), response_time * 1000.0, status, auth_us)
         return
     end = start_time + response_time / 1000.0
-    recorder.record(
+    into.record(
         int(intended),
         response_time * 1000.0,
         status,
@@ -72,11 +84,14 @@ def note_cpu_warning(**_):
 @events.report_to_master.add_listener
 def send_to_master(client_id, data, **_):
     data["authbench"] = recorder.drain()
+    data["authbench_arms"] = {label: arm.drain() for label, arm in arm_recorders.items()}
 
 
 @events.worker_report.add_listener
 def merge_from_worker(client_id, data, **_):
     recorder.merge(data.get("authbench", {}))
+    for label, encoded in data.get("authbench_arms", {}).items():
+        arm_recorders[label].merge(encoded)
 
 
 @events.spawning_complete.add_listener
@@ -92,6 +107,9 @@ def write_results(exit_code, **_):
     output = os.environ.get("AUTHBENCH_OUTPUT")
     if output and not isinstance(_runner(), WorkerRunner):
         data = recorder.encode()
+        if arm_recorders:
+            data["arms"] = {label: arm.encode() for label, arm in arm_recorders.items()}
+            data["seed"] = SEED
         data["distributed"] = isinstance(_runner(), MasterRunner)
         # Locust's own count at the same moment (its CSV is written before users stop).
         data["locust_counts"] = {
@@ -125,8 +143,20 @@ class MeUser(FastHttpUser):
         worker = max(getattr(self.environment.runner, "worker_index", 0), 0)
         number = worker * 100_003 + next(_user_numbers)
         username = seed_username(1 + number % SEEDED_USERS)
+        if ARMS:
+            # One token per arm; the arm of each request drawn from this user's own stream.
+            self.arms = [
+                (label, url + "/me", self._login(url, username)) for label, url in ARMS.items()
+            ]
+            self.draw = random.Random(f"{SEED}:{number}").randrange
+        else:
+            self.arms = [(None, "/me", self._login("", username))]
+            self.draw = None
+        self.next_slot = time.time() + random.uniform(0, INTERVAL_S) if INTERVAL_S else None
+
+    def _login(self, base_url: str, username: str) -> dict[str, str]:
         with self.client.post(
-            "/login",
+            base_url + "/login",
             json={"username": username, "password": SEED_PASSWORD},
             name="/login",
             catch_response=True,
@@ -135,17 +165,17 @@ class MeUser(FastHttpUser):
                 response.failure(f"login as {username} failed: {response.status_code}")
                 raise StopUser
             token = response.json()["token"]
-        self.headers = {"Authorization": f"Bearer {token}"}
-        self.next_slot = time.time() + random.uniform(0, INTERVAL_S) if INTERVAL_S else None
+        return {"Authorization": f"Bearer {token}"}
 
     @task
     def me(self) -> None:
-        if self.next_slot is None:
-            self.client.get("/me", headers=self.headers, name="/me")
-            return
-        intended = self.next_slot
-        self.next_slot += INTERVAL_S
-        delay = intended - time.time()
-        if delay > 0:
-            gevent.sleep(delay)
-        self.client.get("/me", headers=self.headers, name="/me", context={"intended": intended})
+        label, url, headers = self.arms[self.draw(len(self.arms))] if self.draw else self.arms[0]
+        context = {} if label is None else {"arm": label}
+        if self.next_slot is not None:
+            intended = self.next_slot
+            self.next_slot += INTERVAL_S
+            delay = intended - time.time()
+            if delay > 0:
+                gevent.sleep(delay)
+            context["intended"] = intended
+        self.client.get(url, headers=headers, name="/me", context=context)

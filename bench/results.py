@@ -74,8 +74,10 @@ def load_run(run_dir: str | Path) -> dict[str, Any]:
     if run["status"] not in STATUSES:
         raise ResultsError(f"{file} is corrupt: unknown status {run['status']!r}")
     for i, cell in enumerate(run["cells"], 1):
-        if not isinstance(cell, dict) or not {"id", "server", "model"} <= cell.keys():
-            raise ResultsError(f"{file} is corrupt: cell {i} lacks id, server or model")
+        if not isinstance(cell, dict) or not {"id", "model"} <= cell.keys():
+            raise ResultsError(f"{file} is corrupt: cell {i} lacks id or model")
+        if not ("server" in cell or isinstance(cell.get("arms"), dict)):
+            raise ResultsError(f"{file} is corrupt: cell {i} names neither a server nor arms")
     run["path"] = str(path)
     return run
 

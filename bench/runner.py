@@ -11,13 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import http.client
-import json
 import math
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,207 +22,96 @@ from bench import results
 from bench.cpu import sample, used
 from bench.delay_proxy import ProxyProcess
 from bench.environment import collect_environment
+from bench.locustrun import LOCUST_READY_TIMEOUT_S, LocustRun, verify
+from bench.pinning import CoreLayout, pin, plan_layout
 from bench.postgres import EmbeddedPostgres, postgres
-from bench.procs import ServerFailed, ServerProcess
-from bench.proctree import signal_tree, tree
-from bench.recorder import Recorder, percentiles
-from bench.scenario import Cell, Scenario
-from servers.store import SEED_PASSWORD, Scrypt, apply_schema, seed_sessions, seed_users
+from bench.procs import ServerProcess
+from bench.recorder import LATE_AFTER_S, Recorder, percentiles
+from bench.scenario import Cell, PairedCell, Scenario, ServerSpec
+from servers.store import LOAD_TEST_KDF, prepare_database
 
-LOCUSTFILE = Path(__file__).with_name("locustfile.py")
-LOCUST_READY_TIMEOUT_S = 60.0
-LOCUST_STOP_TIMEOUT_S = 30.0
 SATURATED_CORE_FRACTION = 0.9
-# Seeded load-test accounts get a cheap scrypt record: every Locust user logs in once during
-# warm-up, and login is not what is measured. The record carries its parameters, so the
-# servers verify it exactly as they would any other.
-BENCH_KDF = Scrypt(n=2**10, r=8, p=1)
 
 Output = Callable[[str], None]
 
 
-class CellFailed(ServerFailed):
-    """A cell that could not be measured; `log` holds the server's or Locust's output."""
+def _arm_backends(dsn: str, server_pids: dict[str, list[int]]) -> dict[str, list[int]]:
+    """Per arm, the PostgreSQL backends serving it: the servers name their pool connections
+    `authbench-<kind>-<worker pid>` (application_name), so pg_stat_activity tells them apart."""
 
-
-def prepare_database(dsn: str, scenario: Scenario) -> None:
-    async def prepare() -> None:
+    async def fetch() -> list[tuple[int, str]]:
         import asyncpg
 
         conn = await asyncpg.connect(dsn, timeout=10)
         try:
-            await apply_schema(conn)
-            await seed_users(conn, scenario.seeded_users, kdf=BENCH_KDF)
-            have = await conn.fetchval("SELECT count(*) FROM authbench.sessions")
-            if have < scenario.seeded_sessions:
-                await seed_sessions(conn, scenario.seeded_sessions - have, scenario.seeded_users)
-            await conn.execute("ANALYZE authbench.users; ANALYZE authbench.sessions")
+            rows = await conn.fetch(
+                "SELECT pid, application_name FROM pg_stat_activity "
+                "WHERE application_name LIKE 'authbench-%'"
+            )
         finally:
             await conn.close()
+        return [(row["pid"], row["application_name"]) for row in rows]
 
-    asyncio.run(prepare())
+    owner = {pid: arm for arm, pids in server_pids.items() for pid in pids}
+    found: dict[str, list[int]] = {arm: [] for arm in server_pids}
+    for backend, application in asyncio.run(fetch()):
+        worker = application.rsplit("-", 1)[-1]
+        if worker.isdigit() and int(worker) in owner:
+            found[owner[int(worker)]].append(backend)
+    return found
 
 
-def verify(server: ServerProcess, needs_auth: bool) -> None:
-    """Before any load: the server answers login, /me and a missing token as it should."""
+def _affinity(generator: int, server: int, database: list[int]) -> dict[str, list[int] | None]:
+    """The cores each kind of process may run on, read back from the live processes."""
 
-    def ask(method: str, path: str, headers: dict[str, str], body: bytes | None = None):
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+    def cores(pid: int | None) -> list[int] | None:
         try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            conn.close()
+            return sorted(os.sched_getaffinity(pid)) if pid else None
+        except OSError:
+            return None
 
-    def wrong(what: str) -> CellFailed:
-        return CellFailed(f"{server.name} answered wrongly: {what}", server.log())
-
-    body = json.dumps({"username": "user00001", "password": SEED_PASSWORD}).encode()
-    status, _, payload = ask("POST", "/login", {"content-type": "application/json"}, body)
-    if status != 200:
-        raise wrong(f"POST /login gave {status}: {payload[:200]!r}")
-    token = json.loads(payload)["token"]
-    status, headers, payload = ask("GET", "/me", {"authorization": f"Bearer {token}"})
-    if status != 200 or "user_id" not in json.loads(payload):
-        raise wrong(f"GET /me with a fresh token gave {status}: {payload[:200]!r}")
-    if not headers.get("server-timing", "").startswith("auth;dur="):
-        raise wrong("GET /me has no Server-Timing: auth;dur=... header")
-    if needs_auth:
-        status, headers, _ = ask("GET", "/me", {})
-        if status != 401 or not headers.get("www-authenticate", "").startswith("Bearer"):
-            raise wrong(f"GET /me without a token gave {status}, not 401 with a Bearer challenge")
+    return {
+        "load_generator": cores(generator),
+        "servers": cores(server),
+        "postgres": cores(database[0] if database else None),
+    }
 
 
-class LocustRun:
-    """Locust headless as a subprocess, its output in `out_dir`; `kill` in `finally`."""
-
-    def __init__(self, url: str, out_dir: Path, users: int, rate: float | None,
-                 seeded_users: int, workers: int, run_time_s: int):  # fmt: skip
-        self.output, self.ready = out_dir / "latency.json", out_dir / "locust.ready"
-        self.log_path = out_dir / "locust.log"
-        env = {
-            **os.environ,
-            "AUTHBENCH_OUTPUT": str(self.output),
-            "AUTHBENCH_READY_FILE": str(self.ready),
-            "AUTHBENCH_RATE": str(rate or 0),
-            "AUTHBENCH_USERS": str(users),
-            "AUTHBENCH_SEEDED_USERS": str(seeded_users),
-        }
-        argv = [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-            "-u", str(users), "-r", str(users), "--host", url,
-            "--csv", str(out_dir / "locust"), "--only-summary", "--loglevel", "WARNING",
-            "--stop-timeout", "0", "--run-time", f"{run_time_s}s", "--exit-code-on-error", "0",
-        ]  # fmt: skip
-        if workers:
-            argv += ["--processes", str(workers)]
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                argv, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-
-    def pids(self) -> list[int]:
-        return tree(self.process.pid)
-
-    def log(self) -> str:
-        return _tail(self.log_path)
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + LOCUST_READY_TIMEOUT_S
-        while not self.ready.exists():
-            if self.process.poll() is not None:
-                raise CellFailed(
-                    f"Locust exited at start-up with code {self.process.returncode}", self.log()
-                )
-            if time.monotonic() > deadline:
-                raise CellFailed("Locust did not spawn its users in time", self.log())
-            time.sleep(0.05)
-
-    def sleep_until(self, deadline: float) -> None:
-        while (left := deadline - time.time()) > 0:
-            if self.process.poll() is not None:
-                raise CellFailed(
-                    f"Locust exited early with code {self.process.returncode}", self.log()
-                )
-            time.sleep(min(left, 0.05))
-
-    def finish(self) -> tuple[Recorder, dict[str, Any]]:
-        """SIGTERM (Locust writes its results on the way out), then read what it recorded."""
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(LOCUST_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise CellFailed("Locust did not stop within 30 s", self.log()) from None
-        if not self.output.exists():
-            raise CellFailed("Locust wrote no latency file", self.log())
-        data = json.loads(self.output.read_text())
-        return Recorder.from_encoded(data), data
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            signal_tree(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-
-def _tail(path: Path, lines: int = 30) -> str:
-    with contextlib.suppress(OSError):
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    return ""
-
-
-def measure(cell: Cell, scenario: Scenario, pg, server: ServerProcess, cell_dir: Path,
-            workers: int, extra_groups: dict[str, list[int]] | None = None) -> dict[str, Any]:  # fmt: skip
-    """Drive the server with Locust and return the cell's figures."""
-    # --run-time is a bound, never reached normally: the runner stops Locust after the window.
-    run_time_s = int(LOCUST_READY_TIMEOUT_S + scenario.warmup_s + scenario.duration_s + 30)
-    locust = LocustRun(
-        server.url, cell_dir, cell.users, cell.rate, scenario.seeded_users, workers, run_time_s
-    )
-    try:
-        locust.wait_ready()
-        start = math.ceil(time.time() + scenario.warmup_s)
-        end = start + scenario.duration_s
-
-        def groups() -> dict[str, list[int]]:
-            found = {
-                "server": server.pids(),
-                "postgres": pg.pids(),
-                "load_generator": locust.pids(),
-            }
-            return {**found, **(extra_groups or {})}
-
-        locust.sleep_until(start)
-        before = sample(groups())
-        locust.sleep_until(end)
-        after = sample(groups())
-        recorder, data = locust.finish()
-    finally:
-        locust.kill()
-    return summarise(cell, recorder, data, used(before, after), start, end)
+def _window(scenario_warmup_s: float, duration_s: int) -> tuple[int, int]:
+    start = math.ceil(time.time() + scenario_warmup_s)
+    return start, start + duration_s
 
 
 def summarise(
-    cell: Cell,
     recorder: Recorder,
     data: dict[str, Any],
     cpu: dict[str, dict[int, float]],
     start: int,
     end: int,
+    offered_rps: float | None,
+    generator: dict[int, float] | None = None,
+    generator_requests: int | None = None,
 ) -> dict[str, Any]:
+    """One server's figures over the measured window.
+
+    `cpu` holds this server's own process groups; `generator` is the load generator's CPU by
+    pid, shared by every arm of a paired cell and divided by all the requests it sent
+    (`generator_requests`), so its per-request figure is the same for every arm.
+    """
     window = recorder.window(start, end)
     duration = end - start
     requests = window.count
     ok = window.statuses.get(200, 0)
-    cpu_seconds = {group: round(sum(by_pid.values()), 6) for group, by_pid in cpu.items()}
-    per_request = {
-        group: round(seconds / requests * 1e6, 2) if requests else None
-        for group, seconds in cpu_seconds.items()
-    }
-    measured_groups = [v for g, v in per_request.items() if v is not None and cpu[g]]
+    generator = cpu.get("load_generator", {}) if generator is None else generator
+    groups = {**cpu, "load_generator": generator}
+    sent = requests if generator_requests is None else generator_requests
+    cpu_seconds = {group: round(sum(by_pid.values()), 6) for group, by_pid in groups.items()}
+    per_request: dict[str, float | None] = {}
+    for group, seconds in cpu_seconds.items():
+        divisor = sent if group == "load_generator" else requests
+        per_request[group] = round(seconds / divisor * 1e6, 2) if divisor else None
+    measured_groups = [v for g, v in per_request.items() if v is not None and groups[g]]
     per_request["total"] = round(sum(measured_groups), 2) if requests else None
-    generator = cpu.get("load_generator", {})
     peak_core = max((s / duration for s in generator.values()), default=0.0)
     locust_counts = data.get("locust_counts", {})
     return {
@@ -238,14 +122,14 @@ def summarise(
         "error_count": requests - ok,
         "throughput_rps": round(requests / duration, 1),
         "ok_rps": round(ok / duration, 1),
-        "offered_rps": cell.rate,
+        "offered_rps": offered_rps,
         "latency_us": percentiles(window.service),
         "corrected_latency_us": percentiles(window.corrected),
         "auth_us": percentiles(window.auth),
         "late_starts": window.late,
         "cpu_seconds": cpu_seconds,
         "cpu_us_per_request": per_request,
-        "cpu_processes": {group: len(by_pid) for group, by_pid in cpu.items()},
+        "cpu_processes": {group: len(by_pid) for group, by_pid in groups.items()},
         "load_generator_peak_core": round(peak_core, 3),
         "load_generator_cpu_warnings": data.get("cpu_warnings", 0),
         "load_generator_bound": peak_core > SATURATED_CORE_FRACTION
@@ -258,38 +142,196 @@ def summarise(
     }
 
 
-def run_cell(cell: Cell, scenario: Scenario, pg, run_dir: Path, workers: int) -> dict[str, Any]:
-    spec = cell.server
-    cell_dir = run_dir / "cells" / cell.id
-    cell_dir.mkdir(parents=True, exist_ok=True)
-    result = {
-        "id": cell.id,
-        "index": cell.index,
-        "label": spec.label,
-        "server": spec.server,
-        "settings": spec.settings,
-        "server_workers": spec.workers,
-        "locust_workers": workers,
-        "model": cell.model,
-        "users": cell.users,
-        "rate": cell.rate,
-        "repeat": cell.repeat,
-    }
-    env = {"DATABASE_URL": pg.dsn, **spec.settings}
-    extra_groups: dict[str, list[int]] = {}
-    with contextlib.ExitStack() as stack:
+class Lifecycle:
+    """What every cell shares: the database, the core layout, Locust's worker count."""
+
+    def __init__(self, scenario: Scenario, pg, workers: int, layout: CoreLayout | None):
+        self.scenario, self.pg, self.workers, self.layout = scenario, pg, workers, layout
+
+    @property
+    def server_cores(self) -> tuple[int, ...] | None:
+        return self.layout.servers if self.layout else None
+
+    @property
+    def generator_cores(self) -> tuple[int, ...] | None:
+        return self.layout.load_generator if self.layout else None
+
+    def start_server(self, stack: contextlib.ExitStack, spec: ServerSpec, log_path: Path):
+        """The server of `spec` (behind its delay proxy, if any), started and verified.
+
+        Returns the server, what the proxy calibration measured, and the proxy's pids."""
+        env = {"DATABASE_URL": self.pg.dsn, **spec.settings}
+        calibration, proxy_pids = None, []
         if spec.db_delay_ms is not None:
-            proxy = stack.enter_context(ProxyProcess(pg.tcp_dsn, spec.db_delay_ms))
-            result["db_delay"] = proxy.calibrate()
+            proxy = stack.enter_context(ProxyProcess(self.pg.tcp_dsn, spec.db_delay_ms))
+            if self.server_cores:
+                pin([proxy.process.pid], self.server_cores)
+            calibration = proxy.calibrate()
             env["DATABASE_URL"] = proxy.dsn
-            extra_groups["delay_proxy"] = [proxy.process.pid]
+            proxy_pids = [proxy.process.pid]
         server = ServerProcess(
-            spec.server, env, workers=spec.workers, log_path=cell_dir / "server.log"
+            spec.server, env, workers=spec.workers, log_path=log_path, cpus=self.server_cores
         )
         stack.enter_context(server)
         verify(server, needs_auth=spec.server != "control")
-        result.update(measure(cell, scenario, pg, server, cell_dir, workers, extra_groups))
-    return result
+        return server, calibration, proxy_pids
+
+    def locust(self, cell_dir: Path, url: str, users: int, rate: float | None,
+               warmup_s: float, duration_s: int, **arms) -> LocustRun:  # fmt: skip
+        # --run-time is a bound, never reached normally: the runner stops Locust after the window.
+        run_time_s = int(LOCUST_READY_TIMEOUT_S + warmup_s + duration_s + 30)
+        return LocustRun(url, cell_dir, users, rate, self.scenario.seeded_users, self.workers,
+                         run_time_s, cpus=self.generator_cores, **arms)  # fmt: skip
+
+    def run_cell(self, cell: Cell, run_dir: Path) -> dict[str, Any]:
+        """A single-server cell: closed loop or fixed rate, the server alone."""
+        spec, scenario = cell.server, self.scenario
+        cell_dir = run_dir / "cells" / cell.id
+        cell_dir.mkdir(parents=True, exist_ok=True)
+        result = {
+            "id": cell.id,
+            "index": cell.index,
+            "label": spec.label,
+            "server": spec.server,
+            "settings": spec.settings,
+            "server_workers": spec.workers,
+            "locust_workers": self.workers,
+            "model": cell.model,
+            "users": cell.users,
+            "rate": cell.rate,
+            "repeat": cell.repeat,
+        }
+        with contextlib.ExitStack() as stack:
+            server, calibration, proxy_pids = self.start_server(
+                stack, spec, cell_dir / "server.log"
+            )
+            if calibration is not None:
+                result["db_delay"] = calibration
+            locust = self.locust(
+                cell_dir, server.url, cell.users, cell.rate, scenario.warmup_s, scenario.duration_s
+            )
+            try:
+                locust.wait_ready()
+                start, end = _window(scenario.warmup_s, scenario.duration_s)
+
+                def groups() -> dict[str, list[int]]:
+                    found = {
+                        "server": server.pids(),
+                        "postgres": self.pg.pids(),
+                        "load_generator": locust.pids(),
+                    }
+                    return {**found, **({"delay_proxy": proxy_pids} if proxy_pids else {})}
+
+                locust.sleep_until(start)
+                before = sample(groups())
+                locust.sleep_until(end)
+                after = sample(groups())
+                recorder, data = locust.finish()
+            finally:
+                locust.kill()
+        result.update(summarise(recorder, data, used(before, after), start, end, cell.rate))
+        return result
+
+    def run_paired(self, cell: PairedCell, run_dir: Path) -> dict[str, Any]:
+        """Every arm up at once; one Locust run sends each request to an arm drawn at random."""
+        paired = cell.group
+        cell_dir = run_dir / "cells" / cell.id
+        cell_dir.mkdir(parents=True, exist_ok=True)
+        rate = cell.rate
+        result: dict[str, Any] = {
+            "id": cell.id,
+            "index": cell.index,
+            "model": "paired_unloaded" if rate is None else "paired",
+            "group": paired.name,
+            "users": cell.users,
+            "rate": rate,
+            "repeat": cell.repeat,
+            "seed": paired.seed * 1000 + cell.index,
+            "locust_workers": self.workers,
+            "latency_file": f"cells/{cell.id}/latency.json",
+            "arms": {},
+        }
+        with contextlib.ExitStack() as stack:
+            servers, proxies, calibrations = {}, {}, {}
+            for spec in cell.arms:
+                server, calibration, proxy_pids = self.start_server(
+                    stack, spec, cell_dir / f"server-{spec.label}.log"
+                )
+                servers[spec.label], proxies[spec.label] = server, proxy_pids
+                if calibration is not None:
+                    calibrations[spec.label] = calibration
+            urls = {label: server.url for label, server in servers.items()}
+            locust = self.locust(
+                cell_dir, next(iter(urls.values())), cell.users, rate,
+                paired.warmup_s, paired.duration_s, arms=urls, seed=result["seed"],
+            )  # fmt: skip
+            try:
+                locust.wait_ready()
+                start, end = _window(paired.warmup_s, paired.duration_s)
+                local_db = bool(self.pg.pids())
+
+                def groups() -> dict[str, list[int]]:
+                    server_pids = {label: server.pids() for label, server in servers.items()}
+                    backends = _arm_backends(self.pg.dsn, server_pids) if local_db else {}
+                    found = {"load_generator": locust.pids()}
+                    for label, pids in server_pids.items():
+                        found[f"{label}/server"] = pids
+                        found[f"{label}/postgres"] = backends.get(label, [])
+                        if proxies[label]:
+                            found[f"{label}/delay_proxy"] = proxies[label]
+                    return found
+
+                locust.sleep_until(start)
+                before = sample(groups())
+                result["cpu_affinity"] = _affinity(
+                    locust.process.pid, next(iter(servers.values())).pid, self.pg.pids()
+                )
+                locust.sleep_until(end)
+                after = sample(groups())
+                _, data = locust.finish()
+            finally:
+                locust.kill()
+        cpu = used(before, after)
+        arm_recorders = {
+            label: Recorder.from_encoded(encoded) for label, encoded in data["arms"].items()
+        }
+        sent = sum(r.window(start, end).count for r in arm_recorders.values())
+        share = rate / len(cell.arms) if rate else None
+        for spec in cell.arms:
+            label = spec.label
+            own = {
+                group.split("/", 1)[1]: by_pid
+                for group, by_pid in cpu.items()
+                if group.startswith(f"{label}/")
+            }
+            if not local_db:
+                own.pop("postgres", None)
+            arm = summarise(
+                arm_recorders[label], {**data, "locust_counts": {}}, own, start, end, share,
+                generator=cpu["load_generator"], generator_requests=sent,
+            )  # fmt: skip
+            for key in ("recorded_requests_total", "locust_requests_total", "counts_agree"):
+                arm.pop(key)
+            arm.update(
+                label=label, server=spec.server, settings=spec.settings,
+                server_workers=spec.workers,
+            )  # fmt: skip
+            if label in calibrations:
+                arm["db_delay"] = calibrations[label]
+            result["arms"][label] = arm
+        first = next(iter(result["arms"].values()))
+        locust_counts = data.get("locust_counts", {})
+        recorded = sum(r.total for r in arm_recorders.values())
+        result.update(
+            window=first["window"],
+            requests=sent,
+            load_generator_peak_core=first["load_generator_peak_core"],
+            load_generator_bound=first["load_generator_bound"],
+            recorded_requests_total=recorded,
+            locust_requests_total=locust_counts.get("/me"),
+            counts_agree=recorded == locust_counts.get("/me"),
+        )
+        return result
 
 
 class Progress:
@@ -311,15 +353,28 @@ class Progress:
 
     def end(self, result: dict[str, Any]) -> None:
         self.done += 1
+        if "arms" in result:
+            width = max(len(label) for label in result["arms"])
+            for label, arm in result["arms"].items():
+                self.out(self._line(arm, f"{label:<{width}}  "))
+        else:
+            self.out(self._line(result))
+
+    @staticmethod
+    def _line(result: dict[str, Any], prefix: str = "") -> str:
         lat, cpu = result["latency_us"] or {}, result["cpu_us_per_request"]
         flags = "  [load generator bound]" if result["load_generator_bound"] else ""
         if result["error_count"]:
             flags += f"  [{result['error_count']} errors]"
-        self.out(
-            f"        {result['ok_rps']:>8,.0f} req/s  p50 {lat.get('p50', 0):>6,.0f} us  "
+        return (
+            f"        {prefix}{result['ok_rps']:>8,.0f} req/s  p50 {lat.get('p50', 0):>6,.0f} us  "
             f"p99 {lat.get('p99', 0):>7,.0f} us  server {cpu.get('server') or 0:>6.1f} us/req"
             f"{flags}"
         )
+
+
+def _cores(cores: tuple[int, ...]) -> str:
+    return ("core " if len(cores) == 1 else "cores ") + ",".join(map(str, cores))
 
 
 def _clock(seconds: float) -> str:
@@ -337,10 +392,12 @@ class Runner:
         label: str | None = None,
         workers: int | None = None,
         out: Output = print,
+        pin: bool = True,
     ):
         self.scenario, self.out = scenario, out
         self.plan = scenario.plan()
         self.workers = scenario.locust_workers if workers is None else workers
+        self.layout = plan_layout(load_generator_processes=max(1, self.workers)) if pin else None
         self.run_dir = results.new_run_dir(root, label or scenario.name)
         self.record = {
             "format": results.FORMAT_VERSION,
@@ -351,8 +408,10 @@ class Runner:
             "scenario": scenario.as_dict(),
             "settings": {
                 "locust_workers": self.workers,
-                "seed_kdf": f"scrypt n={BENCH_KDF.n} r={BENCH_KDF.r} p={BENCH_KDF.p}",
-                "late_after_ms": 2,
+                "seed_kdf": f"scrypt n={LOAD_TEST_KDF.n} r={LOAD_TEST_KDF.r} p={LOAD_TEST_KDF.p}",
+                "late_after_ms": round(LATE_AFTER_S * 1000, 3),
+                "pinned": self.layout is not None,
+                "cpu_layout": self.layout.as_dict() if self.layout else None,
             },
             "environment": collect_environment(),
             "planned_cells": len(self.plan),
@@ -375,14 +434,26 @@ class Runner:
                 record["environment"]["postgres_source"] = (
                     "embedded" if embedded else "DATABASE_URL"
                 )
-                prepare_database(pg.dsn, scenario)
+                asyncio.run(
+                    prepare_database(pg.dsn, scenario.seeded_users, scenario.seeded_sessions)
+                )
+                if self.layout is not None:
+                    pin(pg.pids(), self.layout.servers)  # backends forked later inherit it
+                    out(
+                        f"cores: load generator on {_cores(self.layout.load_generator)}, "
+                        f"servers and PostgreSQL on {_cores(self.layout.servers)} (--no-pin: off)"
+                    )
                 if scenario.micro != "off":
                     self.micro(pg, embedded)
                 per_cell_guess = scenario.warmup_s + scenario.duration_s + 3.5
                 progress = Progress(len(self.plan), per_cell_guess, out)
+                lifecycle = Lifecycle(scenario, pg, self.workers, self.layout)
                 for cell in self.plan:
                     progress.begin(cell)
-                    result = run_cell(cell, scenario, pg, self.run_dir, self.workers)
+                    if isinstance(cell, PairedCell):
+                        result = lifecycle.run_paired(cell, self.run_dir)
+                    else:
+                        result = lifecycle.run_cell(cell, self.run_dir)
                     record["cells"].append(result)
                     self.save()
                     progress.end(result)

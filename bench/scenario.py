@@ -34,9 +34,10 @@ class ServerSpec:
     closed_users: tuple[int, ...] | None = None
     fixed_rates: tuple[float, ...] | None = None
 
-    def runs(self, model: str, value: float) -> bool:
+    def runs(self, model: str, value: float, default: tuple) -> bool:
+        """Whether this server runs a load point: its own list, else the scenario's."""
         chosen = self.closed_users if model == "closed" else self.fixed_rates
-        return chosen is None or value in chosen
+        return value in (default if chosen is None else chosen)
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,70 @@ class AvailabilitySpec:
     database_down_at_s: float = 3.0
     database_down_for_s: float = 3.0
     sigterm_at_s: float = 11.0
+
+
+@dataclass(frozen=True)
+class PairedSpec:
+    """The arms of a comparison, run at once and sharing one random stream of requests.
+
+    Every latency verdict comes from here. `a_a` names an arm that also runs a second time as
+    `<label>_aa`: the harness checking itself, since two copies of one server must come out
+    `no_difference`. The margin is `margin_fraction` of the baseline arm's median unless
+    `margin_us` sets it.
+    """
+
+    arms: tuple[str, ...]
+    pairs: tuple[tuple[str, str], ...]
+    name: str = "main"
+    rates: tuple[float, ...] = ()
+    users: int = 32
+    unloaded: bool = True
+    a_a: str | None = None
+    baseline: str | None = None
+    warmup_s: float = 3.0
+    duration_s: int = 15
+    seed: int = 1
+    margin_fraction: float = 0.10
+    margin_us: float | None = None
+
+    @property
+    def a_a_label(self) -> str | None:
+        return f"{self.a_a}_aa" if self.a_a else None
+
+    @property
+    def all_pairs(self) -> tuple[tuple[str, str], ...]:
+        """The scenario's pairs, then the A/A pair."""
+        extra = ((self.a_a_label, self.a_a),) if self.a_a else ()
+        return self.pairs + extra
+
+
+@dataclass(frozen=True)
+class PairedCell:
+    """One paired run: every arm up at once, one Locust run, a random arm per request.
+
+    `rate` is the total rate shared by the arms; None is the unloaded mode (one user, closed
+    loop: the cleanest comparison there is).
+    """
+
+    index: int
+    group: PairedSpec
+    arms: tuple[ServerSpec, ...]
+    users: int
+    rate: float | None
+    repeat: int
+    model: str = "paired"
+
+    @property
+    def id(self) -> str:
+        point = "unloaded" if self.rate is None else f"r{self.rate:g}"
+        return f"{self.index:03d}-paired-{self.group.name}-{point}-{self.repeat}"
+
+    def describe(self) -> str:
+        arms = ", ".join(spec.label for spec in self.arms)
+        load = (
+            "unloaded (1 user, closed loop)" if self.rate is None else f"{self.rate:g}/s in total"
+        )
+        return f"paired {self.group.name} [{arms}]: {load}, repeat {self.repeat}"
 
 
 @dataclass(frozen=True)
@@ -104,17 +169,42 @@ class Scenario:
     reference_rate: float | None = None
     revocation: RevocationSpec | None = None
     availability: AvailabilitySpec | None = None
+    paired: tuple[PairedSpec, ...] = ()
 
-    def plan(self) -> list[Cell]:
-        closed = sorted({u for s in self.servers for u in (s.closed_users or self.closed_users)})
-        rates = sorted({r for s in self.servers for r in (s.fixed_rates or self.fixed_rates)})
+    def paired_arms(self, group: PairedSpec) -> tuple[ServerSpec, ...]:
+        """The servers of a paired group's cells, the A/A copy last."""
+        arms = tuple(self.server(label) for label in group.arms)
+        if group.a_a:
+            twin = self.server(group.a_a)
+            arms += (
+                ServerSpec(group.a_a_label, twin.server, twin.settings, twin.workers,
+                           twin.db_delay_ms),
+            )  # fmt: skip
+        return arms
+
+    def plan(self) -> list[Cell | PairedCell]:
+        """Per repeat: the paired cells (unloaded, then each rate), then the single-server cells."""
+
+        def own(mine: tuple | None, default: tuple) -> tuple:
+            return default if mine is None else mine
+
+        closed = sorted({u for s in self.servers for u in own(s.closed_users, self.closed_users)})
+        rates = sorted({r for s in self.servers for r in own(s.fixed_rates, self.fixed_rates)})
         points = [("closed", users, None, users) for users in closed]
         points += [("fixed_rate", self.fixed_rate_users, rate, rate) for rate in rates]
-        cells: list[Cell] = []
+        cells: list[Cell | PairedCell] = []
         for repeat in range(1, self.repeats + 1):
+            for group in self.paired:
+                arms = self.paired_arms(group)
+                loads = ([(1, None)] if group.unloaded else []) + [
+                    (group.users, rate) for rate in group.rates
+                ]
+                for users, rate in loads:
+                    cells.append(PairedCell(len(cells) + 1, group, arms, users, rate, repeat))
             for model, users, rate, value in points:
                 for spec in self.servers:
-                    if spec.runs(model, value):
+                    default = self.closed_users if model == "closed" else self.fixed_rates
+                    if spec.runs(model, value, default):
                         cells.append(Cell(len(cells) + 1, spec, model, users, rate, repeat))
         return cells
 
@@ -139,6 +229,22 @@ TOP_LEVEL = {
     "reference_rate",
     "revocation",
     "availability",
+    "paired",
+}
+PAIRED_KEYS = {
+    "name",
+    "arms",
+    "pairs",
+    "rates",
+    "users",
+    "unloaded",
+    "a_a",
+    "baseline",
+    "warmup_s",
+    "duration_s",
+    "seed",
+    "margin_fraction",
+    "margin_us",
 }
 LOAD_KEYS = {"closed_users", "fixed_rates", "fixed_rate_users"}
 SERVER_KEYS = {
@@ -252,20 +358,81 @@ def parse(data: dict[str, Any], path: Path) -> Scenario:
             ServerSpec(label, server, dict(settings), workers, delay, own_closed, own_rates)
         )
 
-    load_table = data.get("load")
+    raw_paired = data.get("paired", [])
+    raw_paired = [raw_paired] if isinstance(raw_paired, dict) else raw_paired
+    if not isinstance(raw_paired, list) or not all(isinstance(t, dict) for t in raw_paired):
+        raise fail("[paired] must be a table, or [[paired]] tables")
+    groups: list[PairedSpec] = []
+    for table in raw_paired:
+        name = table.get("name", "main")
+        if not isinstance(name, str) or not name.isidentifier():
+            raise fail("paired: field 'name' must be a word (letters, digits, _)")
+        if name in {g.name for g in groups}:
+            raise fail(f"paired: two groups are named {name!r}")
+        reject_unknown(table, PAIRED_KEYS, f"paired {name}: ")
+        arms = table.get("arms")
+        if not isinstance(arms, list) or len(arms) < 2 or not all(a in labels for a in arms):
+            raise fail("paired: field 'arms' must list two or more labels of [[servers]] entries")
+        if len(set(arms)) != len(arms):
+            raise fail("paired: field 'arms' names a server twice (use a_a for an A/A pair)")
+        raw_pairs = table.get("pairs")
+        if raw_pairs is None:
+            pairs = tuple((a, b) for i, a in enumerate(arms) for b in arms[i + 1 :])
+        elif isinstance(raw_pairs, list) and all(
+            isinstance(p, list) and len(p) == 2 and p[0] in arms and p[1] in arms and p[0] != p[1]
+            for p in raw_pairs
+        ):
+            pairs = tuple((a, b) for a, b in raw_pairs)
+        else:
+            raise fail("paired: field 'pairs' must be a list of [a, b] pairs of two arms")
+        a_a = table.get("a_a")
+        if a_a is not None and a_a not in arms:
+            raise fail("paired: field 'a_a' must name one of the arms")
+        if a_a is not None and f"{a_a}_aa" in labels:
+            raise fail(f"paired: the A/A copy's label {a_a}_aa is taken by a [[servers]] entry")
+        baseline = table.get("baseline", "jwt_auth" if "jwt_auth" in arms else arms[-1])
+        if baseline not in arms:
+            raise fail("paired: field 'baseline' must name one of the arms")
+        unloaded = table.get("unloaded", True)
+        if not isinstance(unloaded, bool):
+            raise fail("paired: field 'unloaded' must be true or false")
+        paired_rates = number_list(table, "rates", whole=False)
+        if not paired_rates and not unloaded:
+            raise fail("paired: give rates, unloaded = true, or both")
+        fraction = number(table, "margin_fraction", 0.10, minimum=0)
+        group = PairedSpec(
+            name=name,
+            arms=tuple(arms),
+            pairs=pairs,
+            rates=paired_rates,
+            users=number(table, "users", 32, whole=True, minimum=1),
+            unloaded=unloaded,
+            a_a=a_a,
+            baseline=baseline,
+            warmup_s=number(table, "warmup_s", 3.0, minimum=0),
+            duration_s=number(table, "duration_s", 15, whole=True, minimum=1),
+            seed=number(table, "seed", 1, whole=True, minimum=0),
+            margin_fraction=fraction,
+            margin_us=number(table, "margin_us", None, minimum=0),
+        )
+        groups.append(group)
+    paired = tuple(groups)
+
+    load_table = data.get("load", {} if paired else None)
     if not isinstance(load_table, dict):
         raise fail("table [load] is missing")
     reject_unknown(load_table, LOAD_KEYS, "load: ")
     closed = number_list(load_table, "closed_users", whole=True)
     rates = number_list(load_table, "fixed_rates", whole=False)
-    if not closed and not rates:
+    if not closed and not rates and not paired:
         raise fail("load: give closed_users, fixed_rates or both")
     micro = data.get("micro", "quick")
     if micro not in MICRO_LEVELS:
         raise fail(f"field 'micro' must be one of {', '.join(MICRO_LEVELS)}, got {micro!r}")
-    reference = number(data, "reference_rate", rates[0] if rates else None, minimum=1)
-    if reference is not None and rates and reference not in rates:
-        raise fail(f"field 'reference_rate' must be one of fixed_rates, got {reference:g}")
+    known_rates = rates + tuple(r for group in paired for r in group.rates)
+    reference = number(data, "reference_rate", known_rates[0] if known_rates else None, minimum=1)
+    if reference is not None and known_rates and reference not in known_rates:
+        raise fail(f"field 'reference_rate' must be one of the rates, got {reference:g}")
     description = data.get("description", "")
     if not isinstance(description, str):
         raise fail("field 'description' must be a string")
@@ -324,4 +491,5 @@ def parse(data: dict[str, Any], path: Path) -> Scenario:
         reference_rate=reference,
         revocation=revocation,
         availability=availability,
+        paired=paired,
     )

@@ -29,7 +29,7 @@ def database_and_server(
     if port_in_use("127.0.0.1", port):
         raise ConfigError(f"port {port} on 127.0.0.1 is in use (choose another with PORT=...)")
     with postgres() as pg:
-        asyncio.run(prepare_database(pg.dsn, SEEDED_USERS))
+        asyncio.run(prepare_database(pg.dsn, SEEDED_USERS, kdf=None))  # full-cost logins
         env = {"DATABASE_URL": pg.dsn, **(settings or {})}
         with ServerProcess(name, env, workers=workers, port=port) as server:
             yield server
@@ -75,8 +75,8 @@ def live(name: str, port: int, web_port: int = 8089, users: int = 10) -> None:
     import subprocess
     import sys
 
+    from bench.locustrun import LOCUSTFILE
     from bench.proctree import signal_tree
-    from bench.runner import LOCUSTFILE
 
     if port_in_use("127.0.0.1", web_port):
         raise ConfigError(f"port {web_port} on 127.0.0.1 is in use (Locust's web UI needs it)")

@@ -266,7 +266,7 @@ class Database:
         row = await self.fetchrow(
             "SELECT id, username, password_hash FROM authbench.users WHERE username = $1", username
         )
-        record = row["password_hash"] if row else store.DUMMY_RECORD
+        record = row["password_hash"] if row else store.dummy_record()
         ok = await asyncio.to_thread(store.Scrypt.verify, password, record)
         return Principal(row["id"], row["username"]) if ok and row else None
 
@@ -326,6 +326,7 @@ def token_response(token: str, expires_in: int) -> dict[str, Any]:
     return {"token": token, "token_type": "Bearer", "expires_in": expires_in}
 
 
+NO_BODY_STATUSES = (204, 304)  # RFC 9110: no Content-Length on these
 JSON_HEADERS = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -335,6 +336,9 @@ async def respond(
 ) -> None:
     payload = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
     all_headers = [*JSON_HEADERS, *headers] if body is not None else list(headers)
+    if status not in NO_BODY_STATUSES:
+        # Without it, uvicorn sends every answer chunked: more bytes and more work per request.
+        all_headers.append((b"content-length", str(len(payload)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": all_headers})
     await send({"type": "http.response.body", "body": payload})
 

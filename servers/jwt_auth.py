@@ -191,6 +191,10 @@ class JwtAuth:
         except RecursionError:  # a deeply nested JSON header
             raise invalid_token("token header is not valid JSON") from None
         header, claims = decoded["header"], decoded["payload"]
+        for name in NUMERIC_DATES:
+            # RFC 7519 2: a NumericDate is a JSON number. PyJWT converts strings with int().
+            if isinstance(claims[name], bool) or not isinstance(claims[name], int | float):
+                raise invalid_token(f"{name} is not a NumericDate (a JSON number)")
         if not header.keys() <= ALLOWED_HEADER or header.get("typ", "JWT") != "JWT":
             raise invalid_token("unexpected token header parameters")
         if not isinstance(claims["sub"], str) or not claims["sub"].isdigit():
@@ -219,6 +223,9 @@ class JwtAuth:
         claims = self.verify(bearer_token(headers))
         if self.settings.denylist:
             await self.db.execute(REVOKE, claims["jti"], float(claims["exp"]))
+
+
+NUMERIC_DATES = ("exp", "nbf", "iat")
 
 
 def _describe(exc: jwt.InvalidTokenError) -> str:

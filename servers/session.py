@@ -12,7 +12,6 @@ AUTHBENCH_SESSION_CACHE_SIZE (entries, 10000), plus the pool settings in servers
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import secrets
@@ -33,6 +32,7 @@ from servers.common import (
     invalid_token,
     token_response,
 )
+from servers.store import hash_token
 
 # token_urlsafe(32): 32 random bytes, base64url without padding: exactly 43 characters.
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -131,7 +131,7 @@ class SessionAuth:
         token = bearer_token(headers)
         if not TOKEN_SHAPE.fullmatch(token):
             raise invalid_token("not a session token")  # refused without touching the database
-        return hashlib.sha256(token.encode()).digest()
+        return hash_token(token)
 
     async def login(self, username: str, password: str) -> dict:
         """Exercises: password check, then one INSERT of sha256(new token). Any offered token is
@@ -140,7 +140,7 @@ class SessionAuth:
         if principal is None:
             raise Problem(400, "invalid_grant", "unknown username or wrong password")
         token = secrets.token_urlsafe(32)
-        token_hash = hashlib.sha256(token.encode()).digest()
+        token_hash = hash_token(token)
         await self.db.execute(CREATE, token_hash, principal.user_id, float(self.settings.ttl_s))
         return token_response(token, self.settings.ttl_s)
 

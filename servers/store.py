@@ -7,6 +7,7 @@ server never touches tables that are not ours.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -75,12 +76,16 @@ class Scrypt:
         return hmac.compare_digest(actual, expected)
 
 
-# Verified against when the username is unknown, so that a missing user costs the same time as
-# a wrong password and the login does not reveal which usernames exist.
-DUMMY_RECORD = Scrypt().hash(secrets.token_urlsafe(16), salt=b"\0" * 16)
+@functools.cache
+def dummy_record() -> str:
+    """Verified against when the username is unknown, so that a missing user costs the same time
+    as a wrong password and the login does not reveal which usernames exist. Derived on first
+    use (a full-cost scrypt takes about 0.2 s), not when the module is imported."""
+    return Scrypt().hash(secrets.token_urlsafe(16), salt=b"\0" * 16)
 
 
 def hash_token(token: str) -> bytes:
+    """What the sessions table stores for a token: its sha256, never the token itself."""
     return hashlib.sha256(token.encode()).digest()
 
 
@@ -116,8 +121,7 @@ async def seed_sessions(conn, count: int, users: int, lifetime_s: int = 3600) ->
 
     expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lifetime_s)
     rows = [
-        (hashlib.sha256(secrets.token_bytes(32)).digest(), 1 + i % users, expires_at)
-        for i in range(count)
+        (hash_token(secrets.token_urlsafe(32)), 1 + i % users, expires_at) for i in range(count)
     ]
     await conn.copy_records_to_table(
         "sessions",
@@ -127,15 +131,28 @@ async def seed_sessions(conn, count: int, users: int, lifetime_s: int = 3600) ->
     )
 
 
-async def prepare_database(dsn: str, users: int, sessions: int = 0) -> None:
-    """Schema plus seed data, idempotent: what every server and run needs before it starts."""
+# Seeded load-test accounts get a cheap scrypt record: every Locust user logs in once during
+# warm-up, and login is not what is measured. The record carries its parameters, so the servers
+# verify it exactly as they would any other. Used by the bench, `make serve` and the tests.
+LOAD_TEST_KDF = Scrypt(n=2**10, r=8, p=1)
+
+
+async def prepare_database(
+    dsn: str, users: int, sessions: int = 0, kdf: Scrypt | None = LOAD_TEST_KDF
+) -> None:
+    """Schema, `users` seeded accounts and at least `sessions` live sessions; idempotent.
+
+    The one database preparation: every run, `make serve`, the micro-benchmarks and the tests.
+    """
     import asyncpg
 
     conn = await asyncpg.connect(dsn, timeout=10)
     try:
         await apply_schema(conn)
-        await seed_users(conn, users)
-        if sessions:
-            await seed_sessions(conn, sessions, users)
+        await seed_users(conn, users, kdf=kdf)
+        have = await conn.fetchval("SELECT count(*) FROM authbench.sessions")
+        if have < sessions:
+            await seed_sessions(conn, sessions - have, users)
+        await conn.execute("ANALYZE authbench.users; ANALYZE authbench.sessions")
     finally:
         await conn.close()

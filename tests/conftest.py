@@ -16,30 +16,20 @@ import pytest
 
 from bench.postgres import EmbeddedPostgres
 from bench.procs import ServerProcess
-from servers.store import SEED_PASSWORD, Scrypt, apply_schema, seed_users
+from servers.store import LOAD_TEST_KDF, SEED_PASSWORD, prepare_database
 from tests.client import call
 
 SEEDED_USERS = 200
-# Login is not what these tests are about: a cheap scrypt record keeps each login to a few ms.
-# The record carries its parameters, so the servers verify it exactly as they would any other.
-TEST_KDF = Scrypt(n=2**10, r=8, p=1)
+# Login is not what these tests are about: the cheap load-test record keeps each login fast.
+TEST_KDF = LOAD_TEST_KDF
 JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
-
-
-async def _prepare(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    try:
-        await apply_schema(conn)
-        await seed_users(conn, SEEDED_USERS, kdf=TEST_KDF)
-    finally:
-        await conn.close()
 
 
 def start_postgres() -> EmbeddedPostgres:
     pg = EmbeddedPostgres.create()
     try:
         pg.start()
-        asyncio.run(_prepare(pg.dsn))
+        asyncio.run(prepare_database(pg.dsn, SEEDED_USERS))
     except BaseException:
         pg.destroy()
         raise

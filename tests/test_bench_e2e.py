@@ -24,16 +24,24 @@ LONG = os.environ.get("AUTHBENCH_LONG_LOAD_TESTS") == "1"
 DURATION_S = 6 if LONG else 2
 
 TINY = f"""
-description = "test: every server, one closed-loop and one fixed-rate point"
+description = "test: the three servers paired at one rate (plus an A/A copy), each alone closed"
 warmup_s = 1
 duration_s = {DURATION_S}
 micro = "quick"
-reference_rate = 200
+repeats = 1
+reference_rate = 400
+
+[paired]
+arms = ["session", "jwt_auth", "control"]
+a_a = "jwt_auth"
+rates = [400]
+users = 8
+unloaded = false
+warmup_s = 1
+duration_s = {DURATION_S + 1}
 
 [load]
 closed_users = [4]
-fixed_rates = [200]
-fixed_rate_users = 8
 
 [[servers]]
 server = "control"
@@ -76,7 +84,7 @@ def tiny_run(tmp_path_factory):
 def test_run_completes_with_every_cell_plots_and_metadata(tiny_run):
     run_dir, _, run = tiny_run
     assert run["status"] == "complete" and run["finished_at"]
-    assert len(run["cells"]) == run["planned_cells"] == 6
+    assert len(run["cells"]) == run["planned_cells"] == 4
     env = run["environment"]
     for key in ("cpu_model", "cpu_count", "os_release", "python_version", "postgres_version",
                 "package_locust", "package_pyjwt", "package_asyncpg", "git_commit", "git_dirty"):  # fmt: skip
@@ -90,7 +98,8 @@ def test_run_completes_with_every_cell_plots_and_metadata(tiny_run):
         assert (run_dir / "plots" / f"{plot}.png").stat().st_size > 10_000
     for cell in run["cells"]:
         cell_dir = run_dir / "cells" / cell["id"]
-        for name in ("latency.json", "locust_stats.csv", "server.log", "locust.log"):
+        logs = [f"server-{arm}.log" for arm in cell["arms"]] if "arms" in cell else ["server.log"]
+        for name in ("latency.json", "locust_stats.csv", "locust.log", *logs):
             assert (cell_dir / name).exists(), (cell["id"], name)
 
 
@@ -101,22 +110,50 @@ def test_every_request_is_counted_once(tiny_run):
         assert (
             cell["recorded_requests_total"] == cell["locust_requests_total"] > cell["requests"] > 0
         )
-        assert cell["error_count"] == 0, cell["statuses"]
-        assert cell["latency_us"]["count"] == cell["requests"]
+        for figures in cell["arms"].values() if "arms" in cell else [cell]:
+            assert figures["error_count"] == 0, figures["statuses"]
+            assert figures["latency_us"]["count"] == figures["requests"] > 0
+        if "arms" in cell:
+            assert sum(arm["requests"] for arm in cell["arms"].values()) == cell["requests"]
 
 
 def test_numbers_are_plausible(tiny_run):
     _, _, run = tiny_run
     closed = {c["label"]: c for c in run["cells"] if c["model"] == "closed"}
-    fixed = {c["label"]: c for c in run["cells"] if c["model"] == "fixed_rate"}
     cpu = {label: c["cpu_us_per_request"] for label, c in closed.items()}
     assert cpu["control"]["server"] < cpu["jwt_auth"]["server"]  # verifying costs something
     assert cpu["session"]["postgres"] > 10 * cpu["jwt_auth"]["postgres"]  # only session asks PG
-    for label, cell in fixed.items():
-        assert abs(cell["ok_rps"] - 200) < 20, (label, cell["ok_rps"])  # the rate was held
-        assert cell["corrected_latency_us"]["p50"] >= cell["latency_us"]["p50"]
     auth = {label: c["auth_us"]["p50"] for label, c in closed.items()}
     assert auth["control"] < 20 < auth["jwt_auth"]  # Server-Timing: no auth step vs PyJWT
+
+
+def test_paired_arms_share_the_rate_at_random_and_split_database_cpu(tiny_run):
+    _, _, run = tiny_run
+    (cell,) = [c for c in run["cells"] if "arms" in c]
+    assert set(cell["arms"]) == {"session", "jwt_auth", "control", "jwt_auth_aa"}
+    assert cell["seed"] is not None
+    total = sum(arm["ok_rps"] for arm in cell["arms"].values())
+    assert abs(total - 400) < 40, total  # the total rate was held
+    for label, arm in cell["arms"].items():
+        assert abs(arm["requests"] / cell["requests"] - 0.25) < 0.06, label  # equal shares
+        assert arm["corrected_latency_us"]["p50"] >= arm["latency_us"]["p50"]
+    # Each arm's PostgreSQL backends were found by application name: only session's did work.
+    postgres = {label: arm["cpu_us_per_request"]["postgres"] for label, arm in cell["arms"].items()}
+    assert postgres["session"] > 10 * max(postgres["jwt_auth"], postgres["control"], 0.5)
+    assert cell["arms"]["session"]["cpu_processes"]["postgres"] >= 1
+
+
+def test_load_generator_and_servers_are_pinned_apart(tiny_run):
+    _, _, run = tiny_run
+    layout = run["settings"]["cpu_layout"]
+    if os.cpu_count() < 2:
+        assert layout is None
+        return
+    assert set(layout["load_generator"]).isdisjoint(layout["servers"])
+    (cell,) = [c for c in run["cells"] if "arms" in c]
+    seen = cell["cpu_affinity"]  # read from the live processes during the cell
+    assert seen["load_generator"] == layout["load_generator"]
+    assert seen["servers"] == layout["servers"] and seen["postgres"] == layout["servers"]
 
 
 def test_summary_on_stdout_names_every_server_and_the_difference(tiny_run):
@@ -125,15 +162,22 @@ def test_summary_on_stdout_names_every_server_and_the_difference(tiny_run):
     for label in ("control", "session", "jwt_auth"):
         assert label in stdout
     assert "req/s per core" in stdout
-    assert "At 200 requests per second" in stdout
+    verdicts = stdout[stdout.index("Paired verdicts") :]
+    assert "at 400 req/s  session - jwt_auth:" in verdicts
+    assert "jwt_auth_aa - jwt_auth" in verdicts and "[A/A check]" in verdicts
+    assert "one repeat: run-to-run noise not measured" in verdicts  # repeats = 1: no verdict
 
 
 def test_list_and_compare_read_the_run(tiny_run):
     run_dir, _, _ = tiny_run
     listing = bench("list", "--results", str(run_dir.parent))
     assert run_dir.name in listing.stdout and "complete" in listing.stdout
-    compared = bench("compare", str(run_dir), str(run_dir))
-    assert compared.returncode == 0 and "jwt_auth" in compared.stdout
+    verdict = bench("verdict", str(run_dir), "--json")
+    rows = json.loads(verdict.stdout)
+    assert {(r["a"], r["b"]) for r in rows} >= {
+        ("session", "jwt_auth"),
+        ("jwt_auth_aa", "jwt_auth"),
+    }
 
 
 def test_locust_workers_merge_exactly_into_the_master(tmp_path):

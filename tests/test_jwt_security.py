@@ -293,3 +293,24 @@ def test_public_key_used_as_hmac_secret_is_refused(rs256):
     for secret in (pem, pem.strip(), jwk):
         assert_invalid_token(server, hs256({"alg": "HS256", "typ": "JWT"}, claims(), key=secret))
     assert call(server.url, "GET", "/me", bearer(login(server))).status == 200
+
+
+# --- NumericDate claims are JSON numbers (RFC 7519 section 2) ------------------------------
+
+
+@pytest.mark.parametrize("claim", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize("as_what", ["numeric string", "boolean"])
+def test_numeric_dates_must_be_numbers(jwt_server, claim, as_what):
+    """PyJWT converts a string date with int(); the server refuses it before that matters."""
+    now = int(time.time())
+    valid = {"exp": now + 600, "nbf": now, "iat": now}[claim]
+    value = str(valid) if as_what == "numeric string" else True
+    assert_invalid_token(jwt_server, good_token(**{claim: value}))
+    answer = call(jwt_server.url, "GET", "/me", bearer(good_token(**{claim: value})))
+    assert f"{claim} is not a NumericDate" in answer.json()["error_description"]
+
+
+def test_fractional_numeric_dates_are_numbers_and_accepted(jwt_server):
+    now = time.time()
+    token = good_token(iat=now - 1.5, nbf=now - 1.5, exp=now + 600.25)
+    assert call(jwt_server.url, "GET", "/me", bearer(token)).status == 200

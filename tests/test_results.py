@@ -34,7 +34,7 @@ def test_labels_cannot_escape_the_results_folder(tmp_path):
         (json.dumps({**GOOD, "cells": "x"}), "'cells' missing or not a list"),
         (json.dumps({k: v for k, v in GOOD.items() if k != "scenario"}), "'scenario' missing"),
         (json.dumps({**GOOD, "status": "exploded"}), "unknown status 'exploded'"),
-        (json.dumps({**GOOD, "cells": [{"id": 1}]}), "cell 1 lacks id, server or model"),
+        (json.dumps({**GOOD, "cells": [{"id": 1}]}), "cell 1 lacks id or model"),
     ],
 )
 def test_corrupt_run_json_is_named_in_one_line(tmp_path, content, problem):

@@ -85,3 +85,39 @@ def test_unknown_path_and_wrong_method(server):
     answer = call(server.url, "DELETE", "/me")
     assert answer.status == 405
     assert answer.header("allow") == "GET"
+
+
+def test_answers_carry_content_length_and_are_not_chunked(server):
+    """A 36-byte JSON body needs no chunked framing: every answer says its length."""
+    grant = call(
+        server.url,
+        "POST",
+        "/login",
+        body={"username": "user00008", "password": "authbench-password"},
+    )
+    answers = [
+        grant,
+        call(server.url, "GET", "/me", bearer(grant.json()["token"])),
+        call(server.url, "GET", "/me"),  # a 401 for the authenticating servers
+        call(server.url, "GET", "/nowhere"),
+        call(server.url, "GET", "/healthz"),
+    ]
+    for answer in answers:
+        assert answer.header("transfer-encoding") is None, answer.status
+        assert answer.header("content-length") == str(len(answer.body)), answer.status
+    logout = call(server.url, "POST", "/logout", bearer(grant.json()["token"]))
+    assert logout.status == 204 and logout.header("content-length") in (None, "0")
+
+
+def test_importing_the_store_derives_no_password_record():
+    """The full-cost scrypt record for unknown users is derived on first login, not at import
+    (every server, Locust process and CLI call imports this module)."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import servers.store as s, servers.jwt_auth, servers.session;"
+        "print(s.dummy_record.cache_info().currsize)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "0"

@@ -58,7 +58,7 @@ def test_plan_interleaves_servers_inside_every_point_and_repeat():
         ({"load": {"closed_users": [0]}}, "field 'closed_users' must be at least 1"),
         ({"load": {"fixed_rates": 100}}, "field 'fixed_rates' must be a list"),
         ({"micro": "lots"}, "field 'micro' must be one of off, quick, full"),
-        ({"reference_rate": 7}, "field 'reference_rate' must be one of fixed_rates"),
+        ({"reference_rate": 7}, "field 'reference_rate' must be one of the rates"),
     ],
 )
 def test_errors_name_the_field(change, message):
@@ -145,3 +145,47 @@ def test_per_server_load_points_limit_that_servers_cells():
     assert (
         len([c for c in plan if c.server.label == "session"]) == 3
     )  # [load]: 1, 8 users, rate 100
+
+
+PAIRED = {
+    **MINIMAL,
+    "paired": {"arms": ["session", "jwt_auth", "control"], "a_a": "jwt_auth", "rates": [500]},
+}
+
+
+def test_paired_cells_come_first_in_every_repeat_with_the_a_a_copy_last():
+    plan = parse(PAIRED, Path("x.toml")).plan()
+    first = plan[0]
+    assert first.rate is None and first.users == 1  # the unloaded mode
+    assert [s.label for s in first.arms] == ["session", "jwt_auth", "control", "jwt_auth_aa"]
+    assert first.arms[3].server == "jwt_auth"
+    assert plan[1].rate == 500 and plan[1].users == 32
+    assert [c.repeat for c in plan if hasattr(c, "arms")] == [1, 1, 2, 2]
+    assert len({c.id for c in plan}) == len(plan)
+
+
+def test_paired_defaults_to_every_pair_and_the_jwt_baseline():
+    group = parse(PAIRED, Path("x.toml")).paired[0]
+    assert group.pairs == (("session", "jwt_auth"), ("session", "control"), ("jwt_auth", "control"))
+    assert group.all_pairs[-1] == ("jwt_auth_aa", "jwt_auth")
+    assert group.baseline == "jwt_auth" and group.margin_fraction == 0.10
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"arms": ["session"]}, "'arms' must list two or more labels"),
+        ({"arms": ["session", "redis"]}, "'arms' must list two or more labels"),
+        ({"arms": ["session", "session"]}, "names a server twice"),
+        ({"a_a": "control_x"}, "'a_a' must name one of the arms"),
+        ({"pairs": [["session", "session"]]}, "'pairs' must be a list of [a, b] pairs"),
+        ({"baseline": "nobody"}, "'baseline' must name one of the arms"),
+        ({"rates": [], "unloaded": False}, "give rates, unloaded = true, or both"),
+        ({"margin": 5}, "unknown field 'margin'"),
+    ],
+)
+def test_paired_mistakes_name_the_field(change, message):
+    data = {**PAIRED, "paired": {**PAIRED["paired"], **change}}
+    with pytest.raises(ScenarioError) as caught:
+        parse(data, Path("x.toml"))
+    assert message in str(caught.value)

@@ -1,0 +1,355 @@
+"""The one verdict rule of the paired design, and the estimates it decides on.
+
+Method, in words. The arms of a comparison ran at once, each request going to an arm drawn at
+random, and every arm's latencies were recorded per wall-clock second. For a pair (a, b) the
+estimate is a's median (or p99) minus b's, both taken over every measured second of every
+repeat. Its 95% interval comes from a hierarchical bootstrap: draw the repeats with
+replacement, then within each drawn repeat draw its seconds with replacement, recompute both
+arms' quantiles from the requests of the drawn seconds, take the difference; 2,000 times; the
+2.5th and 97.5th percentiles of those differences bound the interval. Both arms always get the
+same drawn seconds (that is the pairing), and drawing whole repeats first puts run-to-run
+variation (a server restart, a different second of the machine's life) into the interval, not
+only the noise between seconds of one run. Resampling and quantiles use numpy.
+
+One rule decides, with a margin (10% of the baseline arm's median unless the scenario sets
+another):
+- `holds`: the whole interval lies above +margin (a is slower than b by more than the margin);
+- `no_difference`: the whole interval lies within -margin .. +margin;
+- `reversed`: the whole interval lies below -margin (b is the slower one);
+- `inconclusive`: anything else (the interval straddles a margin): run longer.
+Fewer than two repeats, or too few requests, is `inconclusive` whatever the interval says:
+nothing then measures run-to-run noise.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from hdrh.histogram import HdrHistogram
+
+VERDICTS = ("holds", "no_difference", "reversed", "inconclusive")
+BOOTSTRAP_SAMPLES = 2000
+CONFIDENCE = 0.95
+MIN_REPEATS = 2
+MIN_REQUESTS_PER_ARM = 200  # per repeat: fewer, and a median says little
+BOOTSTRAP_SEED = 20_190_501  # fixed, so that the same data always gives the same interval
+
+# One repeat of one arm: per measured second, the recorded values (us) and their counts.
+Seconds = dict[int, tuple[np.ndarray, np.ndarray]]
+
+
+def decide(ci_low: float, ci_high: float, margin: float) -> str:
+    """The verdict for an interval of a minus b against +/- margin (see the module's text)."""
+    if ci_low > margin:
+        return "holds"
+    if ci_high < -margin:
+        return "reversed"
+    if -margin <= ci_low and ci_high <= margin:
+        return "no_difference"
+    return "inconclusive"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """a minus b at one quantile: the estimate and its bootstrap interval, in microseconds."""
+
+    quantile: float
+    a_us: float
+    b_us: float
+    delta_us: float
+    ci_low_us: float
+    ci_high_us: float
+    repeats: int
+    a_requests: int
+    b_requests: int
+
+
+def _weighted_quantile(counts: np.ndarray, grid: np.ndarray, q: float) -> np.ndarray:
+    """Per row of `counts` (histograms over `grid`), the smallest value at or above quantile q.
+
+    The HdrHistogram convention: the value below which at least q of the requests fall."""
+    cumulative = np.cumsum(counts, axis=1)
+    target = np.maximum(1.0, np.ceil(q * cumulative[:, -1]))
+    return grid[(cumulative >= target[:, None]).argmax(axis=1)]
+
+
+def pooled_quantile(repeats: Sequence[Seconds], q: float) -> float:
+    """One arm's quantile over every second of every repeat."""
+    values = np.concatenate([v for rep in repeats for v, _ in rep.values()] or [np.zeros(0)])
+    counts = np.concatenate([c for rep in repeats for _, c in rep.values()] or [np.zeros(0)])
+    if not values.size:
+        return float("nan")
+    order = np.argsort(values)
+    return float(_weighted_quantile(counts[order][None, :], values[order], q)[0])
+
+
+def _matrix(repeats: Sequence[Seconds], keys: list[list[int]], grid: np.ndarray) -> np.ndarray:
+    rows = []
+    for seconds, order in zip(repeats, keys, strict=True):
+        for second in order:
+            row = np.zeros(grid.size)
+            if second in seconds:
+                values, counts = seconds[second]
+                row[np.searchsorted(grid, values)] = counts
+            rows.append(row)
+    return np.array(rows)
+
+
+def bootstrap_pair(
+    a: Sequence[Seconds],
+    b: Sequence[Seconds],
+    quantiles: Sequence[float] = (0.5, 0.99),
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> list[Estimate]:
+    """Hierarchical bootstrap of a minus b: repeats, then whole seconds within them.
+
+    `a` and `b` hold one entry per repeat; within a repeat both arms share their seconds.
+    """
+    if len(a) != len(b) or not a:
+        raise ValueError("a and b need the same number of repeats, at least one")
+    keys = [sorted(set(sa) | set(sb)) for sa, sb in zip(a, b, strict=True)]
+    values = [v for arm in (a, b) for rep in arm for v, _ in rep.values()]
+    grid = np.unique(np.concatenate(values)) if values else np.array([0.0])
+    matrix_a, matrix_b = _matrix(a, keys, grid), _matrix(b, keys, grid)
+    offsets = np.cumsum([0] + [len(k) for k in keys])
+    rng = np.random.default_rng(seed)
+    weights = np.zeros((samples, offsets[-1]))
+    for row in weights:
+        for repeat in rng.integers(0, len(keys), len(keys)):
+            n = len(keys[repeat])
+            if n:
+                np.add.at(row, offsets[repeat] + rng.integers(0, n, n), 1.0)
+    full = np.ones((1, offsets[-1]))
+    counts_a, counts_b = weights @ matrix_a, weights @ matrix_b
+    present = (counts_a.sum(axis=1) > 0) & (counts_b.sum(axis=1) > 0)
+    estimates = []
+    tail = (1 - CONFIDENCE) / 2 * 100
+    for q in quantiles:
+        point_a = float(_weighted_quantile(full @ matrix_a, grid, q)[0])
+        point_b = float(_weighted_quantile(full @ matrix_b, grid, q)[0])
+        deltas = _weighted_quantile(counts_a[present], grid, q) - _weighted_quantile(
+            counts_b[present], grid, q
+        )
+        low, high = np.percentile(deltas, [tail, 100 - tail])
+        estimates.append(
+            Estimate(
+                quantile=q,
+                a_us=point_a,
+                b_us=point_b,
+                delta_us=round(point_a - point_b, 1),
+                ci_low_us=round(float(low), 1),
+                ci_high_us=round(float(high), 1),
+                repeats=len(a),
+                a_requests=int(matrix_a.sum()),
+                b_requests=int(matrix_b.sum()),
+            )
+        )
+    return estimates
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the paired cells of a run
+
+
+def _seconds(encoded: dict[str, Any], start: int, end: int, kind: str = "service") -> Seconds:
+    """Per second of the measured window: the distinct recorded values and their counts."""
+    out: Seconds = {}
+    for key, slot in encoded.get("seconds", {}).items():
+        second = int(key)
+        if not start <= second < end or not slot.get(kind):
+            continue
+        histogram = HdrHistogram(1, 60_000_000, 3)
+        histogram.decode_and_add(slot[kind])
+        pairs = [
+            (item.value_iterated_to, item.count_added_in_this_iter_step)
+            for item in histogram.get_recorded_iterator()
+        ]
+        if pairs:
+            values, counts = zip(*pairs, strict=True)
+            out[second] = (np.array(values, dtype=float), np.array(counts, dtype=float))
+    return out
+
+
+@lru_cache(maxsize=8)
+def _paired_data(run_dir: str, stamp: float) -> dict[Any, dict[int, dict[str, Seconds]]]:
+    """{(group, rate or None for unloaded): {repeat: {arm: Seconds}}} from the latency files."""
+    meta = json.loads((Path(run_dir) / "run.json").read_text())
+    found: dict[Any, dict[int, dict[str, Seconds]]] = {}
+    for cell in meta.get("cells", []):
+        if "arms" not in cell or "window" not in cell:
+            continue
+        path = Path(run_dir) / cell["latency_file"]
+        if not path.is_file():
+            continue
+        latency = json.loads(path.read_text())
+        start, end = cell["window"]["start"], cell["window"]["end"]
+        key = (cell.get("group", "main"), cell["rate"])
+        found.setdefault(key, {})[cell["repeat"]] = {
+            arm: _seconds(encoded, start, end) for arm, encoded in latency.get("arms", {}).items()
+        }
+    return found
+
+
+def paired_data(run) -> dict[Any, dict[int, dict[str, Seconds]]]:
+    path = Path(run.path)
+    return _paired_data(str(path.resolve()), (path / "run.json").stat().st_mtime)
+
+
+@dataclass(frozen=True)
+class PairVerdict:
+    """One row of `bench verdict`: a pair at one rate (None: the unloaded mode)."""
+
+    group: str
+    rate: float | None
+    a: str
+    b: str
+    delta_p50_us: float
+    ci_low_us: float
+    ci_high_us: float
+    margin_us: float
+    verdict: str
+    a_a: bool
+    a_p50_us: float
+    b_p50_us: float
+    delta_p99_us: float
+    p99_ci_low_us: float
+    p99_ci_high_us: float
+    repeats: int
+    a_requests: int
+    b_requests: int
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def paired_verdicts(run, group: str | None = None) -> list[PairVerdict]:
+    """Every pair of every paired group (and its A/A pair) at every rate, unloaded first.
+
+    `group` keeps one group's rows only (the default scenario has one, called main)."""
+    groups = run.meta["scenario"].get("paired") or []
+    groups = [groups] if isinstance(groups, dict) else groups
+    data = paired_data(run)
+    rows = []
+    for spec in groups:
+        name = spec.get("name", "main")
+        if group is not None and name != group:
+            continue
+        rates = sorted((r for g, r in data if g == name), key=lambda r: -1 if r is None else r)
+        for rate in rates:
+            cells = data[(name, rate)]
+            rows += _group_verdicts(spec, name, rate, [cells[k] for k in sorted(cells)])
+    return rows
+
+
+def _group_verdicts(
+    spec: dict[str, Any], name: str, rate: float | None, repeats: list[dict[str, Seconds]]
+) -> list[PairVerdict]:
+    pairs = [tuple(p) for p in spec["pairs"]]
+    a_a = f"{spec['a_a']}_aa" if spec.get("a_a") else None
+    if a_a:
+        pairs.append((a_a, spec["a_a"]))
+    baseline = spec.get("baseline") or spec["arms"][-1]
+    rows = []
+    for a, b in pairs:
+        usable = [r for r in repeats if a in r and b in r]
+        if not usable:
+            continue
+        p50, p99 = bootstrap_pair([r[a] for r in usable], [r[b] for r in usable])
+        with_base = [r[baseline] for r in usable if baseline in r]
+        base = pooled_quantile(with_base, 0.5) if with_base else p50.b_us
+        margin = spec.get("margin_us")
+        margin = round(spec.get("margin_fraction", 0.10) * base, 1) if margin is None else margin
+        verdict = decide(p50.ci_low_us, p50.ci_high_us, margin)
+        reason = ""
+        fewest = min(p50.a_requests, p50.b_requests) / len(usable)
+        if len(usable) < MIN_REPEATS:
+            verdict, reason = "inconclusive", "one repeat: run-to-run noise not measured"
+        elif fewest < MIN_REQUESTS_PER_ARM:
+            verdict = "inconclusive"
+            reason = f"under {MIN_REQUESTS_PER_ARM} requests per arm and repeat"
+        rows.append(
+            PairVerdict(
+                group=name, rate=rate, a=a, b=b, delta_p50_us=p50.delta_us,
+                ci_low_us=p50.ci_low_us, ci_high_us=p50.ci_high_us, margin_us=margin,
+                verdict=verdict, a_a=a == a_a, a_p50_us=p50.a_us, b_p50_us=p50.b_us,
+                delta_p99_us=p99.delta_us, p99_ci_low_us=p99.ci_low_us,
+                p99_ci_high_us=p99.ci_high_us, repeats=len(usable),
+                a_requests=p50.a_requests, b_requests=p50.b_requests, reason=reason,
+            )
+        )  # fmt: skip
+    return rows
+
+
+def ratio_interval(
+    a: Sequence[float], b: Sequence[float], samples: int = BOOTSTRAP_SAMPLES
+) -> tuple[float, float, float] | None:
+    """mean(a) / mean(b) over paired repeats, with a 95% interval from resampling the repeats."""
+    pairs = [(x, y) for x, y in zip(a, b, strict=False) if x is not None and y]
+    if not pairs:
+        return None
+    xs, ys = np.array(pairs).T
+    rng = np.random.default_rng(BOOTSTRAP_SEED)
+    picks = rng.integers(0, len(xs), (samples, len(xs)))
+    ratios = xs[picks].mean(axis=1) / ys[picks].mean(axis=1)
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.percentile(ratios, [tail, 100 - tail])
+    return round(xs.mean() / ys.mean(), 3), round(float(low), 3), round(float(high), 3)
+
+
+# --------------------------------------------------------------------------------------------
+# Words
+
+
+def where(rate: float | None) -> str:
+    return "unloaded (one request at a time)" if rate is None else f"at {rate:g} req/s"
+
+
+def verdict_line(row: PairVerdict) -> str:
+    """`bench verdict`'s line for one pair: estimate, interval, margin, verdict."""
+    tag = "  [A/A check]" if row.a_a else ""
+    reason = f" ({row.reason})" if row.reason else ""
+    return (
+        f"{where(row.rate):>34}  {row.a} - {row.b}: {row.delta_p50_us:+,.0f} µs "
+        f"[{row.ci_low_us:+,.0f}, {row.ci_high_us:+,.0f}]  margin ±{row.margin_us:,.0f} µs  "
+        f"{row.verdict}{reason}{tag}"
+    )
+
+
+def verdict_sentence(row: PairVerdict) -> str:
+    """One sentence for one pair, its words chosen by the verdict and the sign of the estimate."""
+    where_ = where(row.rate)
+    interval = (
+        f"{row.delta_p50_us:+,.0f} µs on the median (95% interval {row.ci_low_us:+,.0f} to "
+        f"{row.ci_high_us:+,.0f} µs, margin ±{row.margin_us:,.0f} µs, {row.repeats} repeats)"
+    )
+    if row.verdict == "holds":
+        judgement = f"{row.a} is slower than {row.b} by more than the margin"
+    elif row.verdict == "reversed":
+        judgement = f"{row.b} is slower than {row.a} by more than the margin"
+    elif row.verdict == "no_difference":
+        judgement = f"{row.a} and {row.b} are within the margin of each other"
+    else:
+        why = row.reason or "the interval crosses the margin"
+        judgement = f"undecided ({why}): run longer or on a quieter machine"
+    return f"{where_.capitalize()}, {row.a} minus {row.b}: {interval}: {judgement}."
+
+
+def a_a_warning(rows: Sequence[PairVerdict]) -> str | None:
+    """Loud, when two copies of one server did not come out alike: the machine was too noisy."""
+    failed = [r for r in rows if r.a_a and r.verdict != "no_difference"]
+    if not failed:
+        return None
+    where_ = ", ".join(where(r.rate) for r in failed)
+    return (
+        f"WARNING: the A/A check failed ({where_}): two copies of the same server did not come "
+        "out within the margin, so this machine was too noisy for this run's verdicts to be "
+        "trusted. Close other work and run again, or run longer."
+    )

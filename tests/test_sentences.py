@@ -1,0 +1,229 @@
+"""Every computed sentence, pushed each way by small synthetic runs: the words must follow.
+
+A sentence with fixed wording would pass a test that only checks it renders; these tests give
+each function data that says one thing, then data that says the opposite, and check the words.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import analysis
+
+SERVERS = [
+    {"label": "control", "server": "control", "settings": {}},
+    {"label": "session", "server": "session", "settings": {}},
+    {"label": "jwt_auth", "server": "jwt_auth", "settings": {}},
+    {
+        "label": "session_cached",
+        "server": "session",
+        "settings": {"AUTHBENCH_SESSION_CACHE_TTL": "1"},
+    },
+    {"label": "jwt_denylist", "server": "jwt_auth", "settings": {"AUTHBENCH_JWT_DENYLIST": "1"}},
+    {"label": "plain_jwt_named_oddly", "server": "jwt_auth", "settings": {}},
+]
+
+
+def cell(label, model="closed", rate=None, repeat=1, p50=500.0, server_us=100.0, pg_us=0.0):
+    server = next(s["server"] for s in SERVERS if s["label"] == label)
+    return {
+        "id": f"{label}-{model}-{rate}-{repeat}",
+        "label": label,
+        "server": server,
+        "model": model,
+        "users": 16 if model == "closed" else 32,
+        "rate": rate,
+        "repeat": repeat,
+        "requests": 1000,
+        "ok_rps": 1000.0,
+        "error_count": 0,
+        "latency_us": {
+            "p50": p50,
+            "p90": p50 * 1.5,
+            "p99": p50 * 3,
+            "p99.9": p50 * 5,
+            "max": p50 * 10,
+            "mean": p50 * 1.1,
+        },
+        "cpu_us_per_request": {"server": server_us, "postgres": pg_us, "load_generator": 90.0},
+        "load_generator_bound": False,
+    }
+
+
+def make_run(cells=(), **extra) -> analysis.Run:
+    meta = {
+        "status": "complete",
+        "scenario": {"servers": SERVERS, "reference_rate": 1000.0},
+        "environment": {},
+        "cells": list(cells),
+        **extra,
+    }
+    return analysis.Run(Path("/nonexistent/synthetic"), meta)
+
+
+# --- variants: cost or saving, by sign --------------------------------------------------------
+
+
+def variant_run(cached_cpu: float, cached_p50: float) -> analysis.Run:
+    return make_run(
+        [
+            cell("session", server_us=150, pg_us=50),
+            cell("session_cached", server_us=cached_cpu, pg_us=0),
+            cell("session", "fixed_rate", 1000.0, p50=900),
+            cell("session_cached", "fixed_rate", 1000.0, p50=cached_p50),
+        ]
+    )
+
+
+def test_variant_sentence_says_saved_when_the_cache_saves():
+    said = analysis.variant_sentence(variant_run(cached_cpu=60, cached_p50=600))
+    assert "session_cached used 140 µs less CPU per request than session" in said
+    assert "300 µs faster" in said
+
+
+def test_variant_sentence_says_more_when_the_cache_costs():
+    said = analysis.variant_sentence(variant_run(cached_cpu=2000, cached_p50=1500))
+    assert "1,800 µs more CPU per request" in said and "600 µs slower" in said
+    assert "less" not in said and "faster" not in said
+
+
+# --- micro: the part is never larger than the whole -------------------------------------------
+
+
+def micro_run(lookup: float, select_1: float) -> analysis.Run:
+    timings = [
+        {"name": "jwt_verify_HS256", "us_median": 40.0},
+        {"name": "session_lookup_unix_socket", "us_median": lookup},
+        {"name": "select_1_unix_socket", "us_median": select_1},
+    ]
+    return make_run(micro={"timings": timings})
+
+
+def test_micro_sentence_splits_the_lookup_when_the_round_trip_is_smaller():
+    said = analysis.micro_sentence(micro_run(lookup=120, select_1=100))
+    assert "Of the lookup's 120 us, 100 us is the bare round trip" in said
+    assert "20 us the query itself" in said
+
+
+def test_micro_sentence_never_calls_a_larger_round_trip_a_part_of_the_lookup():
+    said = analysis.micro_sentence(micro_run(lookup=102, select_1=116))
+    assert "Of the lookup" not in said
+    assert "116 us, no less than the whole lookup" in said
+
+
+def test_micro_sentence_says_faster_or_slower_by_sign():
+    assert "slower" in analysis.micro_sentence(micro_run(lookup=120, select_1=100))
+    assert "faster" in analysis.micro_sentence(micro_run(lookup=20, select_1=10))
+
+
+# --- CPU ratio --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("session_us", "word"), [(200, "more"), (50, "less")])
+def test_cpu_ratio_sentence_follows_the_ratio(session_us, word):
+    run = make_run(
+        [cell("session", repeat=r, server_us=session_us) for r in (1, 2, 3)]
+        + [cell("jwt_auth", repeat=r, server_us=100) for r in (1, 2, 3)]
+    )
+    said = analysis.cpu_ratio_sentence(run)
+    assert f"session costs {word} CPU per request than jwt_auth" in said
+    assert "over 3 repeats" in said
+
+
+def test_cpu_ratio_sentence_without_closed_cells_says_not_measured():
+    assert "not measured" in analysis.cpu_ratio_sentence(make_run())
+
+
+# --- availability: never recovered, nothing recorded, who can revoke --------------------------
+
+OUTAGE = {
+    "label": "session",
+    "outage_statuses": {"503": 50},
+    "events": {"database_down": 3.0, "database_up": 6.2},
+    "recovered_after_s": 0.003,
+    "slowest_answer_ms": 12.4,
+    "revoked_accepted": 0,
+}
+
+
+def test_availability_sentence_rounds_recovery_to_the_probers_resolution():
+    said = analysis.availability_sentence(make_run(availability=[OUTAGE]))
+    assert "served again within 0.05 s" in said and "0.00 s" not in said
+    assert "slowest probe answer" in said and "12 ms" in said
+
+
+def test_availability_sentence_says_never_recovered_and_not_measured():
+    broken = {**OUTAGE, "recovered_after_s": None, "slowest_answer_ms": None}
+    said = analysis.availability_sentence(make_run(availability=[broken]))
+    assert "never served again before the SIGTERM" in said
+    assert "slowest answer is not measured" in said
+
+
+def test_who_can_revoke_comes_from_kind_and_settings_not_the_label():
+    jwt_plain = {**OUTAGE, "label": "plain_jwt_named_oddly", "outage_statuses": {"200": 50},
+                 "revoked_accepted": 60}  # fmt: skip
+    denylist = {**OUTAGE, "label": "jwt_denylist"}
+    said = analysis.availability_sentence(make_run(availability=[jwt_plain, denylist]))
+    assert "servers that can revoke (jwt_denylist) accepted a revoked token 0 times" in said
+    said = analysis.availability_sentence(make_run(availability=[jwt_plain]))
+    assert "can revoke" not in said
+
+
+# --- distance: the paired rule, both ways -----------------------------------------------------
+
+
+def distance_run(tmp_path: Path, far_median_us: float):
+    """A paired distance group: session 0 ms and 5 ms away against JWT at 800 us."""
+    from tests.test_claim import write_paired_run
+
+    run = write_paired_run(
+        tmp_path,
+        {"session_db_0ms": 810, "jwt_auth": 800, "session_db_5ms": far_median_us},
+        a_a=False,
+    )
+    meta = copy.deepcopy(run.meta)
+    group = meta["scenario"]["paired"][0]
+    group.update(
+        name="distance",
+        pairs=[["session_db_0ms", "jwt_auth"], ["session_db_5ms", "jwt_auth"]],
+        baseline="jwt_auth",
+    )
+    for c in meta["cells"]:
+        c["group"] = "distance"
+        c["arms"] = {
+            label: {
+                **cell("session", "fixed_rate", 1000.0, repeat=c["repeat"], p50=p50),
+                "label": label,
+                "db_delay": {"set_rtt_ms": rtt, "added_rtt_ms": rtt + 0.1},
+            }
+            for label, p50, rtt in (
+                ("session_db_0ms", 810, 0),
+                ("session_db_5ms", far_median_us, 5),
+            )
+        }
+        c["arms"]["jwt_auth"] = {**cell("jwt_auth", "fixed_rate", 1000.0, p50=800),
+                                 "label": "jwt_auth"}  # fmt: skip
+    meta["scenario"]["servers"] = [
+        *SERVERS,
+        {"label": "session_db_0ms", "server": "session", "settings": {}},
+        {"label": "session_db_5ms", "server": "session", "settings": {}},
+    ]
+    (tmp_path / "run.json").write_text(json.dumps(meta))
+    return analysis.load(tmp_path)
+
+
+def test_distance_sentence_uses_the_paired_rule_when_far_is_slower(tmp_path):
+    said = analysis.distance_sentence(distance_run(tmp_path, far_median_us=6000))
+    assert "the claim holds from 5.10 ms of added round trip on" in said
+    assert "already at the nearest setting" not in said
+
+
+def test_distance_sentence_says_none_when_distance_changes_nothing(tmp_path):
+    said = analysis.distance_sentence(distance_run(tmp_path, far_median_us=805))
+    assert "held at none of these distances" in said
+    rows = analysis.distance_rows(analysis.load(tmp_path))
+    assert [r["verdict"] for r in rows] == ["no_difference", "no_difference"]
