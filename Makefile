@@ -10,29 +10,30 @@ SCENARIO ?= default
 SERVER ?= session
 PORT ?= 8000
 RUN ?= results/reference
+WORKERS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup bench micro plots serve live test lint notebooks clean
+.PHONY: help setup bench micro plots profile report serve live test lint constraints notebooks clean
 
 help: ## List the targets (the default goal)
 	@echo "authbench: server-side session lookup versus JWT, measured."
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Variables: SCENARIO=quick|default|full|path.toml  SERVER=session|jwt_auth|control"
+	@echo "Variables: SCENARIO=quick|default|full|path.toml  SERVER=session|jwt_auth|control  WORKERS=N"
 	@echo "           PORT=8000  RUN=results/<run>  DATABASE_URL=postgresql://... (use an existing server)"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "authbench needs Python 3.11 or newer, found " + sys.version.split()[0])'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
 setup: $(STAMP) ## Create .venv and install authbench with its dev tools
 
-bench: $(STAMP) ## Run a scenario (SCENARIO=default), write results/ and plots, print a summary
-	$(PY) -m bench run --scenario $(SCENARIO)
+bench: $(STAMP) ## Run a scenario (SCENARIO=default, WORKERS=N Locust processes), results/, plots, verdicts
+	$(PY) -m bench run --scenario $(SCENARIO) $(if $(WORKERS),--workers $(WORKERS))
 
 micro: $(STAMP) ## Micro-benchmarks of the auth step alone (no HTTP)
 	$(PY) -m bench micro
@@ -40,21 +41,33 @@ micro: $(STAMP) ## Micro-benchmarks of the auth step alone (no HTTP)
 plots: $(STAMP) ## Redraw the plots of a run (RUN=results/<run>)
 	$(PY) -m bench plot $(RUN)
 
+profile: $(STAMP) ## Flame graph of SERVER under load (py-spy), in results/<stamp>-profile-SERVER/
+	$(PY) -m bench profile --server $(SERVER)
+
+report: $(STAMP) ## One self-contained HTML page of a run, every notebook rendered (RUN=results/<run>)
+	$(PY) -m bench report $(RUN)
+
 serve: $(STAMP) ## Serve one server on 127.0.0.1:PORT with its own PostgreSQL (SERVER=session)
-	$(PY) -m bench serve --server $(SERVER) --port $(PORT)
+	@$(PY) -m bench serve --server $(SERVER) --port $(PORT) || test $$? -eq 130  # Ctrl-C is a clean stop
 
 live: $(STAMP) ## Serve SERVER and open Locust's web UI at http://127.0.0.1:8089 for a room to watch
-	$(PY) -m bench live --server $(SERVER) --port $(PORT)
+	@$(PY) -m bench live --server $(SERVER) --port $(PORT) || test $$? -eq 130  # Ctrl-C is a clean stop
 
 test: $(STAMP) ## Run the test suite (servers, security cases, bench, notebooks)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+constraints: $(STAMP) ## Rewrite constraints.txt from the installed versions (after changing pyproject.toml)
+	@{ echo "# Exact versions for every seat of a workshop: make setup installs with -c constraints.txt."; \
+	   echo "# Regenerate after changing pyproject.toml: make constraints."; \
+	   $(PY) -m pip freeze --exclude-editable | grep -v '^authbench'; } > constraints.txt
+	@echo "constraints.txt: $$(grep -vc '^#' constraints.txt) pinned packages"
 
 lint: $(STAMP) ## Check style with ruff
 	$(VENV)/bin/ruff check bench servers tests
 	$(VENV)/bin/ruff format --check bench servers tests
 
 notebooks: $(STAMP) ## Open JupyterLab on notebooks/ (they read the committed reference run)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean: ## Remove the venv and caches (results/ is yours: runs are never deleted here)
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

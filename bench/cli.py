@@ -14,14 +14,22 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench.delay_proxy import DelayProxyError
 from bench.postgres import PostgresError, check_reachable
 from bench.procs import ServerFailed
 from bench.results import ResultsError
 from bench.scenario import ScenarioError
-from servers.__main__ import SERVERS
+from servers import SERVERS
 from servers.common import ConfigError
 
-EXPECTED_ERRORS = (PostgresError, ConfigError, ServerFailed, ResultsError, ScenarioError)
+EXPECTED_ERRORS = (
+    PostgresError,
+    ConfigError,
+    ServerFailed,
+    ResultsError,
+    ScenarioError,
+    DelayProxyError,
+)
 DEFAULT_RESULTS = Path("results")
 
 
@@ -80,6 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("run_a", type=Path)
     compare.add_argument("run_b", type=Path)
 
+    prof = commands.add_parser(
+        "profile", help="sample a server under load with py-spy: flame graph and top functions"
+    )
+    prof.add_argument("--server", choices=SERVERS, default="jwt_auth")
+    prof.add_argument("--seconds", type=int, default=10, help="sampling time, twice (SVG, table)")
+    prof.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+
+    report = commands.add_parser(
+        "report", help="one self-contained HTML page: every notebook run against RUN_DIR"
+    )
+    report.add_argument("run_dir", type=Path)
+
     summary = commands.add_parser("summary", help="the summary table of a run")
     summary.add_argument("run_dir", type=Path)
 
@@ -137,12 +157,12 @@ def command_micro(args: argparse.Namespace) -> None:
     import asyncio
 
     from bench.micro import format_micro, run_micro
-    from bench.postgres import EmbeddedPostgres, postgres
+    from bench.postgres import postgres
     from servers.store import prepare_database
 
     with postgres() as pg:
         asyncio.run(prepare_database(pg.dsn, 10))
-        embedded = isinstance(pg, EmbeddedPostgres)
+        embedded = pg.owned
         dsns = {"unix_socket": pg.dsn, "tcp": pg.tcp_dsn} if embedded else {"tcp": pg.dsn}
         print(format_micro(run_micro(dsns, args.level)))
 
@@ -173,7 +193,8 @@ JSON_KEYS = ("rate", "a", "b", "delta_p50_us", "ci_low_us", "ci_high_us", "margi
 def command_verdict(args: argparse.Namespace) -> None:
     import json
 
-    from bench import analysis, claim
+    from bench import analysis
+    from bench.analysis import claim
 
     run = analysis.load(args.run_dir)
     rows = claim.paired_verdicts(run)
@@ -190,6 +211,21 @@ def command_verdict(args: argparse.Namespace) -> None:
         print(claim.verdict_line(row))
     if warning := claim.a_a_warning(rows):
         print(warning)
+
+
+def command_profile(args: argparse.Namespace) -> None:
+    from bench.profile import profile
+
+    folder = profile(args.server, args.seconds, args.results, _print_now)
+    print(f"flame graph: {folder / 'flamegraph.svg'}")
+
+
+def command_report(args: argparse.Namespace) -> None:
+    from bench import analysis
+    from bench.report import build_report
+
+    path = build_report(analysis.load(args.run_dir), _print_now)
+    print(f"report: {path}")
 
 
 def command_summary(args: argparse.Namespace) -> None:
@@ -231,6 +267,8 @@ COMMANDS = {
     "plot": command_plot,
     "compare": command_compare,
     "summary": command_summary,
+    "report": command_report,
+    "profile": command_profile,
     "verdict": command_verdict,
     "list": command_list,
     "serve": command_serve,

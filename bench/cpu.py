@@ -13,6 +13,9 @@ import os
 from pathlib import Path
 
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+# A load generator that used more than this share of a core was the bottleneck: its cell's
+# req/s says more about Locust than about the server, and every table and plot marks it.
+SATURATED_CORE_FRACTION = 0.9
 
 
 def process_cpu_seconds(pid: int) -> float | None:

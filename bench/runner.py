@@ -19,18 +19,17 @@ from pathlib import Path
 from typing import Any
 
 from bench import results
-from bench.cpu import sample, used
+from bench.cpu import SATURATED_CORE_FRACTION, sample, used
 from bench.delay_proxy import ProxyProcess
 from bench.environment import collect_environment
+from bench.experiments import run_experiments
 from bench.locustrun import LOCUST_READY_TIMEOUT_S, LocustRun, verify
 from bench.pinning import CoreLayout, pin, plan_layout
-from bench.postgres import EmbeddedPostgres, postgres
+from bench.postgres import postgres
 from bench.procs import ServerProcess
 from bench.recorder import LATE_AFTER_S, Recorder, percentiles
 from bench.scenario import Cell, PairedCell, Scenario, ServerSpec
 from servers.store import LOAD_TEST_KDF, prepare_database
-
-SATURATED_CORE_FRACTION = 0.9
 
 Output = Callable[[str], None]
 
@@ -135,8 +134,8 @@ def summarise(
         "load_generator_bound": peak_core > SATURATED_CORE_FRACTION
         or data.get("cpu_warnings", 0) > 0,
         "recorded_requests_total": recorder.total,
-        "locust_requests_total": locust_counts.get("/me"),
-        "counts_agree": recorder.total == locust_counts.get("/me"),
+        "locust_requests_total": locust_counts.get("measured"),
+        "counts_agree": recorder.total == locust_counts.get("measured"),
         "distributed": data.get("distributed", False),
         "timeline": recorder.timeline(),
     }
@@ -173,15 +172,15 @@ class Lifecycle:
             spec.server, env, workers=spec.workers, log_path=log_path, cpus=self.server_cores
         )
         stack.enter_context(server)
-        verify(server, needs_auth=spec.server != "control")
+        verify(server, needs_auth=spec.server != "control", path=spec.path)
         return server, calibration, proxy_pids
 
     def locust(self, cell_dir: Path, url: str, users: int, rate: float | None,
-               warmup_s: float, duration_s: int, **arms) -> LocustRun:  # fmt: skip
+               warmup_s: float, duration_s: int, **options) -> LocustRun:  # fmt: skip
         # --run-time is a bound, never reached normally: the runner stops Locust after the window.
         run_time_s = int(LOCUST_READY_TIMEOUT_S + warmup_s + duration_s + 30)
         return LocustRun(url, cell_dir, users, rate, self.scenario.seeded_users, self.workers,
-                         run_time_s, cpus=self.generator_cores, **arms)  # fmt: skip
+                         run_time_s, cpus=self.generator_cores, **options)  # fmt: skip
 
     def run_cell(self, cell: Cell, run_dir: Path) -> dict[str, Any]:
         """A single-server cell: closed loop or fixed rate, the server alone."""
@@ -195,6 +194,7 @@ class Lifecycle:
             "server": spec.server,
             "settings": spec.settings,
             "server_workers": spec.workers,
+            "path": spec.path,
             "locust_workers": self.workers,
             "model": cell.model,
             "users": cell.users,
@@ -208,8 +208,9 @@ class Lifecycle:
             if calibration is not None:
                 result["db_delay"] = calibration
             locust = self.locust(
-                cell_dir, server.url, cell.users, cell.rate, scenario.warmup_s, scenario.duration_s
-            )
+                cell_dir, server.url, cell.users, cell.rate, scenario.warmup_s,
+                scenario.duration_s, path=spec.path,
+            )  # fmt: skip
             try:
                 locust.wait_ready()
                 start, end = _window(scenario.warmup_s, scenario.duration_s)
@@ -260,9 +261,10 @@ class Lifecycle:
                 servers[spec.label], proxies[spec.label] = server, proxy_pids
                 if calibration is not None:
                     calibrations[spec.label] = calibration
-            urls = {label: server.url for label, server in servers.items()}
+            paths = {spec.label: spec.path for spec in cell.arms}
+            urls = {label: [server.url, paths[label]] for label, server in servers.items()}
             locust = self.locust(
-                cell_dir, next(iter(urls.values())), cell.users, rate,
+                cell_dir, next(iter(urls.values()))[0], cell.users, rate,
                 paired.warmup_s, paired.duration_s, arms=urls, seed=result["seed"],
             )  # fmt: skip
             try:
@@ -314,7 +316,7 @@ class Lifecycle:
                 arm.pop(key)
             arm.update(
                 label=label, server=spec.server, settings=spec.settings,
-                server_workers=spec.workers,
+                server_workers=spec.workers, path=spec.path,
             )  # fmt: skip
             if label in calibrations:
                 arm["db_delay"] = calibrations[label]
@@ -328,8 +330,8 @@ class Lifecycle:
             load_generator_peak_core=first["load_generator_peak_core"],
             load_generator_bound=first["load_generator_bound"],
             recorded_requests_total=recorded,
-            locust_requests_total=locust_counts.get("/me"),
-            counts_agree=recorded == locust_counts.get("/me"),
+            locust_requests_total=locust_counts.get("measured"),
+            counts_agree=recorded == locust_counts.get("measured"),
         )
         return result
 
@@ -429,7 +431,7 @@ class Runner:
         out(f"run folder: {self.run_dir}  ({len(self.plan)} cells; {scenario.description})")
         try:
             with postgres() as pg:
-                embedded = isinstance(pg, EmbeddedPostgres)
+                embedded = pg.owned
                 record["environment"]["postgres_version"] = pg.version
                 record["environment"]["postgres_source"] = (
                     "embedded" if embedded else "DATABASE_URL"
@@ -457,9 +459,9 @@ class Runner:
                     record["cells"].append(result)
                     self.save()
                     progress.end(result)
-                from bench.experiments import run_experiments
-
-                run_experiments(scenario, pg, self.run_dir, record, self.save, out)
+                for kind, result in run_experiments(scenario, pg, self.run_dir, out):
+                    record.setdefault(kind, []).append(result)
+                    self.save()
             record["status"] = "complete"
         except KeyboardInterrupt:
             record["status"] = "interrupted"

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from servers.__main__ import SERVERS
+from servers import SERVERS
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 MICRO_LEVELS = ("off", "quick", "full")
@@ -33,6 +33,7 @@ class ServerSpec:
     # Load points for this server only; None: the scenario's [load].
     closed_users: tuple[int, ...] | None = None
     fixed_rates: tuple[float, ...] | None = None
+    path: str = "/me"  # what each request asks for: /me, or /profile (reads the database anyway)
 
     def runs(self, model: str, value: float, default: tuple) -> bool:
         """Whether this server runs a load point: its own list, else the scenario's."""
@@ -178,7 +179,7 @@ class Scenario:
             twin = self.server(group.a_a)
             arms += (
                 ServerSpec(group.a_a_label, twin.server, twin.settings, twin.workers,
-                           twin.db_delay_ms),
+                           twin.db_delay_ms, path=twin.path),
             )  # fmt: skip
         return arms
 
@@ -247,7 +248,9 @@ PAIRED_KEYS = {
     "margin_us",
 }
 LOAD_KEYS = {"closed_users", "fixed_rates", "fixed_rate_users"}
+PATHS = ("/me", "/profile")
 SERVER_KEYS = {
+    "path",
     "label",
     "server",
     "settings",
@@ -354,8 +357,11 @@ def parse(data: dict[str, Any], path: Path) -> Scenario:
         own_rates = (
             number_list(entry, "fixed_rates", whole=False) if "fixed_rates" in entry else None
         )
+        path_ = entry.get("path", "/me")
+        if path_ not in PATHS:
+            raise fail(f"servers entry {i}: field 'path' must be one of {', '.join(PATHS)}")
         specs.append(
-            ServerSpec(label, server, dict(settings), workers, delay, own_closed, own_rates)
+            ServerSpec(label, server, dict(settings), workers, delay, own_closed, own_rates, path_)
         )
 
     raw_paired = data.get("paired", [])

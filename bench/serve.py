@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 from bench.postgres import postgres
 from bench.procs import ServerFailed, ServerProcess
-from servers.__main__ import NEEDS_DATABASE, port_in_use
-from servers.common import ConfigError
+from servers import NEEDS_DATABASE
+from servers.common import ConfigError, port_in_use
 from servers.store import SEED_PASSWORD, prepare_database, seed_username
 
 SEEDED_USERS = 10_000

@@ -10,47 +10,12 @@ use. `make serve` (python -m bench serve) also starts PostgreSQL for you.
 from __future__ import annotations
 
 import argparse
-import atexit
 import importlib
 import os
-import socket
-import tempfile
 
-from servers.common import ConfigError, check_database, fail
-
-SERVERS = ("session", "jwt_auth", "control")
-NEEDS_DATABASE = {"session", "jwt_auth"}
-
-
-def port_in_use(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
-def share_jwt_keys(environ: dict[str, str]) -> None:
-    """Make the JWT key the same in every worker: generate it once here when none is given."""
-    from servers.jwt_auth import ALGORITHMS, MIN_SECRET_BYTES, generate_private_key_pem
-
-    algorithm = environ.get("AUTHBENCH_JWT_ALG", "HS256")
-    if algorithm == "HS256" and "AUTHBENCH_JWT_SECRET" not in environ:
-        import secrets
-
-        environ["AUTHBENCH_JWT_SECRET"] = secrets.token_urlsafe(MIN_SECRET_BYTES)
-    elif (
-        algorithm != "HS256"
-        and algorithm in ALGORITHMS
-        and not environ.get("AUTHBENCH_JWT_PRIVATE_KEY")
-    ):
-        handle, path = tempfile.mkstemp(prefix="authbench-jwt-", suffix=".pem")
-        with os.fdopen(handle, "wb") as key_file:
-            key_file.write(generate_private_key_pem(algorithm))
-        atexit.register(os.unlink, path)
-        environ["AUTHBENCH_JWT_PRIVATE_KEY"] = path
+from servers import NEEDS_DATABASE, SERVERS
+from servers.common import ConfigError, check_database, fail, port_in_use
+from servers.jwt_auth import share_jwt_keys
 
 
 def check(name: str, host: str, port: int) -> None:

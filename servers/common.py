@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+import socket
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -64,6 +65,14 @@ def env_flag(environ: Mapping[str, str], name: str, default: bool = False) -> bo
     raise ConfigError(f"{name} must be 1/0, true/false, yes/no or on/off, got {raw!r}")
 
 
+def env_choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default)."""
+    raw = environ.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class DatabaseSettings:
     """How the servers reach PostgreSQL, and how long they may wait for it."""
@@ -110,7 +119,11 @@ class Problem(Exception):
     """An error answer: status, JSON body {"error", "error_description"}, extra headers."""
 
     def __init__(
-        self, status: int, error: str, description: str, headers: list[tuple[bytes, bytes]] = ()
+        self,
+        status: int,
+        error: str,
+        description: str,
+        headers: list[tuple[bytes, bytes]] = (),
     ):
         super().__init__(description)
         self.status = status
@@ -142,7 +155,10 @@ def invalid_token(description: str) -> Problem:
 
 def invalid_request(description: str) -> Problem:
     return Problem(
-        400, "invalid_request", description, [_challenge("invalid_request", description)]
+        400,
+        "invalid_request",
+        description,
+        [_challenge("invalid_request", description)],
     )
 
 
@@ -206,7 +222,7 @@ def _unavailable_errors() -> tuple[type[BaseException], ...]:
 
 async def _nothing_to_reset(connection) -> None:
     """Pool reset hook: asyncpg still rolls back an open transaction; we add no query."""
-    return None
+    return
 
 
 class Database:
@@ -261,10 +277,18 @@ class Database:
     async def execute(self, query: str, *args: Any) -> Any:
         return await self.run("execute", query, *args)
 
+    async def profile_of(self, user_id: int) -> dict[str, Any]:
+        """GET /profile's data for a user already authenticated: one query."""
+        row = await self.fetchrow(PROFILE_BY_ID, user_id)
+        if row is None:
+            raise invalid_token("no such user")
+        return profile_json(row)
+
     async def check_password(self, username: str, password: str) -> Principal | None:
         """The user if the password matches. scrypt runs in a thread: it takes tens of ms."""
         row = await self.fetchrow(
-            "SELECT id, username, password_hash FROM authbench.users WHERE username = $1", username
+            "SELECT id, username, password_hash FROM authbench.users WHERE username = $1",
+            username,
         )
         record = row["password_hash"] if row else store.dummy_record()
         ok = await asyncio.to_thread(store.Scrypt.verify, password, record)
@@ -319,6 +343,9 @@ class Auth(Protocol):
     async def shutdown(self) -> None: ...
     async def login(self, username: str, password: str) -> dict[str, Any]: ...
     async def authenticate(self, headers: list[tuple[bytes, bytes]]) -> Principal: ...
+    async def profile(
+        self, headers: list[tuple[bytes, bytes]], timing: list[int]
+    ) -> dict[str, Any]: ...
     async def logout(self, headers: list[tuple[bytes, bytes]]) -> None: ...
 
 
@@ -371,17 +398,39 @@ def parse_credentials(body: bytes) -> tuple[str, str]:
     return username, password
 
 
-def server_timing(started_ns: int) -> tuple[bytes, bytes]:
-    """`Server-Timing: auth;dur=<ms>` with three decimals: microsecond resolution."""
-    return (b"server-timing", b"auth;dur=%.3f" % ((time.perf_counter_ns() - started_ns) / 1e6))
+def server_timing(started_ns: int, ended_ns: int | None = None) -> tuple[bytes, bytes]:
+    """`Server-Timing: auth;dur=<ms>` with three decimals: microsecond resolution. The auth step
+    ends now, or at `ended_ns` when more work followed it (GET /profile)."""
+    ended_ns = ended_ns or time.perf_counter_ns()
+    return (b"server-timing", b"auth;dur=%.3f" % ((ended_ns - started_ns) / 1e6))
 
 
 ROUTES = {
     "/login": "POST",
     "/me": "GET",
+    "/profile": "GET",
     "/logout": "POST",
     "/healthz": "GET",
 }
+
+# GET /profile: the user's row plus their 10 most recent orders, as one JSON document built by
+# PostgreSQL. The session server folds its lookup into the same statement (PROFILE_BY_TOKEN in
+# servers.session); the JWT server and the control run this one by user id.
+RECENT_ORDERS = """
+COALESCE((SELECT json_agg(o) FROM (
+    SELECT id, item, amount_cents, created_at FROM authbench.orders
+    WHERE user_id = u.id ORDER BY created_at DESC LIMIT 10) o), '[]')
+"""
+PROFILE_BY_ID = f"SELECT u.id AS user_id, u.username, {RECENT_ORDERS} AS orders FROM authbench.users u WHERE u.id = $1"
+
+
+def profile_json(row) -> dict[str, Any]:
+    """The /profile answer from a row with user_id, username and orders (JSON text)."""
+    return {
+        "user_id": row["user_id"],
+        "username": row["username"],
+        "orders": json.loads(row["orders"]),
+    }
 
 
 class App:
@@ -408,7 +457,12 @@ class App:
                     auth = self.make_auth(os.environ)
                     await auth.startup()
                 except ConfigError as exc:
-                    await send({"type": "lifespan.startup.failed", "message": f"authbench: {exc}"})
+                    await send(
+                        {
+                            "type": "lifespan.startup.failed",
+                            "message": f"authbench: {exc}",
+                        }
+                    )
                     return
                 self.auth = auth
                 await send({"type": "lifespan.startup.complete"})
@@ -438,6 +492,12 @@ class App:
             if path == "/me":
                 principal = await auth.authenticate(scope["headers"])
                 await respond(send, 200, principal.as_json(), [server_timing(started)])
+            elif path == "/profile":
+                # `timing` receives the moment the auth step ended (for a session folded into
+                # the data query, that is the end of the one query).
+                timing = [0]
+                body = await auth.profile(scope["headers"], timing)
+                await respond(send, 200, body, [server_timing(started, timing[0] or None)])
             elif path == "/healthz":
                 await respond(send, 200, {"status": "ok", "server": auth.name})
             elif path == "/login":
@@ -448,14 +508,16 @@ class App:
                 await respond(send, 204)
         except Problem as problem:
             headers = problem.headers
-            if path == "/me":
+            if path in ("/me", "/profile"):
                 headers = [*headers, server_timing(started)]
             body = {"error": problem.error, "error_description": problem.description}
             await respond(send, problem.status, body, headers)
         except Exception:
             log.exception("unexpected error on %s %s", method, path)
             await respond(
-                send, 500, {"error": "server_error", "error_description": "see server log"}
+                send,
+                500,
+                {"error": "server_error", "error_description": "see server log"},
             )
 
 
@@ -463,3 +525,14 @@ def fail(message: str) -> None:
     """Print one line naming the problem and exit non-zero: for start-up checks."""
     print(f"authbench: error: {message}", file=sys.stderr)
     raise SystemExit(2)
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether something already listens on host:port (checked before serving, for one line)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False

@@ -7,7 +7,9 @@ row, so a logged-out token is refused on the very next request.
 
 Settings (environment): DATABASE_URL, AUTHBENCH_TOKEN_TTL (absolute lifetime, s, 3600),
 AUTHBENCH_SESSION_IDLE (idle timeout, s, 1800), AUTHBENCH_SESSION_CACHE_TTL (s, 0 = no cache),
-AUTHBENCH_SESSION_CACHE_SIZE (entries, 10000), plus the pool settings in servers.common.
+AUTHBENCH_SESSION_CACHE_SIZE (entries, 10000), AUTHBENCH_PROFILE_QUERY (joined: GET /profile
+folds the lookup into its data query; naive: two queries), plus the pool settings in
+servers.common.
 """
 
 from __future__ import annotations
@@ -21,15 +23,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from servers.common import (
+    RECENT_ORDERS,
     App,
     Database,
     DatabaseSettings,
     Principal,
     Problem,
     bearer_token,
+    env_choice,
     env_float,
     env_int,
     invalid_token,
+    profile_json,
     token_response,
 )
 from servers.store import hash_token
@@ -39,6 +44,15 @@ TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 LOOKUP = """
 SELECT s.user_id, u.username, s.last_seen < now() - make_interval(secs => $2) AS stale
+FROM authbench.sessions s JOIN authbench.users u ON u.id = s.user_id
+WHERE s.token_hash = $1
+  AND s.expires_at > now()
+  AND s.last_seen > now() - make_interval(secs => $3)
+"""
+# GET /profile in one round trip: the session lookup joined with the data the endpoint reads.
+PROFILE_BY_TOKEN = f"""
+SELECT u.id AS user_id, u.username, s.last_seen < now() - make_interval(secs => $2) AS stale,
+       {RECENT_ORDERS} AS orders
 FROM authbench.sessions s JOIN authbench.users u ON u.id = s.user_id
 WHERE s.token_hash = $1
   AND s.expires_at > now()
@@ -59,6 +73,9 @@ class SessionSettings:
     idle_s: float = 1800.0
     cache_ttl_s: float = 0.0
     cache_size: int = 10_000
+    # GET /profile: "joined" (the lookup folded into the data query, one round trip) or "naive"
+    # (authenticate, then query the data: two round trips).
+    profile_query: str = "joined"
 
     @property
     def touch_after_s(self) -> float:
@@ -73,6 +90,7 @@ class SessionSettings:
             idle_s=env_float(environ, "AUTHBENCH_SESSION_IDLE", 1800.0, minimum=0.01),
             cache_ttl_s=env_float(environ, "AUTHBENCH_SESSION_CACHE_TTL", 0.0),
             cache_size=env_int(environ, "AUTHBENCH_SESSION_CACHE_SIZE", 10_000, minimum=1),
+            profile_query=env_choice(environ, "AUTHBENCH_PROFILE_QUERY", ("joined", "naive")),
         )
 
 
@@ -159,6 +177,23 @@ class SessionAuth:
         if self.cache is not None:
             self.cache.put(token_hash, principal)
         return principal
+
+    async def profile(self, headers, timing: list[int]) -> dict:
+        """Exercises: the session lookup folded into the query the endpoint makes anyway (one
+        round trip); with AUTHBENCH_PROFILE_QUERY=naive, the lookup and then the data query."""
+        if self.settings.profile_query == "naive" or self.cache is not None:
+            principal = await self.authenticate(headers)
+            timing[0] = time.perf_counter_ns()
+            return await self.db.profile_of(principal.user_id)
+        token_hash = self._token_hash(headers)
+        s = self.settings
+        row = await self.db.fetchrow(PROFILE_BY_TOKEN, token_hash, s.touch_after_s, s.idle_s)
+        timing[0] = time.perf_counter_ns()
+        if row is None:
+            raise invalid_token("unknown, expired or logged-out session")
+        if row["stale"]:
+            await self.db.execute(TOUCH, token_hash)
+        return profile_json(row)
 
     async def logout(self, headers) -> None:
         """Exercises: one DELETE. The token is refused from the next request on."""

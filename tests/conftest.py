@@ -6,7 +6,6 @@ Nothing is mocked and nothing is skipped for want of a database: the tests start
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 
 from bench.postgres import EmbeddedPostgres
 from bench.procs import ServerProcess
-from servers.store import LOAD_TEST_KDF, SEED_PASSWORD, prepare_database
+from servers.store import LOAD_TEST_KDF, SEED_PASSWORD, hash_token, prepare_database
 from tests.client import call
 
 SEEDED_USERS = 200
@@ -56,8 +55,7 @@ def sql(pg, query: str, *args):
     return asyncio.run(run())
 
 
-def token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
+token_hash = hash_token
 
 
 class Servers:
@@ -93,6 +91,12 @@ def session_server(servers) -> ServerProcess:
 @pytest.fixture(scope="session")
 def jwt_server(servers) -> ServerProcess:
     return servers.start("jwt_auth")
+
+
+@pytest.fixture(scope="session")
+def jwt_server_prepared_key(servers) -> ServerProcess:
+    """The JWT server with AUTHBENCH_JWT_PREPARED_KEY=1 (the HS256 key checked once)."""
+    return servers.start("jwt_auth", AUTHBENCH_JWT_PREPARED_KEY="1")
 
 
 @pytest.fixture(scope="session")

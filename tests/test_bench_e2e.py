@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -158,7 +159,7 @@ def test_load_generator_and_servers_are_pinned_apart(tiny_run):
 
 def test_summary_on_stdout_names_every_server_and_the_difference(tiny_run):
     _, stdout, _ = tiny_run
-    assert "[  6/6]" in stdout and "left)" in stdout  # progress
+    assert "[  4/4]" in stdout and "left)" in stdout  # progress
     for label in ("control", "session", "jwt_auth"):
         assert label in stdout
     assert "req/s per core" in stdout
@@ -178,6 +179,21 @@ def test_list_and_compare_read_the_run(tiny_run):
         ("session", "jwt_auth"),
         ("jwt_auth_aa", "jwt_auth"),
     }
+
+
+def test_summary_and_plot_commands_read_the_run_again(tiny_run, tmp_path):
+    run_dir, _, _ = tiny_run
+    summary = bench("summary", str(run_dir))
+    assert summary.returncode == 0
+    assert "Paired verdicts" in summary.stdout and "req/s per core" in summary.stdout
+    copy = tmp_path / run_dir.name
+    shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("plots"))
+    drawn = bench("plot", str(copy))
+    assert drawn.returncode == 0, drawn.stderr
+    paths = [line.removeprefix("plot: ") for line in drawn.stdout.splitlines()]
+    assert paths and all(Path(p).stat().st_size > 10_000 for p in paths)
+    broken = bench("summary", str(tmp_path / "missing"))
+    assert broken.returncode == 2 and "Traceback" not in broken.stderr
 
 
 def test_locust_workers_merge_exactly_into_the_master(tmp_path):
@@ -278,3 +294,27 @@ def test_unreachable_database_url_is_one_line(tmp_path):
     )
     assert "secret" not in result.stderr and "Traceback" not in result.stderr
     assert not list(tmp_path.iterdir())  # no run folder for a run that could not start
+
+
+def test_a_profile_scenario_runs_end_to_end(tmp_path):
+    """Server entries with path = "/profile": paired, verified, measured, judged."""
+    scenario = tmp_path / "profile.toml"
+    scenario.write_text(
+        'warmup_s = 1\nduration_s = 1\nmicro = "off"\n'
+        '[paired]\narms = ["session_profile", "jwt_profile", "control_profile"]\n'
+        f"rates = [300]\nusers = 8\nunloaded = false\nwarmup_s = 1\nduration_s = {DURATION_S}\n"
+        '[[servers]]\nlabel = "session_profile"\nserver = "session"\npath = "/profile"\n'
+        '[[servers]]\nlabel = "jwt_profile"\nserver = "jwt_auth"\npath = "/profile"\n'
+        '[[servers]]\nlabel = "control_profile"\nserver = "control"\npath = "/profile"\n'
+    )
+    result = bench("run", "--scenario", str(scenario), "--results", str(tmp_path), "--no-plots")
+    assert result.returncode == 0, result.stderr[-3000:]
+    (run_file,) = tmp_path.glob("*/run.json")
+    (cell,) = json.loads(run_file.read_text())["cells"]
+    assert cell["counts_agree"]
+    for label, arm in cell["arms"].items():
+        assert arm["path"] == "/profile" and arm["error_count"] == 0, label
+        assert arm["requests"] > 0 and arm["auth_us"] is not None
+    # Every arm reads the database now, the control included.
+    assert all(arm["cpu_us_per_request"]["postgres"] > 5 for arm in cell["arms"].values())
+    assert "session_profile - jwt_profile" in result.stdout

