@@ -272,7 +272,7 @@ def run_micro(dsns: dict[str, str], level: str = "full") -> dict[str, Any]:
 
 
 def format_micro(micro: dict[str, Any]) -> str:
-    lines = [f"{'micro-benchmark':40} {'median us':>10} {'p25':>9} {'p75':>9}"]
+    lines = [f"{'micro-benchmark':40} {'median µs':>10} {'p25':>9} {'p75':>9}"]
     for t in micro["timings"]:
         lines.append(
             f"{t['name']:40} {t['us_median']:>10.1f} {t['us_p25']:>9.1f} {t['us_p75']:>9.1f}"

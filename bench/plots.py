@@ -297,6 +297,8 @@ def plot_distance(run: Run) -> Figure | None:
                 ha="center", va="bottom",
             )  # fmt: skip
         right.set_yscale("symlog", linthresh=max(margin * 2, 1))
+        top = max(max(r["ci_high_us"] for r in judged), margin) * 3
+        right.set_ylim(min(min(r["ci_low_us"] for r in judged), -margin) * 3, top)
         right.set_xlabel("added database round trip, measured (ms)")
         right.set_ylabel(f"difference of medians ({US})")
         right.set_title("The paired verdict at each distance", fontsize=10)
@@ -431,44 +433,56 @@ def plot_availability(run: Run) -> Figure | None:
 
 
 def plot_profile(run: Run) -> Figure | None:
-    """GET /me against GET /profile: the session-minus-JWT difference with its interval, side by
-    side, and what folding the lookup into the data query saves."""
-    from bench.analysis import profile_rows
+    """Does the session lookup still cost anything when the endpoint reads the database anyway?
+    Session minus JWT on /me and on /profile, and asking twice against asking once, with
+    intervals and margins."""
+    from bench.analysis.experiments import _profile_label
 
-    rows = profile_rows(run)
-    main = [
-        r for r in claim.paired_verdicts(run, group="main") if (r.a, r.b) == ("session", "jwt_auth")
-    ]
-    if not rows:
+    session = _profile_label(run, "session")
+    naive = _profile_label(run, "session", AUTHBENCH_PROFILE_QUERY="naive")
+    jwt = _profile_label(run, "jwt_auth")
+
+    def when(rate):
+        return "unloaded" if rate is None else f"{rate:g} req/s"
+
+    shown = []
+    for r in claim.paired_verdicts(run, group="main"):
+        if (r.a, r.b) == ("session", "jwt_auth"):
+            shown.append((f"/me: session − JWT, {when(r.rate)}", r, color("session")))
+    for r in claim.paired_verdicts(run, group="profile"):
+        if (r.a, r.b) == (session, jwt):
+            shown.append(
+                (f"/profile: session (one query) − JWT, {when(r.rate)}", r, color("session"))
+            )
+        elif naive and (r.a, r.b) == (naive, session):
+            shown.append(
+                (f"/profile: two queries − one query, {when(r.rate)}", r, color("session_cached"))
+            )
+    if not any(text.startswith("/profile") for text, _, _ in shown):
         return None
-    shown = [(f"/me: session − jwt_auth, {claim.where(r.rate)}", r.delta_p50_us, r.ci_low_us,
-              r.ci_high_us, r.margin_us, r.verdict, color("session")) for r in main]  # fmt: skip
-    shown += [
-        (f"/profile: {r['a']} − {r['b']}, {claim.where(r['rate'])}", r["delta_p50_us"],
-         r["ci_low_us"], r["ci_high_us"], r["margin_us"], r["verdict"],
-         color("session") if r["a"].startswith("session") else color("jwt_auth"))
-        for r in rows
-    ]  # fmt: skip
-    fig = Figure(figsize=(10, 0.5 * len(shown) + 1.6), layout="constrained")
+    fig = Figure(figsize=(9.5, 0.45 * len(shown) + 1.5), layout="constrained")
     axis = fig.subplots()
     ys = list(range(len(shown)))[::-1]
-    for y, (_, delta, low, high, margin, verdict, c) in zip(ys, shown, strict=True):
-        axis.errorbar(delta, y, xerr=[[delta - low], [high - delta]], fmt="o", color=c, capsize=4)
-        axis.plot(
-            [-margin, margin], [y, y], color="#7f7f7f", lw=6, alpha=0.25, solid_capstyle="butt"
+    for y, (_, r, c) in zip(ys, shown, strict=True):
+        axis.plot([-r.margin_us, r.margin_us], [y, y], color="#7f7f7f", lw=7, alpha=0.25,
+                  solid_capstyle="butt")  # fmt: skip
+        axis.errorbar(
+            r.delta_p50_us, y, xerr=[[r.delta_p50_us - r.ci_low_us], [r.ci_high_us - r.delta_p50_us]],
+            fmt="o", color=c, capsize=4,
+        )  # fmt: skip
+        axis.annotate(
+            f"  {r.verdict.replace('_', ' ')}", (r.ci_high_us, y), va="center", fontsize=8
         )
-        axis.annotate(f"  {verdict}", (high, y), va="center", fontsize=8)
     axis.axvline(0, color="black", lw=0.8)
-    axis.set_yticks(ys, [s[0] for s in shown], fontsize=8)
+    axis.set_yticks(ys, [text for text, _, _ in shown], fontsize=9)
+    lows = [min(r.ci_low_us, -r.margin_us) for _, r, _ in shown]
+    highs = [max(r.ci_high_us, r.margin_us) for _, r, _ in shown]
+    axis.set_xlim(min(lows) * 1.2, max(highs) * 1.3)
     axis.set_xlabel(f"difference of medians, a − b ({US}); grey: ± the margin")
     axis.set_title(
-        "When the endpoint reads the database anyway: the paired differences", fontsize=10
+        "Does the lookup still cost anything when the endpoint reads the database?", fontsize=10
     )
     axis.grid(True, axis="x", alpha=0.3)
-    right = max((s[3] for s in shown), default=1)
-    axis.set_xlim(
-        min(min((s[2] for s in shown), default=0), -max(s[4] for s in shown)) * 1.2, right * 1.35
-    )
     return fig
 
 

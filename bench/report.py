@@ -7,6 +7,7 @@ with nbconvert's HTMLExporter, which embeds every figure as a data URI: one file
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -64,6 +65,9 @@ def build_report(run: Run, out: Callable[[str], None] = print) -> Path:
     exporter.exclude_input_prompt = True
     exporter.exclude_output_prompt = True
     body, _ = exporter.from_notebook_node(joined)
+    # The template loads require.js and MathJax from a CDN; these notebooks need neither, and
+    # the page must open offline: drop every script fetched from elsewhere.
+    body = re.sub(r'<script[^>]*\bsrc="https?://[^"]*"[^>]*>\s*</script>', "", body)
     target = run_dir / REPORT_FILE
     tmp = target.with_suffix(".html.tmp")
     tmp.write_text(body, encoding="utf-8")

@@ -369,8 +369,8 @@ class Progress:
         if result["error_count"]:
             flags += f"  [{result['error_count']} errors]"
         return (
-            f"        {prefix}{result['ok_rps']:>8,.0f} req/s  p50 {lat.get('p50', 0):>6,.0f} us  "
-            f"p99 {lat.get('p99', 0):>7,.0f} us  server {cpu.get('server') or 0:>6.1f} us/req"
+            f"        {prefix}{result['ok_rps']:>8,.0f} req/s  p50 {lat.get('p50', 0):>6,.0f} µs  "
+            f"p99 {lat.get('p99', 0):>7,.0f} µs  server {cpu.get('server') or 0:>6.1f} µs/req"
             f"{flags}"
         )
 

@@ -105,14 +105,14 @@ def micro_run(lookup: float, select_1: float) -> analysis.Run:
 
 def test_micro_sentence_splits_the_lookup_when_the_round_trip_is_smaller():
     said = analysis.micro_sentence(micro_run(lookup=120, select_1=100))
-    assert "Of the lookup's 120 us, 100 us is the bare round trip" in said
-    assert "20 us the query itself" in said
+    assert "Of the lookup's 120 µs, 100 µs is the bare round trip" in said
+    assert "20 µs the query itself" in said
 
 
 def test_micro_sentence_never_calls_a_larger_round_trip_a_part_of_the_lookup():
     said = analysis.micro_sentence(micro_run(lookup=102, select_1=116))
     assert "Of the lookup" not in said
-    assert "116 us, no less than the whole lookup" in said
+    assert "116 µs, no less than the whole lookup" in said
 
 
 def test_micro_sentence_says_faster_or_slower_by_sign():
@@ -287,3 +287,51 @@ def test_profile_sentence_follows_the_verdict(tmp_path):
     same = analysis.profile_sentence(profile_run(tmp_path / "b", 905))
     assert "the session server is still slower by more than the margin" in slower
     assert "no difference beyond the margin" in same and "still slower" not in same
+
+
+# --- coordinated omission, calibrated by the control arm ---------------------------------------
+
+
+def omission_run(session_gap_us: float) -> analysis.Run:
+    def fixed(label, p99, gap):
+        c = cell(label, "fixed_rate", 1000.0, p50=p99 / 3)
+        c["corrected_latency_us"] = {"p50": p99 / 3 + gap, "p99": p99 + gap, "max": p99 * 4 + gap}
+        c["late_starts"] = 7
+        return c
+
+    return make_run(
+        [
+            fixed("control", 1500, 1000),
+            fixed("jwt_auth", 1800, 950),
+            fixed("session", 2500, session_gap_us),
+        ]
+    )
+
+
+def test_omission_sentence_names_the_timer_when_nobody_stalls():
+    said = analysis.omission_sentence(omission_run(session_gap_us=900))
+    assert "1,000 µs above its p99 as sent" in said and "load generator's own timer" in said
+    assert "No server's gap stood out" in said and "session added" not in said
+
+
+def test_omission_sentence_names_a_server_that_queued_beyond_the_timer():
+    said = analysis.omission_sentence(omission_run(session_gap_us=4000))
+    assert "session added 3,000 µs at 1000 req/s" in said
+    assert "(7 requests started late" in said  # whole requests, summed over the cells
+
+
+def test_auth_time_sentence_follows_how_auth_time_moves_with_load(tmp_path):
+    from tests.test_claim import write_paired_run
+
+    run = write_paired_run(tmp_path, {"session": 900, "jwt_auth": 800})
+    meta = copy.deepcopy(run.meta)
+    meta["micro"] = {"timings": [{"name": "jwt_verify_HS256", "us_median": 30.0}]}
+    for c in meta["cells"]:
+        c["arms"] = {
+            label: {**cell(label, "fixed_rate", 1000.0), "auth_us": {"p50": 40.0}}
+            for label in ("session", "jwt_auth")
+        }
+    (tmp_path / "run.json").write_text(json.dumps(meta))
+    said = analysis.auth_time_sentence(analysis.load(tmp_path))
+    assert "30 µs in a tight loop" in said and "40 µs at 1000 req/s" in said
+    assert "about what it costs in a tight loop" in said

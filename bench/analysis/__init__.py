@@ -81,6 +81,8 @@ from bench.analysis.tables import (
 )
 from bench.analysis.under_load import (
     auth_share_sentence,
+    auth_time_rows,
+    auth_time_sentence,
     averages_rows,
     averages_sentence,
     fixed_rate_rows,
@@ -112,6 +114,8 @@ __all__ = [
     "algorithms",
     "at_rate",
     "auth_share_sentence",
+    "auth_time_rows",
+    "auth_time_sentence",
     "availability_rows",
     "availability_sentence",
     "averages_rows",

@@ -100,7 +100,7 @@ def _matrix(repeats: Sequence[Seconds], keys: list[list[int]], grid: np.ndarray)
                 values, counts = seconds[second]
                 row[np.searchsorted(grid, values)] = counts
             rows.append(row)
-    return np.array(rows)
+    return np.array(rows, dtype=np.float32)
 
 
 def bootstrap_pair(
@@ -122,12 +122,18 @@ def bootstrap_pair(
     matrix_a, matrix_b = _matrix(a, keys, grid), _matrix(b, keys, grid)
     offsets = np.cumsum([0] + [len(k) for k in keys])
     rng = np.random.default_rng(seed)
-    weights = np.zeros((samples, offsets[-1]))
-    for row in weights:
-        for repeat in rng.integers(0, len(keys), len(keys)):
-            n = len(keys[repeat])
-            if n:
-                np.add.at(row, offsets[repeat] + rng.integers(0, n, n), 1.0)
+    # Level 1: each resample draws len(keys) repeats with replacement. Level 2: each draw of
+    # repeat r draws its n seconds with replacement; drawn `times` times, that is one
+    # multinomial of times * n draws over its n seconds (the same distribution, vectorised).
+    picks = rng.integers(0, len(keys), (samples, len(keys)))
+    weights = np.zeros((samples, offsets[-1]), dtype=np.float32)
+    for repeat, order in enumerate(keys):
+        n = len(order)
+        if n:
+            times = (picks == repeat).sum(axis=1)
+            weights[:, offsets[repeat] : offsets[repeat + 1]] = rng.multinomial(
+                times * n, np.full(n, 1.0 / n)
+            )
     full = np.ones((1, offsets[-1]))
     counts_a, counts_b = weights @ matrix_a, weights @ matrix_b
     present = (counts_a.sum(axis=1) > 0) & (counts_b.sum(axis=1) > 0)
@@ -169,18 +175,20 @@ def _seconds(encoded: dict[str, Any], start: int, end: int, kind: str = "service
             continue
         histogram = HdrHistogram(1, 60_000_000, 3)
         histogram.decode_and_add(slot[kind])
-        pairs = [
-            (item.value_iterated_to, item.count_added_in_this_iter_step)
-            for item in histogram.get_recorded_iterator()
-        ]
-        if pairs:
-            values, counts = zip(*pairs, strict=True)
-            out[second] = (np.array(values, dtype=float), np.array(counts, dtype=float))
+        # Read the counts array directly (the library's iterator walks every bucket in Python).
+        counts = np.ctypeslib.as_array(histogram.counts)
+        filled = np.flatnonzero(counts)
+        if filled.size:
+            values = [
+                histogram.get_highest_equivalent_value(histogram.get_value_from_index(int(i)))
+                for i in filled
+            ]
+            out[second] = (np.array(values, dtype=float), counts[filled].astype(float))
     return out
 
 
 @lru_cache(maxsize=8)
-def _paired_data(run_dir: str, stamp: float) -> dict[Any, dict[int, dict[str, Seconds]]]:
+def _paired_data(run_dir: str, stamp: int) -> dict[Any, dict[int, dict[str, Seconds]]]:
     """{(group, rate or None for unloaded): {repeat: {arm: Seconds}}} from the latency files."""
     meta = json.loads((Path(run_dir) / "run.json").read_text())
     found: dict[Any, dict[int, dict[str, Seconds]]] = {}
@@ -201,7 +209,7 @@ def _paired_data(run_dir: str, stamp: float) -> dict[Any, dict[int, dict[str, Se
 
 def paired_data(run) -> dict[Any, dict[int, dict[str, Seconds]]]:
     path = Path(run.path)
-    return _paired_data(str(path.resolve()), (path / "run.json").stat().st_mtime)
+    return _paired_data(str(path.resolve()), (path / "run.json").stat().st_mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -235,7 +243,29 @@ class PairVerdict:
 def paired_verdicts(run, group: str | None = None) -> list[PairVerdict]:
     """Every pair of every paired group (and its A/A pair) at every rate, unloaded first.
 
-    `group` keeps one group's rows only (the default scenario has one, called main)."""
+    `group` keeps one group's rows only (the default scenario has one, called main). The
+    bootstraps run once per run folder and version of its run.json (they take seconds)."""
+    path = Path(run.path) / "run.json"
+    if path.is_file():
+        rows = _all_verdicts(str(path.resolve()), path.stat().st_mtime_ns, run)
+    else:  # a run built in memory: nothing to key a cache on
+        rows = _compute_verdicts(run)
+    return [r for r in rows if group is None or r.group == group]
+
+
+_VERDICT_CACHE: dict[tuple[str, int], list[PairVerdict]] = {}
+
+
+def _all_verdicts(key_path: str, stamp: int, run) -> list[PairVerdict]:
+    key = (key_path, stamp)
+    if key not in _VERDICT_CACHE:
+        if len(_VERDICT_CACHE) > 8:
+            _VERDICT_CACHE.clear()
+        _VERDICT_CACHE[key] = _compute_verdicts(run)
+    return _VERDICT_CACHE[key]
+
+
+def _compute_verdicts(run, group: str | None = None) -> list[PairVerdict]:
     groups = run.meta["scenario"].get("paired") or []
     groups = [groups] if isinstance(groups, dict) else groups
     data = paired_data(run)
@@ -310,6 +340,12 @@ def ratio_interval(
 # Words
 
 
+def signed(us: float) -> str:
+    """+12 or -3, never -0: a rounded figure keeps the sign only when it is not zero."""
+    whole = round(us)
+    return f"{whole:+,d}" if whole else "0"
+
+
 def where(rate: float | None) -> str:
     return "unloaded (one request at a time)" if rate is None else f"at {rate:g} req/s"
 
@@ -317,10 +353,12 @@ def where(rate: float | None) -> str:
 def verdict_line(row: PairVerdict) -> str:
     """`bench verdict`'s line for one pair: estimate, interval, margin, verdict."""
     tag = "  [A/A check]" if row.a_a else ""
+    if row.group != "main":
+        tag += f"  [{row.group}]"
     reason = f" ({row.reason})" if row.reason else ""
     return (
-        f"{where(row.rate):>34}  {row.a} - {row.b}: {row.delta_p50_us:+,.0f} µs "
-        f"[{row.ci_low_us:+,.0f}, {row.ci_high_us:+,.0f}]  margin ±{row.margin_us:,.0f} µs  "
+        f"{where(row.rate):>34}  {row.a} - {row.b}: {signed(row.delta_p50_us)} µs "
+        f"[{signed(row.ci_low_us)}, {signed(row.ci_high_us)}]  margin ±{row.margin_us:,.0f} µs  "
         f"{row.verdict}{reason}{tag}"
     )
 
@@ -329,8 +367,8 @@ def verdict_sentence(row: PairVerdict) -> str:
     """One sentence for one pair, its words chosen by the verdict and the sign of the estimate."""
     where_ = where(row.rate)
     interval = (
-        f"{row.delta_p50_us:+,.0f} µs on the median (95% interval {row.ci_low_us:+,.0f} to "
-        f"{row.ci_high_us:+,.0f} µs, margin ±{row.margin_us:,.0f} µs, {row.repeats} repeats)"
+        f"{signed(row.delta_p50_us)} µs on the median (95% interval {signed(row.ci_low_us)} to "
+        f"{signed(row.ci_high_us)} µs, margin ±{row.margin_us:,.0f} µs, {row.repeats} repeats)"
     )
     if row.verdict == "holds":
         judgement = f"{row.a} is slower than {row.b} by more than the margin"

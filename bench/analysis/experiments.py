@@ -31,23 +31,23 @@ def micro_sentence(run: Run) -> str:
         return 'This run has no micro-benchmarks (scenario micro = "off").'
     bigger = "slower" if lookup > verify else "faster"
     parts = [
-        f"In-process, verifying an HS256 JWT took {verify:.0f} us and the session lookup took "
-        f"{lookup:.0f} us ({lookup / verify:.1f}x, {bigger})."
+        f"In-process, verifying an HS256 JWT took {verify:.0f} µs and the session lookup took "
+        f"{lookup:.0f} µs ({lookup / verify:.1f}x, {bigger})."
     ]
     if select_1 is not None and select_1 < lookup:
         parts.append(
-            f"Of the lookup's {lookup:.0f} us, {select_1:.0f} us is the bare round trip to "
-            f"PostgreSQL (SELECT 1) and {lookup - select_1:.0f} us the query itself: the trip is "
+            f"Of the lookup's {lookup:.0f} µs, {select_1:.0f} µs is the bare round trip to "
+            f"PostgreSQL (SELECT 1) and {lookup - select_1:.0f} µs the query itself: the trip is "
             "what costs."
         )
     elif select_1 is not None:
         parts.append(
-            f"A bare round trip to PostgreSQL (SELECT 1) took {select_1:.0f} us, no less than the "
+            f"A bare round trip to PostgreSQL (SELECT 1) took {select_1:.0f} µs, no less than the "
             "whole lookup (the two were timed separately, and their difference is within the "
             "noise): the query itself costs next to nothing, the trip is what costs."
         )
     if sha is not None:
-        parts.append(f"Hashing the opaque token with sha256 took {sha:.1f} us.")
+        parts.append(f"Hashing the opaque token with sha256 took {sha:.1f} µs.")
     return " ".join(parts)
 
 
@@ -93,8 +93,8 @@ def pem_sentence(run: Run) -> str:
     if key is None or pem is None:
         return "This run has no PEM-string measurements."
     return (
-        f"Signing RS256 with a key object took {key:.0f} us; passing the same key as a PEM string "
-        f"took {pem:,.0f} us ({pem / key:.0f}x), because PyJWT parses the PEM on every call."
+        f"Signing RS256 with a key object took {key:.0f} µs; passing the same key as a PEM string "
+        f"took {pem:,.0f} µs ({pem / key:.0f}x), because PyJWT parses the PEM on every call."
     )
 
 
@@ -326,8 +326,8 @@ def algorithm_sentence(run: Run) -> str:
         (r for r in rows if r["token_bytes"]), key=lambda r: r["token_bytes"], default=None
     )
     text = (
-        f"Per request, the server spent {cheapest['cpu_server_us']:.0f} us of CPU with {cheapest['algorithm']} and "
-        f"{dearest['cpu_server_us']:.0f} us with {dearest['algorithm']} ({dearest['cpu_server_us'] / cheapest['cpu_server_us']:.2f}x)."
+        f"Per request, the server spent {cheapest['cpu_server_us']:.0f} µs of CPU with {cheapest['algorithm']} and "
+        f"{dearest['cpu_server_us']:.0f} µs with {dearest['algorithm']} ({dearest['cpu_server_us'] / cheapest['cpu_server_us']:.2f}x)."
     )
     if largest:
         text += f" {largest['algorithm']} tokens were the largest on the wire, {largest['token_bytes']} bytes."

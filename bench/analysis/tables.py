@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,15 +54,20 @@ class Table:
             )
         return "\n".join(lines)
 
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(self._header(c))}</th>" for c in self.columns)
-        body = "".join(
-            "<tr>"
-            + "".join(f"<td>{html.escape(self.cell(row.get(c)))}</td>" for c in self.columns)
-            + "</tr>"
-            for row in self.rows
+    def frame(self):
+        """The rows as a pandas DataFrame (raw values, headed columns): to compute with."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [[row.get(c) for c in self.columns] for row in self.rows],
+            columns=[self._header(c) for c in self.columns],
         )
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the DataFrame, with numbers formatted as in the text output."""
+        return self.frame().to_html(
+            index=False, na_rep="-", formatters={h: self.cell for h in self.frame().columns}
+        )
 
 
 SUMMARY_HEADERS = {
@@ -71,13 +75,13 @@ SUMMARY_HEADERS = {
     "closed_users": "users",
     "closed_rps": "req/s (closed)",
     "rps_per_core": "req/s per core",
-    "cpu_server_us": "server us/req",
-    "cpu_postgres_us": "postgres us/req",
-    "cpu_load_generator_us": "locust us/req",
+    "cpu_server_us": "server µs/req",
+    "cpu_postgres_us": "postgres µs/req",
+    "cpu_load_generator_us": "locust µs/req",
     "rate": "at req/s",
-    "p50_us": "p50 us",
-    "p99_us": "p99 us",
-    "corrected_p99_us": "p99 us (from intended start)",
+    "p50_us": "p50 µs",
+    "p99_us": "p99 µs",
+    "corrected_p99_us": "p99 µs (from intended start)",
     "load_generator_bound": "locust bound",
 }
 
