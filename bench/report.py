@@ -60,6 +60,8 @@ def build_report(run: Run, out: Callable[[str], None] = print) -> Path:
         for cell in executed.cells:
             if "parameters" in cell.metadata.get("tags", []):
                 continue  # the reader does not need the RUN = ... line of every notebook
+            if cell.get("id"):
+                cell["id"] = f"{path.stem[:2]}-{cell['id']}"  # unique across the notebooks
             joined.cells.append(cell)
     exporter = HTMLExporter(template_name="lab")
     exporter.exclude_input_prompt = True
