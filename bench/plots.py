@@ -20,6 +20,7 @@ from bench.analysis import (
     cell_rows,
     claim,
     distance_rows,
+    find_server,
     points,
     revocation_rows,
 )
@@ -436,11 +437,9 @@ def plot_profile(run: Run) -> Figure | None:
     """Does the session lookup still cost anything when the endpoint reads the database anyway?
     Session minus JWT on /me and on /profile, and asking twice against asking once, with
     intervals and margins."""
-    from bench.analysis.experiments import _profile_label
-
-    session = _profile_label(run, "session")
-    naive = _profile_label(run, "session", AUTHBENCH_PROFILE_QUERY="naive")
-    jwt = _profile_label(run, "jwt_auth")
+    session = find_server(run, "session", "/profile")
+    naive = find_server(run, "session", "/profile", AUTHBENCH_PROFILE_QUERY="naive")
+    jwt = find_server(run, "jwt_auth", "/profile")
 
     def when(rate):
         return "unloaded" if rate is None else f"{rate:g} req/s"

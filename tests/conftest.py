@@ -15,7 +15,7 @@ import pytest
 
 from bench.postgres import EmbeddedPostgres
 from bench.procs import ServerProcess
-from servers.store import LOAD_TEST_KDF, SEED_PASSWORD, hash_token, prepare_database
+from servers.store import LOAD_TEST_KDF, SEED_PASSWORD, prepare_database
 from tests.client import call
 
 SEEDED_USERS = 200
@@ -53,9 +53,6 @@ def sql(pg, query: str, *args):
             await conn.close()
 
     return asyncio.run(run())
-
-
-token_hash = hash_token
 
 
 class Servers:

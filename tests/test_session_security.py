@@ -12,8 +12,9 @@ import time
 import pytest
 
 from servers.session import TTLCache
+from servers.store import hash_token as token_hash
 from tests.client import bearer, call
-from tests.conftest import login, sql, token_hash
+from tests.conftest import login, sql
 
 
 def me(server, token):

@@ -265,15 +265,13 @@ def _all_verdicts(key_path: str, stamp: int, run) -> list[PairVerdict]:
     return _VERDICT_CACHE[key]
 
 
-def _compute_verdicts(run, group: str | None = None) -> list[PairVerdict]:
+def _compute_verdicts(run) -> list[PairVerdict]:
     groups = run.meta["scenario"].get("paired") or []
     groups = [groups] if isinstance(groups, dict) else groups
     data = paired_data(run)
     rows = []
     for spec in groups:
         name = spec.get("name", "main")
-        if group is not None and name != group:
-            continue
         rates = sorted((r for g, r in data if g == name), key=lambda r: -1 if r is None else r)
         for rate in rates:
             cells = data[(name, rate)]
@@ -455,7 +453,8 @@ def cpu_ratio_sentence(run: Run, a: str = "session", b: str = "jwt_auth") -> str
 def headline(run: Run, a: str = "session", b: str = "jwt_auth") -> str:
     """The answer in one paragraph: the paired verdict at every rate, unloaded first, and
     whether the machine passed its A/A check."""
-    rows = [r for r in paired_verdicts(run) if r.a == a and r.b == b]
+    verdicts = paired_verdicts(run)
+    rows = [r for r in verdicts if r.a == a and r.b == b]
     if not rows:
         return f"This run has no paired cells comparing {a} with {b}: no verdict."
     text = " ".join(verdict_sentence(r) for r in rows)
@@ -464,8 +463,8 @@ def headline(run: Run, a: str = "session", b: str = "jwt_auth") -> str:
         f" The claim that the lookup makes responses significantly slower held in {len(held)} of "
         f"{len(rows)} conditions ('holds': the interval lies above the margin)."
     )
-    warning = a_a_warning(paired_verdicts(run))
-    a_a = [r for r in paired_verdicts(run) if r.a_a]
+    warning = a_a_warning(verdicts)
+    a_a = [r for r in verdicts if r.a_a]
     if warning:
         text += " " + warning
     elif a_a:

@@ -233,23 +233,20 @@ def can_revoke(spec: dict[str, Any]) -> bool:
     ).lower() not in ("", "0", "false", "no")
 
 
-def servers_of(run: Run, kind: str, **settings: str) -> list[str]:
-    """Labels of the scenario's servers of one kind whose settings include `settings`."""
-    found = []
-    for spec in run.meta["scenario"].get("servers", []):
-        own = spec.get("settings", {})
-        if spec.get("server") == kind and all(own.get(k) == v for k, v in settings.items()):
-            found.append(spec["label"])
-    return found
-
-
-def plain(run: Run, kind: str) -> str | None:
-    """The scenario's plain server of a kind: no settings, no added database distance."""
+def find_server(run: Run, kind: str, path: str = "/me", **settings: str) -> str | None:
+    """The first server of the scenario of `kind` that asks `path` with exactly `settings` and
+    the database at its own distance; None if there is none."""
     for spec in run.meta["scenario"].get("servers", []):
         if (
             spec.get("server") == kind
-            and not spec.get("settings")
+            and spec.get("path", "/me") == path
+            and (spec.get("settings") or {}) == settings
             and spec.get("db_delay_ms") is None
         ):
             return spec["label"]
     return None
+
+
+def plain(run: Run, kind: str) -> str | None:
+    """The scenario's plain server of a kind: GET /me, no settings, no added database distance."""
+    return find_server(run, kind)

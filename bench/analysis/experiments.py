@@ -12,6 +12,7 @@ from bench.analysis.core import (
     at_rate,
     busiest_closed,
     can_revoke,
+    find_server,
     median,
     micro_figure,
     plain,
@@ -457,25 +458,12 @@ def profile_rows(run: Run) -> list[dict[str, Any]]:
     ]
 
 
-def _profile_label(run: Run, kind: str, **settings: str) -> str | None:
-    for spec in run.meta["scenario"].get("servers", []):
-        own = spec.get("settings", {})
-        if (
-            spec.get("server") == kind
-            and spec.get("path") == "/profile"
-            and all(own.get(k) == v for k, v in settings.items())
-            and (settings or not own)
-        ):
-            return spec["label"]
-    return None
-
-
 def profile_sentence(run: Run) -> str:
     """Where every request reads the database anyway: what the session lookup still costs when
     folded into the data query, against JWT, and what folding it saved; words by verdict."""
-    session = _profile_label(run, "session")
-    naive = _profile_label(run, "session", AUTHBENCH_PROFILE_QUERY="naive")
-    jwt = _profile_label(run, "jwt_auth")
+    session = find_server(run, "session", "/profile")
+    naive = find_server(run, "session", "/profile", AUTHBENCH_PROFILE_QUERY="naive")
+    jwt = find_server(run, "jwt_auth", "/profile")
     rows = claim.paired_verdicts(run, group="profile")
     if not rows or not session or not jwt:
         return "This run has no paired GET /profile comparison (the full scenario has one)."

@@ -65,8 +65,9 @@ class Table:
 
     def _repr_html_(self) -> str:
         """In a notebook: the DataFrame, with numbers formatted as in the text output."""
-        return self.frame().to_html(
-            index=False, na_rep="-", formatters={h: self.cell for h in self.frame().columns}
+        frame = self.frame()
+        return frame.to_html(
+            index=False, na_rep="-", formatters={h: self.cell for h in frame.columns}
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.analysis.core import Run, at_rate, busiest_closed, cell_rows, points
+from bench.analysis.core import Run, at_rate, busiest_closed, cell_rows, micro_figure, points
 
 
 def summary_rows(run: Run) -> list[dict[str, Any]]:
@@ -226,8 +226,6 @@ def auth_time_rows(run: Run) -> list[dict[str, Any]]:
     """The servers' own Server-Timing figure for the auth step: in-process (the micro-benchmark),
     then over HTTP one request at a time, then at each paired rate. Why the same step costs
     more on a server than in a loop: cold caches and wake-ups between requests."""
-    from bench.analysis.core import micro_figure
-
     folded = [
         p
         for p in points(cell_rows(run))
