@@ -17,6 +17,8 @@ from pathlib import Path
 from bench.delay_proxy import DelayProxyError
 from bench.postgres import PostgresError, check_reachable
 from bench.procs import ServerFailed
+from bench.redis_server import RedisError
+from bench.redis_server import check_reachable as check_redis_reachable
 from bench.results import ResultsError
 from bench.scenario import ScenarioError
 from servers import SERVERS
@@ -24,6 +26,7 @@ from servers.common import ConfigError
 
 EXPECTED_ERRORS = (
     PostgresError,
+    RedisError,
     ConfigError,
     ServerFailed,
     ResultsError,
@@ -128,6 +131,8 @@ def command_run(args: argparse.Namespace) -> None:
         raise ScenarioError("--workers must be 0 or more")
     if os.environ.get("DATABASE_URL"):
         check_reachable(os.environ["DATABASE_URL"])  # before any run folder exists
+    if chosen.needs_redis and os.environ.get("REDIS_URL"):
+        check_redis_reachable(os.environ["REDIS_URL"])
     job = runner.Runner(
         chosen, args.results, args.label, args.workers, _print_now, pin=not args.no_pin
     )
@@ -156,15 +161,14 @@ def _print_now(line: str) -> None:
 def command_micro(args: argparse.Namespace) -> None:
     import asyncio
 
-    from bench.micro import format_micro, run_micro
+    from bench.micro import format_micro, run_micro, transports
     from bench.postgres import postgres
+    from bench.redis_server import redis_store
     from servers.store import prepare_database
 
-    with postgres() as pg:
+    with postgres() as pg, redis_store(True) as kv:
         asyncio.run(prepare_database(pg.dsn, 10))
-        embedded = pg.owned
-        dsns = {"unix_socket": pg.dsn, "tcp": pg.tcp_dsn} if embedded else {"tcp": pg.dsn}
-        print(format_micro(run_micro(dsns, args.level)))
+        print(format_micro(run_micro(*transports(pg, kv), args.level)))
 
 
 def command_plot(args: argparse.Namespace) -> None:

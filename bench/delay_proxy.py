@@ -136,9 +136,13 @@ class DelayProxy:
 
 
 def measure_rtt(dsn: str, samples: int = 200) -> float:
-    """Median microseconds of a prepared SELECT 1 over one connection to `dsn`."""
+    """Median microseconds of a prepared SELECT 1 (PostgreSQL) or a PING (a redis:// URL) over
+    one connection to `dsn`."""
     import asyncio
     import statistics
+
+    if dsn.startswith("redis://"):
+        return _measure_redis_rtt(dsn, samples)
 
     import asyncpg
 
@@ -156,6 +160,29 @@ def measure_rtt(dsn: str, samples: int = 200) -> float:
             return statistics.median(times)
         finally:
             await conn.close()
+
+    return asyncio.run(run())
+
+
+def _measure_redis_rtt(url: str, samples: int) -> float:
+    import asyncio
+    import statistics
+
+    import redis.asyncio as aredis
+
+    async def run() -> float:
+        client = aredis.Redis.from_url(url, single_connection_client=True, socket_timeout=10)
+        try:
+            for _ in range(10):
+                await client.ping()
+            times = []
+            for _ in range(samples):
+                started = time.perf_counter_ns()
+                await client.ping()
+                times.append((time.perf_counter_ns() - started) / 1000)
+            return statistics.median(times)
+        finally:
+            await client.aclose()
 
     return asyncio.run(run())
 
@@ -194,7 +221,8 @@ def tcp_address(dsn: str) -> tuple[str, int]:
     from urllib.parse import urlsplit
 
     parts = urlsplit(dsn)
-    return parts.hostname or "127.0.0.1", parts.port or 5432
+    default = 6379 if parts.scheme.startswith("redis") else 5432
+    return parts.hostname or "127.0.0.1", parts.port or default
 
 
 def via(dsn: str, port: int) -> str:
@@ -244,7 +272,7 @@ class ProxyProcess:
         return via(self.target_dsn, self.port)
 
     def calibrate(self) -> dict[str, float]:
-        """Measured round trips of SELECT 1, direct and through the proxy."""
+        """Measured round trips (SELECT 1, or PING for Redis), direct and through the proxy."""
         direct, proxied = measure_rtt(self.target_dsn), measure_rtt(self.dsn)
         return {
             "set_rtt_ms": self.added_rtt_ms,

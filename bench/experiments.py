@@ -1,6 +1,8 @@
-"""Experiments beyond the grid: how long a revoked token works, and what a database outage does.
+"""Experiments beyond the grid: how long a revoked token works, and what a store outage does.
 
-Both use the same servers and the same PostgreSQL as the grid, and write into the run folder.
+Both use the same servers, PostgreSQL and Redis store as the grid, and write into the run folder.
+For a session server with the Redis store, the outage stops Redis (where its lookups go), not
+PostgreSQL.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from bench.locustrun import LOCUST_READY_TIMEOUT_S, CellFailed, LocustRun, verify
 from bench.oneshot import request
-from bench.procs import ServerProcess
+from bench.procs import ServerProcess, server_env
 from bench.scenario import AvailabilitySpec, RevocationSpec, Scenario, ServerSpec
 from servers.jwt_auth import share_jwt_keys
 from servers.store import SEED_PASSWORD, seed_username
@@ -48,14 +50,15 @@ def _token_expiry_s(token: str) -> float | None:
     return jwt.decode(token, options={"verify_signature": False})["exp"] - time.time()
 
 
-def revocation(spec: ServerSpec, experiment: RevocationSpec, pg, out_dir: Path) -> dict[str, Any]:
+def revocation(spec: ServerSpec, experiment: RevocationSpec, pg, out_dir: Path,
+               kv=None) -> dict[str, Any]:  # fmt: skip
     """Log out through one app host, then probe all of them in turn until the window ends.
 
     Several hosts share one database, as behind a round-robin load balancer: what a host keeps
     in memory (a session cache) survives a logout that another host handled.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = {"DATABASE_URL": pg.dsn, **spec.settings}
+    env = server_env(spec, pg, kv)
     if spec.server == "jwt_auth":
         share_jwt_keys(env)  # every host must accept the tokens the others issue
     with contextlib.ExitStack() as stack:
@@ -125,16 +128,20 @@ class Prober(threading.Thread):
 
 
 def availability(spec: ServerSpec, experiment: AvailabilitySpec, scenario: Scenario, pg,
-                 out_dir: Path) -> dict[str, Any]:  # fmt: skip
-    """Fixed load; PostgreSQL stopped and started again; then SIGTERM to the server."""
-    base = {"label": spec.label, "server": spec.server, "settings": spec.settings}
-    if not pg.owned:
+                 out_dir: Path, kv=None) -> dict[str, Any]:  # fmt: skip
+    """Fixed load; the store of the per-request lookup (PostgreSQL, or Redis for a Redis-store
+    session server) stopped and started again; then SIGTERM to the server."""
+    store = kv if spec.uses_redis else pg
+    base = {"label": spec.label, "server": spec.server, "settings": spec.settings,
+            "store": "redis" if spec.uses_redis else "postgres"}  # fmt: skip
+    if not store.owned:
+        named = "REDIS_URL" if spec.uses_redis else "DATABASE_URL"
         return {
             **base,
-            "skipped": "needs the embedded PostgreSQL: DATABASE_URL names a server we must not stop",
+            "skipped": f"needs the embedded store: {named} names a server we must not stop",
         }
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = {"DATABASE_URL": pg.dsn, **spec.settings}
+    env = server_env(spec, pg, kv)
     a = experiment
     server = ServerProcess(spec.server, env, workers=spec.workers, log_path=out_dir / "server.log")
     events: dict[str, float] = {}
@@ -152,8 +159,8 @@ def availability(spec: ServerSpec, experiment: AvailabilitySpec, scenario: Scena
             locust.sleep_until(start)
             prober.start()
             schedule = [
-                (a.database_down_at_s, "database_down", pg.stop),
-                (a.database_down_at_s + a.database_down_for_s, "database_up", pg.start),
+                (a.database_down_at_s, "database_down", store.stop),
+                (a.database_down_at_s + a.database_down_for_s, "database_up", store.start),
                 (a.sigterm_at_s, "sigterm", server.terminate),
             ]
             for at, name, action in schedule:
@@ -168,8 +175,8 @@ def availability(spec: ServerSpec, experiment: AvailabilitySpec, scenario: Scena
                 prober.halt.set()
                 prober.join(PROBE_TIMEOUT_S + 1)
             locust.kill()
-            if pg.pid is None:  # never leave the run without its database
-                pg.start()
+            if store.pid is None:  # never leave the run without its store
+                store.start()
     timeline = [
         {**row, "t": row["second"] - int(start)}
         for row in recorder.timeline()
@@ -215,7 +222,7 @@ def _count_statuses(samples: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def run_experiments(
-    scenario: Scenario, pg, run_dir: Path, out
+    scenario: Scenario, pg, run_dir: Path, out, kv=None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """The scenario's [revocation] and [availability] experiments: yields ("revocation" or
     "availability", result) as each finishes, for the runner to record and save."""
@@ -225,7 +232,7 @@ def run_experiments(
                 f"revocation: {label}: log out, then probe for {scenario.revocation.probe_for_s:g} s ..."
             )
             result = revocation(
-                scenario.server(label), scenario.revocation, pg, run_dir / "revocation" / label
+                scenario.server(label), scenario.revocation, pg, run_dir / "revocation" / label, kv
             )
             yield "revocation", result
             last = result["last_accepted_ms"]
@@ -234,10 +241,12 @@ def run_experiments(
                 + (" (still accepted at the end)" if result["still_accepted_at_end"] else ""))  # fmt: skip
     if scenario.availability:
         for label in scenario.availability.servers:
-            out(f"availability: {label}: database down and up again, then SIGTERM, under "
+            spec = scenario.server(label)
+            store = "Redis" if spec.uses_redis else "PostgreSQL"
+            out(f"availability: {label}: {store} down and up again, then SIGTERM, under "
                 f"{scenario.availability.rate:g} req/s ...")  # fmt: skip
-            result = availability(scenario.server(label), scenario.availability, scenario, pg,
-                                  run_dir / "availability" / label)  # fmt: skip
+            result = availability(spec, scenario.availability, scenario, pg,
+                                  run_dir / "availability" / label, kv)  # fmt: skip
             yield "availability", result
             if "skipped" in result:
                 out(f"        skipped: {result['skipped']}")

@@ -255,12 +255,66 @@ async def database_timings(dsns: dict[str, str], level: str) -> list[Timing]:
     return timings
 
 
-def run_micro(dsns: dict[str, str], level: str = "full") -> dict[str, Any]:
-    """Every micro-benchmark; `dsns` maps a transport name (unix_socket, tcp) to a DSN."""
+async def redis_timings(urls: dict[str, str], level: str) -> list[Timing]:
+    """The Redis store's session lookup (the server's own code: GET, parse, idle check) and a
+    bare PING, one call at a time through the server's client (redis-py asyncio, hiredis)."""
+    from servers.session import RedisSessions, SessionSettings
+
+    timings = []
+    token_hash = hashlib.sha256(secrets.token_bytes(32)).digest()
+    for transport, url in urls.items():
+        env = {"DATABASE_URL": "postgresql://unused/", "AUTHBENCH_SESSION_STORE": "redis",
+               "REDIS_URL": url}  # fmt: skip
+        sessions = RedisSessions(SessionSettings.from_env(env), "authbench-micro")
+        await sessions.open()
+        try:
+            await sessions.create(token_hash, Principal(1, "user00001"))
+            if await sessions.lookup(token_hash) is None:
+                raise AssertionError("the Redis store lost a session it had just written")
+            timings.append(
+                await time_async(
+                    f"redis_session_lookup_{transport}",
+                    "database round trip",
+                    lambda s=sessions: s.lookup(token_hash),
+                    level,
+                    "the session server's Redis lookup: redis-py asyncio GET, hiredis",
+                )
+            )
+            timings.append(
+                await time_async(
+                    f"redis_ping_{transport}",
+                    "database round trip",
+                    sessions.client.ping,
+                    level,
+                    "the bare round trip to Redis",
+                )
+            )
+        finally:
+            await sessions.delete(token_hash)
+            await sessions.close()
+    return timings
+
+
+def transports(pg, kv=None) -> tuple[dict[str, str], dict[str, str] | None]:
+    """What to time the lookups over: unix socket and loopback TCP for servers we started, the
+    given URL (as "tcp") for one named by DATABASE_URL / REDIS_URL."""
+    dsns = {"unix_socket": pg.dsn, "tcp": pg.tcp_dsn} if pg.owned else {"tcp": pg.dsn}
+    if kv is None:
+        return dsns, None
+    return dsns, ({"unix_socket": kv.url, "tcp": kv.tcp_url} if kv.owned else {"tcp": kv.url})
+
+
+def run_micro(
+    dsns: dict[str, str], level: str = "full", redis_urls: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Every micro-benchmark; `dsns` maps a transport name (unix_socket, tcp) to a DSN, and
+    `redis_urls` the same for the Redis-compatible store (None: not measured)."""
     timings, sizes = jwt_timings(level)
     timings += session_timings(level)
     if dsns:
         timings += asyncio.run(database_timings(dsns, level))
+    if redis_urls:
+        timings += asyncio.run(redis_timings(redis_urls, level))
     return {
         "level": level,
         "timings": [asdict(t) for t in timings],

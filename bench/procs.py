@@ -127,3 +127,14 @@ class ServerProcess:
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
+
+
+def server_env(spec, pg, kv=None) -> dict[str, str]:
+    """The environment of a scenario's server: PostgreSQL's URL, the Redis store's URL when the
+    server keeps its sessions there, then the server's own settings."""
+    env = {"DATABASE_URL": pg.dsn}
+    if spec.uses_redis:
+        if kv is None:
+            raise RuntimeError(f"{spec.label} keeps sessions in Redis, but no store was started")
+        env["REDIS_URL"] = kv.url
+    return {**env, **spec.settings}

@@ -26,8 +26,9 @@ from bench.experiments import run_experiments
 from bench.locustrun import LOCUST_READY_TIMEOUT_S, LocustRun, verify
 from bench.pinning import CoreLayout, pin, plan_layout
 from bench.postgres import postgres
-from bench.procs import ServerProcess
+from bench.procs import ServerProcess, server_env
 from bench.recorder import LATE_AFTER_S, Recorder, percentiles
+from bench.redis_server import redis_store
 from bench.scenario import Cell, PairedCell, Scenario, ServerSpec
 from servers.store import LOAD_TEST_KDF, prepare_database
 
@@ -144,8 +145,9 @@ def summarise(
 class Lifecycle:
     """What every cell shares: the database, the core layout, Locust's worker count."""
 
-    def __init__(self, scenario: Scenario, pg, workers: int, layout: CoreLayout | None):
+    def __init__(self, scenario: Scenario, pg, workers: int, layout: CoreLayout | None, kv=None):
         self.scenario, self.pg, self.workers, self.layout = scenario, pg, workers, layout
+        self.kv = kv  # the Redis-compatible session store, when a server keeps sessions there
 
     @property
     def server_cores(self) -> tuple[int, ...] | None:
@@ -159,14 +161,20 @@ class Lifecycle:
         """The server of `spec` (behind its delay proxy, if any), started and verified.
 
         Returns the server, what the proxy calibration measured, and the proxy's pids."""
-        env = {"DATABASE_URL": self.pg.dsn, **spec.settings}
+        env = server_env(spec, self.pg, self.kv)
         calibration, proxy_pids = None, []
         if spec.db_delay_ms is not None:
-            proxy = stack.enter_context(ProxyProcess(self.pg.tcp_dsn, spec.db_delay_ms))
+            # The proxy goes where the per-request lookup goes: Redis for a Redis-store server.
+            url_key, target = (
+                ("REDIS_URL", self.kv.tcp_url)
+                if spec.uses_redis
+                else ("DATABASE_URL", self.pg.tcp_dsn)
+            )
+            proxy = stack.enter_context(ProxyProcess(target, spec.db_delay_ms))
             if self.server_cores:
                 pin([proxy.process.pid], self.server_cores)
             calibration = proxy.calibrate()
-            env["DATABASE_URL"] = proxy.dsn
+            env[url_key] = proxy.dsn
             proxy_pids = [proxy.process.pid]
         server = ServerProcess(
             spec.server, env, workers=spec.workers, log_path=log_path, cpus=self.server_cores
@@ -221,6 +229,8 @@ class Lifecycle:
                         "postgres": self.pg.pids(),
                         "load_generator": locust.pids(),
                     }
+                    if spec.uses_redis and self.kv is not None:
+                        found["redis"] = self.kv.pids()
                     return {**found, **({"delay_proxy": proxy_pids} if proxy_pids else {})}
 
                 locust.sleep_until(start)
@@ -271,6 +281,10 @@ class Lifecycle:
                 locust.wait_ready()
                 start, end = _window(paired.warmup_s, paired.duration_s)
                 local_db = bool(self.pg.pids())
+                # The store's one process serves every Redis arm: its CPU is an arm's own only
+                # when that arm is the cell's single Redis user.
+                redis_arms = [spec.label for spec in cell.arms if spec.uses_redis]
+                redis_owner = redis_arms[0] if len(redis_arms) == 1 and self.kv else None
 
                 def groups() -> dict[str, list[int]]:
                     server_pids = {label: server.pids() for label, server in servers.items()}
@@ -281,6 +295,8 @@ class Lifecycle:
                         found[f"{label}/postgres"] = backends.get(label, [])
                         if proxies[label]:
                             found[f"{label}/delay_proxy"] = proxies[label]
+                        if label == redis_owner:
+                            found[f"{label}/redis"] = self.kv.pids()
                     return found
 
                 locust.sleep_until(start)
@@ -430,7 +446,7 @@ class Runner:
         record, scenario, out = self.record, self.scenario, self.out
         out(f"run folder: {self.run_dir}  ({len(self.plan)} cells; {scenario.description})")
         try:
-            with postgres() as pg:
+            with postgres() as pg, redis_store(scenario.needs_redis) as kv:
                 embedded = pg.owned
                 record["environment"]["postgres_version"] = pg.version
                 record["environment"]["postgres_source"] = (
@@ -439,17 +455,22 @@ class Runner:
                 asyncio.run(
                     prepare_database(pg.dsn, scenario.seeded_users, scenario.seeded_sessions)
                 )
+                if kv is not None:
+                    record["environment"]["redis_version"] = kv.version
+                    record["environment"]["redis_source"] = "embedded" if kv.owned else "REDIS_URL"
                 if self.layout is not None:
                     pin(pg.pids(), self.layout.servers)  # backends forked later inherit it
+                    if kv is not None:
+                        pin(kv.pids(), self.layout.servers)
                     out(
                         f"cores: load generator on {_cores(self.layout.load_generator)}, "
                         f"servers and PostgreSQL on {_cores(self.layout.servers)} (--no-pin: off)"
                     )
                 if scenario.micro != "off":
-                    self.micro(pg, embedded)
+                    self.micro(pg, kv)
                 per_cell_guess = scenario.warmup_s + scenario.duration_s + 3.5
                 progress = Progress(len(self.plan), per_cell_guess, out)
-                lifecycle = Lifecycle(scenario, pg, self.workers, self.layout)
+                lifecycle = Lifecycle(scenario, pg, self.workers, self.layout, kv)
                 for cell in self.plan:
                     progress.begin(cell)
                     if isinstance(cell, PairedCell):
@@ -459,7 +480,7 @@ class Runner:
                     record["cells"].append(result)
                     self.save()
                     progress.end(result)
-                for kind, result in run_experiments(scenario, pg, self.run_dir, out):
+                for kind, result in run_experiments(scenario, pg, self.run_dir, out, kv):
                     record.setdefault(kind, []).append(result)
                     self.save()
             record["status"] = "complete"
@@ -475,11 +496,11 @@ class Runner:
             self.save()
         return self.run_dir
 
-    def micro(self, pg, embedded: bool) -> None:
-        from bench.micro import format_micro, run_micro
+    def micro(self, pg, kv=None) -> None:
+        from bench.micro import format_micro, run_micro, transports
 
         self.out("micro-benchmarks (in-process, no HTTP) ...")
-        dsns = {"unix_socket": pg.dsn, "tcp": pg.tcp_dsn} if embedded else {"tcp": pg.dsn}
-        self.record["micro"] = run_micro(dsns, self.scenario.micro)
+        dsns, redis_urls = transports(pg, kv)
+        self.record["micro"] = run_micro(dsns, self.scenario.micro, redis_urls)
         self.save()
         self.out(format_micro(self.record["micro"]))

@@ -28,12 +28,18 @@ class ServerSpec:
     server: str
     settings: dict[str, str] = field(default_factory=dict)
     workers: int = 1
-    # Reach PostgreSQL over TCP through the delay proxy, adding this round trip (ms); None: direct.
+    # Reach the session store over TCP through the delay proxy, adding this round trip (ms); None:
+    # direct. The store is PostgreSQL, or Redis for a session server with the Redis store.
     db_delay_ms: float | None = None
     # Load points for this server only; None: the scenario's [load].
     closed_users: tuple[int, ...] | None = None
     fixed_rates: tuple[float, ...] | None = None
     path: str = "/me"  # what each request asks for: /me, or /profile (reads the database anyway)
+
+    @property
+    def uses_redis(self) -> bool:
+        """Whether its sessions live in the Redis-compatible store (a session server setting)."""
+        return self.settings.get("AUTHBENCH_SESSION_STORE", "").strip().lower() == "redis"
 
     def runs(self, model: str, value: float, default: tuple) -> bool:
         """Whether this server runs a load point: its own list, else the scenario's."""
@@ -212,6 +218,12 @@ class Scenario:
     def server(self, label: str) -> ServerSpec:
         return next(spec for spec in self.servers if spec.label == label)
 
+    @property
+    def needs_redis(self) -> bool:
+        """A Redis-compatible store is started when a server keeps its sessions there, or the
+        full micro-benchmarks (which time a Redis GET against the PostgreSQL lookup) run."""
+        return self.micro == "full" or any(spec.uses_redis for spec in self.servers)
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -351,6 +363,8 @@ def parse(data: dict[str, Any], path: Path) -> Scenario:
         delay = number(entry, "db_delay_ms", None, minimum=0)
         if delay is not None and server == "control":
             raise fail(f"servers entry {i}: the control server has no database to delay")
+        if "AUTHBENCH_SESSION_STORE" in settings and server != "session":
+            raise fail(f"servers entry {i}: AUTHBENCH_SESSION_STORE is a session server setting")
         own_closed = (
             number_list(entry, "closed_users", whole=True) if "closed_users" in entry else None
         )

@@ -1,4 +1,5 @@
-"""`make serve`: PostgreSQL plus one server on loopback, with a curl walk-through to paste.
+"""`make serve`: PostgreSQL (and Valkey, for the Redis session store) plus one server on
+loopback, with a curl walk-through to paste.
 
 Everything started here stops when the command ends: Ctrl-C, SIGTERM, or the server dying.
 """
@@ -7,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import time
 from collections.abc import Iterator
 
 from bench.postgres import postgres
 from bench.procs import ServerFailed, ServerProcess
+from bench.redis_server import redis_store
 from servers import NEEDS_DATABASE
 from servers.common import ConfigError, port_in_use
 from servers.store import SEED_PASSWORD, prepare_database, seed_username
@@ -20,17 +23,24 @@ from servers.store import SEED_PASSWORD, prepare_database, seed_username
 SEEDED_USERS = 10_000
 
 
+def uses_redis(name: str, settings: dict[str, str] | None = None) -> bool:
+    """Whether this server, with these settings over the environment, keeps sessions in Redis."""
+    store = {**os.environ, **(settings or {})}.get("AUTHBENCH_SESSION_STORE", "")
+    return name == "session" and store.strip().lower() == "redis"
+
+
 @contextlib.contextmanager
 def database_and_server(
     name: str, port: int, settings: dict[str, str] | None = None, workers: int = 1
 ) -> Iterator[ServerProcess]:
-    """A seeded database (embedded unless DATABASE_URL is set) and the server, both stopped
-    when the block ends."""
+    """A seeded database (embedded unless DATABASE_URL is set), a Redis store if the server
+    keeps its sessions there (embedded unless REDIS_URL is set) and the server, all stopped when
+    the block ends."""
     if port_in_use("127.0.0.1", port):
         raise ConfigError(f"port {port} on 127.0.0.1 is in use (choose another with PORT=...)")
-    with postgres() as pg:
+    with postgres() as pg, redis_store(uses_redis(name, settings)) as kv:
         asyncio.run(prepare_database(pg.dsn, SEEDED_USERS, kdf=None))  # full-cost logins
-        env = {"DATABASE_URL": pg.dsn, **(settings or {})}
+        env = {"DATABASE_URL": pg.dsn, **({"REDIS_URL": kv.url} if kv else {}), **(settings or {})}
         with ServerProcess(name, env, workers=workers, port=port) as server:
             yield server
 
@@ -48,7 +58,7 @@ def curl_walkthrough(url: str, name: str) -> str:
         f'curl -i {url}/me -H "Authorization: Bearer $TOKEN"',
     ]
     after = {
-        "session": "the last call answers 401: logout deleted the session row.",
+        "session": "the last call answers 401: logout deleted the session.",
         "jwt_auth": "the last call still answers 200: nothing records a logout of a JWT "
         "(AUTHBENCH_JWT_DENYLIST=1 adds a jti denylist, and a database lookup again).",
         "control": "every call answers 200: the control server has no auth at all.",
@@ -58,10 +68,12 @@ def curl_walkthrough(url: str, name: str) -> str:
 
 def serve(name: str, port: int, workers: int = 1) -> None:
     with database_and_server(name, port, workers=workers) as server:
-        database = "PostgreSQL" if name in NEEDS_DATABASE else "nothing else"
+        stores = "the server and PostgreSQL" if name in NEEDS_DATABASE else "the server"
+        if uses_redis(name):
+            stores = "the server, PostgreSQL and Valkey (the session store)"
         print(f"{name} server ready at {server.url} (log: {server.log_path})")
         print(curl_walkthrough(server.url, name))
-        print(f"Ctrl-C stops the server and {database}.", flush=True)
+        print(f"Ctrl-C stops {stores}.", flush=True)
         while server.process.poll() is None:
             time.sleep(0.2)
         raise ServerFailed(f"the server exited with code {server.process.returncode}", server.log())
@@ -90,7 +102,7 @@ def live(name: str, port: int, web_port: int = 8089, users: int = 10) -> None:
         try:
             print(f"{name} server at {server.url}; Locust's web UI at http://127.0.0.1:{web_port}")
             print("Change the number of users in the browser and watch latency and req/s move.")
-            print("Ctrl-C stops Locust, the server and PostgreSQL.", flush=True)
+            print("Ctrl-C stops Locust, the server and its stores.", flush=True)
             while locust.poll() is None and server.process.poll() is None:
                 time.sleep(0.2)
             if server.process.poll() is not None:

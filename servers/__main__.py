@@ -3,8 +3,8 @@
     python -m servers session|jwt_auth|control [--host 127.0.0.1] [--port 8000] [--workers 1]
 
 Every problem that can be found before serving is reported as one line with a non-zero exit:
-bad settings (a short JWT secret, an unknown algorithm), an unreachable DATABASE_URL, a port in
-use. `make serve` (python -m bench serve) also starts PostgreSQL for you.
+bad settings (a short JWT secret, an unknown algorithm), an unreachable DATABASE_URL or REDIS_URL,
+a port in use. `make serve` (python -m bench serve) also starts PostgreSQL for you.
 """
 
 from __future__ import annotations
@@ -21,9 +21,13 @@ from servers.jwt_auth import share_jwt_keys
 def check(name: str, host: str, port: int) -> None:
     """Everything that can fail before serving, each failure as one line."""
     module = importlib.import_module(f"servers.{name}")
-    module.make_auth(os.environ)  # parses and validates every setting, loads keys
+    auth = module.make_auth(os.environ)  # parses and validates every setting, loads keys
     if name in NEEDS_DATABASE:
         check_database(os.environ["DATABASE_URL"])
+    if name == "session" and auth.settings.store == "redis":
+        from servers.session import check_redis
+
+        check_redis(auth.settings.redis_url)
     if port_in_use(host, port):
         raise ConfigError(f"port {port} on {host} is in use (choose another with --port)")
 

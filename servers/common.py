@@ -250,7 +250,7 @@ class Database:
             )
         except (*self._unavailable, asyncpg.PostgresError, ValueError) as exc:
             raise ConfigError(
-                f"cannot reach PostgreSQL at {redact(s.url)}: {_one_line(exc)}"
+                f"cannot reach PostgreSQL at {redact(s.url)}: {one_line(exc)}"
             ) from exc
 
     async def close(self, timeout_s: float = 5.0) -> None:
@@ -309,7 +309,7 @@ def check_database(url: str, timeout_s: float = 5.0) -> str:
     try:
         return asyncio.run(probe())
     except (*_unavailable_errors(), asyncpg.PostgresError, ValueError) as exc:
-        raise ConfigError(f"cannot reach PostgreSQL at {redact(url)}: {_one_line(exc)}") from exc
+        raise ConfigError(f"cannot reach PostgreSQL at {redact(url)}: {one_line(exc)}") from exc
 
 
 def redact(url: str) -> str:
@@ -322,10 +322,10 @@ def redact(url: str) -> str:
             parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
         return urlunsplit(parts)
     except ValueError:
-        return "<unparseable DATABASE_URL>"
+        return "<unparseable URL>"
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 

@@ -1,15 +1,23 @@
-"""The session server: an opaque token looked up in PostgreSQL on every request.
+"""The session server: an opaque token looked up in a session store on every request.
 
-The token is `secrets.token_urlsafe(32)`; the database stores sha256(token) only. GET /me does
-one prepared, indexed lookup through the asyncpg pool (asyncpg prepares and caches statements
-per connection), checking absolute and idle expiry in the same statement. Logout deletes the
-row, so a logged-out token is refused on the very next request.
+The token is `secrets.token_urlsafe(32)`; the store keeps sha256(token) only. The store is
+PostgreSQL (default) or a Redis-compatible server (AUTHBENCH_SESSION_STORE=redis):
+- postgres: GET /me does one prepared, indexed lookup through the asyncpg pool (asyncpg
+  prepares and caches statements per connection), checking absolute and idle expiry in the same
+  statement. Logout deletes the row.
+- redis: GET /me does one GET of `authbench:session:<hex sha256>` through redis-py's asyncio
+  client (hiredis parser). The absolute expiry is the key's TTL; the idle expiry is checked
+  against the last-seen time kept in the value. Logout deletes the key. Passwords, users and
+  GET /profile's data stay in PostgreSQL.
+Either way a logged-out token is refused on the very next request.
 
-Settings (environment): DATABASE_URL, AUTHBENCH_TOKEN_TTL (absolute lifetime, s, 3600),
+Settings (environment): DATABASE_URL, AUTHBENCH_SESSION_STORE (postgres | redis), REDIS_URL
+(redis://host:port/db or unix:///path), AUTHBENCH_TOKEN_TTL (absolute lifetime, s, 3600),
 AUTHBENCH_SESSION_IDLE (idle timeout, s, 1800), AUTHBENCH_SESSION_CACHE_TTL (s, 0 = no cache),
 AUTHBENCH_SESSION_CACHE_SIZE (entries, 10000), AUTHBENCH_PROFILE_QUERY (joined: GET /profile
-folds the lookup into its data query; naive: two queries), plus the pool settings in
-servers.common.
+folds the lookup into its data query; naive: two queries; with the Redis store it is always
+two, one per store), plus the pool and timeout settings in servers.common, which bound the
+Redis calls too.
 """
 
 from __future__ import annotations
@@ -25,8 +33,10 @@ from dataclasses import dataclass
 from servers.common import (
     RECENT_ORDERS,
     App,
+    ConfigError,
     Database,
     DatabaseSettings,
+    DatabaseUnavailable,
     Principal,
     Problem,
     bearer_token,
@@ -34,7 +44,9 @@ from servers.common import (
     env_float,
     env_int,
     invalid_token,
+    one_line,
     profile_json,
+    redact,
     token_response,
 )
 from servers.store import hash_token
@@ -64,6 +76,7 @@ INSERT INTO authbench.sessions (token_hash, user_id, expires_at)
 VALUES ($1, $2, now() + make_interval(secs => $3))
 """
 DELETE = "DELETE FROM authbench.sessions WHERE token_hash = $1"
+REDIS_KEY_PREFIX = b"authbench:session:"
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,8 @@ class SessionSettings:
     # GET /profile: "joined" (the lookup folded into the data query, one round trip) or "naive"
     # (authenticate, then query the data: two round trips).
     profile_query: str = "joined"
+    store: str = "postgres"  # where sessions live: "postgres" or "redis"
+    redis_url: str = ""
 
     @property
     def touch_after_s(self) -> float:
@@ -91,7 +106,23 @@ class SessionSettings:
             cache_ttl_s=env_float(environ, "AUTHBENCH_SESSION_CACHE_TTL", 0.0),
             cache_size=env_int(environ, "AUTHBENCH_SESSION_CACHE_SIZE", 10_000, minimum=1),
             profile_query=env_choice(environ, "AUTHBENCH_PROFILE_QUERY", ("joined", "naive")),
+            store=(store := env_choice(environ, "AUTHBENCH_SESSION_STORE", STORES)),
+            redis_url=_redis_url(environ) if store == "redis" else "",
         )
+
+
+STORES = ("postgres", "redis")
+
+
+def _redis_url(environ: Mapping[str, str]) -> str:
+    url = environ.get("REDIS_URL", "").strip()
+    if not url:
+        raise ConfigError(
+            "AUTHBENCH_SESSION_STORE=redis needs REDIS_URL (make serve starts a Valkey for you)"
+        )
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {url!r}")
+    return url
 
 
 class TTLCache:
@@ -129,59 +160,221 @@ class TTLCache:
         self._entries.pop(key, None)
 
 
+class PostgresSessions:
+    """Sessions as rows of authbench.sessions: the default store."""
+
+    def __init__(self, db: Database, settings: SessionSettings):
+        self.db, self.settings = db, settings
+
+    async def open(self) -> None:
+        return  # the server's PostgreSQL pool is opened by SessionAuth
+
+    async def close(self) -> None:
+        return
+
+    async def create(self, token_hash: bytes, principal: Principal) -> None:
+        await self.db.execute(CREATE, token_hash, principal.user_id, float(self.settings.ttl_s))
+
+    async def lookup(self, token_hash: bytes) -> Principal | None:
+        s = self.settings
+        row = await self.db.fetchrow(LOOKUP, token_hash, s.touch_after_s, s.idle_s)
+        if row is None:
+            return None
+        if row["stale"]:
+            await self.db.execute(TOUCH, token_hash)
+        return Principal(row["user_id"], row["username"])
+
+    async def delete(self, token_hash: bytes) -> bool:
+        return await self.db.execute(DELETE, token_hash) != "DELETE 0"
+
+
+def _redis_unavailable_errors() -> tuple[type[BaseException], ...]:
+    import redis.exceptions
+
+    # ConnectionError covers a refused or reset socket and an empty pool (BlockingConnectionPool
+    # raises it after its timeout); TimeoutError a frozen server. Both: 503, never 401.
+    return (
+        OSError,
+        TimeoutError,
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+    )
+
+
+def redis_client(url: str, db: DatabaseSettings, name: str | None = None):
+    """A redis-py asyncio client whose every call is bounded like the PostgreSQL ones: a pool of
+    `pool_size` connections waited for at most the acquire timeout, connect and command timeouts,
+    and no retries (a retry would stretch the bound; the client reconnects on the next call)."""
+    import redis.asyncio as aredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    pool = aredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=db.pool_size,
+        timeout=db.acquire_timeout_s,
+        socket_timeout=db.command_timeout_s,
+        socket_connect_timeout=db.connect_timeout_s,
+        retry=Retry(NoBackoff(), 0),
+        client_name=name,
+    )
+    return aredis.Redis(connection_pool=pool)
+
+
+def check_redis(url: str, timeout_s: float = 5.0) -> str:
+    """PING once and return the server's version, or raise ConfigError in one line."""
+    import asyncio
+
+    settings = DatabaseSettings(url="", connect_timeout_s=timeout_s, command_timeout_s=timeout_s,
+                                acquire_timeout_s=timeout_s, pool_size=1)  # fmt: skip
+
+    async def probe() -> str:
+        client = redis_client(url, settings)
+        try:
+            info = await client.info("server")
+            return str(info.get("valkey_version") or info.get("redis_version") or "unknown")
+        finally:
+            await client.aclose()
+
+    try:
+        return asyncio.run(probe())
+    except (*_redis_unavailable_errors(), ValueError) as exc:
+        raise ConfigError(
+            f"cannot reach the session store at {redact(url)}: {one_line(exc)}"
+        ) from exc
+
+
+class RedisSessions:
+    """Sessions as keys of a Redis-compatible server: `authbench:session:<hex sha256(token)>`.
+
+    The value is `<user id>:<last seen, ms since the epoch>:<username>`; the key's TTL is the
+    absolute expiry, the last-seen time gives the idle expiry (refreshed at most every
+    `touch_after_s`, with SET ... XX KEEPTTL so that a key deleted meanwhile is not revived).
+    """
+
+    def __init__(self, settings: SessionSettings, name: str):
+        self.settings, self.name = settings, name
+        self.client = None
+        self._unavailable = _redis_unavailable_errors()
+
+    @staticmethod
+    def key(token_hash: bytes) -> bytes:
+        return REDIS_KEY_PREFIX + token_hash.hex().encode()
+
+    @staticmethod
+    def value(principal: Principal, last_seen_s: float) -> bytes:
+        return f"{principal.user_id}:{int(last_seen_s * 1000)}:{principal.username}".encode()
+
+    async def open(self) -> None:
+        self.client = redis_client(self.settings.redis_url, self.settings.database, self.name)
+        try:
+            await self.client.ping()
+        except (*self._unavailable, ValueError) as exc:
+            url = redact(self.settings.redis_url)
+            raise ConfigError(f"cannot reach the session store at {url}: {one_line(exc)}") from exc
+
+    async def close(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+            self.client = None
+
+    async def _call(self, command: str, *args):
+        try:
+            return await self.client.execute_command(command, *args)
+        except self._unavailable as exc:
+            raise DatabaseUnavailable(f"session store unavailable: {type(exc).__name__}") from exc
+
+    async def create(self, token_hash: bytes, principal: Principal) -> None:
+        value = self.value(principal, time.time())
+        await self._call("SET", self.key(token_hash), value, "EX", self.settings.ttl_s)
+
+    async def lookup(self, token_hash: bytes) -> Principal | None:
+        key = self.key(token_hash)
+        value = await self._call("GET", key)
+        if value is None:
+            return None  # never created, logged out, or past its absolute expiry (TTL)
+        user_id, last_seen_ms, username = value.split(b":", 2)
+        principal = Principal(int(user_id), username.decode())
+        idle_s = time.time() - int(last_seen_ms) / 1000
+        if idle_s > self.settings.idle_s:
+            return None
+        if idle_s > self.settings.touch_after_s:
+            await self._call("SET", key, self.value(principal, time.time()), "XX", "KEEPTTL")
+        return principal
+
+    async def delete(self, token_hash: bytes) -> bool:
+        return await self._call("DEL", self.key(token_hash)) == 1
+
+
 class SessionAuth:
     name = "session"
 
     def __init__(self, settings: SessionSettings):
         self.settings = settings
-        self.db = Database(settings.database, f"authbench-{self.name}-{os.getpid()}")
+        application_name = f"authbench-{self.name}-{os.getpid()}"
+        self.db = Database(settings.database, application_name)
+        self.sessions = (
+            RedisSessions(settings, application_name)
+            if settings.store == "redis"
+            else PostgresSessions(self.db, settings)
+        )
         self.cache = (
             TTLCache(settings.cache_ttl_s, settings.cache_size) if settings.cache_ttl_s else None
         )
 
     async def startup(self) -> None:
         await self.db.open()
+        try:
+            await self.sessions.open()
+        except BaseException:
+            await self.db.close()
+            raise
 
     async def shutdown(self) -> None:
-        await self.db.close()
+        try:
+            await self.sessions.close()
+        finally:
+            await self.db.close()
 
     def _token_hash(self, headers) -> bytes:
         token = bearer_token(headers)
         if not TOKEN_SHAPE.fullmatch(token):
-            raise invalid_token("not a session token")  # refused without touching the database
+            raise invalid_token("not a session token")  # refused without touching the store
         return hash_token(token)
 
     async def login(self, username: str, password: str) -> dict:
-        """Exercises: password check, then one INSERT of sha256(new token). Any offered token is
-        ignored: a login always creates a new session (no session fixation)."""
+        """Exercises: password check in PostgreSQL, then one write of sha256(new token) to the
+        session store. Any offered token is ignored: a login always creates a new session (no
+        session fixation)."""
         principal = await self.db.check_password(username, password)
         if principal is None:
             raise Problem(400, "invalid_grant", "unknown username or wrong password")
         token = secrets.token_urlsafe(32)
-        token_hash = hash_token(token)
-        await self.db.execute(CREATE, token_hash, principal.user_id, float(self.settings.ttl_s))
+        await self.sessions.create(hash_token(token), principal)
         return token_response(token, self.settings.ttl_s)
 
     async def authenticate(self, headers) -> Principal:
-        """Exercises: sha256 of the token, then one indexed lookup (or a cache hit)."""
+        """Exercises: sha256 of the token, then one lookup in the store (or a cache hit)."""
         token_hash = self._token_hash(headers)
         if self.cache is not None and (principal := self.cache.get(token_hash)) is not None:
             return principal
-        s = self.settings
-        row = await self.db.fetchrow(LOOKUP, token_hash, s.touch_after_s, s.idle_s)
-        if row is None:
+        principal = await self.sessions.lookup(token_hash)
+        if principal is None:
             raise invalid_token("unknown, expired or logged-out session")
-        if row["stale"]:
-            await self.db.execute(TOUCH, token_hash)
-        principal = Principal(row["user_id"], row["username"])
         if self.cache is not None:
             self.cache.put(token_hash, principal)
         return principal
 
+    @property
+    def folds_lookup_into_profile(self) -> bool:
+        s = self.settings
+        return s.store == "postgres" and s.profile_query == "joined" and self.cache is None
+
     async def profile(self, headers, timing: list[int]) -> dict:
         """Exercises: the session lookup folded into the query the endpoint makes anyway (one
-        round trip); with AUTHBENCH_PROFILE_QUERY=naive, the lookup and then the data query."""
-        if self.settings.profile_query == "naive" or self.cache is not None:
+        round trip); with AUTHBENCH_PROFILE_QUERY=naive, a cache, or the Redis store: the
+        lookup, then the data query (two round trips)."""
+        if not self.folds_lookup_into_profile:
             principal = await self.authenticate(headers)
             timing[0] = time.perf_counter_ns()
             return await self.db.profile_of(principal.user_id)
@@ -196,12 +389,11 @@ class SessionAuth:
         return profile_json(row)
 
     async def logout(self, headers) -> None:
-        """Exercises: one DELETE. The token is refused from the next request on."""
+        """Exercises: one delete in the store. The token is refused from the next request on."""
         token_hash = self._token_hash(headers)
         if self.cache is not None:
             self.cache.discard(token_hash)
-        status = await self.db.execute(DELETE, token_hash)
-        if status == "DELETE 0":
+        if not await self.sessions.delete(token_hash):
             raise invalid_token("unknown, expired or logged-out session")
 
 

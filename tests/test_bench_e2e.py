@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bench.proctree import tree
-from tests.test_serve import alive
+from tests.test_serve import alive, command_name
 
 pytestmark = pytest.mark.load
 
@@ -296,25 +296,51 @@ def test_unreachable_database_url_is_one_line(tmp_path):
     assert not list(tmp_path.iterdir())  # no run folder for a run that could not start
 
 
-def test_a_profile_scenario_runs_end_to_end(tmp_path):
-    """Server entries with path = "/profile": paired, verified, measured, judged."""
+def test_a_profile_and_redis_scenario_runs_end_to_end(tmp_path):
+    """Server entries with path = "/profile" and a session server on the Redis store: paired,
+    verified, measured, judged; the Redis arm's store CPU is its own; a closed-loop cell too."""
     scenario = tmp_path / "profile.toml"
     scenario.write_text(
         'warmup_s = 1\nduration_s = 1\nmicro = "off"\n'
-        '[paired]\narms = ["session_profile", "jwt_profile", "control_profile"]\n'
+        '[paired]\narms = ["session_profile", "jwt_profile", "control_profile", "session_redis"]\n'
         f"rates = [300]\nusers = 8\nunloaded = false\nwarmup_s = 1\nduration_s = {DURATION_S}\n"
+        "[load]\nclosed_users = [4]\n"
         '[[servers]]\nlabel = "session_profile"\nserver = "session"\npath = "/profile"\n'
+        "closed_users = []\n"
         '[[servers]]\nlabel = "jwt_profile"\nserver = "jwt_auth"\npath = "/profile"\n'
+        "closed_users = []\n"
         '[[servers]]\nlabel = "control_profile"\nserver = "control"\npath = "/profile"\n'
+        "closed_users = []\n"
+        '[[servers]]\nlabel = "session_redis"\nserver = "session"\n'
+        'settings = { AUTHBENCH_SESSION_STORE = "redis" }\n'
     )
-    result = bench("run", "--scenario", str(scenario), "--results", str(tmp_path), "--no-plots")
-    assert result.returncode == 0, result.stderr[-3000:]
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    argv = bench_argv("run", "--scenario", str(scenario), "--results", str(tmp_path), "--no-plots")
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          env=env) as run:  # fmt: skip
+        valkeys: set[int] = set()
+        while run.poll() is None:  # watch the store come and go
+            valkeys |= {pid for pid in tree(run.pid) if command_name(pid) == "valkey-server"}
+            time.sleep(0.2)
+        stdout, stderr = run.communicate()
+    assert run.returncode == 0, stderr[-3000:]
+    assert valkeys and not any(alive(pid) for pid in valkeys)  # started, and stopped at the end
     (run_file,) = tmp_path.glob("*/run.json")
-    (cell,) = json.loads(run_file.read_text())["cells"]
-    assert cell["counts_agree"]
-    for label, arm in cell["arms"].items():
-        assert arm["path"] == "/profile" and arm["error_count"] == 0, label
+    record = json.loads(run_file.read_text())
+    assert record["environment"]["redis_version"].startswith("9.")
+    paired, closed = record["cells"]
+    assert paired["counts_agree"]
+    for label, arm in paired["arms"].items():
+        assert arm["error_count"] == 0, label
         assert arm["requests"] > 0 and arm["auth_us"] is not None
-    # Every arm reads the database now, the control included.
-    assert all(arm["cpu_us_per_request"]["postgres"] > 5 for arm in cell["arms"].values())
-    assert "session_profile - jwt_profile" in result.stdout
+    # Every /profile arm reads the database, the control included; the Redis arm's lookups go to
+    # Redis, and only it is charged for Redis's CPU.
+    for label in ("session_profile", "jwt_profile", "control_profile"):
+        arm = paired["arms"][label]
+        assert arm["path"] == "/profile" and arm["cpu_us_per_request"]["postgres"] > 5, label
+        assert "redis" not in arm["cpu_us_per_request"], label
+    redis_arm = paired["arms"]["session_redis"]["cpu_us_per_request"]
+    assert redis_arm["redis"] > 1 and redis_arm["postgres"] < 1
+    assert closed["label"] == "session_redis" and closed["cpu_us_per_request"]["redis"] > 1
+    assert "session_profile - jwt_profile" in stdout
+

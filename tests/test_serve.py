@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from bench.postgres import free_port
 from bench.proctree import tree
 from tests.client import bearer, call
@@ -23,14 +25,26 @@ def alive(pid: int) -> bool:
         return stat.read().split(") ")[1][0] != "Z"
 
 
-def test_serve_answers_then_ctrl_c_stops_server_and_postgres():
+def command_name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as comm:
+            return comm.read().strip()
+    except OSError:
+        return ""
+
+
+@pytest.mark.parametrize("store", ["postgres", "redis"])
+def test_serve_answers_then_ctrl_c_stops_server_and_its_stores(store):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env["AUTHBENCH_SESSION_STORE"] = store
     argv = [sys.executable, "-m", "bench", "serve", "--server", "session", "--port", str(port)]
     with subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     ) as serve:
-        stderr, started = _drive(serve, port)
+        stderr, started, names = _drive(serve, port)
+    assert ("valkey-server" in names) == (store == "redis"), names
+    assert "postgres" in names
     assert serve.returncode == 130
     assert "interrupted" in stderr
     deadline = time.monotonic() + 5
@@ -39,12 +53,13 @@ def test_serve_answers_then_ctrl_c_stops_server_and_postgres():
         time.sleep(0.1)
 
 
-def _drive(serve: subprocess.Popen, port: int) -> tuple[str, list[int]]:
+def _drive(serve: subprocess.Popen, port: int) -> tuple[str, list[int], set[str]]:
     """Wait for the ready message, use the server, then Ctrl-C.
 
-    Returns what went to stderr and the processes that were running under `bench serve`.
+    Returns what went to stderr, and the processes running under `bench serve` and their names.
     """
     started: list[int] = []
+    names: set[str] = set()
     try:
         lines = []
         while not lines or "Ctrl-C stops" not in lines[-1]:
@@ -60,8 +75,11 @@ def _drive(serve: subprocess.Popen, port: int) -> tuple[str, list[int]]:
         token = login(Server)
         assert call(Server.url, "GET", "/me", bearer(token)).status == 200
         started = tree(serve.pid)
+        names = {command_name(pid) for pid in started}
+        assert call(Server.url, "POST", "/logout", bearer(token)).status == 204
+        assert call(Server.url, "GET", "/me", bearer(token)).status == 401
         assert len(started) >= 3  # bench serve, the server, postgres (and its backends)
     finally:
         serve.send_signal(signal.SIGINT)
         serve.wait(30)
-    return serve.stderr.read(), started
+    return serve.stderr.read(), started, names
