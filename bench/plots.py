@@ -17,6 +17,7 @@ from bench.analysis import (
     Run,
     algorithm_rows,
     busiest_closed,
+    capacity,
     cell_rows,
     claim,
     distance_rows,
@@ -42,9 +43,29 @@ COLORS = {
     "session_db_1ms": "#fb6a4a",
     "session_db_2ms": "#cb181d",
     "session_db_5ms": "#67000d",
+    # Sessions in Redis: orange, lighter for /profile, a ramp for the distance sweep.
+    "session_redis": "#ff7f0e",
+    "session_redis_profile": "#ffbb78",
+    "session_redis_db_0ms": "#fdd0a2",
+    "session_redis_db_1ms": "#fd8d3c",
+    "session_redis_db_2ms": "#e6550d",
+    "session_redis_db_5ms": "#a63603",
+    # GET /profile: the shade of each server's /me colour.
+    "session_profile": "#d62728",
+    "session_profile_naive": "#ff9896",
+    "jwt_profile": "#1f77b4",
+    "control_profile": "#7f7f7f",
+    # Two uvicorn workers (notebook 08's model check).
+    "session_2_workers": "#d62728",
+    "jwt_auth_2_workers": "#1f77b4",
 }
-SPARE_COLORS = ("#8c564b", "#e377c2", "#ff7f0e", "#98df8a", "#c5b0d5", "#c49c94", "#dbdb8d")
-CPU_COLORS = {"server": "#4c72b0", "postgres": "#dd8452", "load_generator": "#c7c7c7"}
+SPARE_COLORS = ("#8c564b", "#e377c2", "#98df8a", "#c5b0d5", "#c49c94", "#dbdb8d")
+CPU_COLORS = {
+    "server": "#4c72b0",
+    "postgres": "#dd8452",
+    "redis": "#55a868",
+    "load_generator": "#c7c7c7",
+}
 BOUND_NOTE = f"x: load generator above {SATURATED_CORE_FRACTION:.0%} of a core"
 MAIN = ("control", "session", "jwt_auth")  # the comparison of notebooks 01 and 02
 US = "µs"
@@ -208,9 +229,11 @@ def plot_cpu_per_request(run: Run) -> Figure:
 MICRO_SHOWN = (
     ("jwt_verify_HS256", "verify an HS256 JWT (PyJWT)"),
     ("session_token_sha256", "sha256 of the opaque token"),
-    ("session_lookup_unix_socket", "session lookup (asyncpg, unix socket)"),
+    ("session_lookup_unix_socket", "PostgreSQL session lookup (asyncpg, unix socket)"),
     ("select_1_unix_socket", "SELECT 1: the bare round trip"),
-    ("session_lookup_tcp", "session lookup (asyncpg, loopback TCP)"),
+    ("session_lookup_tcp", "PostgreSQL session lookup (asyncpg, loopback TCP)"),
+    ("redis_session_lookup_unix_socket", "Redis session lookup (redis-py, unix socket)"),
+    ("redis_session_lookup_tcp", "Redis session lookup (redis-py, loopback TCP)"),
 )
 
 
@@ -225,7 +248,12 @@ def plot_micro(run: Run) -> Figure | None:
     axis = fig.subplots()
     ys = list(range(len(shown)))[::-1]
     colors = [
-        color("jwt_auth") if t["name"].startswith("jwt") else color("session") for t, _ in shown
+        color("jwt_auth")
+        if t["name"].startswith("jwt")
+        else color("session_redis")
+        if t["name"].startswith("redis")
+        else color("session")
+        for t, _ in shown
     ]
     axis.barh(
         ys,
@@ -242,76 +270,90 @@ def plot_micro(run: Run) -> Figure | None:
     axis.set_xlim(0, max(t["us_p75"] for t, _ in shown) * 1.25)
     axis.set_xlabel(f"{US} per call (median; whiskers: p25 to p75)")
     axis.set_title(
-        "The auth step alone, in-process: JWT check (blue) against session lookup (red)",
+        "The auth step alone, in-process: JWT check (blue), session lookup in PostgreSQL (red), "
+        "in Redis (orange)",
         fontsize=10,
     )
     axis.grid(True, axis="x", alpha=0.3)
     return fig
 
 
+DISTANCE_STYLE = {"postgres": ("session", "sessions in PostgreSQL"),
+                  "redis": ("session_redis", "sessions in Redis")}  # fmt: skip
+
+
 def plot_distance(run: Run) -> Figure | None:
-    """Where the claim starts to hold: the session server with PostgreSQL further away,
-    measured side by side with JWT; left the medians, right the paired difference with its
-    interval against the margin."""
-    rows = [r for r in distance_rows(run) if r["p50_us"]]
-    if not rows:
+    """Where the claim starts to hold: the session server with its store (PostgreSQL, and Redis
+    where measured) further away, beside JWT; left the medians, right the paired difference with
+    its interval against the margin."""
+    sweeps = {
+        store: [r for r in distance_rows(run, store) if r["p50_us"]] for store in DISTANCE_STYLE
+    }
+    sweeps = {store: rows for store, rows in sweeps.items() if rows}
+    if not sweeps:
         return None
-    fig = Figure(figsize=(10.5, 4.2), layout="constrained")
+    fig = Figure(figsize=(10.5, 4.4), layout="constrained")
     left, right = fig.subplots(1, 2)
-    xs = [r["measured_rtt_ms"] for r in rows]
-    left.plot(
-        xs, [r["p50_us"] for r in rows], "o-", color=color("session"), label="session, median"
-    )
-    left.plot(
-        xs, [r["auth_p50_us"] for r in rows], "s:", color=color("session"),
-        label="session, its auth step (Server-Timing)",
-    )  # fmt: skip
-    versus = [r for r in rows if r["versus_p50_us"]]
+    for store, rows in sweeps.items():
+        label, name = DISTANCE_STYLE[store]
+        xs = [r["measured_rtt_ms"] for r in rows]
+        left.plot(
+            xs, [r["p50_us"] for r in rows], "o-", color=color(label), label=f"{name}, median"
+        )
+        left.plot(xs, [r["auth_p50_us"] for r in rows], "s:", color=color(label),
+                  label=f"{name}, its auth step")  # fmt: skip
+    first = next(iter(sweeps.values()))
+    versus = [r for r in first if r["versus_p50_us"]]
     if versus:
         left.plot(
             [r["measured_rtt_ms"] for r in versus], [r["versus_p50_us"] for r in versus], "o-",
             color=color(versus[0]["versus"]), label=f"{versus[0]['versus']}, median (beside it)",
         )  # fmt: skip
-    left.set_xlabel("added database round trip, measured (ms)")
+    left.set_xlabel("added round trip to the store, measured (ms)")
     left.set_ylabel(f"latency ({US})")
     left.set_ylim(bottom=0)
-    left.set_title(f"Median at {rows[0]['rate']:g} requests/s in total", fontsize=10)
+    left.set_title(f"Median at {first[0]['rate']:g} requests/s in total", fontsize=10)
     left.grid(True, alpha=0.3)
-    judged = [r for r in rows if r["delta_p50_us"] is not None]
-    if judged:
-        jx = [r["measured_rtt_ms"] for r in judged]
-        delta = [r["delta_p50_us"] for r in judged]
-        right.errorbar(
-            jx, delta,
-            yerr=[[d - r["ci_low_us"] for d, r in zip(delta, judged, strict=True)],
-                  [r["ci_high_us"] - d for d, r in zip(delta, judged, strict=True)]],
-            fmt="o", color=color("session"), capsize=4, label="session minus JWT, 95% interval",
-        )  # fmt: skip
-        margin = judged[0]["margin_us"]
-        right.axhspan(
-            -margin, margin, color="#7f7f7f", alpha=0.15, label=f"±margin ({margin:,.0f} {US})"
-        )
-        right.axhline(0, color="black", lw=0.8)
-        for r in judged:
-            right.annotate(
-                f" {r['verdict']}", (r["measured_rtt_ms"], r["ci_high_us"]), fontsize=8,
-                ha="center", va="bottom",
-            )  # fmt: skip
-        right.set_yscale("symlog", linthresh=max(margin * 2, 1))
-        top = max(max(r["ci_high_us"] for r in judged), margin) * 3
-        right.set_ylim(min(min(r["ci_low_us"] for r in judged), -margin) * 3, top)
-        right.set_xlabel("added database round trip, measured (ms)")
-        right.set_ylabel(f"difference of medians ({US})")
-        right.set_title("The paired verdict at each distance", fontsize=10)
-        right.grid(True, alpha=0.3)
-        handles = left.get_legend_handles_labels()
-        more = right.get_legend_handles_labels()
-        fig.legend(handles[0] + more[0], handles[1] + more[1], loc="outside lower center",
-                   ncols=3, fontsize=8)  # fmt: skip
-    else:
+    judged = {s: [r for r in rows if r["delta_p50_us"] is not None] for s, rows in sweeps.items()}
+    judged = {s: rows for s, rows in judged.items() if rows}
+    if not judged:
         _legend_outside(fig, left)
         right.set_visible(False)
+        return fig
+    margins = {s: rows[0]["margin_us"] for s, rows in judged.items()}
+    everyone = [r for rows in judged.values() for r in rows]
+    for offset, (store, rows) in zip((-0.06, 0.06), judged.items(), strict=False):
+        label, name = DISTANCE_STYLE[store]
+        jx = [r["measured_rtt_ms"] + (offset if len(judged) > 1 else 0) for r in rows]
+        delta = [r["delta_p50_us"] for r in rows]
+        right.errorbar(
+            jx, delta,
+            yerr=[[d - r["ci_low_us"] for d, r in zip(delta, rows, strict=True)],
+                  [r["ci_high_us"] - d for d, r in zip(delta, rows, strict=True)]],
+            fmt="o", color=color(label), capsize=4, label=f"{name} minus JWT, 95% interval",
+        )  # fmt: skip
+        for x, r in zip(jx, rows, strict=True):
+            right.annotate(f" {r['verdict']}", (x, r["ci_high_us"]), fontsize=7, ha="center",
+                           va="bottom", rotation=90 if len(judged) > 1 else 0)  # fmt: skip
+    margin = min(margins.values())
+    said = ", ".join(f"{STORE_LABEL[s]} {m:,.0f}" for s, m in margins.items())
+    right.axhspan(-margin, margin, color="#7f7f7f", alpha=0.15, label=f"±margin ({said} {US})")
+    right.axhline(0, color="black", lw=0.8)
+    right.set_yscale("symlog", linthresh=max(margin * 2, 1))
+    top = max(max(r["ci_high_us"] for r in everyone), margin) * 4
+    right.set_ylim(min(min(r["ci_low_us"] for r in everyone), -margin) * 3, top)
+    right.set_xlabel("added round trip to the store, measured (ms)")
+    right.set_ylabel(f"difference of medians ({US})")
+    right.set_title("The paired verdict at each distance", fontsize=10)
+    right.grid(True, alpha=0.3)
+    handles = left.get_legend_handles_labels()
+    more = right.get_legend_handles_labels()
+    fig.legend(handles[0] + more[0], handles[1] + more[1], loc="outside lower center",
+               ncols=3, fontsize=8)  # fmt: skip
     return fig
+
+
+STORE_LABEL = {"postgres": "PostgreSQL", "redis": "Redis"}
 
 
 def plot_revocation(run: Run) -> Figure | None:
@@ -433,32 +475,13 @@ def plot_availability(run: Run) -> Figure | None:
     return fig
 
 
-def plot_profile(run: Run) -> Figure | None:
-    """Does the session lookup still cost anything when the endpoint reads the database anyway?
-    Session minus JWT on /me and on /profile, and asking twice against asking once, with
-    intervals and margins."""
-    session = find_server(run, "session", "/profile")
-    naive = find_server(run, "session", "/profile", AUTHBENCH_PROFILE_QUERY="naive")
-    jwt = find_server(run, "jwt_auth", "/profile")
+def _when(rate: float | None) -> str:
+    return "unloaded" if rate is None else f"{rate:g} req/s"
 
-    def when(rate):
-        return "unloaded" if rate is None else f"{rate:g} req/s"
 
-    shown = []
-    for r in claim.paired_verdicts(run, group="main"):
-        if (r.a, r.b) == ("session", "jwt_auth"):
-            shown.append((f"/me: session − JWT, {when(r.rate)}", r, color("session")))
-    for r in claim.paired_verdicts(run, group="profile"):
-        if (r.a, r.b) == (session, jwt):
-            shown.append(
-                (f"/profile: session (one query) − JWT, {when(r.rate)}", r, color("session"))
-            )
-        elif naive and (r.a, r.b) == (naive, session):
-            shown.append(
-                (f"/profile: two queries − one query, {when(r.rate)}", r, color("session_cached"))
-            )
-    if not any(text.startswith("/profile") for text, _, _ in shown):
-        return None
+def _verdict_chart(shown: list[tuple[str, claim.PairVerdict, str]], title: str) -> Figure:
+    """One row per paired verdict: the difference of medians with its interval, the margin as a
+    grey band around zero, the verdict in words at the right."""
     fig = Figure(figsize=(9.5, 0.45 * len(shown) + 1.5), layout="constrained")
     axis = fig.subplots()
     ys = list(range(len(shown)))[::-1]
@@ -478,10 +501,128 @@ def plot_profile(run: Run) -> Figure | None:
     highs = [max(r.ci_high_us, r.margin_us) for _, r, _ in shown]
     axis.set_xlim(min(lows) * 1.2, max(highs) * 1.3)
     axis.set_xlabel(f"difference of medians, a − b ({US}); grey: ± the margin")
-    axis.set_title(
-        "Does the lookup still cost anything when the endpoint reads the database?", fontsize=10
-    )
+    axis.set_title(title, fontsize=10)
     axis.grid(True, axis="x", alpha=0.3)
+    return fig
+
+
+def plot_profile(run: Run) -> Figure | None:
+    """Does the session lookup still cost anything when the endpoint reads the database anyway?
+    Session minus JWT on /me and on /profile, and asking twice against asking once, with
+    intervals and margins."""
+    session = find_server(run, "session", "/profile")
+    naive = find_server(run, "session", "/profile", AUTHBENCH_PROFILE_QUERY="naive")
+    redis = find_server(run, "session", "/profile", AUTHBENCH_SESSION_STORE="redis")
+    jwt = find_server(run, "jwt_auth", "/profile")
+    shown = []
+    for r in claim.paired_verdicts(run, group="main"):
+        if (r.a, r.b) == ("session", "jwt_auth"):
+            shown.append((f"/me: session − JWT, {_when(r.rate)}", r, color("session")))
+    for r in claim.paired_verdicts(run, group="profile"):
+        if (r.a, r.b) == (session, jwt):
+            text = f"/profile: session (one query) − JWT, {_when(r.rate)}"
+            shown.append((text, r, color("session")))
+        elif redis and (r.a, r.b) == (redis, jwt):
+            text = f"/profile: session in Redis (+ data query) − JWT, {_when(r.rate)}"
+            shown.append((text, r, color("session_redis")))
+        elif naive and (r.a, r.b) == (naive, session):
+            text = f"/profile: two queries − one query, {_when(r.rate)}"
+            shown.append((text, r, color("session_cached")))
+    if not any(text.startswith("/profile") for text, _, _ in shown):
+        return None
+    return _verdict_chart(
+        shown, "Does the lookup still cost anything when the endpoint reads the database?"
+    )
+
+
+def plot_stores(run: Run) -> Figure | None:
+    """Where does a Redis session store win? Sessions in Redis against JWT and against
+    sessions in PostgreSQL (GET /me), paired, at each load."""
+    redis = find_server(run, "session", AUTHBENCH_SESSION_STORE="redis")
+    session, jwt = find_server(run, "session"), find_server(run, "jwt_auth")
+    shown = []
+    for r in claim.paired_verdicts(run, group="stores"):
+        if (r.a, r.b) == (session, jwt):
+            shown.append((f"PostgreSQL session − JWT, {_when(r.rate)}", r, color("session")))
+        elif (r.a, r.b) == (redis, jwt):
+            shown.append((f"Redis session − JWT, {_when(r.rate)}", r, color("session_redis")))
+        elif (r.a, r.b) == (redis, session):
+            text = f"Redis session − PostgreSQL session, {_when(r.rate)}"
+            shown.append((text, r, color("session_redis_db_5ms")))
+    if not shown:
+        return None
+    shown.sort(key=lambda item: (item[0].split(",")[0], item[1].rate or 0))
+    return _verdict_chart(shown, "GET /me: sessions in Redis against PostgreSQL and JWT")
+
+
+SCHEME_COLORS = {  # the colour of the server each scheme was measured on
+    "JWT": color("jwt_auth"),
+    "sessions in PostgreSQL": color("session"),
+    "sessions in Redis": color("session_redis"),
+    "sessions in PostgreSQL, 1 s cache": color("session_cached"),
+    "JWT with a jti denylist": color("jwt_denylist"),
+}
+
+
+def plot_bill(run: Run, rate: float = 1_000_000) -> Figure | None:
+    """How many cores does each design need at `rate` requests per second? App cores and store
+    cores, stacked, from the measured CPU per request (100% busy)."""
+    rows = capacity.capacity_rows(run, (rate,))
+    if not rows:
+        return None
+    fig = Figure(figsize=(9.5, 0.55 * len(rows) + 1.6), layout="constrained")
+    axis = fig.subplots()
+    ys = list(range(len(rows)))[::-1]
+    lefts = [0.0] * len(rows)
+    parts = (("app_cores", "app servers", CPU_COLORS["server"]),
+             ("postgres_cores", "PostgreSQL", CPU_COLORS["postgres"]),
+             ("redis_cores", "Redis", CPU_COLORS["redis"]))  # fmt: skip
+    for key, name, shade in parts:
+        values = [r[key] for r in rows]
+        if not any(v >= 0.5 for v in values):
+            continue
+        axis.barh(ys, values, left=lefts, color=shade, label=name)
+        lefts = [a + b for a, b in zip(lefts, values, strict=True)]
+    for y, total in zip(ys, lefts, strict=True):
+        axis.annotate(f" {total:,.0f} cores", (total, y), va="center", fontsize=8)
+    axis.set_yticks(ys, [r["scheme"] for r in rows], fontsize=9)
+    for tick, r in zip(axis.get_yticklabels(), rows, strict=True):
+        tick.set_color(SCHEME_COLORS.get(r["scheme"], "black"))
+    axis.set_xlim(0, max(lefts) * 1.2)
+    axis.set_xlabel(f"cores busy at {rate:,.0f} requests/s (CPU per request measured here)")
+    axis.set_title(f"The bill at {rate:,.0f} requests per second, by design", fontsize=10)
+    axis.grid(True, axis="x", alpha=0.3)
+    _legend_outside(fig, axis)
+    return fig
+
+
+def plot_model_check(run: Run) -> Figure | None:
+    """Does the capacity model hold on this machine? Closed-loop throughput of two-worker
+    servers: predicted from the one-worker CPU per request, against measured."""
+    rows = capacity.model_check_rows(run)
+    if not rows:
+        return None
+    fig = Figure(figsize=(8, 3.8), layout="constrained")
+    axis = fig.subplots()
+    xs = np.arange(len(rows))
+    width = 0.38
+    predicted = [r["predicted_rps"] for r in rows]
+    measured = [r["measured_rps"] for r in rows]
+    axis.bar(xs - width / 2, predicted, width, color="white", edgecolor="black", hatch="..",
+             label="predicted from one worker's CPU per request")  # fmt: skip
+    axis.bar(xs + width / 2, measured, width, color=[color(r["server"]) for r in rows],
+             label="measured (two workers)")  # fmt: skip
+    for x, r in zip(xs, rows, strict=True):
+        axis.annotate(f"{r['error_fraction']:+.0%}", (x + width / 2, r["measured_rps"]),
+                      ha="center", va="bottom", fontsize=9)  # fmt: skip
+        axis.annotate(f"limit: {r['bottleneck']}", (x - width / 2, r["predicted_rps"]),
+                      ha="center", va="bottom", fontsize=7)  # fmt: skip
+    axis.set_xticks(xs, [r["server"] for r in rows])
+    axis.set_ylim(0, max(predicted + measured) * 1.2)
+    axis.set_ylabel("requests/s, closed loop")
+    axis.set_title("The capacity model against this machine", fontsize=10)
+    axis.grid(True, axis="y", alpha=0.3)
+    _legend_outside(fig, axis)
     return fig
 
 
@@ -495,6 +636,9 @@ PLOTS = {
     "algorithms": plot_algorithms,
     "availability": plot_availability,
     "profile": plot_profile,
+    "session_stores": plot_stores,
+    "bill_at_scale": plot_bill,
+    "model_check": plot_model_check,
 }
 
 

@@ -343,4 +343,3 @@ def test_a_profile_and_redis_scenario_runs_end_to_end(tmp_path):
     assert redis_arm["redis"] > 1 and redis_arm["postgres"] < 1
     assert closed["label"] == "session_redis" and closed["cpu_us_per_request"]["redis"] > 1
     assert "session_profile - jwt_profile" in stdout
-

@@ -335,3 +335,71 @@ def test_auth_time_sentence_follows_how_auth_time_moves_with_load(tmp_path):
     said = analysis.auth_time_sentence(analysis.load(tmp_path))
     assert "30 µs in a tight loop" in said and "40 µs at 1000 req/s" in said
     assert "about what it costs in a tight loop" in said
+
+
+# --- sessions in Redis ---------------------------------------------------------------------------
+
+
+def store_micro_run(redis_us: float, spread_us: float = 2.0) -> analysis.Run:
+    def timing(name, median):
+        return {"name": name, "us_median": median, "us_p25": median - spread_us,
+                "us_p75": median + spread_us}  # fmt: skip
+
+    timings = [
+        timing("session_lookup_unix_socket", 60.0),
+        timing("redis_session_lookup_unix_socket", redis_us),
+        timing("redis_ping_unix_socket", 40.0),
+        timing("select_1_unix_socket", 50.0),
+    ]
+    return make_run(micro={"timings": timings})
+
+
+def test_store_micro_sentence_follows_which_lookup_is_faster():
+    faster = analysis.store_micro_sentence(store_micro_run(redis_us=45))
+    slower = analysis.store_micro_sentence(store_micro_run(redis_us=80))
+    overlap = analysis.store_micro_sentence(store_micro_run(redis_us=61, spread_us=5))
+    assert "Redis faster by 15 µs" in faster and "slower" not in faster
+    assert "Redis slower by 20 µs" in slower and "faster" not in slower
+    assert "no clear winner" in overlap and "faster by" not in overlap
+    assert "did not time the Redis lookup" in analysis.store_micro_sentence(make_run())
+
+
+def stores_run(tmp_path: Path, redis_us: float):
+    from tests.test_claim import write_paired_run
+
+    run = write_paired_run(
+        tmp_path, {"session": 1_000, "session_redis": redis_us, "jwt_auth": 800}, a_a=False
+    )
+    meta = copy.deepcopy(run.meta)
+    meta["scenario"]["paired"][0].update(
+        name="stores",
+        baseline="jwt_auth",
+        pairs=[["session_redis", "jwt_auth"], ["session_redis", "session"]],
+    )
+    for c in meta["cells"]:
+        c["group"] = "stores"
+    meta["scenario"]["servers"] = [
+        {"label": "session", "server": "session", "settings": {}},
+        {"label": "session_redis", "server": "session",
+         "settings": {"AUTHBENCH_SESSION_STORE": "redis"}},
+        {"label": "jwt_auth", "server": "jwt_auth", "settings": {}},
+    ]  # fmt: skip
+    (tmp_path / "run.json").write_text(json.dumps(meta))
+    return analysis.load(tmp_path)
+
+
+def test_store_sentence_follows_the_verdicts(tmp_path):
+    between = analysis.store_sentence(stores_run(tmp_path / "a", 900))
+    assert "JWT is still faster" in between and "Redis is faster than PostgreSQL" in between
+    beats_all = analysis.store_sentence(stores_run(tmp_path / "b", 600))
+    assert "Redis sessions are faster than JWT" in beats_all and "still faster" not in beats_all
+    worst = analysis.store_sentence(stores_run(tmp_path / "c", 1_400))
+    assert "Redis is slower than PostgreSQL" in worst and "faster than PostgreSQL" not in worst
+
+
+def test_availability_sentence_names_the_store_that_went_down():
+    redis_outage = {**OUTAGE, "label": "session", "store": "redis"}
+    said = analysis.availability_sentence(make_run(availability=[redis_outage]))
+    assert "while Redis was down" in said and "Redis being ready" in said
+    said = analysis.availability_sentence(make_run(availability=[OUTAGE]))
+    assert "while PostgreSQL was down" in said and "Redis" not in said

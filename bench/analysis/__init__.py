@@ -4,12 +4,22 @@
 - `claim`: the one verdict rule of the paired design, its estimates, and the headline;
 - `under_load`: the summary per server and the under-load sentences;
 - `experiments`: the auth step alone, distance, revocation and caching, algorithms, availability;
-- `tables`: rows as text or HTML, and the summary printed after a run.
+- `tables`: rows as text or HTML, and the summary printed after a run;
+- `capacity`: the bill at scale, a capacity model from measured CPU per request, and its check.
 """
 
 from __future__ import annotations
 
-from bench.analysis import claim
+from bench.analysis import capacity, claim
+from bench.analysis.capacity import (
+    bill_sentence,
+    capacity_rows,
+    cost_rows,
+    model_check_rows,
+    model_check_sentence,
+    revocation_window_rows,
+    saturation_rows,
+)
 from bench.analysis.claim import (
     BOOTSTRAP_SAMPLES,
     BOOTSTRAP_SEED,
@@ -49,6 +59,7 @@ from bench.analysis.core import (
     points,
     server_spec,
     spread,
+    store_of,
 )
 from bench.analysis.experiments import (
     PROBE_INTERVAL_S,
@@ -67,6 +78,10 @@ from bench.analysis.experiments import (
     profile_sentence,
     revocation_rows,
     revocation_sentence,
+    store_micro_rows,
+    store_micro_sentence,
+    store_rows,
+    store_sentence,
     token_size_sentence,
     variant_pairs,
     variant_rows,
@@ -120,13 +135,17 @@ __all__ = [
     "availability_sentence",
     "averages_rows",
     "averages_sentence",
+    "bill_sentence",
     "bootstrap_pair",
     "busiest_closed",
     "can_revoke",
+    "capacity",
+    "capacity_rows",
     "cell_rows",
     "claim",
     "closed_cpu_ratio",
     "compare_rows",
+    "cost_rows",
     "cpu_ratio_sentence",
     "decide",
     "distance_rows",
@@ -140,6 +159,8 @@ __all__ = [
     "median",
     "micro_figure",
     "micro_sentence",
+    "model_check_rows",
+    "model_check_sentence",
     "omission_rows",
     "omission_sentence",
     "paired_data",
@@ -154,9 +175,16 @@ __all__ = [
     "ratio_interval",
     "revocation_rows",
     "revocation_sentence",
+    "revocation_window_rows",
+    "saturation_rows",
     "saturation_sentence",
     "server_spec",
     "spread",
+    "store_micro_rows",
+    "store_micro_sentence",
+    "store_of",
+    "store_rows",
+    "store_sentence",
     "summary_rows",
     "summary_table",
     "summary_text",

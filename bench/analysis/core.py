@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.results import load_run
 
-CPU_GROUPS = ("server", "postgres", "load_generator")
+CPU_GROUPS = ("server", "postgres", "redis", "load_generator")
 
 
 @dataclass
@@ -124,10 +124,11 @@ def cell_rows(run: Run) -> list[dict[str, Any]]:
 
 
 def _service_cpu(cpu: dict[str, Any]) -> float | None:
-    """What serving one request costs: server plus database, without the load generator."""
+    """What serving one request costs: server plus its stores (PostgreSQL, Redis), without the
+    load generator."""
     if cpu.get("server") is None:
         return None
-    return round(cpu["server"] + (cpu.get("postgres") or 0.0), 2)
+    return round(cpu["server"] + (cpu.get("postgres") or 0.0) + (cpu.get("redis") or 0.0), 2)
 
 
 def median(values: Iterable[float | None]) -> float | None:
@@ -223,6 +224,21 @@ def server_spec(run: Run, label: str) -> dict[str, Any]:
     return {"label": label, "server": label, "settings": {}}
 
 
+def store_of(spec: dict[str, Any]) -> str | None:
+    """Where a server's per-request lookup goes: "postgres", "redis", or None (no lookup)."""
+    settings = spec.get("settings") or {}
+    if spec.get("server") == "session":
+        return (
+            "redis"
+            if settings.get("AUTHBENCH_SESSION_STORE", "").lower() == "redis"
+            else "postgres"
+        )
+    return "postgres" if can_revoke(spec) else None
+
+
+STORE_NAMES = {"postgres": "PostgreSQL", "redis": "Redis"}
+
+
 def can_revoke(spec: dict[str, Any]) -> bool:
     """Decided from the server's kind and settings, not its label: a session server always asks
     its store; a JWT server only with the jti denylist on."""
@@ -233,14 +249,17 @@ def can_revoke(spec: dict[str, Any]) -> bool:
     ).lower() not in ("", "0", "false", "no")
 
 
-def find_server(run: Run, kind: str, path: str = "/me", **settings: str) -> str | None:
-    """The first server of the scenario of `kind` that asks `path` with exactly `settings` and
-    the database at its own distance; None if there is none."""
+def find_server(
+    run: Run, kind: str, path: str = "/me", workers: int = 1, **settings: str
+) -> str | None:
+    """The first server of the scenario of `kind` that asks `path` with exactly `settings`,
+    `workers` uvicorn workers and the database at its own distance; None if there is none."""
     for spec in run.meta["scenario"].get("servers", []):
         if (
             spec.get("server") == kind
             and spec.get("path", "/me") == path
             and (spec.get("settings") or {}) == settings
+            and spec.get("workers", 1) == workers
             and spec.get("db_delay_ms") is None
         ):
             return spec["label"]

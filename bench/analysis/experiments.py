@@ -7,6 +7,7 @@ from typing import Any
 
 from bench.analysis import claim
 from bench.analysis.core import (
+    STORE_NAMES,
     Run,
     _measured,
     at_rate,
@@ -17,6 +18,7 @@ from bench.analysis.core import (
     micro_figure,
     plain,
     server_spec,
+    store_of,
 )
 from servers.jwt_auth import DEFAULT_ALGORITHM
 
@@ -50,6 +52,115 @@ def micro_sentence(run: Run) -> str:
     if sha is not None:
         parts.append(f"Hashing the opaque token with sha256 took {sha:.1f} µs.")
     return " ".join(parts)
+
+
+def store_micro_rows(run: Run) -> list[dict[str, Any]]:
+    """Per transport: the session lookup in PostgreSQL against the one in Redis, in-process."""
+    timings = {t["name"]: t for t in (run.micro or {}).get("timings", [])}
+    rows = []
+    for transport in ("unix_socket", "tcp"):
+        pg, kv = (
+            timings.get(f"session_lookup_{transport}"),
+            timings.get(f"redis_session_lookup_{transport}"),
+        )
+        if pg and kv:
+            rows.append(
+                {
+                    "transport": transport.replace("_", " "),
+                    "postgres_us": pg["us_median"],
+                    "redis_us": kv["us_median"],
+                    "difference_us": round(kv["us_median"] - pg["us_median"], 1),
+                    # Batches' interquartile ranges apart: a difference the batches agree on.
+                    "apart": kv["us_p75"] < pg["us_p25"] or pg["us_p75"] < kv["us_p25"],
+                    "redis_ping_us": timings.get(f"redis_ping_{transport}", {}).get("us_median"),
+                    "select_1_us": timings.get(f"select_1_{transport}", {}).get("us_median"),
+                }
+            )
+    return rows
+
+
+def store_micro_sentence(run: Run) -> str:
+    """Is a Redis GET faster than the indexed PostgreSQL lookup? Words from sign and spread."""
+    rows = store_micro_rows(run)
+    if not rows:
+        return "This run did not time the Redis lookup (the full micro-benchmarks do)."
+    parts = []
+    for r in rows:
+        if not r["apart"]:
+            verdict = "no clear winner: the two ranges of batch timings overlap"
+        elif r["redis_us"] < r["postgres_us"]:
+            verdict = f"Redis faster by {-r['difference_us']:.0f} µs"
+        else:
+            verdict = f"Redis slower by {r['difference_us']:.0f} µs"
+        parts.append(
+            f"over {r['transport']}, the Redis lookup took {r['redis_us']:.0f} µs against "
+            f"{r['postgres_us']:.0f} µs for PostgreSQL ({verdict})"
+        )
+    text = "In-process, one call at a time: " + "; ".join(parts) + "."
+    first = rows[0]
+    if first["redis_ping_us"] and first["select_1_us"]:
+        text += (
+            f" The bare round trips ({first['transport']}): PING {first['redis_ping_us']:.0f} µs, "
+            f"SELECT 1 {first['select_1_us']:.0f} µs; most of either lookup is the client library "
+            "and the trip, not the store's work."
+        )
+    return text
+
+
+def _verdict_words(verdict: str, slower: str, faster: str) -> str:
+    return {
+        "holds": slower,
+        "reversed": faster,
+        "no_difference": "no difference beyond the margin",
+    }.get(verdict, "undecided: run longer")
+
+
+def store_rows(run: Run) -> list[dict[str, Any]]:
+    """The paired "stores" group: session on PostgreSQL, session on Redis, JWT, per load."""
+    return [
+        {
+            "rate": r.rate,
+            "a": r.a,
+            "b": r.b,
+            "a_p50_us": r.a_p50_us,
+            "b_p50_us": r.b_p50_us,
+            "delta_p50_us": r.delta_p50_us,
+            "ci_low_us": r.ci_low_us,
+            "ci_high_us": r.ci_high_us,
+            "margin_us": r.margin_us,
+            "verdict": r.verdict,
+        }
+        for r in claim.paired_verdicts(run, group="stores")
+        if not r.a_a
+    ]
+
+
+def store_sentence(run: Run) -> str:
+    """Where a Redis session store wins: against JWT and against PostgreSQL, at each load."""
+    redis = find_server(run, "session", AUTHBENCH_SESSION_STORE="redis")
+    session, jwt = plain(run, "session"), plain(run, "jwt_auth")
+    rows = claim.paired_verdicts(run, group="stores")
+    if not rows or not redis:
+        return "This run has no paired session-store comparison (the full scenario has one)."
+    parts = []
+    for r in rows:
+        if (r.a, r.b) == (redis, jwt):
+            words = _verdict_words(
+                r.verdict, "JWT is still faster", "Redis sessions are faster than JWT"
+            )
+            what = "sessions in Redis minus JWT"
+        elif (r.a, r.b) == (redis, session):
+            words = _verdict_words(
+                r.verdict, "Redis is slower than PostgreSQL", "Redis is faster than PostgreSQL"
+            )
+            what = "sessions in Redis minus sessions in PostgreSQL"
+        else:
+            continue
+        parts.append(
+            f"{claim.where(r.rate)}, {what}: {r.delta_p50_us:+,.0f} µs on the median (interval "
+            f"{r.ci_low_us:+,.0f} to {r.ci_high_us:+,.0f}, margin ±{r.margin_us:,.0f}): {words}"
+        )
+    return ("; ".join(parts) + ".") if parts else "No Redis pair in this run's stores group."
 
 
 def token_size_sentence(run: Run) -> str:
@@ -99,14 +210,18 @@ def pem_sentence(run: Run) -> str:
     )
 
 
-def distance_rows(run: Run) -> list[dict[str, Any]]:
-    """Session servers through the delay proxy: set and measured distance, latency, CPU, and
-    the paired verdict against JWT (the same rule as notebook 01's)."""
+DISTANCE_GROUPS = {"postgres": "distance", "redis": "redis_distance"}
+
+
+def distance_rows(run: Run, store: str = "postgres") -> list[dict[str, Any]]:
+    """Session servers whose store (PostgreSQL, or Redis) sits behind the delay proxy: set and
+    measured distance, latency, CPU, and the paired verdict against JWT (notebook 01's rule)."""
     by_label: dict[str, list[dict[str, Any]]] = {}
     for _, figures, _ in _measured(run):
-        if figures.get("db_delay"):
+        if figures.get("db_delay") and store_of(server_spec(run, figures["label"])) == store:
             by_label.setdefault(figures["label"], []).append(figures)
-    verdicts = {r.a: r for r in claim.paired_verdicts(run, group="distance") if not r.a_a}
+    group = DISTANCE_GROUPS[store]
+    verdicts = {r.a: r for r in claim.paired_verdicts(run, group=group) if not r.a_a}
     fixed, closed = at_rate(run), busiest_closed(run)
     rows = []
     for label, measured in by_label.items():
@@ -114,6 +229,7 @@ def distance_rows(run: Run) -> list[dict[str, Any]]:
         rows.append(
             {
                 "server": label,
+                "store": store,
                 "set_rtt_ms": measured[0]["db_delay"]["set_rtt_ms"],
                 "measured_rtt_ms": median(x["db_delay"]["added_rtt_ms"] for x in measured),
                 "rate": f.get("rate"),
@@ -133,14 +249,15 @@ def distance_rows(run: Run) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: r["set_rtt_ms"])
 
 
-def distance_sentence(run: Run) -> str:
-    rows = [r for r in distance_rows(run) if r["p50_us"] and r["versus_p50_us"]]
+def distance_sentence(run: Run, store: str = "postgres") -> str:
+    rows = [r for r in distance_rows(run, store) if r["p50_us"] and r["versus_p50_us"]]
+    name = STORE_NAMES[store]
     if len(rows) < 2:
-        return "This run has no paired database-distance sweep (the full scenario has one)."
+        return f"This run has no paired {name} distance sweep (the full scenario has one)."
     near, far = rows[0], rows[-1]
     jwt = far["versus_p50_us"]
     text = (
-        f"With the database {far['measured_rtt_ms']:.2f} ms further away (set {far['set_rtt_ms']:g} ms), the "
+        f"With {name} {far['measured_rtt_ms']:.2f} ms further away (set {far['set_rtt_ms']:g} ms), the "
         f"session server's median at {far['rate']:g} req/s in total rose from {near['p50_us']:,.0f} µs to "
         f"{far['p50_us']:,.0f} µs, {far['p50_us'] / jwt:.1f}x the {far['versus']} server's {jwt:,.0f} µs "
         "measured beside it."
@@ -369,10 +486,11 @@ def availability_sentence(run: Run) -> str:
         total = sum(outage.values())
         ok = outage.get("200", 0)
         down = r["events"]["database_up"] - r["events"]["database_down"]
+        store = STORE_NAMES[r.get("store", "postgres")]
         if total == 0:
             what = f"{r['label']}: no probe landed inside the outage"
         elif ok == total:
-            what = f"{r['label']} answered all {total} probes with 200 while PostgreSQL was down for {down:.1f} s"
+            what = f"{r['label']} answered all {total} probes with 200 while {store} was down for {down:.1f} s"
         else:
             codes = ", ".join(f"{n} x {code}" for code, n in outage.items())
             recovered = r.get("recovered_after_s")
@@ -381,8 +499,8 @@ def availability_sentence(run: Run) -> str:
             else:
                 # The prober asks every 50 ms: say no more precisely than that.
                 step = PROBE_INTERVAL_S
-                back = f"and served again within {max(step, -(-recovered // step) * step):.2f} s of PostgreSQL being ready"
-            what = f"{r['label']} answered {codes} while it was down, {back}"
+                back = f"and served again within {max(step, -(-recovered // step) * step):.2f} s of {store} being ready"
+            what = f"{r['label']} answered {codes} while {store} was down, {back}"
         parts.append(what)
     text = "; ".join(parts) + "."
     slowest = [r["slowest_answer_ms"] for r in results if r.get("slowest_answer_ms") is not None]
@@ -464,6 +582,7 @@ def profile_sentence(run: Run) -> str:
     session = find_server(run, "session", "/profile")
     naive = find_server(run, "session", "/profile", AUTHBENCH_PROFILE_QUERY="naive")
     jwt = find_server(run, "jwt_auth", "/profile")
+    redis = find_server(run, "session", "/profile", AUTHBENCH_SESSION_STORE="redis")
     rows = claim.paired_verdicts(run, group="profile")
     if not rows or not session or not jwt:
         return "This run has no paired GET /profile comparison (the full scenario has one)."
@@ -479,6 +598,22 @@ def profile_sentence(run: Run) -> str:
                     "no_difference": "no difference beyond the margin",
                     "reversed": "the session server is the faster one",
                 }.get(r.verdict, "undecided: run longer")
+            )
+        elif redis and (r.a, r.b) == (redis, jwt):
+            parts.append(
+                f"{claim.where(r.rate)}, the session server with sessions in Redis (lookup in "
+                f"Redis, then the data in PostgreSQL) minus JWT: {r.delta_p50_us:+,.0f} µs "
+                f"(interval {r.ci_low_us:+,.0f} to {r.ci_high_us:+,.0f}): "
+                + _verdict_words(r.verdict, "slower", "faster")
+            )
+        elif redis and (r.a, r.b) == (redis, session):
+            parts.append(
+                f"{claim.where(r.rate)}, Redis lookup plus data query against the one joined "
+                f"query: {r.delta_p50_us:+,.0f} µs (interval {r.ci_low_us:+,.0f} to "
+                f"{r.ci_high_us:+,.0f}): "
+                + _verdict_words(
+                    r.verdict, "two stores cost more than one query", "two stores beat one query"
+                )
             )
         elif naive and (r.a, r.b) == (naive, session):
             parts.append(

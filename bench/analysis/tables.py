@@ -78,6 +78,7 @@ SUMMARY_HEADERS = {
     "rps_per_core": "req/s per core",
     "cpu_server_us": "server µs/req",
     "cpu_postgres_us": "postgres µs/req",
+    "cpu_redis_us": "redis µs/req",
     "cpu_load_generator_us": "locust µs/req",
     "rate": "at req/s",
     "p50_us": "p50 µs",

@@ -23,6 +23,7 @@ def summary_rows(run: Run) -> list[dict[str, Any]]:
                 "rps_per_core": round(1e6 / service) if service else None,
                 "cpu_server_us": c.get("cpu_server_us"),
                 "cpu_postgres_us": c.get("cpu_postgres_us"),
+                "cpu_redis_us": c.get("cpu_redis_us"),
                 "cpu_load_generator_us": c.get("cpu_load_generator_us"),
                 "rate": f.get("rate"),
                 "p50_us": f.get("p50_us"),

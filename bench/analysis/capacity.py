@@ -1,0 +1,244 @@
+"""The bill at scale: a capacity model built from measured CPU per request, and its check.
+
+The model is deliberately simple, so that every figure can be traced to a measurement:
+- one request of a scheme costs `server_us` of app-server CPU plus `postgres_us` and `redis_us`
+  of store CPU (closed loop, each server alone, the busiest point: CPU time over requests);
+- cores needed at a rate = rate x CPU per request / 1e6, at 100% busy (divide by the utilisation
+  you run at: at 50% you need twice as many);
+- a PostgreSQL node of `pg_node_cores` cores serves `pg_node_cores x 1e6 / postgres_us` lookups
+  per second (backends are processes: lookups spread over cores); a Redis node runs commands on
+  one thread, so one node serves about `1e6 / redis_us` per second, whatever its core count;
+- read replicas multiply the lookup capacity and add the replication lag to the revocation
+  window; an in-process cache with TTL t takes the lookups off the store and makes t the window.
+
+The check: the same model predicts the closed-loop throughput of this machine's two-worker
+servers from the one-worker measurements: the cores the servers may use (shared with their
+stores) against the load generator's cores, whichever runs out first.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from bench.analysis.core import Run, busiest_closed, can_revoke, find_server, server_spec
+
+RATES = (10_000, 100_000, 1_000_000)
+PG_NODE_CORES = 16  # a large but ordinary PostgreSQL primary
+SCHEMES = (  # (name, kind, settings): the designs the notebook prices
+    ("JWT", "jwt_auth", {}),
+    ("sessions in PostgreSQL", "session", {}),
+    ("sessions in Redis", "session", {"AUTHBENCH_SESSION_STORE": "redis"}),
+    ("sessions in PostgreSQL, 1 s cache", "session", {"AUTHBENCH_SESSION_CACHE_TTL": "1"}),
+    ("JWT with a jti denylist", "jwt_auth", {"AUTHBENCH_JWT_DENYLIST": "1"}),
+)
+
+
+def cost_rows(run: Run) -> list[dict[str, Any]]:
+    """Per scheme the run measured: CPU µs per request by process, closed loop, one worker."""
+    closed = busiest_closed(run)
+    rows = []
+    for scheme, kind, settings in SCHEMES:
+        label = find_server(run, kind, **settings)
+        point = closed.get(label) if label else None
+        if point is None:
+            continue
+        rows.append(
+            {
+                "scheme": scheme,
+                "server": label,
+                "server_us": point.get("cpu_server_us") or 0.0,
+                "postgres_us": point.get("cpu_postgres_us") or 0.0,
+                "redis_us": point.get("cpu_redis_us") or 0.0,
+                "closed_rps": point["ok_rps"],
+                "users": point["users"],
+            }
+        )
+    return rows
+
+
+def capacity_rows(
+    run: Run, rates: tuple[float, ...] = RATES, pg_node_cores: int = PG_NODE_CORES
+) -> list[dict[str, Any]]:
+    """Per scheme and rate: app cores, store cores, and store nodes at 100% busy."""
+    rows = []
+    for cost in cost_rows(run):
+        pg_per_node = pg_node_cores * 1e6 / cost["postgres_us"] if cost["postgres_us"] else None
+        redis_per_node = 1e6 / cost["redis_us"] if cost["redis_us"] else None
+        for rate in rates:
+            rows.append(
+                {
+                    "scheme": cost["scheme"],
+                    "rate": rate,
+                    "app_cores": rate * cost["server_us"] / 1e6,
+                    "postgres_cores": rate * cost["postgres_us"] / 1e6,
+                    "redis_cores": rate * cost["redis_us"] / 1e6,
+                    "postgres_nodes": math.ceil(rate / pg_per_node) if pg_per_node else 0,
+                    "redis_nodes": math.ceil(rate / redis_per_node) if redis_per_node else 0,
+                }
+            )
+    return rows
+
+
+def saturation_rows(run: Run, pg_node_cores: int = PG_NODE_CORES) -> list[dict[str, Any]]:
+    """Where one store node runs out: requests per second of one PostgreSQL primary of
+    `pg_node_cores` cores, and of one Redis node (one command thread)."""
+    rows = []
+    for cost in cost_rows(run):
+        if cost["postgres_us"] > 1:  # a scheme that asks PostgreSQL on every request
+            rows.append(
+                {
+                    "scheme": cost["scheme"],
+                    "store": f"one PostgreSQL primary, {pg_node_cores} cores",
+                    "store_us_per_request": cost["postgres_us"],
+                    "saturates_at_rps": pg_node_cores * 1e6 / cost["postgres_us"],
+                }
+            )
+        if cost["redis_us"] > 0:
+            rows.append(
+                {
+                    "scheme": cost["scheme"],
+                    "store": "one Redis node (one command thread)",
+                    "store_us_per_request": cost["redis_us"],
+                    "saturates_at_rps": 1e6 / cost["redis_us"],
+                }
+            )
+    return rows
+
+
+def revocation_window_rows(run: Run) -> list[dict[str, Any]]:
+    """How long a logged-out token keeps working in each design: measured where the run has the
+    revocation experiment, else what the design allows by construction."""
+    measured = {r["label"]: r for r in run.meta.get("revocation") or []}
+    rows = []
+    for scheme, kind, settings in SCHEMES:
+        label = find_server(run, kind, **settings)
+        if label is None:
+            continue
+        spec = server_spec(run, label)
+        probe = measured.get(label)
+        cache_s = float(settings.get("AUTHBENCH_SESSION_CACHE_TTL", 0))
+        if not can_revoke(spec):
+            lifetime = probe.get("token_valid_for_s") if probe else None
+            window = (
+                f"the token's lifetime ({lifetime:,.0f} s left at logout)"
+                if lifetime
+                else "the token's lifetime"
+            )
+        elif cache_s:
+            window = f"up to the cache TTL ({cache_s:g} s) on hosts that did not handle the logout"
+        else:
+            window = "none: refused on the next request"
+        rows.append(
+            {
+                "scheme": scheme,
+                "window": window,
+                "accepted_after_logout": probe["accepted_after_logout"] if probe else None,
+                "last_accepted_ms": probe["last_accepted_ms"] if probe else None,
+            }
+        )
+    rows.append(
+        {
+            "scheme": "sessions on read replicas",
+            "window": "the replication lag (not measured here: one machine, no replica)",
+            "accepted_after_logout": None,
+            "last_accepted_ms": None,
+        }
+    )
+    return rows
+
+
+def _cores(run: Run) -> tuple[int, int] | None:
+    """Cores of the servers (with their stores) and of the load generator, as pinned."""
+    layout = run.meta.get("settings", {}).get("cpu_layout")
+    if not layout:
+        return None
+    return len(layout["servers"]), len(layout["load_generator"])
+
+
+def model_check_rows(run: Run) -> list[dict[str, Any]]:
+    """For every closed-loop server with more than one worker: the throughput the model
+    predicts from its one-worker twin's CPU per request, against the measured throughput."""
+    cores = _cores(run)
+    closed = busiest_closed(run)
+    rows = []
+    for spec in run.meta["scenario"].get("servers", []):
+        workers = spec.get("workers", 1)
+        if workers == 1 or spec["label"] not in closed or cores is None:
+            continue
+        twin = find_server(
+            run, spec["server"], spec.get("path", "/me"), **(spec.get("settings") or {})
+        )
+        if twin is None or twin not in closed:
+            continue
+        one, many = closed[twin], closed[spec["label"]]
+        server_cores, generator_cores = cores
+        service_us = one["cpu_service_us"]
+        generator_us = one["cpu_load_generator_us"]
+        serving = server_cores * 1e6 / service_us
+        sending = generator_cores * 1e6 / generator_us if generator_us else math.inf
+        predicted = min(serving, sending)
+        rows.append(
+            {
+                "server": spec["label"],
+                "workers": workers,
+                "from": twin,
+                "service_us": service_us,
+                "load_generator_us": generator_us,
+                "server_cores": server_cores,
+                "generator_cores": generator_cores,
+                "predicted_rps": predicted,
+                "bottleneck": "servers' cores" if serving <= sending else "load generator",
+                "measured_rps": many["ok_rps"],
+                "one_worker_rps": one["ok_rps"],
+                "error_fraction": many["ok_rps"] / predicted - 1,
+            }
+        )
+    return rows
+
+
+def model_check_sentence(run: Run, close_enough: float = 0.10) -> str:
+    """Prediction against measurement, in words chosen by the size and sign of the miss."""
+    rows = model_check_rows(run)
+    if not rows:
+        return "This run has no multi-worker closed-loop cells to check the model against."
+    parts = []
+    for r in rows:
+        miss = r["error_fraction"]
+        if abs(miss) <= close_enough:
+            how = f"within {close_enough:.0%} of the prediction ({miss:+.0%})"
+        elif miss < 0:
+            how = f"{-miss:.0%} below the prediction: the model is optimistic here"
+        else:
+            how = f"{miss:.0%} above the prediction: the model is pessimistic here"
+        parts.append(
+            f"{r['server']} ({r['workers']} workers): predicted {r['predicted_rps']:,.0f} req/s "
+            f"(limited by the {r['bottleneck']}), measured {r['measured_rps']:,.0f} req/s, {how}"
+        )
+    return "; ".join(parts) + "."
+
+
+def bill_sentence(run: Run, rate: float = 1_000_000, pg_node_cores: int = PG_NODE_CORES) -> str:
+    """At `rate`: app cores per scheme and the store behind it, from the measured costs."""
+    rows = [r for r in capacity_rows(run, (rate,), pg_node_cores)]
+    if not rows:
+        return "This run has no closed-loop cells to price (run the default or full scenario)."
+    jwt = next((r for r in rows if r["scheme"] == "JWT"), None)
+    parts = []
+    for r in rows:
+        text = f"{r['scheme']}: {r['app_cores']:,.0f} app cores"
+        if r["postgres_cores"] >= 0.5:
+            text += f" + {r['postgres_cores']:,.0f} PostgreSQL cores ({r['postgres_nodes']} x {pg_node_cores}-core nodes)"
+        if r["redis_cores"] > 0:
+            text += f" + {r['redis_cores']:,.0f} Redis cores ({r['redis_nodes']} nodes)"
+        parts.append(text)
+    text = f"At {rate:,.0f} requests per second, at 100% busy: " + "; ".join(parts) + "."
+    session = next((r for r in rows if r["scheme"] == "sessions in PostgreSQL"), None)
+    if jwt and session:
+        extra = session["app_cores"] + session["postgres_cores"] - jwt["app_cores"]
+        more = "more" if extra >= 0 else "fewer"
+        text += (
+            f" Sessions in PostgreSQL need {abs(extra):,.0f} {more} cores in all than JWT "
+            f"({(session['app_cores'] + session['postgres_cores']) / jwt['app_cores']:.2f}x)."
+        )
+    return text
