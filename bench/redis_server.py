@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from bench.postgres import free_port
-from bench.proctree import tail
+from bench.proctree import spawn_logged, tail
 
 READY_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 5.0
@@ -129,17 +129,7 @@ class EmbeddedRedis:
         ]  # fmt: skip
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed below
-        try:
-            self.process = subprocess.Popen(
-                argv,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C reaches us, not the server: we stop it
-            )
-        finally:
-            log.close()
+        self.process = spawn_logged(argv, self.log_path)
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -235,6 +225,13 @@ def redis_store(
     if url:
         yield ExternalRedis(url, version=check_reachable(url))
         return
+    with embedded_redis() as server:
+        yield server
+
+
+@contextlib.contextmanager
+def embedded_redis() -> Iterator[EmbeddedRedis]:
+    """A new embedded Valkey, started; stopped and its directory removed when the block ends."""
     server = EmbeddedRedis.create()
     try:
         server.start()

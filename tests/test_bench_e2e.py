@@ -296,6 +296,23 @@ def test_unreachable_database_url_is_one_line(tmp_path):
     assert not list(tmp_path.iterdir())  # no run folder for a run that could not start
 
 
+def test_unreachable_redis_url_is_one_line(tmp_path):
+    """A scenario with the Redis store and a REDIS_URL nobody answers: one line, no run folder."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["REDIS_URL"] = "redis://:secret@127.0.0.1:1/0"
+    result = subprocess.run(
+        bench_argv("run", "--scenario", "full", "--results", str(tmp_path)),
+        capture_output=True, text=True, timeout=60, env=env,
+    )  # fmt: skip
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(
+        "authbench: error: cannot reach the session store at redis://:***@127.0.0.1:1"
+    )
+    assert "secret" not in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
 def test_a_profile_and_redis_scenario_runs_end_to_end(tmp_path):
     """Server entries with path = "/profile" and a session server on the Redis store: paired,
     verified, measured, judged; the Redis arm's store CPU is its own; a closed-loop cell too."""

@@ -24,7 +24,8 @@ def execute(notebook: Path, run_path: Path) -> list[str]:
     """Run a notebook with RUN pointed at `run_path` (papermill-style); return its Markdown."""
     nb = nbformat.read(notebook, as_version=4)
     (parameters,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    parameters.source = f"RUN = {str(run_path)!r}\nLIVE = False"
+    kept = [line for line in parameters.source.splitlines() if not line.startswith(("RUN", "LIVE"))]
+    parameters.source = "\n".join([f"RUN = {str(run_path)!r}", "LIVE = False", *kept])
     NotebookClient(
         nb, timeout=120, resources={"metadata": {"path": str(notebook.parent)}}
     ).execute()
@@ -106,7 +107,7 @@ def test_notebook_06_says_when_nothing_recovered_and_nothing_was_recorded(tmp_pa
     assert "served again within" not in shown
 
 
-def test_notebooks_02_to_06_render_a_run_without_any_experiment(tmp_path_factory):
+def test_notebooks_02_to_08_render_a_run_without_any_experiment(tmp_path_factory):
     """A default run has no micro-benchmarks off, no distance, variants or outage: every
     notebook must still render and say what is missing instead of failing."""
 
@@ -127,7 +128,28 @@ def test_notebooks_02_to_06_render_a_run_without_any_experiment(tmp_path_factory
     distance = "\n".join(
         execute(project_root() / "notebooks" / "03-database-distance.ipynb", folder)
     )
-    assert "no paired database-distance sweep" in distance
+    assert "no paired PostgreSQL distance sweep" in distance
+    assert "no paired Redis distance sweep" in distance
+    picks = "\n".join(
+        execute(project_root() / "notebooks" / "07-what-users-pick-instead.ipynb", folder)
+    )
+    assert "did not time the Redis lookup" in picks
+    assert "no paired session-store comparison" in picks
+
+
+def test_notebook_08_says_how_far_the_model_missed(tmp_path_factory):
+    """Halve what the two-worker servers measured: the check must call the model optimistic."""
+
+    def halve(meta):
+        for cell in meta["cells"]:
+            if cell.get("label", "").endswith("_2_workers"):
+                cell["ok_rps"] /= 2
+
+    notebook = project_root() / "notebooks" / "08-the-bill-at-scale.ipynb"
+    reference = analysis.model_check_sentence(open_run())
+    shown = "\n".join(execute(notebook, altered_copy(tmp_path_factory, "halved", halve)))
+    assert "below the prediction: the model is optimistic here" in shown
+    assert reference not in shown
 
 
 def test_report_is_one_html_file_with_every_notebook_and_figure(tmp_path_factory):

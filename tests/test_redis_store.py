@@ -18,7 +18,7 @@ import pytest
 import redis
 
 from bench.postgres import free_port
-from bench.redis_server import EmbeddedRedis
+from bench.redis_server import embedded_redis
 from tests.client import bearer, call
 from tests.conftest import Servers, login
 from tests.test_faults import assert_unavailable
@@ -26,12 +26,8 @@ from tests.test_faults import assert_unavailable
 
 @pytest.fixture(scope="module")
 def kv():
-    server = EmbeddedRedis.create()
-    try:
-        server.start()
+    with embedded_redis() as server:
         yield server
-    finally:
-        server.destroy()
 
 
 @pytest.fixture(scope="module")
@@ -133,12 +129,9 @@ def test_missing_or_unreachable_redis_url_is_one_line(pg):
 
 @pytest.fixture(scope="module")
 def own_kv():
-    server = EmbeddedRedis.create()
-    try:
-        server.start()
+    """A Valkey of the fault tests' own, which they stop, freeze and pause."""
+    with embedded_redis() as server:
         yield server
-    finally:
-        server.destroy()
 
 
 @pytest.fixture(scope="module")

@@ -117,6 +117,11 @@ def _verdict_words(verdict: str, slower: str, faster: str) -> str:
 
 def store_rows(run: Run) -> list[dict[str, Any]]:
     """The paired "stores" group: session on PostgreSQL, session on Redis, JWT, per load."""
+    return pair_rows(run, "stores")
+
+
+def pair_rows(run: Run, group: str) -> list[dict[str, Any]]:
+    """Every pair of a paired group (A/A pairs left out), unloaded and at each rate."""
     return [
         {
             "rate": r.rate,
@@ -130,7 +135,7 @@ def store_rows(run: Run) -> list[dict[str, Any]]:
             "margin_us": r.margin_us,
             "verdict": r.verdict,
         }
-        for r in claim.paired_verdicts(run, group="stores")
+        for r in claim.paired_verdicts(run, group=group)
         if not r.a_a
     ]
 
@@ -559,21 +564,7 @@ def failure_mode_sentence(run: Run) -> str:
 
 def profile_rows(run: Run) -> list[dict[str, Any]]:
     """GET /profile: every pair of the paired "profile" group, unloaded and at each rate."""
-    return [
-        {
-            "rate": r.rate,
-            "a": r.a,
-            "b": r.b,
-            "a_p50_us": r.a_p50_us,
-            "b_p50_us": r.b_p50_us,
-            "delta_p50_us": r.delta_p50_us,
-            "ci_low_us": r.ci_low_us,
-            "ci_high_us": r.ci_high_us,
-            "margin_us": r.margin_us,
-            "verdict": r.verdict,
-        }
-        for r in claim.paired_verdicts(run, group="profile")
-    ]
+    return pair_rows(run, "profile")
 
 
 def profile_sentence(run: Run) -> str:
