@@ -31,6 +31,13 @@ def open_run(name: str = REFERENCE_RUN) -> Run:
     return load(path)
 
 
+def pointed_at(parameters: str, run_dir: Path | str) -> str:
+    """A notebook's parameters cell with RUN set to `run_dir` and LIVE off; its other
+    parameters (PG_NODE_CORES, ...) kept as they are."""
+    kept = [line for line in parameters.splitlines() if not line.startswith(("RUN", "LIVE"))]
+    return "\n".join([f"RUN = {str(run_dir)!r}", "LIVE = False", *kept])
+
+
 def describe(run: Run) -> str:
     """One paragraph of Markdown: what was measured, where and when."""
     env, scenario = run.meta["environment"], run.meta["scenario"]

@@ -270,8 +270,7 @@ def plot_micro(run: Run) -> Figure | None:
     axis.set_xlim(0, max(t["us_p75"] for t, _ in shown) * 1.25)
     axis.set_xlabel(f"{US} per call (median; whiskers: p25 to p75)")
     axis.set_title(
-        "The auth step alone, in-process: JWT check (blue), session lookup in PostgreSQL (red), "
-        "in Redis (orange)",
+        "The auth step alone, in-process, one call at a time",
         fontsize=10,
     )
     axis.grid(True, axis="x", alpha=0.3)
@@ -451,7 +450,7 @@ def plot_availability(run: Run) -> Figure | None:
         events = r["events"]
         axis.axvspan(
             events["database_down"], events["database_up"], facecolor="none", edgecolor="#444444",
-            hatch="xx", lw=0, zorder=4, label="PostgreSQL down",
+            hatch="xx", lw=0, zorder=4, label="its store down (see the title)",
         )  # fmt: skip
         axis.axvline(
             events["sigterm"], color="#9467bd", lw=2.5, zorder=6, label="SIGTERM to the server"
@@ -465,7 +464,12 @@ def plot_availability(run: Run) -> Figure | None:
         twin.set_ylim(0, slowest_ms * 1.15)
         twin.set_ylabel("slowest (ms)", fontsize=8, color="#ff7f0e")
         axis.set_ylabel("answers / s")
-        axis.set_title(f"{r['label']} under {r['rate']:g} requests/s", fontsize=9, loc="left")
+        stopped = STORE_LABEL[r.get("store", "postgres")]
+        axis.set_title(
+            f"{r['label']} under {r['rate']:g} requests/s, {stopped} stopped",
+            fontsize=9,
+            loc="left",
+        )
     for twin in twins[1:]:
         twin.sharey(twins[0])
     axes[-1].set_xlabel("seconds since the load started")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.analysis import Run
-from bench.notebook import project_root
+from bench.notebook import pointed_at, project_root
 
 REPORT_FILE = "report.html"
 CELL_TIMEOUT_S = 300
@@ -31,7 +31,7 @@ def execute(path: Path, run_dir: Path):
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if "parameters" in cell.metadata.get("tags", []):
-            cell.source = f"RUN = {str(run_dir)!r}\nLIVE = False"
+            cell.source = pointed_at(cell.source, run_dir)
     NotebookClient(
         nb, timeout=CELL_TIMEOUT_S, resources={"metadata": {"path": str(path.parent)}}
     ).execute()

@@ -15,7 +15,7 @@ from nbclient import NotebookClient
 
 from bench import analysis
 from bench.analysis import claim
-from bench.notebook import open_run, project_root
+from bench.notebook import open_run, pointed_at, project_root
 
 NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
 
@@ -24,8 +24,7 @@ def execute(notebook: Path, run_path: Path) -> list[str]:
     """Run a notebook with RUN pointed at `run_path` (papermill-style); return its Markdown."""
     nb = nbformat.read(notebook, as_version=4)
     (parameters,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    kept = [line for line in parameters.source.splitlines() if not line.startswith(("RUN", "LIVE"))]
-    parameters.source = "\n".join([f"RUN = {str(run_path)!r}", "LIVE = False", *kept])
+    parameters.source = pointed_at(parameters.source, run_path)
     NotebookClient(
         nb, timeout=120, resources={"metadata": {"path": str(notebook.parent)}}
     ).execute()

@@ -20,7 +20,7 @@ import redis
 from bench.postgres import free_port
 from bench.redis_server import embedded_redis
 from tests.client import bearer, call
-from tests.conftest import Servers, login
+from tests.conftest import Servers, login, start_postgres
 from tests.test_faults import assert_unavailable
 
 
@@ -226,3 +226,21 @@ def test_sigterm_lets_in_flight_requests_finish_and_closes_the_connections(redis
     while our_clients(own_kv, server):
         assert time.monotonic() < deadline, "the server left connections open"
         time.sleep(0.05)
+
+
+@pytest.mark.fault
+def test_postgres_down_stops_logins_but_not_redis_sessions(own_kv, tmp_path_factory):
+    """With sessions in Redis, GET /me never asks PostgreSQL; logins and /profile still do."""
+    pg = start_postgres()
+    pool = Servers(pg, tmp_path_factory.mktemp("pg-down-logs"))
+    try:
+        server = start(pool, own_kv)
+        token = login(server)
+        pg.stop()
+        assert me(server, token).status == 200
+        assert_unavailable(call(server.url, "GET", "/profile", bearer(token)))
+        credentials = {"username": "user00002", "password": "authbench-password"}
+        assert_unavailable(call(server.url, "POST", "/login", body=credentials))
+    finally:
+        pool.stop_all()
+        pg.destroy()

@@ -403,3 +403,37 @@ def test_availability_sentence_names_the_store_that_went_down():
     assert "while Redis was down" in said and "Redis being ready" in said
     said = analysis.availability_sentence(make_run(availability=[OUTAGE]))
     assert "while PostgreSQL was down" in said and "Redis" not in said
+
+
+def test_store_micro_sentence_says_what_the_trip_is_worth():
+    trip = analysis.store_micro_sentence(store_micro_run(redis_us=45))  # PING 40 of 45 µs
+    assert "of either lookup is the client library and the trip" in trip
+    heavy = store_micro_run(redis_us=200)  # PING 40 of 200 µs: the store's work dominates
+    said = analysis.store_micro_sentence(heavy)
+    assert "most of the lookups is the store's own work" in said and "the trip, not" not in said
+
+
+def test_failure_mode_sentence_names_the_store_that_went_away():
+    redis = {**OUTAGE, "store": "redis"}
+    assert "without Redis it refused to decide" in analysis.failure_mode_sentence(
+        make_run(availability=[redis])
+    )
+
+
+def test_headline_answers_from_the_main_group_only(tmp_path):
+    """A second group that pairs session and JWT again (stores) must not be counted twice."""
+    run = stores_run(tmp_path, 900)
+    meta = copy.deepcopy(run.meta)
+    main = copy.deepcopy(meta["scenario"]["paired"][0])
+    main.update(name="main", pairs=[["session", "jwt_auth"]])
+    meta["scenario"]["paired"].insert(0, main)
+    meta["cells"] += [{**copy.deepcopy(c), "group": "main", "id": c["id"] + "-main"}
+                      for c in meta["cells"]]  # fmt: skip
+    meta["scenario"]["paired"][1]["pairs"].append(["session", "jwt_auth"])
+    (tmp_path / "run.json").write_text(json.dumps(meta))
+    said = analysis.headline(analysis.load(tmp_path))
+    rows = [r for r in analysis.paired_verdicts(analysis.load(tmp_path))
+            if (r.a, r.b) == ("session", "jwt_auth")]  # fmt: skip
+    assert {r.group for r in rows} == {"main", "stores"}
+    main_rows = sum(1 for r in rows if r.group == "main")
+    assert f"held in {main_rows} of {main_rows} conditions" in said

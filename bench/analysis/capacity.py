@@ -24,6 +24,9 @@ from typing import Any
 from bench.analysis.core import Run, busiest_closed, can_revoke, find_server, server_spec
 
 RATES = (10_000, 100_000, 1_000_000)
+# Below this much store CPU per request a scheme does not ask that store on every request: what
+# is left is background work (the JWT server's pool keeping its connections) spread over requests.
+LOOKUP_FLOOR_US = 1.0
 PG_NODE_CORES = 16  # a large but ordinary PostgreSQL primary
 SCHEMES = (  # (name, kind, settings): the designs the notebook prices
     ("JWT", "jwt_auth", {}),
@@ -63,8 +66,9 @@ def capacity_rows(
     """Per scheme and rate: app cores, store cores, and store nodes at 100% busy."""
     rows = []
     for cost in cost_rows(run):
-        pg_per_node = pg_node_cores * 1e6 / cost["postgres_us"] if cost["postgres_us"] else None
-        redis_per_node = 1e6 / cost["redis_us"] if cost["redis_us"] else None
+        asks_pg, asks_redis = (cost[k] >= LOOKUP_FLOOR_US for k in ("postgres_us", "redis_us"))
+        pg_per_node = pg_node_cores * 1e6 / cost["postgres_us"] if asks_pg else None
+        redis_per_node = 1e6 / cost["redis_us"] if asks_redis else None
         for rate in rates:
             rows.append(
                 {
@@ -85,7 +89,7 @@ def saturation_rows(run: Run, pg_node_cores: int = PG_NODE_CORES) -> list[dict[s
     `pg_node_cores` cores, and of one Redis node (one command thread)."""
     rows = []
     for cost in cost_rows(run):
-        if cost["postgres_us"] > 1:  # a scheme that asks PostgreSQL on every request
+        if cost["postgres_us"] >= LOOKUP_FLOOR_US:  # asks PostgreSQL on every request
             rows.append(
                 {
                     "scheme": cost["scheme"],
@@ -94,7 +98,7 @@ def saturation_rows(run: Run, pg_node_cores: int = PG_NODE_CORES) -> list[dict[s
                     "saturates_at_rps": pg_node_cores * 1e6 / cost["postgres_us"],
                 }
             )
-        if cost["redis_us"] > 0:
+        if cost["redis_us"] >= LOOKUP_FLOOR_US:
             rows.append(
                 {
                     "scheme": cost["scheme"],
@@ -218,6 +222,10 @@ def model_check_sentence(run: Run, close_enough: float = 0.10) -> str:
     return "; ".join(parts) + "."
 
 
+def _nodes(n: int) -> str:
+    return f"{n} node" + ("" if n == 1 else "s")
+
+
 def bill_sentence(run: Run, rate: float = 1_000_000, pg_node_cores: int = PG_NODE_CORES) -> str:
     """At `rate`: app cores per scheme and the store behind it, from the measured costs."""
     rows = [r for r in capacity_rows(run, (rate,), pg_node_cores)]
@@ -227,10 +235,10 @@ def bill_sentence(run: Run, rate: float = 1_000_000, pg_node_cores: int = PG_NOD
     parts = []
     for r in rows:
         text = f"{r['scheme']}: {r['app_cores']:,.0f} app cores"
-        if r["postgres_cores"] >= 0.5:
-            text += f" + {r['postgres_cores']:,.0f} PostgreSQL cores ({r['postgres_nodes']} x {pg_node_cores}-core nodes)"
-        if r["redis_cores"] > 0:
-            text += f" + {r['redis_cores']:,.0f} Redis cores ({r['redis_nodes']} nodes)"
+        if r["postgres_nodes"]:
+            text += f" + {r['postgres_cores']:,.0f} PostgreSQL cores ({_nodes(r['postgres_nodes'])} of {pg_node_cores} cores)"
+        if r["redis_nodes"]:
+            text += f" + {r['redis_cores']:,.0f} Redis cores ({_nodes(r['redis_nodes'])})"
         parts.append(text)
     text = f"At {rate:,.0f} requests per second, at 100% busy: " + "; ".join(parts) + "."
     session = next((r for r in rows if r["scheme"] == "sessions in PostgreSQL"), None)

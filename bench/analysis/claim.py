@@ -452,11 +452,14 @@ def cpu_ratio_sentence(run: Run, a: str = "session", b: str = "jwt_auth") -> str
 
 def headline(run: Run, a: str = "session", b: str = "jwt_auth") -> str:
     """The answer in one paragraph: the paired verdict at every rate, unloaded first, and
-    whether the machine passed its A/A check."""
+    whether the machine passed its A/A check. From the first paired group that compares the
+    two (the main one); other groups that pair them again answer other questions."""
     verdicts = paired_verdicts(run)
     rows = [r for r in verdicts if r.a == a and r.b == b]
     if not rows:
         return f"This run has no paired cells comparing {a} with {b}: no verdict."
+    verdicts = [r for r in verdicts if r.group == rows[0].group]
+    rows = [r for r in rows if r.group == rows[0].group]
     text = " ".join(verdict_sentence(r) for r in rows)
     held = [r for r in rows if r.verdict == "holds"]
     text += (

@@ -98,12 +98,20 @@ def store_micro_sentence(run: Run) -> str:
         )
     text = "In-process, one call at a time: " + "; ".join(parts) + "."
     first = rows[0]
-    if first["redis_ping_us"] and first["select_1_us"]:
+    ping, select_1 = first["redis_ping_us"], first["select_1_us"]
+    if ping and select_1:
         text += (
-            f" The bare round trips ({first['transport']}): PING {first['redis_ping_us']:.0f} µs, "
-            f"SELECT 1 {first['select_1_us']:.0f} µs; most of either lookup is the client library "
-            "and the trip, not the store's work."
+            f" The bare round trips ({first['transport']}): PING {ping:.0f} µs, "
+            f"SELECT 1 {select_1:.0f} µs"
         )
+        trip_share = min(ping / first["redis_us"], select_1 / first["postgres_us"])
+        if trip_share >= 0.5:
+            text += (
+                f": at least {min(trip_share, 1):.0%} of either lookup is the client library and "
+                "the trip, not the store's own work."
+            )
+        else:
+            text += ": most of the lookups is the store's own work, not the trip."
     return text
 
 
@@ -538,17 +546,18 @@ def failure_mode_sentence(run: Run) -> str:
         outage = r["outage_statuses"]
         total = sum(outage.values())
         refused, served = outage.get("503", 0), outage.get("200", 0)
+        store = STORE_NAMES[r.get("store", "postgres")]
         if total == 0:
             mode = "was not probed during the outage"
         elif served == total:
-            mode = "failed open: it kept answering 200 without its database"
+            mode = f"failed open: it kept answering 200 without {store}"
             if r["revoked_accepted"]:
                 mode += f", and accepted a logged-out token {r['revoked_accepted']} times"
         elif refused == total:
-            mode = "failed closed: without its database it refused to decide (503)"
+            mode = f"failed closed: without {store} it refused to decide (503)"
         else:
             codes = ", ".join(f"{n} x {code}" for code, n in outage.items())
-            mode = f"answered a mix while its database was down ({codes})"
+            mode = f"answered a mix while {store} was down ({codes})"
         parts.append(f"{r['label']} {mode}")
     text = "; ".join(parts) + "."
     after = [(r["label"], r.get("after_sigterm_statuses", {}).get("0", 0)) for r in results]
