@@ -95,6 +95,16 @@ def test_model_check_sentence_follows_the_miss(measured, words, not_words):
     assert "limited by the servers' cores" in said
 
 
+def test_model_check_sentence_says_when_the_cost_per_request_moved():
+    dearer = make_run(7_000)
+    dearer.meta["cells"][3]["cpu_us_per_request"].update(server=110, postgres=30)  # 140 µs
+    said = analysis.model_check_sentence(dearer)
+    assert "140 µs of server and store CPU with 2 workers against 100 µs with one: 40% more" in said
+    steady = make_run(9_500)
+    steady.meta["cells"][3]["cpu_us_per_request"].update(server=75, postgres=25)
+    assert "which the model assumes constant" not in analysis.model_check_sentence(steady)
+
+
 def test_bill_sentence_says_more_or_fewer_cores_than_jwt():
     said = analysis.bill_sentence(make_run(9_000))
     assert "Sessions in PostgreSQL need 30 more cores in all than JWT (1.43x)" in said

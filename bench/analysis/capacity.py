@@ -188,6 +188,7 @@ def model_check_rows(run: Run) -> list[dict[str, Any]]:
                 "workers": workers,
                 "from": twin,
                 "service_us": service_us,
+                "service_us_measured": many["cpu_service_us"],
                 "load_generator_us": generator_us,
                 "server_cores": server_cores,
                 "generator_cores": generator_cores,
@@ -215,10 +216,18 @@ def model_check_sentence(run: Run, close_enough: float = 0.10) -> str:
             how = f"{-miss:.0%} below the prediction: the model is optimistic here"
         else:
             how = f"{miss:.0%} above the prediction: the model is pessimistic here"
-        parts.append(
+        text = (
             f"{r['server']} ({r['workers']} workers): predicted {r['predicted_rps']:,.0f} req/s "
             f"(limited by the {r['bottleneck']}), measured {r['measured_rps']:,.0f} req/s, {how}"
         )
+        grew = r["service_us_measured"] / r["service_us"] - 1 if r["service_us_measured"] else 0
+        if abs(grew) > close_enough:
+            text += (
+                f" (a request cost {r['service_us_measured']:,.0f} µs of server and store CPU with "
+                f"{r['workers']} workers against {r['service_us']:,.0f} µs with one: "
+                f"{abs(grew):.0%} {'more' if grew > 0 else 'less'}, which the model assumes constant)"
+            )
+        parts.append(text)
     return "; ".join(parts) + "."
 
 
