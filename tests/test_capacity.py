@@ -81,6 +81,15 @@ def test_model_check_names_the_load_generator_when_it_runs_out_first():
     assert row["bottleneck"] == "load generator" and row["predicted_rps"] == pytest.approx(8_000)
 
 
+def test_model_check_without_pinning_shares_every_core():
+    run = make_run(8_000)
+    run.meta["settings"]["cpu_layout"] = None
+    run.meta["environment"]["cpu_count"] = 2
+    (row,) = analysis.model_check_rows(run)
+    assert row["predicted_rps"] == pytest.approx(2e6 / 150)  # 100 µs serving + 50 µs sending
+    assert row["bottleneck"] == "machine's cores, shared"
+
+
 @pytest.mark.parametrize(
     ("measured", "words", "not_words"),
     [

@@ -152,12 +152,13 @@ def revocation_window_rows(run: Run) -> list[dict[str, Any]]:
     return rows
 
 
-def _cores(run: Run) -> tuple[int, int] | None:
-    """Cores of the servers (with their stores) and of the load generator, as pinned."""
+def _cores(run: Run) -> tuple[int, int] | int | None:
+    """Cores of the servers (with their stores) and of the load generator, as pinned; or the
+    machine's core count, shared by all of them, for a run with --no-pin."""
     layout = run.meta.get("settings", {}).get("cpu_layout")
-    if not layout:
-        return None
-    return len(layout["servers"]), len(layout["load_generator"])
+    if layout:
+        return len(layout["servers"]), len(layout["load_generator"])
+    return run.meta.get("environment", {}).get("cpu_count")
 
 
 def model_check_rows(run: Run) -> list[dict[str, Any]]:
@@ -176,11 +177,17 @@ def model_check_rows(run: Run) -> list[dict[str, Any]]:
         if twin is None or twin not in closed:
             continue
         one, many = closed[twin], closed[spec["label"]]
-        server_cores, generator_cores = cores
         service_us = one["cpu_service_us"]
-        generator_us = one["cpu_load_generator_us"]
-        serving = server_cores * 1e6 / service_us
-        sending = generator_cores * 1e6 / generator_us if generator_us else math.inf
+        generator_us = one["cpu_load_generator_us"] or 0.0
+        if isinstance(cores, tuple):  # pinned apart: whichever side runs out first
+            server_cores, generator_cores = cores
+            serving = server_cores * 1e6 / service_us
+            sending = generator_cores * 1e6 / generator_us if generator_us else math.inf
+            bottleneck = "servers' cores" if serving <= sending else "load generator"
+        else:  # unpinned: every process shares every core
+            server_cores = generator_cores = cores
+            serving = sending = cores * 1e6 / (service_us + generator_us)
+            bottleneck = "machine's cores, shared"
         predicted = min(serving, sending)
         rows.append(
             {
@@ -193,7 +200,7 @@ def model_check_rows(run: Run) -> list[dict[str, Any]]:
                 "server_cores": server_cores,
                 "generator_cores": generator_cores,
                 "predicted_rps": predicted,
-                "bottleneck": "servers' cores" if serving <= sending else "load generator",
+                "bottleneck": bottleneck,
                 "measured_rps": many["ok_rps"],
                 "one_worker_rps": one["ok_rps"],
                 "error_fraction": many["ok_rps"] / predicted - 1,
