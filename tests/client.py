@@ -61,3 +61,13 @@ def call(
 
 def bearer(token: str) -> list[tuple[str, str]]:
     return [("Authorization", f"Bearer {token}")]
+
+
+def eventually(condition, within_s: float, message: str, every_s: float = 0.05) -> None:
+    """Poll `condition` until it is true; fail with `message` if it is not within `within_s`."""
+    import time
+
+    deadline = time.monotonic() + within_s
+    while not condition():
+        assert time.monotonic() < deadline, message
+        time.sleep(every_s)

@@ -19,7 +19,7 @@ import redis
 
 from bench.postgres import free_port
 from bench.redis_server import embedded_redis
-from tests.client import bearer, call
+from tests.client import bearer, call, eventually
 from tests.conftest import Servers, login, start_postgres
 from tests.test_faults import assert_unavailable
 
@@ -155,10 +155,8 @@ def test_store_down_then_back_without_a_restart(own_kv, fault_pair):
         assert_unavailable(call(session.url, "POST", "/logout", bearer(token)))
     finally:
         own_kv.start()
-    back = time.monotonic()
-    while me(session, token).status != 200:  # the session outlived the restart (snapshot)
-        assert time.monotonic() - back < 2.0, "session server did not recover within 2 s"
-        time.sleep(0.05)
+    # The session outlived the restart (snapshot).
+    eventually(lambda: me(session, token).status == 200, 2.0, "no recovery within 2 s")
 
 
 @pytest.mark.fault
@@ -170,10 +168,7 @@ def test_frozen_store_gives_503_within_the_bound(own_kv, fault_pair):
             assert_unavailable(me(session, token))
     finally:
         own_kv.thaw()
-    deadline = time.monotonic() + 5
-    while me(session, token).status != 200:
-        assert time.monotonic() < deadline, "no recovery after the store thawed"
-        time.sleep(0.05)
+    eventually(lambda: me(session, token).status == 200, 5, "no recovery after the thaw")
 
 
 def pause_store(kv, seconds: float) -> None:
@@ -194,10 +189,7 @@ def test_exhausted_pool_and_slow_store_give_503_within_the_bound(redis_servers, 
         answers = list(workers.map(lambda _: me(server, token), range(8)))
     for answer in answers:
         assert_unavailable(answer)
-    deadline = time.monotonic() + 5
-    while me(server, token).status != 200:
-        assert time.monotonic() < deadline, "no recovery after the pause"
-        time.sleep(0.05)
+    eventually(lambda: me(server, token).status == 200, 5, "no recovery after the pause")
 
 
 def our_clients(kv, server) -> int:
@@ -222,10 +214,7 @@ def test_sigterm_lets_in_flight_requests_finish_and_closes_the_connections(redis
         answers = [future.result() for future in in_flight]
     assert [answer.status for answer in answers] == [200] * 4
     server.process.wait(10)
-    deadline = time.monotonic() + 5
-    while our_clients(own_kv, server):
-        assert time.monotonic() < deadline, "the server left connections open"
-        time.sleep(0.05)
+    eventually(lambda: not our_clients(own_kv, server), 5, "the server left connections open")
 
 
 @pytest.mark.fault
