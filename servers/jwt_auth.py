@@ -16,10 +16,8 @@ every call), DATABASE_URL.
 
 from __future__ import annotations
 
-import atexit
 import os
 import secrets
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -137,6 +135,8 @@ def load_keys(algorithm: str, environ: Mapping[str, str]) -> tuple[Any, Any]:
             raise ConfigError(
                 f"AUTHBENCH_JWT_PRIVATE_KEY: cannot read {path}: {exc.strerror}"
             ) from None
+    elif shared := environ.get(SHARED_KEY_PEM):
+        pem = shared.encode()
     else:
         pem = generate_private_key_pem(algorithm)
     try:
@@ -288,6 +288,12 @@ def make_auth(environ: Mapping[str, str]) -> JwtAuth:
 app = App(make_auth)
 
 
+# Set by share_jwt_keys for the workers of one server: the generated key as PEM text, handed
+# over in the environment (a key file in /tmp would outlive a server that uvicorn ends by
+# re-raising SIGTERM, which skips atexit). Not a user setting: use AUTHBENCH_JWT_PRIVATE_KEY.
+SHARED_KEY_PEM = "AUTHBENCH_JWT_SHARED_KEY_PEM"
+
+
 def share_jwt_keys(environ: dict[str, str]) -> None:
     """Make the JWT key the same in every worker: generate it once here when none is given."""
     algorithm = environ.get("AUTHBENCH_JWT_ALG", DEFAULT_ALGORITHM)
@@ -299,9 +305,6 @@ def share_jwt_keys(environ: dict[str, str]) -> None:
         algorithm != "HS256"
         and algorithm in ALGORITHMS
         and not environ.get("AUTHBENCH_JWT_PRIVATE_KEY")
+        and not environ.get(SHARED_KEY_PEM)
     ):
-        handle, path = tempfile.mkstemp(prefix="authbench-jwt-", suffix=".pem")
-        with os.fdopen(handle, "wb") as key_file:
-            key_file.write(generate_private_key_pem(algorithm))
-        atexit.register(os.unlink, path)
-        environ["AUTHBENCH_JWT_PRIVATE_KEY"] = path
+        environ[SHARED_KEY_PEM] = generate_private_key_pem(algorithm).decode()

@@ -347,3 +347,21 @@ def test_tokens_from_any_worker_are_accepted_by_every_worker(pg, tmp_path, algor
             for _ in range(2):
                 answer = call(server.url, "GET", "/me", bearer(token))
                 assert answer.status == 200, (answer.status, answer.body)
+
+
+def test_a_shared_generated_key_leaves_no_key_file_behind():
+    """The generated key travels to the workers in the environment: no PEM file in /tmp that
+    a server ended by SIGTERM (uvicorn re-raises it, skipping atexit) would leave behind."""
+    import tempfile
+    from pathlib import Path
+
+    from servers.jwt_auth import SHARED_KEY_PEM, JwtSettings, share_jwt_keys
+
+    before = set(Path(tempfile.gettempdir()).glob("authbench-jwt-*.pem"))
+    env = {"DATABASE_URL": "postgresql://unused/", "AUTHBENCH_JWT_ALG": "EdDSA"}
+    share_jwt_keys(env)
+    assert env[SHARED_KEY_PEM].startswith("-----BEGIN PRIVATE KEY-----")
+    assert "AUTHBENCH_JWT_PRIVATE_KEY" not in env
+    one, two = JwtSettings.from_env(env), JwtSettings.from_env(env)
+    assert one.verify_key.public_bytes_raw() == two.verify_key.public_bytes_raw()
+    assert set(Path(tempfile.gettempdir()).glob("authbench-jwt-*.pem")) == before
