@@ -14,6 +14,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from bench.analysis import (
+    STORE_NAMES,
     Run,
     algorithm_rows,
     busiest_closed,
@@ -335,7 +336,7 @@ def plot_distance(run: Run) -> Figure | None:
             right.annotate(f" {r['verdict']}", (x, r["ci_high_us"]), fontsize=7, ha="center",
                            va="bottom", rotation=90 if len(judged) > 1 else 0)  # fmt: skip
     margin = min(margins.values())
-    said = ", ".join(f"{STORE_LABEL[s]} {m:,.0f}" for s, m in margins.items())
+    said = ", ".join(f"{STORE_NAMES[s]} {m:,.0f}" for s, m in margins.items())
     right.axhspan(-margin, margin, color="#7f7f7f", alpha=0.15, label=f"±margin ({said} {US})")
     right.axhline(0, color="black", lw=0.8)
     right.set_yscale("symlog", linthresh=max(margin * 2, 1))
@@ -350,9 +351,6 @@ def plot_distance(run: Run) -> Figure | None:
     fig.legend(handles[0] + more[0], handles[1] + more[1], loc="outside lower center",
                ncols=3, fontsize=8)  # fmt: skip
     return fig
-
-
-STORE_LABEL = {"postgres": "PostgreSQL", "redis": "Redis"}
 
 
 def plot_revocation(run: Run) -> Figure | None:
@@ -464,7 +462,7 @@ def plot_availability(run: Run) -> Figure | None:
         twin.set_ylim(0, slowest_ms * 1.15)
         twin.set_ylabel("slowest (ms)", fontsize=8, color="#ff7f0e")
         axis.set_ylabel("answers / s")
-        stopped = STORE_LABEL[r.get("store", "postgres")]
+        stopped = STORE_NAMES[r.get("store", "postgres")]
         axis.set_title(
             f"{r['label']} under {r['rate']:g} requests/s, {stopped} stopped",
             fontsize=9,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from servers import SERVERS
+from servers.session import session_store
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 MICRO_LEVELS = ("off", "quick", "full")
@@ -39,7 +40,7 @@ class ServerSpec:
     @property
     def uses_redis(self) -> bool:
         """Whether its sessions live in the Redis-compatible store (a session server setting)."""
-        return self.settings.get("AUTHBENCH_SESSION_STORE", "").strip().lower() == "redis"
+        return self.server == "session" and session_store(self.settings) == "redis"
 
     def runs(self, model: str, value: float, default: tuple) -> bool:
         """Whether this server runs a load point: its own list, else the scenario's."""

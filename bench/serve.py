@@ -18,6 +18,7 @@ from bench.procs import ServerFailed, ServerProcess
 from bench.redis_server import redis_store
 from servers import NEEDS_DATABASE
 from servers.common import ConfigError, port_in_use
+from servers.session import session_store
 from servers.store import SEED_PASSWORD, prepare_database, seed_username
 
 SEEDED_USERS = 10_000
@@ -25,8 +26,7 @@ SEEDED_USERS = 10_000
 
 def uses_redis(name: str, settings: dict[str, str] | None = None) -> bool:
     """Whether this server, with these settings over the environment, keeps sessions in Redis."""
-    store = {**os.environ, **(settings or {})}.get("AUTHBENCH_SESSION_STORE", "")
-    return name == "session" and store.strip().lower() == "redis"
+    return name == "session" and session_store({**os.environ, **(settings or {})}) == "redis"
 
 
 @contextlib.contextmanager

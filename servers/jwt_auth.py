@@ -45,6 +45,7 @@ ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 DEFAULT_ALGORITHM = "HS256"
 MIN_SECRET_BYTES = 32
 REQUIRED_CLAIMS = ["exp", "iat", "nbf", "iss", "aud", "sub", "jti"]
+NUMERIC_DATES = ("exp", "nbf", "iat")
 ALLOWED_HEADER = {"alg", "typ"}
 DECODE_OPTIONS = {
     "require": REQUIRED_CLAIMS,
@@ -271,9 +272,6 @@ class JwtAuth:
         claims = self.verify(bearer_token(headers))
         if self.settings.denylist:
             await self.db.execute(REVOKE, claims["jti"], float(claims["exp"]))
-
-
-NUMERIC_DATES = ("exp", "nbf", "iat")
 
 
 def _describe(exc: jwt.InvalidTokenError) -> str:

@@ -114,6 +114,14 @@ class SessionSettings:
 STORES = ("postgres", "redis")
 
 
+def session_store(settings: Mapping[str, str]) -> str:
+    """Where a session server with these settings keeps its sessions, "postgres" or "redis":
+    the one reading of AUTHBENCH_SESSION_STORE for the harness and the analysis (the server
+    itself also refuses an unknown value, in SessionSettings.from_env)."""
+    value = settings.get("AUTHBENCH_SESSION_STORE", "").strip().lower()
+    return "redis" if value == "redis" else "postgres"
+
+
 def _redis_url(environ: Mapping[str, str]) -> str:
     url = environ.get("REDIS_URL", "").strip()
     if not url:
@@ -295,11 +303,12 @@ class RedisSessions:
             return None  # never created, logged out, or past its absolute expiry (TTL)
         user_id, last_seen_ms, username = value.split(b":", 2)
         principal = Principal(int(user_id), username.decode())
-        idle_s = time.time() - int(last_seen_ms) / 1000
+        now = time.time()
+        idle_s = now - int(last_seen_ms) / 1000
         if idle_s > self.settings.idle_s:
             return None
         if idle_s > self.settings.touch_after_s:
-            await self._call("SET", key, self.value(principal, time.time()), "XX", "KEEPTTL")
+            await self._call("SET", key, self.value(principal, now), "XX", "KEEPTTL")
         return principal
 
     async def delete(self, token_hash: bytes) -> bool:
@@ -320,6 +329,13 @@ class SessionAuth:
         )
         self.cache = (
             TTLCache(settings.cache_ttl_s, settings.cache_size) if settings.cache_ttl_s else None
+        )
+        # GET /profile in one statement: only PostgreSQL can join the lookup with the data, and a
+        # cache would be bypassed by it. Decided once here, not on every request.
+        self.folds_lookup_into_profile = (
+            settings.store == "postgres"
+            and settings.profile_query == "joined"
+            and self.cache is None
         )
 
     async def startup(self) -> None:
@@ -364,11 +380,6 @@ class SessionAuth:
         if self.cache is not None:
             self.cache.put(token_hash, principal)
         return principal
-
-    @property
-    def folds_lookup_into_profile(self) -> bool:
-        s = self.settings
-        return s.store == "postgres" and s.profile_query == "joined" and self.cache is None
 
     async def profile(self, headers, timing: list[int]) -> dict:
         """Exercises: the session lookup folded into the query the endpoint makes anyway (one

@@ -46,6 +46,7 @@ from bench.analysis.claim import (
 )
 from bench.analysis.core import (
     CPU_GROUPS,
+    STORE_NAMES,
     Run,
     at_rate,
     busiest_closed,
@@ -117,6 +118,7 @@ __all__ = [
     "MIN_REPEATS",
     "MIN_REQUESTS_PER_ARM",
     "PROBE_INTERVAL_S",
+    "STORE_NAMES",
     "SUMMARY_HEADERS",
     "VERDICTS",
     "Estimate",

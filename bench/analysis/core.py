@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.results import load_run
+from servers.session import session_store
 
 CPU_GROUPS = ("server", "postgres", "redis", "load_generator")
 
@@ -226,13 +227,8 @@ def server_spec(run: Run, label: str) -> dict[str, Any]:
 
 def store_of(spec: dict[str, Any]) -> str | None:
     """Where a server's per-request lookup goes: "postgres", "redis", or None (no lookup)."""
-    settings = spec.get("settings") or {}
     if spec.get("server") == "session":
-        return (
-            "redis"
-            if settings.get("AUTHBENCH_SESSION_STORE", "").lower() == "redis"
-            else "postgres"
-        )
+        return session_store(spec.get("settings") or {})
     return "postgres" if can_revoke(spec) else None
 
 
