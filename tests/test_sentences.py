@@ -437,3 +437,38 @@ def test_headline_answers_from_the_main_group_only(tmp_path):
     assert {r.group for r in rows} == {"main", "stores"}
     main_rows = sum(1 for r in rows if r.group == "main")
     assert f"held in {main_rows} of {main_rows} conditions" in said
+
+
+def profile_redis_run(tmp_path: Path, redis_us: float):
+    from tests.test_claim import write_paired_run
+
+    medians = {"session_profile": 800, "session_redis_profile": redis_us, "jwt_profile": 900}
+    run = write_paired_run(tmp_path, medians, a_a=False)
+    meta = copy.deepcopy(run.meta)
+    meta["scenario"]["paired"][0].update(
+        name="profile",
+        baseline="jwt_profile",
+        pairs=[["session_redis_profile", "jwt_profile"],
+               ["session_redis_profile", "session_profile"]],
+    )  # fmt: skip
+    for c in meta["cells"]:
+        c["group"] = "profile"
+    redis = {"AUTHBENCH_SESSION_STORE": "redis"}
+    meta["scenario"]["servers"] = [
+        {"label": "session_profile", "server": "session", "settings": {}, "path": "/profile"},
+        {"label": "session_redis_profile", "server": "session", "settings": redis,
+         "path": "/profile"},
+        {"label": "jwt_profile", "server": "jwt_auth", "settings": {}, "path": "/profile"},
+    ]  # fmt: skip
+    (tmp_path / "run.json").write_text(json.dumps(meta))
+    return analysis.load(tmp_path)
+
+
+def test_profile_sentence_follows_the_redis_verdicts(tmp_path):
+    slower = analysis.profile_sentence(profile_redis_run(tmp_path / "a", 1_300))
+    assert "then the data in PostgreSQL) minus JWT: +" in slower
+    assert "two stores cost more than one query" in slower
+    faster = analysis.profile_sentence(profile_redis_run(tmp_path / "b", 600))
+    assert "then the data in PostgreSQL) minus JWT: -" in faster
+    assert "two stores beat one query" in faster
+    assert "cost more than one query" not in faster
