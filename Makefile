@@ -62,9 +62,10 @@ constraints: $(STAMP) ## Rewrite constraints.txt from the installed versions (af
 	   $(PY) -m pip freeze --exclude-editable | grep -v '^authbench'; } > constraints.txt
 	@echo "constraints.txt: $$(grep -vc '^#' constraints.txt) pinned packages"
 
-lint: $(STAMP) ## Check style with ruff
+lint: $(STAMP) ## Check style (ruff) and the architecture (import-linter contracts in pyproject.toml)
 	$(VENV)/bin/ruff check bench servers tests
 	$(VENV)/bin/ruff format --check bench servers tests
+	$(VENV)/bin/lint-imports
 
 notebooks: $(STAMP) ## Open JupyterLab on notebooks/ (they read the committed reference run)
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)

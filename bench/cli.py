@@ -14,26 +14,29 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench.delay_proxy import DelayProxyError
-from bench.postgres import PostgresError, check_reachable
-from bench.procs import ServerFailed
-from bench.redis_server import RedisError
-from bench.redis_server import check_reachable as check_redis_reachable
 from bench.results import ResultsError
-from bench.scenario import ScenarioError
 from servers import SERVERS
-from servers.common import ConfigError
 
+# Errors that mean "bad input or environment": one line, exit 2, never a traceback. Named, not
+# imported: the read-side commands never load the modules that start processes, and an error
+# of a module that was never imported cannot have been raised.
 EXPECTED_ERRORS = (
-    PostgresError,
-    RedisError,
-    ConfigError,
-    ServerFailed,
-    ResultsError,
-    ScenarioError,
-    DelayProxyError,
+    ("bench.results", "ResultsError"),
+    ("bench.run.scenario_toml", "ScenarioError"),
+    ("bench.system.service", "ServiceError"),  # PostgreSQL or Valkey: not found, not reachable
+    ("bench.system.server_process", "ServerFailed"),
+    ("bench.system.delay_proxy", "DelayProxyError"),
+    ("servers.common", "ConfigError"),
 )
 DEFAULT_RESULTS = Path("results")
+
+
+def expected_errors() -> tuple[type[BaseException], ...]:
+    return tuple(
+        getattr(sys.modules[module], name)
+        for module, name in EXPECTED_ERRORS
+        if module in sys.modules
+    )
 
 
 @contextlib.contextmanager
@@ -60,7 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         prog="authbench", description="Server-side session lookup versus JWT, measured."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_run_commands(commands)
+    add_read_commands(commands)
+    return parser
 
+
+def add_run_commands(commands) -> None:
+    """The commands that start servers, stores and load."""
     run = commands.add_parser(
         "run", help="run a scenario: results/<stamp>-<label>/, plots, summary"
     )
@@ -69,76 +78,68 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--workers", type=int, help="Locust worker processes (0: one process)")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="where run folders go")
     run.add_argument("--no-plots", action="store_true", help="skip drawing the plots")
-    run.add_argument(
-        "--no-pin",
-        action="store_true",
-        help="do not pin the load generator and the servers to separate cores",
-    )
-
-    verdict = commands.add_parser(
-        "verdict", help="per rate and pair: estimate, 95%% interval, margin and verdict"
-    )
-    verdict.add_argument("run_dir", type=Path)
-    verdict.add_argument("--json", action="store_true", help="a JSON list instead of lines")
-
+    run.add_argument("--no-pin", action="store_true",
+                     help="do not pin the load generator and the servers to separate cores")  # fmt: skip
     micro = commands.add_parser("micro", help="micro-benchmarks of the auth step, in-process")
     micro.add_argument("--level", choices=("quick", "full"), default="full")
-
-    plot = commands.add_parser("plot", help="(re)draw the plots of a run into its plots/ folder")
-    plot.add_argument("run_dir", type=Path)
-
-    compare = commands.add_parser("compare", help="two runs side by side (b / a)")
-    compare.add_argument("run_a", type=Path)
-    compare.add_argument("run_b", type=Path)
-
     prof = commands.add_parser(
         "profile", help="sample a server under load with py-spy: flame graph and top functions"
     )
     prof.add_argument("--server", choices=SERVERS, default="jwt_auth")
     prof.add_argument("--seconds", type=int, default=10, help="sampling time, twice (SVG, table)")
     prof.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
-
-    report = commands.add_parser(
-        "report", help="one self-contained HTML page: every notebook run against RUN_DIR"
-    )
-    report.add_argument("run_dir", type=Path)
-
-    summary = commands.add_parser("summary", help="the summary table of a run")
-    summary.add_argument("run_dir", type=Path)
-
-    listing = commands.add_parser("list", help="past runs and how they ended")
-    listing.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
-
     live = commands.add_parser("live", help="serve one server and open Locust's web UI on it")
     live.add_argument("--server", choices=SERVERS, default="session")
     live.add_argument("--port", type=int, default=8000)
     live.add_argument("--web-port", type=int, default=8089)
     live.add_argument("--users", type=int, default=10, help="users to start with")
-
     serve = commands.add_parser("serve", help="serve one server with its own PostgreSQL")
     serve.add_argument("--server", choices=SERVERS, default="session")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    return parser
+
+
+def add_read_commands(commands) -> None:
+    """The commands that only read run folders."""
+    verdict = commands.add_parser(
+        "verdict", help="per rate and pair: estimate, 95%% interval, margin and verdict"
+    )
+    verdict.add_argument("run_dir", type=Path)
+    verdict.add_argument("--json", action="store_true", help="a JSON list instead of lines")
+    plot = commands.add_parser("plot", help="(re)draw the plots of a run into its plots/ folder")
+    plot.add_argument("run_dir", type=Path)
+    compare = commands.add_parser("compare", help="two runs side by side (b / a)")
+    compare.add_argument("run_a", type=Path)
+    compare.add_argument("run_b", type=Path)
+    report = commands.add_parser(
+        "report", help="one self-contained HTML page: every notebook run against RUN_DIR"
+    )
+    report.add_argument("run_dir", type=Path)
+    summary = commands.add_parser("summary", help="the summary table of a run")
+    summary.add_argument("run_dir", type=Path)
+    listing = commands.add_parser("list", help="past runs and how they ended")
+    listing.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
 
 
 def command_run(args: argparse.Namespace) -> None:
-    from bench import analysis, runner, scenario
-    from bench.plots import draw_all
+    from bench import analysis
+    from bench.analysis.plots import draw_all
+    from bench.run import runner, scenario_toml
+    from bench.system import postgres, valkey
 
-    chosen = scenario.load(args.scenario)
+    chosen = scenario_toml.load(args.scenario)
     if args.workers is not None and args.workers < 0:
-        raise ScenarioError("--workers must be 0 or more")
+        raise scenario_toml.ScenarioError("--workers must be 0 or more")
     if os.environ.get("DATABASE_URL"):
-        check_reachable(os.environ["DATABASE_URL"])  # before any run folder exists
+        postgres.check_reachable(os.environ["DATABASE_URL"])  # before any run folder exists
     if chosen.needs_redis and os.environ.get("REDIS_URL"):
-        check_redis_reachable(os.environ["REDIS_URL"])
+        valkey.check_reachable(os.environ["REDIS_URL"])
     job = runner.Runner(
         chosen, args.results, args.label, args.workers, _print_now, pin=not args.no_pin
     )
     try:
         job.run()
-    except (KeyboardInterrupt, *EXPECTED_ERRORS):
+    except (KeyboardInterrupt, *expected_errors()):
         kept = len(job.record["cells"])
         print(
             f"authbench: {job.run_dir} keeps its {kept} finished cells and says how the run ended",
@@ -161,19 +162,19 @@ def _print_now(line: str) -> None:
 def command_micro(args: argparse.Namespace) -> None:
     import asyncio
 
-    from bench.micro import format_micro, run_micro, transports
-    from bench.postgres import postgres
-    from bench.redis_server import redis_store
+    from bench.run.microbench import format_micro, run_micro, transports
+    from bench.system.postgres import postgres
+    from bench.system.valkey import redis_store
     from servers.store import prepare_database
 
     with postgres() as pg, redis_store(True) as kv:
-        asyncio.run(prepare_database(pg.dsn, 10))
+        asyncio.run(prepare_database(pg.url, 10))
         print(format_micro(run_micro(*transports(pg, kv), args.level)))
 
 
 def command_plot(args: argparse.Namespace) -> None:
     from bench import analysis
-    from bench.plots import draw_all
+    from bench.analysis.plots import draw_all
 
     for path in draw_all(analysis.load(args.run_dir)):
         print(f"plot: {path}")
@@ -198,10 +199,10 @@ def command_verdict(args: argparse.Namespace) -> None:
     import json
 
     from bench import analysis
-    from bench.analysis import claim
+    from bench.analysis import verdicts
 
     run = analysis.load(args.run_dir)
-    rows = claim.paired_verdicts(run)
+    rows = verdicts.paired_verdicts(run)
     if args.json:
         extra = ("delta_p99_us", "p99_ci_low_us", "p99_ci_high_us", "repeats", "reason")
         print(
@@ -212,13 +213,13 @@ def command_verdict(args: argparse.Namespace) -> None:
         raise ResultsError(f"{run.path} has no paired cells: no verdict to give")
     print(f"{run.path}: a - b on the median, 95% interval (hierarchical bootstrap), margin")
     for row in rows:
-        print(claim.verdict_line(row))
-    if warning := claim.a_a_warning(rows):
+        print(verdicts.verdict_line(row))
+    if warning := verdicts.a_a_warning(rows):
         print(warning)
 
 
 def command_profile(args: argparse.Namespace) -> None:
-    from bench.profile import profile
+    from bench.run.flamegraph import profile
 
     folder = profile(args.server, args.seconds, args.results, _print_now)
     print(f"flame graph: {folder / 'flamegraph.svg'}")
@@ -226,7 +227,7 @@ def command_profile(args: argparse.Namespace) -> None:
 
 def command_report(args: argparse.Namespace) -> None:
     from bench import analysis
-    from bench.report import build_report
+    from bench.analysis.report import build_report
 
     path = build_report(analysis.load(args.run_dir), _print_now)
     print(f"report: {path}")
@@ -254,13 +255,13 @@ def command_list(args: argparse.Namespace) -> None:
 
 
 def command_serve(args: argparse.Namespace) -> None:
-    from bench.serve import serve
+    from bench.run.serve import serve
 
     serve(args.server, args.port, args.workers)
 
 
 def command_live(args: argparse.Namespace) -> None:
-    from bench.serve import live
+    from bench.run.serve import live
 
     live(args.server, args.port, args.web_port, args.users)
 
@@ -292,8 +293,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("authbench: interrupted; everything it started has been stopped", file=sys.stderr)
         raise SystemExit(130) from None
-    except EXPECTED_ERRORS as exc:
-        if isinstance(exc, ServerFailed) and exc.log:
+    except Exception as exc:
+        if not isinstance(exc, expected_errors()):
+            raise
+        if getattr(exc, "log", ""):  # a server or Locust that misbehaved: what it printed
             print(exc.log, file=sys.stderr)
             exc = exc.args[0]
         print(f"authbench: error: {exc}", file=sys.stderr)

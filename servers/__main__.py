@@ -10,26 +10,12 @@ a port in use. `make serve` (python -m bench serve) also starts PostgreSQL for y
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 
-from servers import NEEDS_DATABASE, SERVERS
-from servers.common import ConfigError, check_database, fail, port_in_use
+from servers import SERVERS
+from servers.common import ConfigError
 from servers.jwt_auth import share_jwt_keys
-
-
-def check(name: str, host: str, port: int) -> None:
-    """Everything that can fail before serving, each failure as one line."""
-    module = importlib.import_module(f"servers.{name}")
-    auth = module.make_auth(os.environ)  # parses and validates every setting, loads keys
-    if name in NEEDS_DATABASE:
-        check_database(os.environ["DATABASE_URL"])
-    if name == "session" and auth.settings.store == "redis":
-        from servers.session import check_redis
-
-        check_redis(auth.settings.redis_url)
-    if port_in_use(host, port):
-        raise ConfigError(f"port {port} on {host} is in use (choose another with --port)")
+from servers.startup import check, fail
 
 
 def main(argv: list[str] | None = None) -> None:

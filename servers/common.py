@@ -1,5 +1,6 @@
-"""What the three servers share: settings, RFC 6750 bearer parsing, errors, database access,
-Server-Timing, and one raw-ASGI application that routes the four endpoints.
+"""What the three servers share over HTTP: settings, RFC 6750 bearer parsing, errors,
+Server-Timing, and one raw-ASGI application that routes the five endpoints. Their connections to
+PostgreSQL and Redis are in servers.connections, the data they read in servers.store.
 
 Each server only supplies an `Auth` object (its auth step); everything else is here, so that
 under load the only difference between `control`, `session` and `jwt_auth` is that step. Raw
@@ -8,19 +9,14 @@ ASGI (no framework) keeps the control server's cost down to what uvicorn and htt
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
 import re
-import socket
-import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-from servers import store
 
 log = logging.getLogger("authbench.server")
 
@@ -71,35 +67,6 @@ def env_choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) 
     if raw not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
     return raw
-
-
-@dataclass(frozen=True)
-class DatabaseSettings:
-    """How the servers reach PostgreSQL, and how long they may wait for it."""
-
-    url: str
-    pool_size: int = 10
-    acquire_timeout_s: float = 0.5
-    command_timeout_s: float = 0.5
-    connect_timeout_s: float = 0.5
-    # asyncpg runs `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL;` on every
-    # release, and the request waits for it: a second round trip per request. These servers
-    # use none of those features, so by default there is nothing to reset.
-    reset_on_release: bool = False
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> DatabaseSettings:
-        url = environ.get("DATABASE_URL", "")
-        if not url:
-            raise ConfigError("DATABASE_URL is not set (make serve starts a database for you)")
-        return cls(
-            url=url,
-            pool_size=env_int(environ, "AUTHBENCH_POOL_SIZE", 10, minimum=1),
-            acquire_timeout_s=env_float(environ, "AUTHBENCH_DB_ACQUIRE_TIMEOUT", 0.5, 0.001),
-            command_timeout_s=env_float(environ, "AUTHBENCH_DB_COMMAND_TIMEOUT", 0.5, 0.001),
-            connect_timeout_s=env_float(environ, "AUTHBENCH_DB_CONNECT_TIMEOUT", 0.5, 0.001),
-            reset_on_release=env_flag(environ, "AUTHBENCH_POOL_RESET"),
-        )
 
 
 @dataclass(frozen=True)
@@ -162,13 +129,6 @@ def invalid_request(description: str) -> Problem:
     )
 
 
-class DatabaseUnavailable(Problem):
-    """PostgreSQL is down, slow or out of connections: 503, come back in a second."""
-
-    def __init__(self, reason: str):
-        super().__init__(503, "temporarily_unavailable", reason, [(b"retry-after", b"1")])
-
-
 # --------------------------------------------------------------------------------------------
 # Bearer parsing (RFC 6750 section 2.1)
 
@@ -198,136 +158,6 @@ def bearer_token(headers: list[tuple[bytes, bytes]]) -> str:
     if not B64TOKEN.fullmatch(token):
         raise invalid_request("token has characters outside RFC 6750 b64token")
     return token
-
-
-# --------------------------------------------------------------------------------------------
-# Database access, always bounded in time
-
-
-def _unavailable_errors() -> tuple[type[BaseException], ...]:
-    import asyncpg
-
-    # asyncpg reports a vanished server through several unrelated types (InternalClientError
-    # derives straight from Exception); all of them mean "try again shortly", never "401".
-    return (
-        OSError,
-        TimeoutError,
-        asyncpg.PostgresConnectionError,
-        asyncpg.exceptions.OperatorInterventionError,
-        asyncpg.exceptions.InsufficientResourcesError,
-        asyncpg.InterfaceError,
-        asyncpg.InternalClientError,
-    )
-
-
-async def _nothing_to_reset(connection) -> None:
-    """Pool reset hook: asyncpg still rolls back an open transaction; we add no query."""
-    return
-
-
-class Database:
-    """An asyncpg pool whose every call is bounded: acquire timeout plus command timeout."""
-
-    def __init__(self, settings: DatabaseSettings, application_name: str):
-        self.settings = settings
-        self.application_name = application_name  # names our connections in pg_stat_activity
-        self.pool = None
-        self._unavailable = _unavailable_errors()
-
-    async def open(self) -> None:
-        import asyncpg
-
-        s = self.settings
-        try:
-            self.pool = await asyncpg.create_pool(
-                s.url,
-                min_size=min(2, s.pool_size),
-                max_size=s.pool_size,
-                timeout=s.connect_timeout_s,
-                command_timeout=s.command_timeout_s,
-                server_settings={"application_name": self.application_name},
-                reset=None if s.reset_on_release else _nothing_to_reset,
-            )
-        except (*self._unavailable, asyncpg.PostgresError, ValueError) as exc:
-            raise ConfigError(
-                f"cannot reach PostgreSQL at {redact(s.url)}: {one_line(exc)}"
-            ) from exc
-
-    async def close(self, timeout_s: float = 5.0) -> None:
-        if self.pool is None:
-            return
-        try:
-            await asyncio.wait_for(self.pool.close(), timeout_s)
-        except TimeoutError:
-            self.pool.terminate()
-        self.pool = None
-
-    async def run(self, method: str, query: str, *args: Any) -> Any:
-        """conn.<method>(query, *args) on a pooled connection, or DatabaseUnavailable."""
-        s = self.settings
-        try:
-            async with self.pool.acquire(timeout=s.acquire_timeout_s) as conn:
-                return await getattr(conn, method)(query, *args, timeout=s.command_timeout_s)
-        except self._unavailable as exc:
-            raise DatabaseUnavailable(f"database unavailable: {type(exc).__name__}") from exc
-
-    async def fetchrow(self, query: str, *args: Any) -> Any:
-        return await self.run("fetchrow", query, *args)
-
-    async def execute(self, query: str, *args: Any) -> Any:
-        return await self.run("execute", query, *args)
-
-    async def profile_of(self, user_id: int) -> dict[str, Any]:
-        """GET /profile's data for a user already authenticated: one query."""
-        row = await self.fetchrow(PROFILE_BY_ID, user_id)
-        if row is None:
-            raise invalid_token("no such user")
-        return profile_json(row)
-
-    async def check_password(self, username: str, password: str) -> Principal | None:
-        """The user if the password matches. scrypt runs in a thread: it takes tens of ms."""
-        row = await self.fetchrow(
-            "SELECT id, username, password_hash FROM authbench.users WHERE username = $1",
-            username,
-        )
-        record = row["password_hash"] if row else store.dummy_record()
-        ok = await asyncio.to_thread(store.Scrypt.verify, password, record)
-        return Principal(row["id"], row["username"]) if ok and row else None
-
-
-def check_database(url: str, timeout_s: float = 5.0) -> str:
-    """Connect once and return the server version, or raise ConfigError in one line."""
-    import asyncpg
-
-    async def probe() -> str:
-        conn = await asyncpg.connect(url, timeout=timeout_s)
-        try:
-            return await conn.fetchval("SHOW server_version")
-        finally:
-            await conn.close()
-
-    try:
-        return asyncio.run(probe())
-    except (*_unavailable_errors(), asyncpg.PostgresError, ValueError) as exc:
-        raise ConfigError(f"cannot reach PostgreSQL at {redact(url)}: {one_line(exc)}") from exc
-
-
-def redact(url: str) -> str:
-    """A database URL without its password, for messages."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-        if parts.password:
-            parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@"))
-        return urlunsplit(parts)
-    except ValueError:
-        return "<unparseable URL>"
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # --------------------------------------------------------------------------------------------
@@ -412,25 +242,6 @@ ROUTES = {
     "/logout": "POST",
     "/healthz": "GET",
 }
-
-# GET /profile: the user's row plus their 10 most recent orders, as one JSON document built by
-# PostgreSQL. The session server folds its lookup into the same statement (PROFILE_BY_TOKEN in
-# servers.session); the JWT server and the control run this one by user id.
-RECENT_ORDERS = """
-COALESCE((SELECT json_agg(o) FROM (
-    SELECT id, item, amount_cents, created_at FROM authbench.orders
-    WHERE user_id = u.id ORDER BY created_at DESC LIMIT 10) o), '[]')
-"""
-PROFILE_BY_ID = f"SELECT u.id AS user_id, u.username, {RECENT_ORDERS} AS orders FROM authbench.users u WHERE u.id = $1"
-
-
-def profile_json(row) -> dict[str, Any]:
-    """The /profile answer from a row with user_id, username and orders (JSON text)."""
-    return {
-        "user_id": row["user_id"],
-        "username": row["username"],
-        "orders": json.loads(row["orders"]),
-    }
 
 
 class App:
@@ -519,20 +330,3 @@ class App:
                 500,
                 {"error": "server_error", "error_description": "see server log"},
             )
-
-
-def fail(message: str) -> None:
-    """Print one line naming the problem and exit non-zero: for start-up checks."""
-    print(f"authbench: error: {message}", file=sys.stderr)
-    raise SystemExit(2)
-
-
-def port_in_use(host: str, port: int) -> bool:
-    """Whether something already listens on host:port (checked before serving, for one line)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return True
-    return False

@@ -11,14 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from servers.common import (
-    App,
-    Database,
-    DatabaseSettings,
-    DatabaseUnavailable,
-    Principal,
-    token_response,
-)
+from servers.common import App, Principal, token_response
+from servers.connections import Database, DatabaseSettings, StoreUnavailable, connection_name
+from servers.store import profile_of
 
 ANONYMOUS = Principal(0, "anonymous")
 PROFILE_USER_ID = 1  # /profile on the control reads this user's data, for every request
@@ -31,7 +26,7 @@ class NoAuth:
         self.db = None
         if environ.get("DATABASE_URL"):
             settings = DatabaseSettings.from_env(environ)
-            self.db = Database(settings, f"authbench-{self.name}-{os.getpid()}")
+            self.db = Database(settings, connection_name(self.name, os.getpid()))
 
     async def startup(self) -> None:
         if self.db is not None:
@@ -52,8 +47,8 @@ class NoAuth:
     async def profile(self, headers, timing: list[int]) -> dict:
         """Exercises: the data query alone, for a fixed user: no auth step."""
         if self.db is None:
-            raise DatabaseUnavailable("the control server has no DATABASE_URL")
-        return await self.db.profile_of(PROFILE_USER_ID)
+            raise StoreUnavailable("the control server has no DATABASE_URL")
+        return await profile_of(self.db, PROFILE_USER_ID)
 
     async def logout(self, headers) -> None:
         """Exercises: nothing."""

@@ -30,8 +30,6 @@ from jwt.algorithms import HMACAlgorithm
 from servers.common import (
     App,
     ConfigError,
-    Database,
-    DatabaseSettings,
     Principal,
     Problem,
     bearer_token,
@@ -40,6 +38,8 @@ from servers.common import (
     invalid_token,
     token_response,
 )
+from servers.connections import Database, DatabaseSettings, connection_name
+from servers.store import check_password, profile_of
 
 ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 DEFAULT_ALGORITHM = "HS256"
@@ -193,7 +193,7 @@ class JwtAuth:
         self.settings = settings
         self.algorithms = [settings.algorithm]  # exactly one: no algorithm confusion
         self.decoder = make_decoder(settings)
-        self.db = Database(settings.database, f"authbench-{self.name}-{os.getpid()}")
+        self.db = Database(settings.database, connection_name(self.name, os.getpid()))
 
     async def startup(self) -> None:
         await self.db.open()  # for login, and for the denylist when it is on
@@ -247,7 +247,7 @@ class JwtAuth:
 
     async def login(self, username: str, password: str) -> dict:
         """Exercises: password check, then signing a token (no database write)."""
-        principal = await self.db.check_password(username, password)
+        principal = await check_password(self.db, username, password)
         if principal is None:
             raise Problem(400, "invalid_grant", "unknown username or wrong password")
         return token_response(self.issue(principal), self.settings.ttl_s)
@@ -264,7 +264,7 @@ class JwtAuth:
         denylist, its jti lookup first)."""
         principal = await self.authenticate(headers)
         timing[0] = time.perf_counter_ns()
-        return await self.db.profile_of(principal.user_id)
+        return await profile_of(self.db, principal.user_id)
 
     async def logout(self, headers) -> None:
         """Exercises: verification; with the denylist, one INSERT of the jti. Without it the
@@ -296,8 +296,6 @@ def share_jwt_keys(environ: dict[str, str]) -> None:
     """Make the JWT key the same in every worker: generate it once here when none is given."""
     algorithm = environ.get("AUTHBENCH_JWT_ALG", DEFAULT_ALGORITHM)
     if algorithm == "HS256" and "AUTHBENCH_JWT_SECRET" not in environ:
-        import secrets
-
         environ["AUTHBENCH_JWT_SECRET"] = secrets.token_urlsafe(MIN_SECRET_BYTES)
     elif (
         algorithm != "HS256"

@@ -31,12 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from servers.common import (
-    RECENT_ORDERS,
     App,
     ConfigError,
-    Database,
-    DatabaseSettings,
-    DatabaseUnavailable,
     Principal,
     Problem,
     bearer_token,
@@ -44,12 +40,26 @@ from servers.common import (
     env_float,
     env_int,
     invalid_token,
-    one_line,
-    profile_json,
-    redact,
     token_response,
 )
-from servers.store import hash_token
+from servers.connections import (
+    Database,
+    DatabaseSettings,
+    StoreUnavailable,
+    connection_name,
+    one_line,
+    redact,
+    redis_client,
+    redis_unavailable_errors,
+    redis_url_from_env,
+)
+from servers.store import (
+    RECENT_ORDERS,
+    check_password,
+    hash_token,
+    profile_json,
+    profile_of,
+)
 
 # token_urlsafe(32): 32 random bytes, base64url without padding: exactly 43 characters.
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -107,30 +117,11 @@ class SessionSettings:
             cache_size=env_int(environ, "AUTHBENCH_SESSION_CACHE_SIZE", 10_000, minimum=1),
             profile_query=env_choice(environ, "AUTHBENCH_PROFILE_QUERY", ("joined", "naive")),
             store=(store := env_choice(environ, "AUTHBENCH_SESSION_STORE", STORES)),
-            redis_url=_redis_url(environ) if store == "redis" else "",
+            redis_url=redis_url_from_env(environ) if store == "redis" else "",
         )
 
 
 STORES = ("postgres", "redis")
-
-
-def session_store(settings: Mapping[str, str]) -> str:
-    """Where a session server with these settings keeps its sessions, "postgres" or "redis":
-    the one reading of AUTHBENCH_SESSION_STORE for the harness and the analysis (the server
-    itself also refuses an unknown value, in SessionSettings.from_env)."""
-    value = settings.get("AUTHBENCH_SESSION_STORE", "").strip().lower()
-    return "redis" if value == "redis" else "postgres"
-
-
-def _redis_url(environ: Mapping[str, str]) -> str:
-    url = environ.get("REDIS_URL", "").strip()
-    if not url:
-        raise ConfigError(
-            "AUTHBENCH_SESSION_STORE=redis needs REDIS_URL (make serve starts a Valkey for you)"
-        )
-    if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(f"REDIS_URL must start with redis://, rediss:// or unix://, got {url!r}")
-    return url
 
 
 class TTLCache:
@@ -196,62 +187,6 @@ class PostgresSessions:
         return await self.db.execute(DELETE, token_hash) != "DELETE 0"
 
 
-def _redis_unavailable_errors() -> tuple[type[BaseException], ...]:
-    import redis.exceptions
-
-    # ConnectionError covers a refused or reset socket and an empty pool (BlockingConnectionPool
-    # raises it after its timeout); TimeoutError a frozen server. Both: 503, never 401.
-    return (
-        OSError,
-        TimeoutError,
-        redis.exceptions.ConnectionError,
-        redis.exceptions.TimeoutError,
-    )
-
-
-def redis_client(url: str, db: DatabaseSettings, name: str | None = None):
-    """A redis-py asyncio client whose every call is bounded like the PostgreSQL ones: a pool of
-    `pool_size` connections waited for at most the acquire timeout, connect and command timeouts,
-    and no retries (a retry would stretch the bound; the client reconnects on the next call)."""
-    import redis.asyncio as aredis
-    from redis.asyncio.retry import Retry
-    from redis.backoff import NoBackoff
-
-    pool = aredis.BlockingConnectionPool.from_url(
-        url,
-        max_connections=db.pool_size,
-        timeout=db.acquire_timeout_s,
-        socket_timeout=db.command_timeout_s,
-        socket_connect_timeout=db.connect_timeout_s,
-        retry=Retry(NoBackoff(), 0),
-        client_name=name,
-    )
-    return aredis.Redis(connection_pool=pool)
-
-
-def check_redis(url: str, timeout_s: float = 5.0) -> str:
-    """PING once and return the server's version, or raise ConfigError in one line."""
-    import asyncio
-
-    settings = DatabaseSettings(url="", connect_timeout_s=timeout_s, command_timeout_s=timeout_s,
-                                acquire_timeout_s=timeout_s, pool_size=1)  # fmt: skip
-
-    async def probe() -> str:
-        client = redis_client(url, settings)
-        try:
-            info = await client.info("server")
-            return str(info.get("valkey_version") or info.get("redis_version") or "unknown")
-        finally:
-            await client.aclose()
-
-    try:
-        return asyncio.run(probe())
-    except (*_redis_unavailable_errors(), ValueError) as exc:
-        raise ConfigError(
-            f"cannot reach the session store at {redact(url)}: {one_line(exc)}"
-        ) from exc
-
-
 class RedisSessions:
     """Sessions as keys of a Redis-compatible server: `authbench:session:<hex sha256(token)>`.
 
@@ -263,7 +198,7 @@ class RedisSessions:
     def __init__(self, settings: SessionSettings, name: str):
         self.settings, self.name = settings, name
         self.client = None
-        self._unavailable = _redis_unavailable_errors()
+        self._unavailable = redis_unavailable_errors()
 
     @staticmethod
     def key(token_hash: bytes) -> bytes:
@@ -290,7 +225,7 @@ class RedisSessions:
         try:
             return await self.client.execute_command(command, *args)
         except self._unavailable as exc:
-            raise DatabaseUnavailable(f"session store unavailable: {type(exc).__name__}") from exc
+            raise StoreUnavailable(f"session store unavailable: {type(exc).__name__}") from exc
 
     async def create(self, token_hash: bytes, principal: Principal) -> None:
         value = self.value(principal, time.time())
@@ -320,7 +255,7 @@ class SessionAuth:
 
     def __init__(self, settings: SessionSettings):
         self.settings = settings
-        application_name = f"authbench-{self.name}-{os.getpid()}"
+        application_name = connection_name(self.name, os.getpid())
         self.db = Database(settings.database, application_name)
         self.sessions = (
             RedisSessions(settings, application_name)
@@ -362,7 +297,7 @@ class SessionAuth:
         """Exercises: password check in PostgreSQL, then one write of sha256(new token) to the
         session store. Any offered token is ignored: a login always creates a new session (no
         session fixation)."""
-        principal = await self.db.check_password(username, password)
+        principal = await check_password(self.db, username, password)
         if principal is None:
             raise Problem(400, "invalid_grant", "unknown username or wrong password")
         token = secrets.token_urlsafe(32)
@@ -388,7 +323,7 @@ class SessionAuth:
         if not self.folds_lookup_into_profile:
             principal = await self.authenticate(headers)
             timing[0] = time.perf_counter_ns()
-            return await self.db.profile_of(principal.user_id)
+            return await profile_of(self.db, principal.user_id)
         token_hash = self._token_hash(headers)
         s = self.settings
         row = await self.db.fetchrow(PROFILE_BY_TOKEN, token_hash, s.touch_after_s, s.idle_s)

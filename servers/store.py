@@ -1,4 +1,5 @@
-"""The database side shared by the servers and the harness: schema, password records, seeding.
+"""The data the servers read and the harness seeds: schema, password records, the password
+check at login, GET /profile's query, seeding.
 
 Everything lives in its own `authbench` schema so that pointing DATABASE_URL at an existing
 server never touches tables that are not ours.
@@ -6,12 +7,17 @@ server never touches tables that are not ours.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import functools
 import hashlib
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
+from typing import Any
+
+from servers.common import Principal, invalid_token
 
 SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS authbench;
@@ -96,6 +102,45 @@ def dummy_record() -> str:
 def hash_token(token: str) -> bytes:
     """What the sessions table stores for a token: its sha256, never the token itself."""
     return hashlib.sha256(token.encode()).digest()
+
+
+async def check_password(db, username: str, password: str) -> Principal | None:
+    """The user if the password matches, through a servers.connections.Database. scrypt runs in
+    a thread: it takes tens of milliseconds. An unknown user costs the same as a wrong password."""
+    row = await db.fetchrow(
+        "SELECT id, username, password_hash FROM authbench.users WHERE username = $1", username
+    )
+    record = row["password_hash"] if row else dummy_record()
+    ok = await asyncio.to_thread(Scrypt.verify, password, record)
+    return Principal(row["id"], row["username"]) if ok and row else None
+
+
+# GET /profile: the user's row plus their 10 most recent orders, as one JSON document built by
+# PostgreSQL. The session server folds its lookup into the same statement (PROFILE_BY_TOKEN in
+# servers.session); the JWT server and the control run this one by user id.
+RECENT_ORDERS = """
+COALESCE((SELECT json_agg(o) FROM (
+    SELECT id, item, amount_cents, created_at FROM authbench.orders
+    WHERE user_id = u.id ORDER BY created_at DESC LIMIT 10) o), '[]')
+"""
+PROFILE_BY_ID = f"SELECT u.id AS user_id, u.username, {RECENT_ORDERS} AS orders FROM authbench.users u WHERE u.id = $1"
+
+
+def profile_json(row) -> dict[str, Any]:
+    """The /profile answer from a row with user_id, username and orders (JSON text)."""
+    return {
+        "user_id": row["user_id"],
+        "username": row["username"],
+        "orders": json.loads(row["orders"]),
+    }
+
+
+async def profile_of(db, user_id: int) -> dict[str, Any]:
+    """GET /profile's data for a user already authenticated: one query."""
+    row = await db.fetchrow(PROFILE_BY_ID, user_id)
+    if row is None:
+        raise invalid_token("no such user")
+    return profile_json(row)
 
 
 async def apply_schema(conn) -> None:

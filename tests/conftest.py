@@ -13,8 +13,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bench.postgres import EmbeddedPostgres
-from bench.procs import ServerProcess
+from bench.system.postgres import EmbeddedPostgres
+from bench.system.server_process import ServerProcess
 from servers.store import LOAD_TEST_KDF, SEED_PASSWORD, prepare_database
 from tests.client import call
 
@@ -28,7 +28,7 @@ def start_postgres() -> EmbeddedPostgres:
     pg = EmbeddedPostgres.create()
     try:
         pg.start()
-        asyncio.run(prepare_database(pg.dsn, SEEDED_USERS))
+        asyncio.run(prepare_database(pg.url, SEEDED_USERS))
     except BaseException:
         pg.destroy()
         raise
@@ -46,7 +46,7 @@ def sql(pg, query: str, *args):
     """Run one statement against the test database and return all rows."""
 
     async def run():
-        conn = await asyncpg.connect(pg.dsn)
+        conn = await asyncpg.connect(pg.url)
         try:
             return await conn.fetch(query, *args)
         finally:
@@ -62,7 +62,7 @@ class Servers:
         self.pg, self.log_dir, self.started = pg, log_dir, []
 
     def start(self, name: str, workers: int = 1, **settings: str) -> ServerProcess:
-        env = {"DATABASE_URL": self.pg.dsn, "AUTHBENCH_JWT_SECRET": JWT_SECRET, **settings}
+        env = {"DATABASE_URL": self.pg.url, "AUTHBENCH_JWT_SECRET": JWT_SECRET, **settings}
         server = ServerProcess(name, env, workers=workers)
         server.log_path = self.log_dir / f"{name}-{server.port}.log"
         self.started.append(server)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.proctree import tree
+from bench.system.processes import tree
 from tests.test_serve import alive, command_name
 
 pytestmark = pytest.mark.load
@@ -269,7 +269,7 @@ def test_database_url_runs_the_bench_against_an_existing_server(pg, tmp_path):
         "--results",
         str(tmp_path),
         "--no-plots",
-        database_url=pg.dsn,
+        database_url=pg.url,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     (run_file,) = tmp_path.glob("*/run.json")

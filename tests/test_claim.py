@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from bench import analysis
-from bench.analysis import claim
-from bench.recorder import Recorder
+from bench.analysis import verdicts as claim
+from bench.load.recorder import Recorder
 
 ARMS = ("session", "jwt_auth", "control")
 START = 1_000

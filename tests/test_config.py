@@ -33,13 +33,13 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
 
 
 def test_short_jwt_secret(pg):
-    result = start("jwt_auth", AUTHBENCH_JWT_SECRET="x" * 31, DATABASE_URL=pg.dsn)
+    result = start("jwt_auth", AUTHBENCH_JWT_SECRET="x" * 31, DATABASE_URL=pg.url)
     assert_one_line_error(result, "AUTHBENCH_JWT_SECRET is 31 bytes", "at least 32")
 
 
 @pytest.mark.parametrize("algorithm", ["none", "HS512", "hs256", "RS256,HS256"])
 def test_unknown_or_disallowed_algorithm(pg, algorithm):
-    result = start("jwt_auth", AUTHBENCH_JWT_ALG=algorithm, DATABASE_URL=pg.dsn)
+    result = start("jwt_auth", AUTHBENCH_JWT_ALG=algorithm, DATABASE_URL=pg.url)
     assert_one_line_error(result, "AUTHBENCH_JWT_ALG", "not supported")
 
 
@@ -52,7 +52,7 @@ def test_private_key_of_the_wrong_kind(pg, tmp_path):
         "jwt_auth",
         AUTHBENCH_JWT_ALG="RS256",
         AUTHBENCH_JWT_PRIVATE_KEY=str(path),
-        DATABASE_URL=pg.dsn,
+        DATABASE_URL=pg.url,
     )
     assert_one_line_error(result, "does not fit RS256")
 
@@ -62,7 +62,7 @@ def test_missing_private_key_file(pg, tmp_path):
         "jwt_auth",
         AUTHBENCH_JWT_ALG="ES256",
         AUTHBENCH_JWT_PRIVATE_KEY=str(tmp_path / "nope.pem"),
-        DATABASE_URL=pg.dsn,
+        DATABASE_URL=pg.url,
     )
     assert_one_line_error(result, "cannot read")
 
@@ -89,7 +89,7 @@ def test_missing_database_url():
 )
 def test_bad_numeric_setting(pg, setting):
     name, value = setting.split("=")
-    assert_one_line_error(start("session", DATABASE_URL=pg.dsn, **{name: value}), name)
+    assert_one_line_error(start("session", DATABASE_URL=pg.url, **{name: value}), name)
 
 
 @pytest.mark.parametrize("server", ["control", "session"])
@@ -98,7 +98,7 @@ def test_port_in_use(pg, server):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = start(server, "--port", str(port), DATABASE_URL=pg.dsn)
+        result = start(server, "--port", str(port), DATABASE_URL=pg.url)
     assert_one_line_error(result, f"port {port} on 127.0.0.1 is in use")
 
 

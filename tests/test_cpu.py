@@ -5,8 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from bench.cpu import process_cpu_seconds, sample, used
-from bench.proctree import tree
+from bench.system.cpu_accounting import process_cpu_seconds, sample, used
+from bench.system.processes import tree
 
 BURN = """
 import sys, threading, time

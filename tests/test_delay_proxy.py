@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from bench.delay_proxy import DelayProxy, measure_rtt
+from bench.system.delay_proxy import DelayProxy, measure_rtt
 
 
 class Echo:
@@ -125,7 +125,7 @@ def test_unreachable_target_closes_the_client():
 
 
 def test_postgres_round_trip_through_the_proxy(pg):
-    direct = measure_rtt(pg.tcp_dsn, samples=50)
+    direct = measure_rtt(pg.tcp_url, samples=50)
     with DelayProxy(("127.0.0.1", pg.port), 1.0) as proxy:
         delayed = measure_rtt(f"postgresql://postgres@127.0.0.1:{proxy.port}/postgres", samples=50)
     assert 1900 <= delayed - direct <= 3000, (direct, delayed)
@@ -134,11 +134,11 @@ def test_postgres_round_trip_through_the_proxy(pg):
 @pytest.mark.parametrize(("reset", "round_trips"), [("0", 1), ("1", 2)])
 def test_session_lookup_is_one_round_trip_unless_the_pool_resets(pg, servers, reset, round_trips):
     """Seen from 5 ms away, every database round trip of a request shows in its auth time."""
-    from bench.delay_proxy import ProxyProcess
+    from bench.system.delay_proxy import ProxyProcess
     from tests.client import bearer, call
     from tests.conftest import login
 
-    with ProxyProcess(pg.tcp_dsn, added_rtt_ms=5.0) as proxy:
+    with ProxyProcess(pg.tcp_url, added_rtt_ms=5.0) as proxy:
         server = servers.start("session", DATABASE_URL=proxy.dsn, AUTHBENCH_POOL_RESET=reset,
                                AUTHBENCH_DB_COMMAND_TIMEOUT="2")  # fmt: skip
         token = login(server)
@@ -154,7 +154,7 @@ def test_session_lookup_is_one_round_trip_unless_the_pool_resets(pg, servers, re
 
 def test_a_proxy_that_cannot_listen_is_one_clear_error():
     """Not a bare OSError with a traceback: the runner and CLI report it in one line."""
-    from bench.delay_proxy import DelayProxyError, ProxyProcess
+    from bench.system.delay_proxy import DelayProxyError, ProxyProcess
 
     taken = socket.create_server(("127.0.0.1", 0))
     try:

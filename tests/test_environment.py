@@ -9,7 +9,7 @@ import subprocess
 import sys
 from importlib.metadata import version
 
-from bench import environment
+from bench.run import environment
 
 
 def test_every_key_is_flat_snake_case_and_json_simple():

@@ -104,7 +104,7 @@ class TableLock:
         self.thread = threading.Thread(target=lambda: asyncio.run(self._hold()), daemon=True)
 
     async def _hold(self) -> None:
-        conn = await asyncpg.connect(self.pg.dsn)
+        conn = await asyncpg.connect(self.pg.url)
         try:
             async with conn.transaction():
                 await conn.execute("LOCK TABLE authbench.sessions IN ACCESS EXCLUSIVE MODE")

@@ -333,9 +333,9 @@ def test_tokens_from_any_worker_are_accepted_by_every_worker(pg, tmp_path, algor
     """`--workers 2` with no key given: the key is made once and shared, so a token signed by
     one worker verifies on the other. Fresh connections land on either worker; with separate
     keys about half of these checks would fail."""
-    from bench.procs import ServerProcess
+    from bench.system.server_process import ServerProcess
 
-    env = {"DATABASE_URL": pg.dsn, "AUTHBENCH_JWT_ALG": algorithm}
+    env = {"DATABASE_URL": pg.url, "AUTHBENCH_JWT_ALG": algorithm}
     with ServerProcess("jwt_auth", env, workers=2, log_path=tmp_path / "jwt.log") as server:
         deadline = time.monotonic() + 15
         while len(server.pids()) < 3:  # the supervisor and both workers

@@ -14,8 +14,8 @@ import pytest
 from nbclient import NotebookClient
 
 from bench import analysis
-from bench.analysis import claim
-from bench.notebook import open_run, pointed_at, project_root
+from bench.analysis import verdicts as claim
+from bench.analysis.notebook import open_run, pointed_at, project_root
 
 NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
 

@@ -18,7 +18,7 @@ def test_server_user_keeps_no_root_group(pg):
         capture_output=True,
         text=True,
         check=True,
-        **pg._as_server_user(),
+        **pg.popen_options(),
     ).stdout
     fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
     entry = pwd.getpwnam(pg.user)
@@ -28,7 +28,7 @@ def test_server_user_keeps_no_root_group(pg):
 
 
 def test_embedded_server_answers_on_socket_and_tcp(pg):
-    from bench.postgres import check_reachable
+    from bench.system.postgres import check_reachable
 
-    assert check_reachable(pg.dsn).startswith(pg.version)
-    assert check_reachable(pg.tcp_dsn).startswith(pg.version)
+    assert check_reachable(pg.url).startswith(pg.version)
+    assert check_reachable(pg.tcp_url).startswith(pg.version)

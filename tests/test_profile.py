@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bench.profile import top_functions
+from bench.run.flamegraph import top_functions
 
 pytestmark = pytest.mark.load
 

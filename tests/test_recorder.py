@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 
-from bench.recorder import Recorder, parse_server_timing, percentiles
+from bench.load.recorder import Recorder, parse_server_timing, percentiles
 
 
 def fill(recorder: Recorder, values_us, second: int = 100, status: int = 200) -> None:

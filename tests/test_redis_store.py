@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
-from bench.postgres import free_port
-from bench.redis_server import embedded_redis
+from bench.system.ports import free_port
+from bench.system.valkey import embedded_valkey
 from tests.client import bearer, call, eventually
 from tests.conftest import Servers, login, start_postgres
 from tests.test_faults import assert_unavailable
@@ -26,7 +26,7 @@ from tests.test_faults import assert_unavailable
 
 @pytest.fixture(scope="module")
 def kv():
-    with embedded_redis() as server:
+    with embedded_valkey() as server:
         yield server
 
 
@@ -106,7 +106,7 @@ def test_malformed_token_never_reaches_the_store(redis_session, kv):
 
 
 def test_missing_or_unreachable_redis_url_is_one_line(pg):
-    base = {"DATABASE_URL": pg.dsn, "AUTHBENCH_SESSION_STORE": "redis"}
+    base = {"DATABASE_URL": pg.url, "AUTHBENCH_SESSION_STORE": "redis"}
     cases = {
         "": "needs REDIS_URL",
         f"redis://127.0.0.1:{free_port()}/0": "cannot reach the session store at redis://127.0.0.1",
@@ -130,7 +130,7 @@ def test_missing_or_unreachable_redis_url_is_one_line(pg):
 @pytest.fixture(scope="module")
 def own_kv():
     """A Valkey of the fault tests' own, which they stop, freeze and pause."""
-    with embedded_redis() as server:
+    with embedded_valkey() as server:
         yield server
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.scenario import ScenarioError, load, parse
+from bench.run.scenario_toml import ScenarioError, load, parse
 
 MINIMAL = {
     "servers": [{"server": "control"}, {"server": "session"}, {"server": "jwt_auth"}],

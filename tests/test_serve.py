@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from bench.postgres import free_port
-from bench.proctree import tree
+from bench.system.ports import free_port
+from bench.system.processes import tree
 from tests.client import bearer, call
 from tests.conftest import login
 

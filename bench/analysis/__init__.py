@@ -1,17 +1,54 @@
-"""Analysis of a run, split by topic; everything is importable from here as before.
+"""The read side: a run's results turned into rows, verdicts, sentences and figures.
 
-- `core`: loading a run and its rows (single-server cells and the arms of paired cells);
-- `claim`: the one verdict rule of the paired design, its estimates, and the headline;
+Nothing here starts a process or imports the run side (an import-linter contract checks it):
+everything a conclusion needs is read from the run folder. By topic:
+
+- `runs`: loading a run (older formats through `legacy`) and its rows;
+- `bootstrap`, `latency_files`, `verdicts`: the one verdict rule of the paired design, its
+  statistics, and the headline;
 - `under_load`: the summary per server and the under-load sentences;
-- `experiments`: the auth step alone, distance, revocation and caching, algorithms, availability;
+- `auth_step`, `distance`, `revocation`, `algorithms`, `availability`, `stores`: the experiments;
+- `capacity`: the bill at scale, a capacity model from measured CPU per request, and its check;
 - `tables`: rows as text or HTML, and the summary printed after a run;
-- `capacity`: the bill at scale, a capacity model from measured CPU per request, and its check.
+- `plots`, `report`, `notebook`: figures, the HTML report, what the notebooks import.
+
+Every public name is importable from here: `from bench import analysis; analysis.headline(run)`.
 """
 
 from __future__ import annotations
 
-from bench.analysis import capacity, claim
+from bench.analysis import capacity, verdicts
+from bench.analysis.algorithms import (
+    algorithm_rows,
+    algorithm_sentence,
+    algorithms,
+)
+from bench.analysis.auth_step import (
+    micro_sentence,
+    pem_sentence,
+    prepared_key_sentence,
+    token_size_sentence,
+)
+from bench.analysis.availability import (
+    PROBE_INTERVAL_S,
+    availability_rows,
+    availability_sentence,
+    failure_mode_sentence,
+)
+from bench.analysis.bootstrap import (
+    BOOTSTRAP_SAMPLES,
+    BOOTSTRAP_SEED,
+    CONFIDENCE,
+    Estimate,
+    bootstrap_pair,
+    pooled_quantile,
+    ratio_interval,
+)
 from bench.analysis.capacity import (
+    LOOKUP_FLOOR_US,
+    PG_NODE_CORES,
+    RATES,
+    SCHEMES,
     bill_sentence,
     capacity_rows,
     cost_rows,
@@ -20,31 +57,19 @@ from bench.analysis.capacity import (
     revocation_window_rows,
     saturation_rows,
 )
-from bench.analysis.claim import (
-    BOOTSTRAP_SAMPLES,
-    BOOTSTRAP_SEED,
-    CONFIDENCE,
-    MIN_REPEATS,
-    MIN_REQUESTS_PER_ARM,
-    VERDICTS,
-    Estimate,
-    PairVerdict,
-    a_a_warning,
-    bootstrap_pair,
-    closed_cpu_ratio,
-    cpu_ratio_sentence,
-    decide,
-    headline,
-    paired_data,
-    paired_verdicts,
-    pooled_quantile,
-    ratio_interval,
-    verdict_line,
-    verdict_rows,
-    verdict_sentence,
-    where,
+from bench.analysis.distance import (
+    DISTANCE_GROUPS,
+    distance_rows,
+    distance_sentence,
 )
-from bench.analysis.core import (
+from bench.analysis.revocation import (
+    revocation_rows,
+    revocation_sentence,
+    variant_pairs,
+    variant_rows,
+    variant_sentence,
+)
+from bench.analysis.runs import (
     CPU_GROUPS,
     STORE_NAMES,
     Run,
@@ -58,35 +83,18 @@ from bench.analysis.core import (
     micro_figure,
     plain,
     points,
+    saturated_fraction,
     server_spec,
     spread,
     store_of,
 )
-from bench.analysis.experiments import (
-    PROBE_INTERVAL_S,
-    algorithm_rows,
-    algorithm_sentence,
-    algorithms,
-    availability_rows,
-    availability_sentence,
-    distance_rows,
-    distance_sentence,
-    failure_mode_sentence,
-    micro_sentence,
-    pem_sentence,
-    prepared_key_sentence,
+from bench.analysis.stores import (
     profile_rows,
     profile_sentence,
-    revocation_rows,
-    revocation_sentence,
     store_micro_rows,
     store_micro_sentence,
     store_rows,
     store_sentence,
-    token_size_sentence,
-    variant_pairs,
-    variant_rows,
-    variant_sentence,
 )
 from bench.analysis.tables import (
     SUMMARY_HEADERS,
@@ -109,15 +117,39 @@ from bench.analysis.under_load import (
     summary_rows,
     tail_sentence,
 )
+from bench.analysis.verdicts import (
+    MIN_REPEATS,
+    MIN_REQUESTS_PER_ARM,
+    VERDICTS,
+    PairVerdict,
+    a_a_warning,
+    closed_cpu_ratio,
+    cpu_ratio_sentence,
+    decide,
+    headline,
+    pair_rows,
+    paired_verdicts,
+    signed,
+    verdict_line,
+    verdict_rows,
+    verdict_sentence,
+    verdict_words,
+    where,
+)
 
 __all__ = [
     "BOOTSTRAP_SAMPLES",
     "BOOTSTRAP_SEED",
     "CONFIDENCE",
     "CPU_GROUPS",
+    "DISTANCE_GROUPS",
+    "LOOKUP_FLOOR_US",
     "MIN_REPEATS",
     "MIN_REQUESTS_PER_ARM",
+    "PG_NODE_CORES",
     "PROBE_INTERVAL_S",
+    "RATES",
+    "SCHEMES",
     "STORE_NAMES",
     "SUMMARY_HEADERS",
     "VERDICTS",
@@ -144,7 +176,6 @@ __all__ = [
     "capacity",
     "capacity_rows",
     "cell_rows",
-    "claim",
     "closed_cpu_ratio",
     "compare_rows",
     "cost_rows",
@@ -165,7 +196,7 @@ __all__ = [
     "model_check_sentence",
     "omission_rows",
     "omission_sentence",
-    "paired_data",
+    "pair_rows",
     "paired_verdicts",
     "pem_sentence",
     "plain",
@@ -178,9 +209,11 @@ __all__ = [
     "revocation_rows",
     "revocation_sentence",
     "revocation_window_rows",
+    "saturated_fraction",
     "saturation_rows",
     "saturation_sentence",
     "server_spec",
+    "signed",
     "spread",
     "store_micro_rows",
     "store_micro_sentence",
@@ -198,5 +231,7 @@ __all__ = [
     "verdict_line",
     "verdict_rows",
     "verdict_sentence",
+    "verdict_words",
+    "verdicts",
     "where",
 ]

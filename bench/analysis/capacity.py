@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bench.analysis.core import Run, busiest_closed, can_revoke, find_server, server_spec
+from bench.analysis.runs import Run, busiest_closed, can_revoke, find_server, server_spec
 
 RATES = (10_000, 100_000, 1_000_000)
 # Below this much store CPU per request a scheme does not ask that store on every request: what
@@ -121,7 +121,7 @@ def revocation_window_rows(run: Run) -> list[dict[str, Any]]:
             continue
         spec = server_spec(run, label)
         probe = measured.get(label)
-        cache_s = float(settings.get("AUTHBENCH_SESSION_CACHE_TTL", 0))
+        cache_s = spec.get("cache_ttl_s", 0.0)
         if not can_revoke(spec):
             lifetime = probe.get("token_valid_for_s") if probe else None
             window = (

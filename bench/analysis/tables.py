@@ -5,11 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bench.analysis import claim
-from bench.analysis.claim import cpu_ratio_sentence
-from bench.analysis.core import Run
+from bench.analysis import verdicts
+from bench.analysis.runs import Run, saturated_fraction
 from bench.analysis.under_load import summary_rows
-from bench.cpu import SATURATED_CORE_FRACTION
+from bench.analysis.verdicts import cpu_ratio_sentence
 
 
 class Table:
@@ -94,17 +93,17 @@ def summary_table(run: Run) -> Table:
 
 def summary_text(run: Run) -> str:
     lines = [str(summary_table(run))]
-    verdicts = claim.paired_verdicts(run)
-    if verdicts:
+    rows = verdicts.paired_verdicts(run)
+    if rows:
         lines += ["", "Paired verdicts (a - b, median, 95% interval, margin, verdict):"]
-        lines += [claim.verdict_line(row) for row in verdicts]
-        if warning := claim.a_a_warning(verdicts):
+        lines += [verdicts.verdict_line(row) for row in rows]
+        if warning := verdicts.a_a_warning(rows):
             lines += ["", warning]
     if {"session", "jwt_auth"} <= set(run.labels):
         lines += ["", cpu_ratio_sentence(run)]
     if any(r["load_generator_bound"] for r in summary_rows(run)):
         lines.append(
-            f"'locust bound': the load generator used over {SATURATED_CORE_FRACTION:.0%} of a core in that cell; its "
+            f"'locust bound': the load generator used over {saturated_fraction(run):.0%} of a core in that cell; its "
             "req/s says more about Locust than the server (compare CPU per request instead)."
         )
     return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.analysis.core import Run, at_rate, busiest_closed, cell_rows, micro_figure, points
+from bench.analysis.runs import Run, at_rate, busiest_closed, cell_rows, micro_figure, points
 
 
 def summary_rows(run: Run) -> list[dict[str, Any]]:

@@ -1,0 +1,59 @@
+"""The plots of a run, as matplotlib Figures (no pyplot state: usable headless and in Jupyter).
+
+`draw_all` writes them as PNG files into the run's plots/ folder. Cells where the load
+generator was the bottleneck (above the run's recorded share of a core) are marked in every
+plot that shows them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench.analysis.plots.bill_figures import plot_bill, plot_model_check
+from bench.analysis.plots.experiment_figures import (
+    plot_algorithms,
+    plot_availability,
+    plot_distance,
+    plot_revocation,
+)
+from bench.analysis.plots.load_figures import (
+    plot_cpu_per_request,
+    plot_latency_vs_throughput,
+    plot_micro,
+    plot_percentile_spectrum,
+)
+from bench.analysis.plots.palette import COLORS, color
+from bench.analysis.plots.verdict_figures import plot_profile, plot_stores
+from bench.analysis.runs import Run
+
+PLOTS = {
+    "latency_vs_throughput": plot_latency_vs_throughput,
+    "percentile_spectrum": plot_percentile_spectrum,
+    "cpu_per_request": plot_cpu_per_request,
+    "micro_benchmarks": plot_micro,
+    "database_distance": plot_distance,
+    "revocation": plot_revocation,
+    "algorithms": plot_algorithms,
+    "availability": plot_availability,
+    "profile": plot_profile,
+    "session_stores": plot_stores,
+    "bill_at_scale": plot_bill,
+    "model_check": plot_model_check,
+}
+
+
+def draw_all(run: Run, out_dir: Path | None = None) -> list[Path]:
+    out_dir = out_dir or run.path / "plots"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, plot in PLOTS.items():
+        fig = plot(run)
+        if fig is None:
+            continue
+        path = out_dir / f"{name}.png"
+        fig.savefig(path, dpi=110)
+        written.append(path)
+    return written
+
+
+__all__ = ["COLORS", "PLOTS", "color", "draw_all", *(f.__name__ for f in PLOTS.values())]

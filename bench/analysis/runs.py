@@ -1,0 +1,270 @@
+"""Loading a run and turning its cells into tidy rows: what every table, plot and sentence reads.
+
+A single-server cell gives one row; a paired cell gives one row per arm (its fixed total rate
+as a fixed-rate point, the unloaded mode as a closed loop with one user). Repeats fold into
+points by median. Servers are told apart by their kind and settings, never by their labels.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.analysis.legacy import upgrade
+from bench.results import load_run
+
+CPU_GROUPS = ("server", "postgres", "redis", "load_generator")
+
+
+@dataclass
+class Run:
+    path: Path
+    meta: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        self.meta = upgrade(self.meta)  # a run of any format reads as the current one
+
+    @property
+    def cells(self) -> list[dict[str, Any]]:
+        return self.meta["cells"]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def labels(self) -> list[str]:
+        """Every server label measured, in order; the A/A copy of a paired arm left out."""
+        seen: list[str] = []
+        for row in cell_rows(self):
+            if row["label"] not in seen and not row["a_a_copy"]:
+                seen.append(row["label"])
+        return seen
+
+    @property
+    def a_a_labels(self) -> set[str]:
+        """The labels of the A/A copies of paired arms (`<label>_aa`)."""
+        groups = self.meta["scenario"].get("paired") or []
+        groups = [groups] if isinstance(groups, dict) else groups
+        return {f"{g['a_a']}_aa" for g in groups if g.get("a_a")}
+
+    @property
+    def reference_rate(self) -> float | None:
+        return self.meta["scenario"].get("reference_rate")
+
+    @property
+    def micro(self) -> dict[str, Any] | None:
+        return self.meta.get("micro")
+
+
+def load(path: str | Path) -> Run:
+    """A run folder (results/<stamp>-<label>), checked. Raises ResultsError naming the problem."""
+    return Run(Path(path), load_run(path))
+
+
+def saturated_fraction(run: Run) -> float:
+    """The share of a core above which the run marked its load generator as the bottleneck."""
+    return run.meta["settings"]["saturated_core_fraction"]
+
+
+def _get(mapping: dict | None, key: str) -> Any:
+    return None if mapping is None else mapping.get(key)
+
+
+def measured_figures(run: Run) -> Iterable[tuple[dict[str, Any], dict[str, Any], bool]]:
+    """(cell, figures, paired): a single-server cell's own figures, or each arm of a paired
+    cell. A paired cell at a fixed total rate reads as a fixed-rate point per arm, the
+    unloaded one as a closed loop with one user: their figures have the same meaning."""
+    for cell in run.cells:
+        if "requests" not in cell:
+            continue  # a cell that failed before measuring
+        if "arms" not in cell:
+            yield cell, cell, False
+            continue
+        for label, arm in cell["arms"].items():
+            model = "closed" if cell["rate"] is None else "fixed_rate"
+            yield {**cell, "id": f"{cell['id']}/{label}", "model": model}, arm, True
+
+
+def cell_rows(run: Run) -> list[dict[str, Any]]:
+    """One flat row per measured server and cell: the figures the tables and plots use."""
+    rows = []
+    a_a = run.a_a_labels
+    for cell, figures, paired in measured_figures(run):
+        latency, corrected = figures.get("latency_us"), figures.get("corrected_latency_us")
+        cpu = figures.get("cpu_us_per_request") or {}
+        rows.append(
+            {
+                "id": cell["id"],
+                "label": figures["label"],
+                "server": figures["server"],
+                "paired": paired,
+                "a_a_copy": paired and figures["label"] in a_a,
+                "group": cell.get("group", ""),
+                "model": cell["model"],
+                "users": cell["users"],
+                "rate": cell["rate"],
+                "repeat": cell["repeat"],
+                "ok_rps": figures["ok_rps"],
+                "errors": figures["error_count"],
+                "p50_us": _get(latency, "p50"),
+                "p90_us": _get(latency, "p90"),
+                "p99_us": _get(latency, "p99"),
+                "p99_9_us": _get(latency, "p99.9"),
+                "max_us": _get(latency, "max"),
+                "mean_us": _get(latency, "mean"),
+                "corrected_p50_us": _get(corrected, "p50"),
+                "corrected_p99_us": _get(corrected, "p99"),
+                "corrected_max_us": _get(corrected, "max"),
+                "auth_p50_us": _get(figures.get("auth_us"), "p50"),
+                "late_starts": figures.get("late_starts", 0),
+                **{f"cpu_{group}_us": cpu.get(group) for group in CPU_GROUPS},
+                "cpu_service_us": _service_cpu(cpu),
+                "load_generator_bound": figures["load_generator_bound"],
+                "latency": latency,
+                "corrected": corrected,
+            }
+        )
+    return rows
+
+
+def _service_cpu(cpu: dict[str, Any]) -> float | None:
+    """What serving one request costs: server plus its stores (PostgreSQL, Redis), without the
+    load generator."""
+    if cpu.get("server") is None:
+        return None
+    return round(cpu["server"] + (cpu.get("postgres") or 0.0) + (cpu.get("redis") or 0.0), 2)
+
+
+def median(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def spread(values: Iterable[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return max(present) - min(present) if len(present) > 1 else None
+
+
+def points(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Repeats folded into one row per (label, model, users, rate): medians, spread, flags."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for row in rows:
+        key = (row["label"], row["model"], row["users"], row["rate"], row["group"])
+        groups.setdefault(key, []).append(row)
+    folded = []
+    numeric = sorted(  # any column that is a number in some row (corrected_* only at fixed rate)
+        {
+            key
+            for row in rows
+            for key, value in row.items()
+            if isinstance(value, int | float) and not isinstance(value, bool)
+        }
+    )
+    for (label, model, users, rate, group), members in groups.items():
+        row = {
+            "label": label,
+            "model": model,
+            "users": users,
+            "rate": rate,
+            "group": group,
+            "repeats": len(members),
+        }
+        for key in numeric:
+            if key in row or key == "repeat":
+                continue
+            row[key] = median(m[key] for m in members)
+        row["p50_spread_us"] = spread(m["p50_us"] for m in members)
+        row["cpu_service_spread_us"] = spread(m["cpu_service_us"] for m in members)
+        row["load_generator_bound"] = any(m["load_generator_bound"] for m in members)
+        row["paired"] = any(m["paired"] for m in members)
+        row["a_a_copy"] = any(m["a_a_copy"] for m in members)
+        row["errors"] = sum(m["errors"] for m in members)
+        folded.append(row)
+    return folded
+
+
+def at_rate(run: Run, rate: float | None = None) -> dict[str, dict[str, Any]]:
+    """Per label, the folded fixed-rate point at `rate` (the scenario's reference by default)."""
+    rate = rate if rate is not None else run.reference_rate
+    found = [
+        p
+        for p in points(cell_rows(run))
+        if p["model"] == "fixed_rate" and p["rate"] == rate and not p.get("a_a_copy")
+    ]
+    # A server measured in several paired groups: the main comparison's figures win.
+    found.sort(key=lambda p: p["group"] in ("", "main"))
+    return {p["label"]: p for p in found}
+
+
+def busiest_closed(run: Run) -> dict[str, dict[str, Any]]:
+    """Per label, the folded closed-loop point with the most users (closest to saturation)."""
+    best: dict[str, dict[str, Any]] = {}
+    for p in points(cell_rows(run)):
+        if (
+            p["model"] == "closed"
+            and not p["paired"]
+            and (p["label"] not in best or p["users"] > best[p["label"]]["users"])
+        ):
+            best[p["label"]] = p
+    return best
+
+
+def _count(n: float, noun: str) -> str:
+    return f"{n:,.0f} {noun}" + ("" if n == 1 else "s")
+
+
+def micro_figure(run: Run, name: str) -> float | None:
+    for timing in (run.micro or {}).get("timings", []):
+        if timing["name"] == name:
+            return timing["us_median"]
+    return None
+
+
+def server_spec(run: Run, label: str) -> dict[str, Any]:
+    """A server entry of the run's scenario (kind and settings), by label."""
+    for spec in run.meta["scenario"].get("servers", []):
+        if spec.get("label") == label:
+            return spec
+    return {"label": label, "server": label, "settings": {}, "store": None, "revocable": False}
+
+
+def store_of(spec: dict[str, Any]) -> str | None:
+    """Where a server's per-request lookup goes: "postgres", "redis", or None (no lookup), as
+    the run recorded it."""
+    return spec.get("store")
+
+
+STORE_NAMES = {"postgres": "PostgreSQL", "redis": "Redis"}
+
+
+def can_revoke(spec: dict[str, Any]) -> bool:
+    """Whether a logout takes effect at once, as the run recorded it from the server's kind and
+    settings (a session server, or JWT with the jti denylist on), never from its label."""
+    return bool(spec.get("revocable"))
+
+
+def find_server(
+    run: Run, kind: str, path: str = "/me", workers: int = 1, **settings: str
+) -> str | None:
+    """The first server of the scenario of `kind` that asks `path` with exactly `settings`,
+    `workers` uvicorn workers and the database at its own distance; None if there is none."""
+    for spec in run.meta["scenario"].get("servers", []):
+        if (
+            spec.get("server") == kind
+            and spec.get("path", "/me") == path
+            and (spec.get("settings") or {}) == settings
+            and spec.get("workers", 1) == workers
+            and spec.get("db_delay_ms") is None
+        ):
+            return spec["label"]
+    return None
+
+
+def plain(run: Run, kind: str) -> str | None:
+    """The scenario's plain server of a kind: GET /me, no settings, no added database distance."""
+    return find_server(run, kind)

@@ -1,0 +1,138 @@
+"""Driving a server with Locust: one way to start it, wait for it, stop it and read its results.
+
+Used by the runner's cells and by the experiments alike (so neither imports the other):
+`verify` checks a server's answers before any load, `LocustRun` runs Locust headless as a
+subprocess (optionally pinned to the load generator's cores) and reads what the authbench
+recorder wrote on the way out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.load.recorder import Recorder
+from bench.system.oneshot import request
+from bench.system.pinning import preexec
+from bench.system.processes import signal_tree, spawn_logged, tail, tree
+from bench.system.server_process import ServerFailed, ServerProcess
+from servers.store import SEED_PASSWORD, seed_username
+
+LOCUSTFILE = Path(__file__).with_name("locust_user.py")
+LOCUST_READY_TIMEOUT_S = 60.0
+LOCUST_STOP_TIMEOUT_S = 30.0
+
+
+class CellFailed(ServerFailed):
+    """A cell that could not be measured; `log` holds the server's or Locust's output."""
+
+
+def verify(server: ServerProcess, needs_auth: bool, path: str = "/me") -> None:
+    """Before any load: the server answers login, /me and a missing token as it should."""
+
+    def wrong(what: str) -> CellFailed:
+        return CellFailed(f"{server.name} answered wrongly: {what}", server.log())
+
+    login = request(server.port, "POST", "/login",
+                    body={"username": seed_username(1), "password": SEED_PASSWORD})  # fmt: skip
+    if login.status != 200:
+        raise wrong(f"POST /login gave {login.status}: {login.body[:200]!r}")
+    me = request(server.port, "GET", "/me", token=login.json()["token"])
+    if me.status != 200 or "user_id" not in me.json():
+        raise wrong(f"GET /me with a fresh token gave {me.status}: {me.body[:200]!r}")
+    if not me.headers.get("server-timing", "").startswith("auth;dur="):
+        raise wrong("GET /me has no Server-Timing: auth;dur=... header")
+    if path == "/profile":
+        profile = request(server.port, "GET", path, token=login.json()["token"])
+        if profile.status != 200 or "orders" not in profile.json():
+            raise wrong(f"GET /profile gave {profile.status}: {profile.body[:200]!r}")
+    if needs_auth:
+        anonymous = request(server.port, "GET", path)
+        if anonymous.status != 401 or not anonymous.headers.get("www-authenticate", "").startswith(
+            "Bearer"
+        ):
+            raise wrong(
+                f"GET {path} without a token gave {anonymous.status}, not 401 with a Bearer challenge"
+            )
+
+
+class LocustRun:
+    """Locust headless as a subprocess, its output in `out_dir`; `kill` in `finally`."""
+
+    def __init__(self, url: str, out_dir: Path, users: int, rate: float | None,
+                 seeded_users: int, workers: int, run_time_s: int,
+                 arms: dict[str, list[str]] | None = None, seed: int = 0, path: str = "/me",
+                 cpus: tuple[int, ...] | None = None):  # fmt: skip
+        self.output, self.ready = out_dir / "latency.json", out_dir / "locust.ready"
+        self.log_path = out_dir / "locust.log"
+        env = {
+            **os.environ,
+            "AUTHBENCH_OUTPUT": str(self.output),
+            "AUTHBENCH_READY_FILE": str(self.ready),
+            "AUTHBENCH_RATE": str(rate or 0),
+            "AUTHBENCH_USERS": str(users),
+            "AUTHBENCH_SEEDED_USERS": str(seeded_users),
+            "AUTHBENCH_ARMS": json.dumps(arms or {}),
+            "AUTHBENCH_PATH": path,
+            "AUTHBENCH_SEED": str(seed),
+        }
+        argv = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
+            "-u", str(users), "-r", str(users), "--host", url,
+            "--csv", str(out_dir / "locust"), "--only-summary", "--loglevel", "WARNING",
+            "--stop-timeout", "0", "--run-time", f"{run_time_s}s", "--exit-code-on-error", "0",
+        ]  # fmt: skip
+        if workers:
+            argv += ["--processes", str(workers)]
+        self.log_path.unlink(missing_ok=True)
+        self.process = spawn_logged(argv, self.log_path, env=env, preexec_fn=preexec(cpus))
+
+    def pids(self) -> list[int]:
+        return tree(self.process.pid)
+
+    def log(self) -> str:
+        return tail(self.log_path)
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + LOCUST_READY_TIMEOUT_S
+        while not self.ready.exists():
+            if self.process.poll() is not None:
+                raise CellFailed(
+                    f"Locust exited at start-up with code {self.process.returncode}", self.log()
+                )
+            if time.monotonic() > deadline:
+                raise CellFailed("Locust did not spawn its users in time", self.log())
+            time.sleep(0.05)
+
+    def sleep_until(self, deadline: float) -> None:
+        while (left := deadline - time.time()) > 0:
+            if self.process.poll() is not None:
+                raise CellFailed(
+                    f"Locust exited early with code {self.process.returncode}", self.log()
+                )
+            time.sleep(min(left, 0.05))
+
+    def finish(self) -> tuple[Recorder, dict[str, Any]]:
+        """SIGTERM (Locust writes its results on the way out), then read what it recorded."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(LOCUST_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise CellFailed(
+                f"Locust did not stop within {LOCUST_STOP_TIMEOUT_S:.0f} s", self.log()
+            ) from None
+        if not self.output.exists():
+            raise CellFailed("Locust wrote no latency file", self.log())
+        data = json.loads(self.output.read_text())
+        return Recorder.from_encoded(data), data
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            signal_tree(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)

@@ -1,0 +1,330 @@
+"""One cell's lifecycle, the same for every cell: servers started (behind a delay proxy where the
+scenario says) and their answers verified -> Locust started headless, warm-up discarded ->
+measured window in whole seconds, CPU sampled from /proc at both ends -> Locust and servers
+stopped in `finally` -> the window's figures.
+
+A single-server cell measures one server closed loop or at a fixed rate; a paired cell runs
+every arm of a group at once, one Locust run sending each request to an arm drawn at random.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, LocustRun, verify
+from bench.load.recorder import Recorder, percentiles
+from bench.run.scenario import Cell, PairedCell, Scenario, ServerSpec
+from bench.system.cpu_accounting import sample, used
+from bench.system.delay_proxy import ProxyProcess
+from bench.system.pinning import CoreLayout, pin
+from bench.system.server_process import ServerProcess, server_env
+from servers.connections import worker_pid
+
+# A load generator that used more than this share of a core was the bottleneck: its cell's
+# req/s says more about Locust than about the server. Applied here, recorded in run.json.
+SATURATED_CORE_FRACTION = 0.9
+
+CpuGroups = Callable[[], dict[str, list[int]]]
+
+
+def arm_backends(url: str, server_pids: dict[str, list[int]]) -> dict[str, list[int]]:
+    """Per arm, the PostgreSQL backends serving it, found by their connection names
+    (servers.connections.connection_name) in pg_stat_activity."""
+
+    async def fetch() -> list[tuple[int, str]]:
+        import asyncpg
+
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            rows = await conn.fetch(
+                "SELECT pid, application_name FROM pg_stat_activity "
+                "WHERE application_name LIKE 'authbench-%'"
+            )
+        finally:
+            await conn.close()
+        return [(row["pid"], row["application_name"]) for row in rows]
+
+    owner = {pid: arm for arm, pids in server_pids.items() for pid in pids}
+    found: dict[str, list[int]] = {arm: [] for arm in server_pids}
+    for backend, application in asyncio.run(fetch()):
+        if (pid := worker_pid(application)) in owner:
+            found[owner[pid]].append(backend)
+    return found
+
+
+def affinity(generator: int, server: int, database: list[int]) -> dict[str, list[int] | None]:
+    """The cores each kind of process may run on, read back from the live processes."""
+
+    def cores(pid: int | None) -> list[int] | None:
+        try:
+            return sorted(os.sched_getaffinity(pid)) if pid else None
+        except (OSError, AttributeError):
+            return None
+
+    return {
+        "load_generator": cores(generator),
+        "servers": cores(server),
+        "postgres": cores(database[0] if database else None),
+    }
+
+
+def summarise(
+    recorder: Recorder,
+    data: dict[str, Any],
+    cpu: dict[str, dict[int, float]],
+    start: int,
+    end: int,
+    offered_rps: float | None,
+    generator: dict[int, float] | None = None,
+    generator_requests: int | None = None,
+) -> dict[str, Any]:
+    """One server's figures over the measured window.
+
+    `cpu` holds this server's own process groups; `generator` is the load generator's CPU by
+    pid, shared by every arm of a paired cell and divided by all the requests it sent
+    (`generator_requests`), so its per-request figure is the same for every arm.
+    """
+    window = recorder.window(start, end)
+    duration = end - start
+    requests = window.count
+    ok = window.statuses.get(200, 0)
+    generator = cpu.get("load_generator", {}) if generator is None else generator
+    groups = {**cpu, "load_generator": generator}
+    sent = requests if generator_requests is None else generator_requests
+    cpu_seconds = {group: round(sum(by_pid.values()), 6) for group, by_pid in groups.items()}
+    per_request: dict[str, float | None] = {}
+    for group, seconds in cpu_seconds.items():
+        divisor = sent if group == "load_generator" else requests
+        per_request[group] = round(seconds / divisor * 1e6, 2) if divisor else None
+    measured_groups = [v for g, v in per_request.items() if v is not None and groups[g]]
+    per_request["total"] = round(sum(measured_groups), 2) if requests else None
+    peak_core = max((s / duration for s in generator.values()), default=0.0)
+    locust_counts = data.get("locust_counts", {})
+    return {
+        "window": {"start": start, "end": end, "duration_s": duration},
+        "requests": requests,
+        "ok": ok,
+        "statuses": {str(code): n for code, n in sorted(window.statuses.items())},
+        "error_count": requests - ok,
+        "throughput_rps": round(requests / duration, 1),
+        "ok_rps": round(ok / duration, 1),
+        "offered_rps": offered_rps,
+        "latency_us": percentiles(window.service),
+        "corrected_latency_us": percentiles(window.corrected),
+        "auth_us": percentiles(window.auth),
+        "late_starts": window.late,
+        "cpu_seconds": cpu_seconds,
+        "cpu_us_per_request": per_request,
+        "cpu_processes": {group: len(by_pid) for group, by_pid in groups.items()},
+        "load_generator_peak_core": round(peak_core, 3),
+        "load_generator_cpu_warnings": data.get("cpu_warnings", 0),
+        "load_generator_bound": peak_core > SATURATED_CORE_FRACTION
+        or data.get("cpu_warnings", 0) > 0,
+        "recorded_requests_total": recorder.total,
+        "locust_requests_total": locust_counts.get("measured"),
+        "counts_agree": recorder.total == locust_counts.get("measured"),
+        "distributed": data.get("distributed", False),
+        "timeline": recorder.timeline(),
+    }
+
+
+class Lifecycle:
+    """What every cell shares: the stores, the core layout, Locust's worker count."""
+
+    def __init__(self, scenario: Scenario, pg, workers: int, layout: CoreLayout | None, kv=None):
+        self.scenario, self.pg, self.workers, self.layout = scenario, pg, workers, layout
+        self.kv = kv  # the Redis-compatible session store, when a server keeps sessions there
+
+    @property
+    def server_cores(self) -> tuple[int, ...] | None:
+        return self.layout.servers if self.layout else None
+
+    @property
+    def generator_cores(self) -> tuple[int, ...] | None:
+        return self.layout.load_generator if self.layout else None
+
+    def start_server(self, stack: contextlib.ExitStack, spec: ServerSpec, log_path: Path):
+        """The server of `spec` (behind its delay proxy, if any), started and verified.
+
+        Returns the server, what the proxy calibration measured, and the proxy's pids."""
+        env = server_env(spec, self.pg, self.kv)
+        calibration, proxy_pids = None, []
+        if spec.db_delay_ms is not None:
+            # The proxy goes where the per-request lookup goes: Redis for a Redis-store server.
+            url_key, target = (
+                ("REDIS_URL", self.kv.tcp_url) if spec.uses_redis else ("DATABASE_URL", self.pg.tcp_url)
+            )  # fmt: skip
+            proxy = stack.enter_context(ProxyProcess(target, spec.db_delay_ms))
+            if self.server_cores:
+                pin([proxy.process.pid], self.server_cores)
+            calibration = proxy.calibrate()
+            env[url_key] = proxy.dsn
+            proxy_pids = [proxy.process.pid]
+        server = ServerProcess(
+            spec.server, env, workers=spec.workers, log_path=log_path, cpus=self.server_cores
+        )
+        stack.enter_context(server)
+        verify(server, needs_auth=spec.server != "control", path=spec.path)
+        return server, calibration, proxy_pids
+
+    def locust(self, cell_dir: Path, url: str, users: int, rate: float | None,
+               warmup_s: float, duration_s: int, **options) -> LocustRun:  # fmt: skip
+        # --run-time is a bound, never reached normally: the runner stops Locust after the window.
+        run_time_s = int(LOCUST_READY_TIMEOUT_S + warmup_s + duration_s + 30)
+        return LocustRun(url, cell_dir, users, rate, self.scenario.seeded_users, self.workers,
+                         run_time_s, cpus=self.generator_cores, **options)  # fmt: skip
+
+    @staticmethod
+    def measure(locust: LocustRun, warmup_s: float, duration_s: int, groups: CpuGroups,
+                during: Callable[[], None] = lambda: None):  # fmt: skip
+        """The measured window: wait for Locust's users, warm up, then whole seconds with CPU
+        sampled at both ends. Returns (start, end, cpu used, recorder, Locust's data); Locust is
+        killed whatever happens."""
+        try:
+            locust.wait_ready()
+            start = math.ceil(time.time() + warmup_s)
+            end = start + duration_s
+            locust.sleep_until(start)
+            before = sample(groups())
+            during()
+            locust.sleep_until(end)
+            after = sample(groups())
+            recorder, data = locust.finish()
+        finally:
+            locust.kill()
+        return start, end, used(before, after), recorder, data
+
+    def run_cell(self, cell: Cell, run_dir: Path) -> dict[str, Any]:
+        """A single-server cell: closed loop or fixed rate, the server alone."""
+        spec, scenario = cell.server, self.scenario
+        cell_dir = run_dir / "cells" / cell.id
+        cell_dir.mkdir(parents=True, exist_ok=True)
+        result = {
+            "id": cell.id, "index": cell.index, "label": spec.label, "server": spec.server,
+            "settings": spec.settings, "server_workers": spec.workers, "path": spec.path,
+            "locust_workers": self.workers, "model": cell.model, "users": cell.users,
+            "rate": cell.rate, "repeat": cell.repeat,
+        }  # fmt: skip
+        with contextlib.ExitStack() as stack:
+            server, calibration, proxy_pids = self.start_server(
+                stack, spec, cell_dir / "server.log"
+            )
+            if calibration is not None:
+                result["db_delay"] = calibration
+            locust = self.locust(cell_dir, server.url, cell.users, cell.rate, scenario.warmup_s,
+                                 scenario.duration_s, path=spec.path)  # fmt: skip
+
+            def groups() -> dict[str, list[int]]:
+                found = {"server": server.pids(), "postgres": self.pg.pids(),
+                         "load_generator": locust.pids()}  # fmt: skip
+                if spec.uses_redis and self.kv is not None:
+                    found["redis"] = self.kv.pids()
+                return {**found, **({"delay_proxy": proxy_pids} if proxy_pids else {})}
+
+            start, end, cpu, recorder, data = self.measure(
+                locust, scenario.warmup_s, scenario.duration_s, groups
+            )
+        result.update(summarise(recorder, data, cpu, start, end, cell.rate))
+        return result
+
+    def run_paired(self, cell: PairedCell, run_dir: Path) -> dict[str, Any]:
+        """Every arm up at once; one Locust run sends each request to an arm drawn at random."""
+        paired, rate = cell.group, cell.rate
+        cell_dir = run_dir / "cells" / cell.id
+        cell_dir.mkdir(parents=True, exist_ok=True)
+        result: dict[str, Any] = {
+            "id": cell.id, "index": cell.index,
+            "model": "paired_unloaded" if rate is None else "paired",
+            "group": paired.name, "users": cell.users, "rate": rate, "repeat": cell.repeat,
+            "seed": paired.seed * 1000 + cell.index, "locust_workers": self.workers,
+            "latency_file": f"cells/{cell.id}/latency.json", "arms": {},
+        }  # fmt: skip
+        with contextlib.ExitStack() as stack:
+            servers, proxies, calibrations = {}, {}, {}
+            for spec in cell.arms:
+                server, calibration, proxy_pids = self.start_server(
+                    stack, spec, cell_dir / f"server-{spec.label}.log"
+                )
+                servers[spec.label], proxies[spec.label] = server, proxy_pids
+                if calibration is not None:
+                    calibrations[spec.label] = calibration
+            urls = {spec.label: [servers[spec.label].url, spec.path] for spec in cell.arms}
+            locust = self.locust(
+                cell_dir, next(iter(urls.values()))[0], cell.users, rate,
+                paired.warmup_s, paired.duration_s, arms=urls, seed=result["seed"],
+            )  # fmt: skip
+            groups = self._paired_groups(cell, servers, proxies, locust)
+
+            def read_affinity() -> None:
+                result["cpu_affinity"] = affinity(
+                    locust.process.pid, next(iter(servers.values())).pid, self.pg.pids()
+                )
+
+            start, end, cpu, _, data = self.measure(
+                locust, paired.warmup_s, paired.duration_s, groups, during=read_affinity
+            )
+        return self._paired_result(cell, result, start, end, cpu, data, calibrations)
+
+    def _paired_groups(self, cell: PairedCell, servers, proxies, locust) -> CpuGroups:
+        """CPU process groups per arm: its server, its own PostgreSQL backends, its proxy, and
+        the Redis store when the arm is the cell's single Redis user (the store's one process
+        serves every Redis arm)."""
+        local_db = bool(self.pg.pids())
+        redis_arms = [spec.label for spec in cell.arms if spec.uses_redis]
+        redis_owner = redis_arms[0] if len(redis_arms) == 1 and self.kv else None
+
+        def groups() -> dict[str, list[int]]:
+            server_pids = {label: server.pids() for label, server in servers.items()}
+            backends = arm_backends(self.pg.url, server_pids) if local_db else {}
+            found = {"load_generator": locust.pids()}
+            for label, pids in server_pids.items():
+                found[f"{label}/server"] = pids
+                if local_db:
+                    found[f"{label}/postgres"] = backends.get(label, [])
+                if proxies[label]:
+                    found[f"{label}/delay_proxy"] = proxies[label]
+                if label == redis_owner:
+                    found[f"{label}/redis"] = self.kv.pids()
+            return found
+
+        return groups
+
+    @staticmethod
+    def _paired_result(cell: PairedCell, result: dict[str, Any], start: int, end: int,
+                       cpu, data: dict[str, Any], calibrations) -> dict[str, Any]:  # fmt: skip
+        arm_recorders = {label: Recorder.from_encoded(enc) for label, enc in data["arms"].items()}
+        sent = sum(r.window(start, end).count for r in arm_recorders.values())
+        share = cell.rate / len(cell.arms) if cell.rate else None
+        for spec in cell.arms:
+            label = spec.label
+            own = {group.split("/", 1)[1]: by_pid for group, by_pid in cpu.items()
+                   if group.startswith(f"{label}/")}  # fmt: skip
+            arm = summarise(
+                arm_recorders[label], {**data, "locust_counts": {}}, own, start, end, share,
+                generator=cpu["load_generator"], generator_requests=sent,
+            )  # fmt: skip
+            for key in ("recorded_requests_total", "locust_requests_total", "counts_agree"):
+                arm.pop(key)
+            arm.update(label=label, server=spec.server, settings=spec.settings,
+                       server_workers=spec.workers, path=spec.path)  # fmt: skip
+            if label in calibrations:
+                arm["db_delay"] = calibrations[label]
+            result["arms"][label] = arm
+        first = next(iter(result["arms"].values()))
+        measured = data.get("locust_counts", {}).get("measured")
+        recorded = sum(r.total for r in arm_recorders.values())
+        result.update(
+            window=first["window"], requests=sent,
+            load_generator_peak_core=first["load_generator_peak_core"],
+            load_generator_bound=first["load_generator_bound"],
+            recorded_requests_total=recorded, locust_requests_total=measured,
+            counts_agree=recorded == measured,
+        )  # fmt: skip
+        return result

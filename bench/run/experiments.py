@@ -1,0 +1,48 @@
+"""The scenario's experiments beyond the grid, in order: revocation, then availability."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.run.outage import availability
+from bench.run.revocation_probe import revocation
+from bench.run.scenario import Scenario
+
+
+def run_experiments(
+    scenario: Scenario, pg, run_dir: Path, out, kv=None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The scenario's [revocation] and [availability] experiments: yields ("revocation" or
+    "availability", result) as each finishes, for the runner to record and save."""
+    if scenario.revocation:
+        for label in scenario.revocation.servers:
+            out(
+                f"revocation: {label}: log out, then probe for {scenario.revocation.probe_for_s:g} s ..."
+            )
+            result = revocation(
+                scenario.server(label), scenario.revocation, pg, run_dir / "revocation" / label, kv
+            )
+            yield "revocation", result
+            last = result["last_accepted_ms"]
+            out(f"        accepted {result['accepted_after_logout']} times after logout"
+                + (f", last at {last:,.0f} ms" if last is not None else "")
+                + (" (still accepted at the end)" if result["still_accepted_at_end"] else ""))  # fmt: skip
+    if scenario.availability:
+        for label in scenario.availability.servers:
+            spec = scenario.server(label)
+            store = "Redis" if spec.uses_redis else "PostgreSQL"
+            out(f"availability: {label}: {store} down and up again, then SIGTERM, under "
+                f"{scenario.availability.rate:g} req/s ...")  # fmt: skip
+            result = availability(spec, scenario.availability, scenario, pg,
+                                  run_dir / "availability" / label, kv)  # fmt: skip
+            yield "availability", result
+            if "skipped" in result:
+                out(f"        skipped: {result['skipped']}")
+                continue
+            with contextlib.suppress(KeyError):
+                out(f"        during the outage {result['outage_statuses']}, recovered after "
+                    f"{result['recovered_after_s']} s, revoked token accepted {result['revoked_accepted']} times, "
+                    f"slowest answer {result['slowest_answer_ms']:,.0f} ms")  # fmt: skip

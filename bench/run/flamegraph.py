@@ -1,0 +1,103 @@
+"""Where a server's time goes, as a picture: py-spy samples it under closed-loop Locust load.
+
+`python -m bench profile --server jwt_auth` starts PostgreSQL and the server, drives it with
+Locust (on its own core when there are two), and records the server with py-spy twice: once as
+a flame graph (SVG) and once as raw collapsed stacks, from which it writes the functions where
+most samples ended (self time) as a short table. Everything lands in results/<stamp>-profile-NAME/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bench import results
+from bench.load.locust_driver import LocustRun
+from bench.system.pinning import pin, plan_layout
+from bench.system.postgres import postgres
+from bench.system.server_process import ServerFailed, ServerProcess
+from servers.store import prepare_database
+
+SEEDED_USERS = 1_000
+USERS = 16
+TOP = 15
+
+
+def py_spy() -> str:
+    found = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(found).exists():
+        raise ServerFailed("py-spy is not installed: make setup installs it (the dev extra)")
+    return found
+
+
+def top_functions(raw: str, top: int = TOP) -> list[dict[str, object]]:
+    """From py-spy's raw collapsed stacks ("frame;frame;... count"): where samples ended."""
+    own: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        total += int(count)
+        own[stack.split(";")[-1].strip()] += int(count)
+    return [
+        {"function": frame, "samples": n, "share": round(n / total, 4)}
+        for frame, n in own.most_common(top)
+    ]
+
+
+def format_top(rows: list[dict[str, object]]) -> str:
+    lines = [f"{'self':>6}  function (file:line)"]
+    lines += [f"{row['share']:>6.1%}  {row['function']}" for row in rows]
+    return "\n".join(lines)
+
+
+def record(pid: int, seconds: int, fmt: str, target: Path) -> None:
+    argv = [py_spy(), "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200",
+            "--format", fmt, "--output", str(target), "--nonblocking"]  # fmt: skip
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    if done.returncode != 0 or not target.exists():
+        said = (done.stderr or done.stdout).strip().splitlines()
+        raise ServerFailed(
+            f"py-spy could not sample the server: {said[-1] if said else 'no output'}"
+        )
+
+
+def profile(server: str, seconds: int, root: Path, out: Callable[[str], None] = print) -> Path:
+    """Profile one server under load; returns the folder holding flamegraph.svg and top.txt."""
+    run_dir = results.new_run_dir(root, f"profile-{server}")
+    layout = plan_layout()
+    with postgres() as pg:
+        asyncio.run(prepare_database(pg.url, SEEDED_USERS))
+        if layout:
+            pin(pg.pids(), layout.servers)
+        env = {"DATABASE_URL": pg.url}
+        cpus = layout.servers if layout else None
+        log = run_dir / "server.log"
+        with ServerProcess(server, env, log_path=log, cpus=cpus) as proc:
+            locust = LocustRun(
+                proc.url, run_dir, USERS, None, SEEDED_USERS, 0, seconds * 2 + 90,
+                cpus=layout.load_generator if layout else None,
+            )  # fmt: skip
+            try:
+                locust.wait_ready()
+                time.sleep(2)  # warm-up
+                out(f"sampling {server} (pid {proc.pid}) for {seconds} s: flame graph ...")
+                svg = run_dir / "flamegraph.svg"
+                record(proc.pid, seconds, "flamegraph", svg)
+                out(f"sampling {server} for {seconds} s more: self time per function ...")
+                raw = run_dir / "stacks.txt"
+                record(proc.pid, seconds, "raw", raw)
+            finally:
+                locust.kill()
+    rows = top_functions(raw.read_text())
+    (run_dir / "top.txt").write_text(format_top(rows) + "\n")
+    results.write_json(run_dir / "top.json", {"server": server, "seconds": seconds, "top": rows})
+    out(format_top(rows[:10]))
+    return run_dir

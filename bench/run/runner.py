@@ -1,0 +1,183 @@
+"""The runner: one run of a scenario, from the stores to the last experiment.
+
+PostgreSQL (and Valkey, when a server keeps sessions there) up and seeded once per run -> cores
+split between the load generator and the rest -> micro-benchmarks -> every cell through one
+lifecycle (bench.run.cells) -> the revocation and availability experiments -> everything
+stopped in `finally`. run.json is rewritten after every cell, and says how the run ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import results
+from bench.load.recorder import LATE_AFTER_S
+from bench.run.cells import SATURATED_CORE_FRACTION, Lifecycle
+from bench.run.environment import collect_environment
+from bench.run.experiments import run_experiments
+from bench.run.scenario import Cell, PairedCell, Scenario
+from bench.system.pinning import pin, plan_layout
+from bench.system.postgres import postgres
+from bench.system.valkey import redis_store
+from servers.store import LOAD_TEST_KDF, prepare_database
+
+Output = Callable[[str], None]
+
+
+class Progress:
+    """Which cell, how many done and left, and about how long is left."""
+
+    def __init__(self, cells: int, per_cell_guess_s: float, out: Output):
+        self.cells, self.guess, self.out = cells, per_cell_guess_s, out
+        self.started = time.monotonic()
+        self.done = 0
+
+    def begin(self, cell: Cell) -> None:
+        left = self.cells - self.done
+        per_cell = (time.monotonic() - self.started) / self.done if self.done else self.guess
+        self.out(
+            f"[{cell.index:>3}/{self.cells}] {cell.describe()}  "
+            f"(elapsed {_clock(time.monotonic() - self.started)}, "
+            f"about {_clock(per_cell * left)} left)"
+        )
+
+    def end(self, result: dict[str, Any]) -> None:
+        self.done += 1
+        if "arms" in result:
+            width = max(len(label) for label in result["arms"])
+            for label, arm in result["arms"].items():
+                self.out(self._line(arm, f"{label:<{width}}  "))
+        else:
+            self.out(self._line(result))
+
+    @staticmethod
+    def _line(result: dict[str, Any], prefix: str = "") -> str:
+        lat, cpu = result["latency_us"] or {}, result["cpu_us_per_request"]
+        flags = "  [load generator bound]" if result["load_generator_bound"] else ""
+        if result["error_count"]:
+            flags += f"  [{result['error_count']} errors]"
+        return (
+            f"        {prefix}{result['ok_rps']:>8,.0f} req/s  p50 {lat.get('p50', 0):>6,.0f} µs  "
+            f"p99 {lat.get('p99', 0):>7,.0f} µs  server {cpu.get('server') or 0:>6.1f} µs/req"
+            f"{flags}"
+        )
+
+
+def _cores(cores: tuple[int, ...]) -> str:
+    return ("core " if len(cores) == 1 else "cores ") + ",".join(map(str, cores))
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class Runner:
+    """One run of a scenario. The folder exists from the start, so it can be named on failure."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        root: Path,
+        label: str | None = None,
+        workers: int | None = None,
+        out: Output = print,
+        pin: bool = True,
+    ):
+        self.scenario, self.out = scenario, out
+        self.plan = scenario.plan()
+        self.workers = scenario.locust_workers if workers is None else workers
+        self.layout = plan_layout(load_generator_processes=max(1, self.workers)) if pin else None
+        self.run_dir = results.new_run_dir(root, label or scenario.name)
+        self.record = {
+            "format": results.FORMAT_VERSION,
+            "label": label or scenario.name,
+            "status": "running",
+            "started_at": results.utc_now(),
+            "finished_at": None,
+            "scenario": scenario.as_dict(),
+            "settings": {
+                "locust_workers": self.workers,
+                "seed_kdf": f"scrypt n={LOAD_TEST_KDF.n} r={LOAD_TEST_KDF.r} p={LOAD_TEST_KDF.p}",
+                "late_after_ms": round(LATE_AFTER_S * 1000, 3),
+                "saturated_core_fraction": SATURATED_CORE_FRACTION,
+                "pinned": self.layout is not None,
+                "cpu_layout": self.layout.as_dict() if self.layout else None,
+            },
+            "environment": collect_environment(),
+            "planned_cells": len(self.plan),
+            "cells": [],
+            "micro": None,
+        }
+        self.save()
+
+    def save(self) -> None:
+        results.write_run(self.run_dir, self.record)
+
+    def run(self) -> Path:
+        """Every cell, with run.json rewritten after each. Returns the run folder."""
+        record, scenario, out = self.record, self.scenario, self.out
+        out(f"run folder: {self.run_dir}  ({len(self.plan)} cells; {scenario.description})")
+        try:
+            with postgres() as pg, redis_store(scenario.needs_redis) as kv:
+                embedded = pg.owned
+                record["environment"]["postgres_version"] = pg.version
+                record["environment"]["postgres_source"] = (
+                    "embedded" if embedded else "DATABASE_URL"
+                )
+                asyncio.run(
+                    prepare_database(pg.url, scenario.seeded_users, scenario.seeded_sessions)
+                )
+                if kv is not None:
+                    record["environment"]["redis_version"] = kv.version
+                    record["environment"]["redis_source"] = "embedded" if kv.owned else "REDIS_URL"
+                if self.layout is not None:
+                    pin(pg.pids(), self.layout.servers)  # backends forked later inherit it
+                    if kv is not None:
+                        pin(kv.pids(), self.layout.servers)
+                    out(
+                        f"cores: load generator on {_cores(self.layout.load_generator)}, "
+                        f"servers and PostgreSQL on {_cores(self.layout.servers)} (--no-pin: off)"
+                    )
+                if scenario.micro != "off":
+                    self.micro(pg, kv)
+                per_cell_guess = scenario.warmup_s + scenario.duration_s + 3.5
+                progress = Progress(len(self.plan), per_cell_guess, out)
+                lifecycle = Lifecycle(scenario, pg, self.workers, self.layout, kv)
+                for cell in self.plan:
+                    progress.begin(cell)
+                    if isinstance(cell, PairedCell):
+                        result = lifecycle.run_paired(cell, self.run_dir)
+                    else:
+                        result = lifecycle.run_cell(cell, self.run_dir)
+                    record["cells"].append(result)
+                    self.save()
+                    progress.end(result)
+                for kind, result in run_experiments(scenario, pg, self.run_dir, out, kv):
+                    record.setdefault(kind, []).append(result)
+                    self.save()
+            record["status"] = "complete"
+        except KeyboardInterrupt:
+            record["status"] = "interrupted"
+            raise
+        except BaseException as exc:
+            record["status"] = "failed"
+            record["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise
+        finally:
+            record["finished_at"] = results.utc_now()
+            self.save()
+        return self.run_dir
+
+    def micro(self, pg, kv=None) -> None:
+        from bench.run.microbench import format_micro, run_micro, transports
+
+        self.out("micro-benchmarks (in-process, no HTTP) ...")
+        dsns, redis_urls = transports(pg, kv)
+        self.record["micro"] = run_micro(dsns, self.scenario.micro, redis_urls)
+        self.save()
+        self.out(format_micro(self.record["micro"]))

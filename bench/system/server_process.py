@@ -1,0 +1,134 @@
+"""A server under test as a child process: started with its log kept, waited for until it
+answers, always stopped (with its workers).
+
+Used by the runner, `make serve`, `make live` and the tests alike, so that there is one way to
+start a server, wait until it answers, and make sure nothing is left running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.system.oneshot import request
+from bench.system.pinning import preexec
+from bench.system.ports import free_port
+from bench.system.processes import spawn_logged, tail, tree
+
+READY_TIMEOUT_S = 20.0
+
+
+class ServerFailed(RuntimeError):
+    """The server did not start or answered wrongly; `log` holds what it printed."""
+
+    def __init__(self, message: str, log: str = ""):
+        super().__init__(message)
+        self.log = log
+
+    def __str__(self) -> str:
+        if not self.log:
+            return self.args[0]
+        return f"{self.args[0]}; its log ends:\n{self.log}"
+
+
+@dataclass
+class ServerProcess:
+    """`python -m servers NAME` on 127.0.0.1, its output in a log file."""
+
+    name: str
+    env: dict[str, str]
+    workers: int = 1
+    port: int = field(default_factory=free_port)
+    log_path: Path | None = None
+    cpus: tuple[int, ...] | None = None  # pinned to these cores (None: wherever it runs)
+    process: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def pids(self) -> list[int]:
+        """The server and its workers."""
+        return tree(self.process.pid) if self.process else []
+
+    def start(self, timeout_s: float = READY_TIMEOUT_S) -> ServerProcess:
+        if self.log_path is None:
+            handle, path = tempfile.mkstemp(prefix=f"authbench-{self.name}-", suffix=".log")
+            os.close(handle)
+            self.log_path = Path(path)
+        argv = [sys.executable, "-m", "servers", self.name, "--port", str(self.port)]
+        argv += ["--workers", str(self.workers), "--log-level", "info"]
+        self.process = spawn_logged(
+            argv, self.log_path, env={**os.environ, **self.env}, preexec_fn=preexec(self.cpus)
+        )
+        try:
+            self.wait_ready(timeout_s)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServerFailed(
+                    f"{self.name} server exited with code {self.process.returncode} at start-up",
+                    self.log(),
+                )
+            if request(self.port, "GET", "/healthz", timeout=1).status == 200:
+                return
+            time.sleep(0.05)
+        raise ServerFailed(f"{self.name} server not ready after {timeout_s:.0f} s", self.log())
+
+    def log(self, lines: int = 40) -> str:
+        return tail(self.log_path, lines)
+
+    def terminate(self) -> None:
+        """SIGTERM: uvicorn stops accepting, lets in-flight requests finish, closes the pool."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def stop(self, timeout_s: float = 10.0) -> int | None:
+        """SIGTERM, then SIGKILL of the whole process group if it does not exit in time."""
+        if self.process is None:
+            return None
+        self.terminate()
+        try:
+            self.process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+        # Workers of a multi-worker server share the group: make sure none outlived it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        return self.process.returncode
+
+    def __enter__(self) -> ServerProcess:
+        return self.start() if self.process is None else self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def server_env(spec, pg, kv=None) -> dict[str, str]:
+    """The environment of a scenario's server: PostgreSQL's URL, the Redis store's URL when the
+    server keeps its sessions there, then the server's own settings."""
+    env = {"DATABASE_URL": pg.url}
+    if spec.uses_redis:
+        if kv is None:
+            raise RuntimeError(f"{spec.label} keeps sessions in Redis, but no store was started")
+        env["REDIS_URL"] = kv.url
+    return {**env, **spec.settings}
