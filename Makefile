@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SCENARIO ?= default
 SERVER ?= session
+RUNTIME ?= python
 PORT ?= 8000
 RUN ?= results/reference
 WORKERS ?=
@@ -20,7 +21,8 @@ help: ## List the targets (the default goal)
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Variables: SCENARIO=quick|default|full|path.toml  SERVER=session|jwt_auth|control  WORKERS=N"
+	@echo "Variables: SCENARIO=quick|default|full|runtimes|path.toml  SERVER=session|jwt_auth|control  WORKERS=N"
+	@echo "           RUNTIME=python|fastapi|node (make serve)"
 	@echo "           PORT=8000  RUN=results/<run>  DATABASE_URL=postgresql://... (use an existing server)"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -41,14 +43,14 @@ micro: $(STAMP) ## Micro-benchmarks of the auth step alone (no HTTP)
 plots: $(STAMP) ## Redraw the plots of a run (RUN=results/<run>)
 	$(PY) -m bench plot $(RUN)
 
-profile: $(STAMP) ## Flame graph of SERVER under load (py-spy), in results/<stamp>-profile-SERVER/
-	$(PY) -m bench profile --server $(SERVER)
+profile: $(STAMP) ## Flame graph of SERVER under load (py-spy); WHO=locust samples the load generator instead
+	$(PY) -m bench profile --server $(SERVER) $(if $(filter locust,$(WHO)),--load-generator --rate 1000)
 
 report: $(STAMP) ## One self-contained HTML page of a run, every notebook rendered (RUN=results/<run>)
 	$(PY) -m bench report $(RUN)
 
-serve: $(STAMP) ## Serve one server on 127.0.0.1:PORT with its own PostgreSQL (SERVER=session)
-	@$(PY) -m bench serve --server $(SERVER) --port $(PORT) || test $$? -eq 130  # Ctrl-C is a clean stop
+serve: $(STAMP) ## Serve one server on 127.0.0.1:PORT with its own PostgreSQL (SERVER=session RUNTIME=python|fastapi|node)
+	@$(PY) -m bench serve --server $(SERVER) --port $(PORT) --runtime $(RUNTIME) || test $$? -eq 130  # Ctrl-C is a clean stop
 
 live: $(STAMP) ## Serve SERVER and open Locust's web UI at http://127.0.0.1:8089 for a room to watch
 	@$(PY) -m bench live --server $(SERVER) --port $(PORT) || test $$? -eq 130  # Ctrl-C is a clean stop

@@ -1,6 +1,10 @@
 """Start one server under uvicorn (uvloop, httptools), after checking its configuration.
 
     python -m servers session|jwt_auth|control [--host 127.0.0.1] [--port 8000] [--workers 1]
+                      [--runtime python|fastapi]
+
+`--runtime fastapi` serves the FastAPI twins (servers.fastapi_twins) instead of the raw ASGI
+servers; the Node.js twins are started by the harness (servers/node/server.js).
 
 Every problem that can be found before serving is reported as one line with a non-zero exit:
 bad settings (a short JWT secret, an unknown algorithm), an unreachable DATABASE_URL or REDIS_URL,
@@ -25,6 +29,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--runtime", choices=("python", "fastapi"), default="python")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
@@ -37,8 +42,10 @@ def main(argv: list[str] | None = None) -> None:
 
     import uvicorn
 
+    fastapi = args.runtime == "fastapi"
     uvicorn.run(
-        f"servers.{args.server}:app",
+        f"servers.fastapi_twins:{args.server}_app" if fastapi else f"servers.{args.server}:app",
+        factory=fastapi,
         host=args.host,
         port=args.port,
         workers=args.workers,

@@ -73,6 +73,7 @@ def env_choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) 
 class Principal:
     user_id: int
     username: str
+    cached: bool = False  # found in the server's own cache, not in the store (Server-Timing says)
 
     def as_json(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "username": self.username}
@@ -228,11 +229,15 @@ def parse_credentials(body: bytes) -> tuple[str, str]:
     return username, password
 
 
-def server_timing(started_ns: int, ended_ns: int | None = None) -> tuple[bytes, bytes]:
+def server_timing(
+    started_ns: int, ended_ns: int | None = None, cached: bool = False
+) -> tuple[bytes, bytes]:
     """`Server-Timing: auth;dur=<ms>` with three decimals: microsecond resolution. The auth step
-    ends now, or at `ended_ns` when more work followed it (GET /profile)."""
+    ends now, or at `ended_ns` when more work followed it (GET /profile). A lookup answered from
+    the server's own cache adds `, cache;desc=hit`, so the client can count the hit rate."""
     ended_ns = ended_ns or time.perf_counter_ns()
-    return (b"server-timing", b"auth;dur=%.3f" % ((ended_ns - started_ns) / 1e6))
+    value = b"auth;dur=%.3f" % ((ended_ns - started_ns) / 1e6)
+    return (b"server-timing", value + b", cache;desc=hit" if cached else value)
 
 
 ROUTES = {
@@ -302,7 +307,8 @@ class App:
         try:
             if path == "/me":
                 principal = await auth.authenticate(scope["headers"])
-                await respond(send, 200, principal.as_json(), [server_timing(started)])
+                timing = server_timing(started, cached=principal.cached)
+                await respond(send, 200, principal.as_json(), [timing])
             elif path == "/profile":
                 # `timing` receives the moment the auth step ended (for a session folded into
                 # the data query, that is the end of the one query).

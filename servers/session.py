@@ -28,7 +28,7 @@ import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from servers.common import (
     App,
@@ -115,13 +115,14 @@ class SessionSettings:
             idle_s=env_float(environ, "AUTHBENCH_SESSION_IDLE", 1800.0, minimum=0.01),
             cache_ttl_s=env_float(environ, "AUTHBENCH_SESSION_CACHE_TTL", 0.0),
             cache_size=env_int(environ, "AUTHBENCH_SESSION_CACHE_SIZE", 10_000, minimum=1),
-            profile_query=env_choice(environ, "AUTHBENCH_PROFILE_QUERY", ("joined", "naive")),
+            profile_query=env_choice(environ, "AUTHBENCH_PROFILE_QUERY", PROFILE_QUERIES),
             store=(store := env_choice(environ, "AUTHBENCH_SESSION_STORE", STORES)),
             redis_url=redis_url_from_env(environ) if store == "redis" else "",
         )
 
 
 STORES = ("postgres", "redis")
+PROFILE_QUERIES = ("joined", "naive")
 
 
 class TTLCache:
@@ -308,7 +309,7 @@ class SessionAuth:
         """Exercises: sha256 of the token, then one lookup in the store (or a cache hit)."""
         token_hash = self._token_hash(headers)
         if self.cache is not None and (principal := self.cache.get(token_hash)) is not None:
-            return principal
+            return replace(principal, cached=True)
         principal = await self.sessions.lookup(token_hash)
         if principal is None:
             raise invalid_token("unknown, expired or logged-out session")

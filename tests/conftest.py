@@ -61,10 +61,12 @@ class Servers:
     def __init__(self, pg, log_dir: Path):
         self.pg, self.log_dir, self.started = pg, log_dir, []
 
-    def start(self, name: str, workers: int = 1, **settings: str) -> ServerProcess:
+    def start(
+        self, name: str, workers: int = 1, runtime: str = "python", **settings: str
+    ) -> ServerProcess:
         env = {"DATABASE_URL": self.pg.url, "AUTHBENCH_JWT_SECRET": JWT_SECRET, **settings}
-        server = ServerProcess(name, env, workers=workers)
-        server.log_path = self.log_dir / f"{name}-{server.port}.log"
+        server = ServerProcess(name, env, workers=workers, runtime=runtime)
+        server.log_path = self.log_dir / f"{name}-{runtime}-{server.port}.log"
         self.started.append(server)
         return server.start()
 
@@ -80,25 +82,29 @@ def servers(pg, tmp_path_factory) -> Iterator[Servers]:
     pool.stop_all()
 
 
-@pytest.fixture(scope="session")
-def session_server(servers) -> ServerProcess:
-    return servers.start("session")
+# Every implementation of the server contract runs the same suite: routes, RFC 6750 input, the
+# security catalogue, faults (docs/server-contract.md).
+RUNTIMES = ("python", "fastapi", "node")
+
+
+@pytest.fixture(scope="session", params=RUNTIMES)
+def runtime(request) -> str:
+    return request.param
 
 
 @pytest.fixture(scope="session")
-def jwt_server(servers) -> ServerProcess:
-    return servers.start("jwt_auth")
+def session_server(servers, runtime) -> ServerProcess:
+    return servers.start("session", runtime=runtime)
 
 
 @pytest.fixture(scope="session")
-def jwt_server_prepared_key(servers) -> ServerProcess:
-    """The JWT server with AUTHBENCH_JWT_PREPARED_KEY=1 (the HS256 key checked once)."""
-    return servers.start("jwt_auth", AUTHBENCH_JWT_PREPARED_KEY="1")
+def jwt_server(servers, runtime) -> ServerProcess:
+    return servers.start("jwt_auth", runtime=runtime)
 
 
 @pytest.fixture(scope="session")
-def control_server(servers) -> ServerProcess:
-    return servers.start("control")
+def control_server(servers, runtime) -> ServerProcess:
+    return servers.start("control", runtime=runtime)
 
 
 def login(server: ServerProcess, username: str = "user00001", password: str = SEED_PASSWORD) -> str:

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import asyncpg
 import pytest
 
+from servers.connections import connection_name
 from tests.client import bearer, call, eventually
 from tests.conftest import Servers, login, sql, start_postgres
 
@@ -30,9 +31,20 @@ def own_pg():
     pg.destroy()
 
 
+class RuntimeServers(Servers):
+    """Servers of one runtime (python, fastapi, node): every twin must fail the same way."""
+
+    def __init__(self, pg, log_dir, runtime: str):
+        super().__init__(pg, log_dir)
+        self.runtime = runtime
+
+    def start(self, name: str, workers: int = 1, runtime: str | None = None, **settings: str):
+        return super().start(name, workers, runtime or self.runtime, **settings)
+
+
 @pytest.fixture(scope="module")
-def fault_servers(own_pg, tmp_path_factory):
-    pool = Servers(own_pg, tmp_path_factory.mktemp("fault-logs"))
+def fault_servers(own_pg, tmp_path_factory, runtime):
+    pool = RuntimeServers(own_pg, tmp_path_factory.mktemp(f"fault-logs-{runtime}"), runtime)
     yield pool
     pool.stop_all()
 
@@ -135,15 +147,18 @@ def test_exhausted_pool_and_slow_queries_give_503_within_the_bound(own_pg, fault
     assert call(server.url, "GET", "/me", bearer(token)).status == 200
 
 
-def our_connections(pg, server) -> int:
-    name = f"authbench-{server.name}-{server.pid}"
-    return sql(pg, "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1", name)[0][0]
+def our_connections(pg, server, pids: list[int]) -> int:
+    """Connections named after one of the server's processes (a Node worker is a child)."""
+    names = [connection_name(server.name, pid) for pid in pids]
+    query = "SELECT count(*) FROM pg_stat_activity WHERE application_name = ANY($1::text[])"
+    return sql(pg, query, names)[0][0]
 
 
 def test_sigterm_lets_in_flight_requests_finish_and_closes_the_pool(own_pg, fault_servers):
     server = fault_servers.start("session")
     token = login(server)
-    assert our_connections(own_pg, server) > 0
+    pids = server.pids()
+    assert our_connections(own_pg, server, pids) > 0
     with TableLock(own_pg, seconds=0.3), ThreadPoolExecutor(4) as workers:
         in_flight = [
             workers.submit(call, server.url, "GET", "/me", bearer(token)) for _ in range(4)
@@ -153,4 +168,6 @@ def test_sigterm_lets_in_flight_requests_finish_and_closes_the_pool(own_pg, faul
         answers = [future.result() for future in in_flight]
     assert [answer.status for answer in answers] == [200] * 4
     server.process.wait(10)
-    eventually(lambda: not our_connections(own_pg, server), 5, "the server left connections open")
+    eventually(
+        lambda: not our_connections(own_pg, server, pids), 5, "the server left connections open"
+    )

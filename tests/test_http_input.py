@@ -5,6 +5,8 @@ Rows of security-checklist.md, "HTTP input". Every 401 must carry a Bearer chall
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from tests.client import call
@@ -14,7 +16,7 @@ REALM_ONLY = 'Bearer realm="authbench"'
 
 
 @pytest.fixture(params=["session_server", "jwt_server"])
-def server(request):
+def server(request, runtime):
     return request.getfixturevalue(request.param)
 
 
@@ -83,10 +85,17 @@ def test_token_over_8_kib_is_refused_before_decoding(server):
     assert "longer than 8192 bytes" in answer.json()["error_description"]
 
 
-def test_a_10_mb_header_gets_an_answer_not_a_hang(server):
-    answer = me(server, ("Authorization", "Bearer " + "a" * 10_000_000))
-    assert answer.status in {400, 401, 413, 431}
-    assert answer.seconds < 5
+def test_a_10_mb_header_is_refused_quickly_and_the_server_lives_on(server):
+    """uvicorn answers 431; Node's parser answers 431 at 16 KiB and closes, so a client still
+    sending its 10 MB sees a reset. Either way: refused at once, and the next request is served."""
+    started = time.perf_counter()
+    try:
+        answer = me(server, ("Authorization", "Bearer " + "a" * 10_000_000))
+        assert answer.status in {400, 401, 413, 431}
+    except ConnectionResetError:
+        assert server.runtime == "node", "only Node's parser refuses by closing the connection"
+    assert time.perf_counter() - started < 5
+    assert call(server.url, "GET", "/healthz").status == 200
 
 
 def test_every_401_carries_a_bearer_challenge(server, token):

@@ -11,7 +11,7 @@ SERVERS = ["session_server", "jwt_server", "control_server"]
 
 
 @pytest.fixture(params=SERVERS)
-def server(request):
+def server(request, runtime):
     return request.getfixturevalue(request.param)
 
 
@@ -54,7 +54,7 @@ def test_every_me_answer_carries_auth_time_in_microseconds(server):
 
 
 @pytest.mark.parametrize("server_fixture", ["session_server", "jwt_server"])
-def test_wrong_password_and_unknown_user_are_refused_alike(request, server_fixture):
+def test_wrong_password_and_unknown_user_are_refused_alike(request, runtime, server_fixture):
     server = request.getfixturevalue(server_fixture)
     wrong = call(server.url, "POST", "/login", body={"username": "user00001", "password": "nope"})
     unknown = call(server.url, "POST", "/login", body={"username": "nobody", "password": "nope"})
@@ -143,7 +143,7 @@ def test_profile_answers_with_the_users_row_and_ten_recent_orders(server):
 
 
 @pytest.mark.parametrize("fixture", ["session_server", "jwt_server"])
-def test_profile_keeps_the_error_contract_of_me(request, fixture):
+def test_profile_keeps_the_error_contract_of_me(request, runtime, fixture):
     server = request.getfixturevalue(fixture)
     missing = call(server.url, "GET", "/profile")
     assert missing.status == 401 and missing.challenge == 'Bearer realm="authbench"'

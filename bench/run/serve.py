@@ -32,7 +32,11 @@ def uses_redis(name: str, settings: dict[str, str] | None = None) -> bool:
 
 @contextlib.contextmanager
 def database_and_server(
-    name: str, port: int, settings: dict[str, str] | None = None, workers: int = 1
+    name: str,
+    port: int,
+    settings: dict[str, str] | None = None,
+    workers: int = 1,
+    runtime: str = "python",
 ) -> Iterator[ServerProcess]:
     """A seeded database (embedded unless DATABASE_URL is set), a Redis store if the server
     keeps its sessions there (embedded unless REDIS_URL is set) and the server, all stopped when
@@ -42,7 +46,7 @@ def database_and_server(
     with postgres() as pg, redis_store(uses_redis(name, settings)) as kv:
         asyncio.run(prepare_database(pg.url, SEEDED_USERS, kdf=None))  # full-cost logins
         env = {"DATABASE_URL": pg.url, **({"REDIS_URL": kv.url} if kv else {}), **(settings or {})}
-        with ServerProcess(name, env, workers=workers, port=port) as server:
+        with ServerProcess(name, env, workers=workers, port=port, runtime=runtime) as server:
             yield server
 
 
@@ -67,12 +71,12 @@ def curl_walkthrough(url: str, name: str) -> str:
     return "\n".join(["Try it (login, me, logout, me again):", *("  " + s for s in steps), after])
 
 
-def serve(name: str, port: int, workers: int = 1) -> None:
-    with database_and_server(name, port, workers=workers) as server:
+def serve(name: str, port: int, workers: int = 1, runtime: str = "python") -> None:
+    with database_and_server(name, port, workers=workers, runtime=runtime) as server:
         stores = "the server and PostgreSQL" if name in NEEDS_DATABASE else "the server"
         if uses_redis(name):
             stores = "the server, PostgreSQL and Valkey (the session store)"
-        print(f"{name} server ready at {server.url} (log: {server.log_path})")
+        print(f"{name} server ({runtime}) ready at {server.url} (log: {server.log_path})")
         print(curl_walkthrough(server.url, name))
         print(f"Ctrl-C stops {stores}.", flush=True)
         while server.process.poll() is None:

@@ -11,7 +11,6 @@ import contextlib
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from bench.system.oneshot import request
 from bench.system.pinning import preexec
 from bench.system.ports import free_port
 from bench.system.processes import spawn_logged, tail, tree
+from bench.system.server_launch import server_argv
 
 READY_TIMEOUT_S = 20.0
 
@@ -48,6 +48,8 @@ class ServerProcess:
     port: int = field(default_factory=free_port)
     log_path: Path | None = None
     cpus: tuple[int, ...] | None = None  # pinned to these cores (None: wherever it runs)
+    runtime: str = "python"  # python, fastapi or node (bench.system.server_launch)
+    command: tuple[str, ...] | None = None  # a server of the contract's own command line
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -67,8 +69,7 @@ class ServerProcess:
             handle, path = tempfile.mkstemp(prefix=f"authbench-{self.name}-", suffix=".log")
             os.close(handle)
             self.log_path = Path(path)
-        argv = [sys.executable, "-m", "servers", self.name, "--port", str(self.port)]
-        argv += ["--workers", str(self.workers), "--log-level", "info"]
+        argv = server_argv(self.runtime, self.name, self.port, self.workers, self.command)
         self.process = spawn_logged(
             argv, self.log_path, env={**os.environ, **self.env}, preexec_fn=preexec(self.cpus)
         )
