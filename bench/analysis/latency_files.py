@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 from hdrh.histogram import HdrHistogram
 
-from bench.analysis.bootstrap import Seconds
+from bench.analysis.intervals import Seconds, weighted_quantile
 
 
-def _seconds(encoded: dict[str, Any], start: int, end: int, kind: str = "service") -> Seconds:
+def seconds_of(encoded: dict[str, Any], start: int, end: int, kind: str = "service") -> Seconds:
     """Per second of the measured window: the distinct recorded values and their counts."""
     out: Seconds = {}
     for key, slot in encoded.get("seconds", {}).items():
@@ -50,7 +50,7 @@ def _paired_data(run_dir: str, stamp: int) -> dict[Any, dict[int, dict[str, Seco
         start, end = cell["window"]["start"], cell["window"]["end"]
         key = (cell.get("group", "main"), cell["rate"])
         found.setdefault(key, {})[cell["repeat"]] = {
-            arm: _seconds(encoded, start, end) for arm, encoded in latency.get("arms", {}).items()
+            arm: seconds_of(encoded, start, end) for arm, encoded in latency.get("arms", {}).items()
         }
     return found
 
@@ -58,3 +58,15 @@ def _paired_data(run_dir: str, stamp: int) -> dict[Any, dict[int, dict[str, Seco
 def paired_data(run) -> dict[Any, dict[int, dict[str, Seconds]]]:
     path = Path(run.path)
     return _paired_data(str(path.resolve()), (path / "run.json").stat().st_mtime_ns)
+
+
+def per_second_medians(a: Seconds, b: Seconds, q: float = 0.5) -> list[float]:
+    """a's quantile minus b's, second by second over the seconds both arms have, in order."""
+    shared = sorted(set(a) & set(b))
+    found = []
+    for second in shared:
+        (va, ca), (vb, cb) = a[second], b[second]
+        qa = weighted_quantile(ca[np.argsort(va)][None, :], np.sort(va), q)[0]
+        qb = weighted_quantile(cb[np.argsort(vb)][None, :], np.sort(vb), q)[0]
+        found.append(float(qa - qb))
+    return found

@@ -10,10 +10,12 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from bench.analysis.legacy import upgrade
+from bench.analysis.model import RunModel, build
 from bench.results import load_run
 
 CPU_GROUPS = ("server", "postgres", "redis", "load_generator")
@@ -45,12 +47,15 @@ class Run:
                 seen.append(row["label"])
         return seen
 
+    @cached_property
+    def model(self) -> RunModel:
+        """Who is who in this run, as it recorded it (bench.analysis.model)."""
+        return build(self.meta)
+
     @property
     def a_a_labels(self) -> set[str]:
-        """The labels of the A/A copies of paired arms (`<label>_aa`)."""
-        groups = self.meta["scenario"].get("paired") or []
-        groups = [groups] if isinstance(groups, dict) else groups
-        return {f"{g['a_a']}_aa" for g in groups if g.get("a_a")}
+        """The labels of the A/A copies of paired arms."""
+        return {g.a_a.a for g in self.model.groups if g.a_a}
 
     @property
     def reference_rate(self) -> float | None:
@@ -125,6 +130,10 @@ def cell_rows(run: Run) -> list[dict[str, Any]]:
                 **{f"cpu_{group}_us": cpu.get(group) for group in CPU_GROUPS},
                 "cpu_service_us": _service_cpu(cpu),
                 "load_generator_bound": figures["load_generator_bound"],
+                "cores_busy": cell.get("server_cores_busy"),
+                "cache_hit_share": figures.get("cache_hit_share"),
+                "arrivals": (figures.get("arrivals") or {}).get("process"),
+                "gap_cv": (figures.get("arrivals") or {}).get("gap_cv"),
                 "latency": latency,
                 "corrected": corrected,
             }
@@ -196,8 +205,9 @@ def at_rate(run: Run, rate: float | None = None) -> dict[str, dict[str, Any]]:
         for p in points(cell_rows(run))
         if p["model"] == "fixed_rate" and p["rate"] == rate and not p.get("a_a_copy")
     ]
-    # A server measured in several paired groups: the main comparison's figures win.
-    found.sort(key=lambda p: p["group"] in ("", "main"))
+    # A server measured in several paired groups: the claim group's figures win.
+    claim = run.model.claim.name if run.model.claim else ""
+    found.sort(key=lambda p: p["group"] in ("", claim))
     return {p["label"]: p for p in found}
 
 
@@ -214,8 +224,12 @@ def busiest_closed(run: Run) -> dict[str, dict[str, Any]]:
     return best
 
 
-def _count(n: float, noun: str) -> str:
-    return f"{n:,.0f} {noun}" + ("" if n == 1 else "s")
+def arm_figures(run: Run, group: str, rate: float | None) -> dict[str, dict[str, Any]]:
+    """Per arm of a paired group at one rate (None: unloaded), its figures folded over the
+    repeats (medians): latency, auth time, CPU per request by process, throughput."""
+    model = "closed" if rate is None else "fixed_rate"
+    return {p["label"]: p for p in points(cell_rows(run))
+            if p["paired"] and p["group"] == group and p["rate"] == rate and p["model"] == model}  # fmt: skip
 
 
 def micro_figure(run: Run, name: str) -> float | None:
@@ -225,46 +239,4 @@ def micro_figure(run: Run, name: str) -> float | None:
     return None
 
 
-def server_spec(run: Run, label: str) -> dict[str, Any]:
-    """A server entry of the run's scenario (kind and settings), by label."""
-    for spec in run.meta["scenario"].get("servers", []):
-        if spec.get("label") == label:
-            return spec
-    return {"label": label, "server": label, "settings": {}, "store": None, "revocable": False}
-
-
-def store_of(spec: dict[str, Any]) -> str | None:
-    """Where a server's per-request lookup goes: "postgres", "redis", or None (no lookup), as
-    the run recorded it."""
-    return spec.get("store")
-
-
 STORE_NAMES = {"postgres": "PostgreSQL", "redis": "Redis"}
-
-
-def can_revoke(spec: dict[str, Any]) -> bool:
-    """Whether a logout takes effect at once, as the run recorded it from the server's kind and
-    settings (a session server, or JWT with the jti denylist on), never from its label."""
-    return bool(spec.get("revocable"))
-
-
-def find_server(
-    run: Run, kind: str, path: str = "/me", workers: int = 1, **settings: str
-) -> str | None:
-    """The first server of the scenario of `kind` that asks `path` with exactly `settings`,
-    `workers` uvicorn workers and the database at its own distance; None if there is none."""
-    for spec in run.meta["scenario"].get("servers", []):
-        if (
-            spec.get("server") == kind
-            and spec.get("path", "/me") == path
-            and (spec.get("settings") or {}) == settings
-            and spec.get("workers", 1) == workers
-            and spec.get("db_delay_ms") is None
-        ):
-            return spec["label"]
-    return None
-
-
-def plain(run: Run, kind: str) -> str | None:
-    """The scenario's plain server of a kind: GET /me, no settings, no added database distance."""
-    return find_server(run, kind)

@@ -1,8 +1,8 @@
-"""The one verdict rule of the paired design, and the estimates it decides on.
+"""The one verdict rule of the paired design, the estimates it decides on, and its words.
 
 The arms of a comparison ran at once, each request going to an arm drawn at random, and every
-arm's latencies were recorded per wall-clock second; bench.analysis.bootstrap turns them into an
-estimate with an interval.
+arm's latencies were recorded per wall-clock second; bench.analysis.intervals turns each pair
+into an estimate with a 95% interval (Student's t over the per-repeat differences).
 
 One rule decides, with a margin (10% of the baseline arm's median unless the scenario sets
 another):
@@ -10,28 +10,31 @@ another):
 - `no_difference`: the whole interval lies within -margin .. +margin;
 - `reversed`: the whole interval lies below -margin (b is the slower one);
 - `inconclusive`: anything else (the interval straddles a margin): run longer.
-Fewer than two repeats, or too few requests, is `inconclusive` whatever the interval says:
-nothing then measures run-to-run noise.
+Fewer than two repeats, too few requests in a repeat, a repeat whose difference drifted by more
+than the margin within its window, or a repeat where the client could not keep its schedule, is
+`inconclusive` whatever the interval says, with the reason given.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.analysis.bootstrap import Seconds, bootstrap_pair, pooled_quantile, ratio_interval
-from bench.analysis.latency_files import paired_data
-from bench.analysis.runs import Run, cell_rows, median
+from bench.analysis.intervals import CONFIDENCE, METHOD, drift, paired_estimates, pooled_quantile
+from bench.analysis.latency_files import paired_data, per_second_medians
+from bench.analysis.model import Group, Pair, RunModel
+from bench.analysis.runs import Run
 
 VERDICTS = ("holds", "no_difference", "reversed", "inconclusive")
-MIN_REPEATS = 2
-MIN_REQUESTS_PER_ARM = 200  # per repeat: fewer, and a median says little
 
 
 def decide(ci_low: float, ci_high: float, margin: float) -> str:
     """The verdict for an interval of a minus b against +/- margin (see the module's text)."""
+    if math.isnan(ci_low) or math.isnan(ci_high):
+        return "inconclusive"
     if ci_low > margin:
         return "holds"
     if ci_high < -margin:
@@ -46,6 +49,7 @@ class PairVerdict:
     """One row of `bench verdict`: a pair at one rate (None: the unloaded mode)."""
 
     group: str
+    question: str
     rate: float | None
     a: str
     b: str
@@ -64,87 +68,130 @@ class PairVerdict:
     a_requests: int
     b_requests: int
     reason: str = ""
+    arrivals: str | None = None
+    per_repeat_us: tuple[float, ...] = ()
+    checks: tuple[str, ...] = field(default=())  # what failed: drift, schedule
+    kind: str = "latency"
+    method: str = METHOD
+    confidence: float = 0.95
+    seed: None = None  # the t interval draws nothing at random
+    samples: int = 0  # the independent samples the interval rests on: the repeats
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def paired_verdicts(run, group: str | None = None) -> list[PairVerdict]:
-    """Every pair of every paired group (and its A/A pair) at every rate, unloaded first.
-
-    `group` keeps one group's rows only (the default scenario has one, called main). The
-    bootstraps run once per run folder and version of its run.json (they take seconds)."""
+def paired_verdicts(run: Run, group: str | None = None, question: str | None = None
+                    ) -> list[PairVerdict]:  # fmt: skip
+    """Every pair of every paired group (and its A/A pair) at every rate, unloaded first;
+    `group` keeps one group (by name), `question` the groups that answer it."""
     path = Path(run.path) / "run.json"
     if path.is_file():
-        rows = _all_verdicts(str(path.resolve()), path.stat().st_mtime_ns, run)
+        key = (str(path.resolve()), path.stat().st_mtime_ns)
+        if key not in _CACHE:
+            if len(_CACHE) > 8:
+                _CACHE.clear()
+            _CACHE[key] = _compute(run)
+        rows = _CACHE[key]
     else:  # a run built in memory: nothing to key a cache on
-        rows = _compute_verdicts(run)
-    return [r for r in rows if group is None or r.group == group]
+        rows = _compute(run)
+    return [r for r in rows if (group is None or r.group == group)
+            and (question is None or r.question == question)]  # fmt: skip
 
 
-_VERDICT_CACHE: dict[tuple[str, int], list[PairVerdict]] = {}
+_CACHE: dict[tuple[str, int], list[PairVerdict]] = {}
 
 
-def _all_verdicts(key_path: str, stamp: int, run) -> list[PairVerdict]:
-    key = (key_path, stamp)
-    if key not in _VERDICT_CACHE:
-        if len(_VERDICT_CACHE) > 8:
-            _VERDICT_CACHE.clear()
-        _VERDICT_CACHE[key] = _compute_verdicts(run)
-    return _VERDICT_CACHE[key]
-
-
-def _compute_verdicts(run) -> list[PairVerdict]:
-    groups = run.meta["scenario"].get("paired") or []
-    groups = [groups] if isinstance(groups, dict) else groups
+def _compute(run: Run) -> list[PairVerdict]:
     data = paired_data(run)
+    late = _late_shares(run)
     rows = []
-    for spec in groups:
-        name = spec.get("name", "main")
-        rates = sorted((r for g, r in data if g == name), key=lambda r: -1 if r is None else r)
+    for group in run.model.groups:
+        rates = sorted(
+            (r for g, r in data if g == group.name), key=lambda r: -1 if r is None else r
+        )
         for rate in rates:
-            cells = data[(name, rate)]
-            rows += _group_verdicts(spec, name, rate, [cells[k] for k in sorted(cells)])
+            cells = data[(group.name, rate)]
+            repeats = [cells[k] for k in sorted(cells)]
+            lates = [late.get((group.name, rate, k), {}) for k in sorted(cells)]
+            for pair in group.pairs:
+                row = _judge(run.model, group, pair, rate, repeats, lates)
+                if row is not None:
+                    rows.append(row)
     return rows
 
 
-def _group_verdicts(
-    spec: dict[str, Any], name: str, rate: float | None, repeats: list[dict[str, Seconds]]
-) -> list[PairVerdict]:
-    pairs = [tuple(p) for p in spec["pairs"]]
-    a_a = f"{spec['a_a']}_aa" if spec.get("a_a") else None
-    if a_a:
-        pairs.append((a_a, spec["a_a"]))
-    baseline = spec.get("baseline") or spec["arms"][-1]
-    rows = []
-    for a, b in pairs:
-        usable = [r for r in repeats if a in r and b in r]
-        if not usable:
-            continue
-        p50, p99 = bootstrap_pair([r[a] for r in usable], [r[b] for r in usable])
-        with_base = [r[baseline] for r in usable if baseline in r]
-        base = pooled_quantile(with_base, 0.5) if with_base else p50.b_us
-        margin = spec.get("margin_us")
-        margin = round(spec.get("margin_fraction", 0.10) * base, 1) if margin is None else margin
-        verdict = decide(p50.ci_low_us, p50.ci_high_us, margin)
-        reason = ""
-        fewest = min(p50.a_requests, p50.b_requests) / len(usable)
-        if len(usable) < MIN_REPEATS:
-            verdict, reason = "inconclusive", "one repeat: run-to-run noise not measured"
-        elif fewest < MIN_REQUESTS_PER_ARM:
-            verdict = "inconclusive"
-            reason = f"under {MIN_REQUESTS_PER_ARM} requests per arm and repeat"
-        rows.append(
-            PairVerdict(
-                group=name, rate=rate, a=a, b=b, delta_p50_us=p50.delta_us,
-                ci_low_us=p50.ci_low_us, ci_high_us=p50.ci_high_us, margin_us=margin,
-                verdict=verdict, a_a=a == a_a, a_p50_us=p50.a_us, b_p50_us=p50.b_us,
-                delta_p99_us=p99.delta_us, p99_ci_low_us=p99.ci_low_us,
-                p99_ci_high_us=p99.ci_high_us, repeats=len(usable),
-                a_requests=p50.a_requests, b_requests=p50.b_requests, reason=reason,
-            )
-        )  # fmt: skip
-    return rows
+def _late_shares(run: Run) -> dict[tuple, dict[str, float]]:
+    """Per (group, rate, repeat): each arm's share of requests that started late."""
+    found = {}
+    for cell in run.cells:
+        if "arms" in cell and "window" in cell:
+            found[(cell.get("group", "main"), cell["rate"], cell["repeat"])] = {
+                label: arm.get("late_starts", 0) / arm["requests"]
+                for label, arm in cell["arms"].items() if arm.get("requests")
+            }  # fmt: skip
+    return found
+
+
+def _judge(model: RunModel, group: Group, pair: Pair, rate: float | None,
+           repeats: list[dict], lates: list[dict[str, float]]) -> PairVerdict | None:  # fmt: skip
+    a, b = pair.a, pair.b
+    usable = [(r, late) for r, late in zip(repeats, lates, strict=True) if a in r and b in r]
+    if not usable:
+        return None
+    p50, p99 = paired_estimates([r[a] for r, _ in usable], [r[b] for r, _ in usable])
+    with_base = [r[group.baseline] for r, _ in usable if group.baseline in r]
+    base = pooled_quantile(with_base, 0.5) if with_base else p50.b_us
+    margin = group.margin_us
+    margin = round(group.margin_fraction * base, 1) if margin is None else margin
+    t = model.thresholds
+    verdict, reason = decide(p50.ci_low_us, p50.ci_high_us, margin), ""
+    checks = _checks(usable, a, b, margin, t.max_late_share)
+    if len(usable) < t.min_repeats:
+        verdict, reason = "inconclusive", "one repeat: run-to-run noise not measured"
+    elif p50.fewest_requests < t.min_requests_per_arm:
+        verdict, reason = (
+            "inconclusive",
+            f"under {t.min_requests_per_arm} requests per arm in a repeat",
+        )
+    elif checks:
+        verdict, reason = "inconclusive", "; ".join(checks)
+    return PairVerdict(
+        group=group.name, question=group.question, rate=rate, a=a, b=b,
+        delta_p50_us=p50.delta_us, ci_low_us=p50.ci_low_us, ci_high_us=p50.ci_high_us,
+        margin_us=margin, verdict=verdict, a_a=pair.is_a_a, a_p50_us=p50.a_us,
+        b_p50_us=p50.b_us, delta_p99_us=p99.delta_us, p99_ci_low_us=p99.ci_low_us,
+        p99_ci_high_us=p99.ci_high_us, repeats=len(usable), a_requests=p50.a_requests,
+        b_requests=p50.b_requests, reason=reason, arrivals=group.arrivals if rate else None,
+        per_repeat_us=p50.per_repeat_us, checks=tuple(checks), confidence=t.confidence,
+        samples=len(usable),
+    )  # fmt: skip
+
+
+def _checks(usable, a: str, b: str, margin: float, max_late: float) -> list[str]:
+    """What makes a repeat unfit to average in. Drift: the difference of medians, second by
+    second, moved within the window by surely more than the margin (the 95% interval of its
+    Theil-Sen drift lies wholly beyond it) and by more than DRIFT_SHARE of the repeat's own
+    difference (a drift that could change what the repeat says). Every repeat of a row is
+    tested, so each test is at 1 - 0.05 / repeats (Bonferroni): the chance that any repeat of
+    a steady row is flagged stays at 5% (at 95% each, 10 of 60 loaded rows of five default runs
+    on the 2-core build machine were flagged; with the correction, 1). Schedule: the client started more than `max_late` of an arm's requests late."""
+    failed = []
+    confidence = 1 - (1 - CONFIDENCE) / max(len(usable), 1)
+    for number, (repeat, late) in enumerate(usable, 1):
+        series = per_second_medians(repeat[a], repeat[b])
+        moved, low, high = drift(series, confidence)
+        own = abs(sorted(series)[len(series) // 2]) if series else 0.0
+        if (low > margin or high < -margin) and abs(moved) > DRIFT_SHARE * own:
+            failed.append(f"repeat {number}: {a} - {b} drifted by {signed(moved)} µs within "
+                          f"its window")  # fmt: skip
+        worst = max((late.get(arm, 0.0) for arm in (a, b)), default=0.0)
+        if worst > max_late:
+            failed.append(f"repeat {number}: the client started {worst:.0%} of requests late")
+    return failed
+
+
+DRIFT_SHARE = 0.25
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,6 +200,8 @@ def _group_verdicts(
 
 def signed(us: float) -> str:
     """+12 or -3, never -0: a rounded figure keeps the sign only when it is not zero."""
+    if math.isnan(us):
+        return "n/a"
     whole = round(us)
     return f"{whole:+,d}" if whole else "0"
 
@@ -164,7 +213,7 @@ def where(rate: float | None) -> str:
 def verdict_line(row: PairVerdict) -> str:
     """`bench verdict`'s line for one pair: estimate, interval, margin, verdict."""
     tag = "  [A/A check]" if row.a_a else ""
-    if row.group != "main":
+    if row.question != "claim":
         tag += f"  [{row.group}]"
     reason = f" ({row.reason})" if row.reason else ""
     return (
@@ -176,7 +225,6 @@ def verdict_line(row: PairVerdict) -> str:
 
 def verdict_sentence(row: PairVerdict) -> str:
     """One sentence for one pair, its words chosen by the verdict and the sign of the estimate."""
-    where_ = where(row.rate)
     interval = (
         f"{signed(row.delta_p50_us)} µs on the median (95% interval {signed(row.ci_low_us)} to "
         f"{signed(row.ci_high_us)} µs, margin ±{row.margin_us:,.0f} µs, {row.repeats} repeats)"
@@ -190,102 +238,28 @@ def verdict_sentence(row: PairVerdict) -> str:
     else:
         why = row.reason or "the interval crosses the margin"
         judgement = f"undecided ({why}): run longer or on a quieter machine"
-    return f"{where_.capitalize()}, {row.a} minus {row.b}: {interval}: {judgement}."
+    return f"{where(row.rate).capitalize()}, {row.a} minus {row.b}: {interval}: {judgement}."
 
 
 def a_a_warning(rows: Sequence[PairVerdict]) -> str | None:
-    """Loud, when two copies of one server did not come out alike: the machine was too noisy."""
-    failed = [r for r in rows if r.a_a and r.verdict != "no_difference"]
-    if not failed:
-        return None
-    where_ = ", ".join(where(r.rate) for r in failed)
-    return (
-        f"WARNING: the A/A check failed ({where_}): two copies of the same server did not come "
-        "out within the margin, so this machine was too noisy for this run's verdicts to be "
-        "trusted. Close other work and run again, or run longer."
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# The claim, in rows and sentences
-
-
-def verdict_rows(run: Run) -> list[dict[str, Any]]:
-    """`bench verdict` as rows: per paired rate and pair, estimate, interval, margin, verdict."""
-    return [row.as_dict() for row in paired_verdicts(run)]
-
-
-def closed_cpu_ratio(run: Run, a: str = "session", b: str = "jwt_auth") -> dict[str, Any] | None:
-    """Closed loop, most users: server plus database CPU per request, a over b, with a 95%
-    interval from resampling the repeats (each repeat's a and b ran back to back)."""
-    rows = [r for r in cell_rows(run) if r["model"] == "closed" and not r["paired"]]
-    if not rows:
-        return None
-    users = max(r["users"] for r in rows)
-    by_repeat: dict[int, dict[str, float]] = {}
-    for r in rows:
-        if r["users"] == users and r["label"] in (a, b) and r["cpu_service_us"] is not None:
-            by_repeat.setdefault(r["repeat"], {})[r["label"]] = r["cpu_service_us"]
-    both = [v for _, v in sorted(by_repeat.items()) if a in v and b in v]
-    found = ratio_interval([v[a] for v in both], [v[b] for v in both])
-    if found is None:
-        return None
-    ratio, low, high = found
-    return {
-        "a": a,
-        "b": b,
-        "users": users,
-        "a_us": round(median(v[a] for v in both), 1),
-        "b_us": round(median(v[b] for v in both), 1),
-        "ratio": ratio,
-        "ci_low": low,
-        "ci_high": high,
-        "repeats": len(both),
-    }
-
-
-def cpu_ratio_sentence(run: Run, a: str = "session", b: str = "jwt_auth") -> str:
-    found = closed_cpu_ratio(run, a, b)
-    if found is None:
+    """What the A/A check says: loud when two copies of one server came out conclusively
+    different; a plain note when it could not decide (one repeat, too little data), which is
+    not evidence of noise."""
+    checks = [r for r in rows if r.a_a]
+    failed = [r for r in checks if r.verdict in ("holds", "reversed")]
+    if failed:
+        where_ = ", ".join(where(r.rate) for r in failed)
         return (
-            f"This run has no closed-loop cells for both {a} and {b}: CPU per request not measured."
+            f"WARNING: the A/A check failed ({where_}): two copies of the same server came out "
+            "different by more than the margin, so this machine was too noisy for this run's "
+            "verdicts to be trusted. Close other work and run again, or run longer."
         )
-    more = "more" if found["ratio"] >= 1 else "less"
-    interval = (
-        f"95% interval {found['ci_low']:.2f}x to {found['ci_high']:.2f}x over {found['repeats']} repeats"
-        if found["repeats"] > 1
-        else "one repeat: no interval"
-    )
-    return (
-        f"CPU per request (closed loop, {found['users']} users, server plus database): {a} used "
-        f"{found['a_us']:.0f} µs and {b} {found['b_us']:.0f} µs, {found['ratio']:.2f}x ({interval}): "
-        f"{a} costs {more} CPU per request than {b}."
-    )
-
-
-def headline(run: Run, a: str = "session", b: str = "jwt_auth") -> str:
-    """The answer in one paragraph: the paired verdict at every rate, unloaded first, and
-    whether the machine passed its A/A check. From the first paired group that compares the
-    two (the main one); other groups that pair them again answer other questions."""
-    verdicts = paired_verdicts(run)
-    rows = [r for r in verdicts if r.a == a and r.b == b]
-    if not rows:
-        return f"This run has no paired cells comparing {a} with {b}: no verdict."
-    verdicts = [r for r in verdicts if r.group == rows[0].group]
-    rows = [r for r in rows if r.group == rows[0].group]
-    text = " ".join(verdict_sentence(r) for r in rows)
-    held = [r for r in rows if r.verdict == "holds"]
-    text += (
-        f" The claim that the lookup makes responses significantly slower held in {len(held)} of "
-        f"{len(rows)} conditions ('holds': the interval lies above the margin)."
-    )
-    warning = a_a_warning(verdicts)
-    a_a = [r for r in verdicts if r.a_a]
-    if warning:
-        text += " " + warning
-    elif a_a:
-        text += " The A/A check passed: two copies of one server came out within the margin."
-    return text
+    unsure = [r for r in checks if r.verdict == "inconclusive"]
+    if unsure:
+        where_ = ", ".join(f"{where(r.rate)} ({r.reason or 'the interval crosses the margin'})"
+                           for r in unsure)  # fmt: skip
+        return f"The A/A check cannot say whether the machine was quiet enough {where_}."
+    return None
 
 
 def verdict_words(verdict: str, slower: str, faster: str) -> str:
@@ -297,21 +271,14 @@ def verdict_words(verdict: str, slower: str, faster: str) -> str:
     }.get(verdict, "undecided: run longer")
 
 
-def pair_rows(run: Run, group: str) -> list[dict[str, Any]]:
-    """Every pair of a paired group (A/A pairs left out), unloaded and at each rate."""
-    return [
-        {
-            "rate": r.rate,
-            "a": r.a,
-            "b": r.b,
-            "a_p50_us": r.a_p50_us,
-            "b_p50_us": r.b_p50_us,
-            "delta_p50_us": r.delta_p50_us,
-            "ci_low_us": r.ci_low_us,
-            "ci_high_us": r.ci_high_us,
-            "margin_us": r.margin_us,
-            "verdict": r.verdict,
-        }
-        for r in paired_verdicts(run, group=group)
-        if not r.a_a
-    ]
+def verdict_rows(run: Run) -> list[dict[str, Any]]:
+    """`bench verdict` as rows: per paired rate and pair, estimate, interval, margin, verdict."""
+    return [row.as_dict() for row in paired_verdicts(run)]
+
+
+def pair_rows(run: Run, question: str) -> list[dict[str, Any]]:
+    """Every pair of the groups answering `question` (A/A pairs left out), at each rate."""
+    keys = ("group", "rate", "a", "b", "a_p50_us", "b_p50_us", "delta_p50_us", "ci_low_us",
+            "ci_high_us", "margin_us", "verdict", "reason")  # fmt: skip
+    return [{k: getattr(r, k) for k in keys}
+            for r in paired_verdicts(run, question=question) if not r.a_a]  # fmt: skip

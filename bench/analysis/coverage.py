@@ -1,0 +1,136 @@
+"""Do the intervals earn their name? Coverage measured across repeated runs of one scenario.
+
+Three measures, over runs of the same scenario on the same machine:
+- **A/A coverage**: the share of A/A rows (a server against a copy of itself, where the truth
+  is zero) whose interval contains zero. A 95% interval should, about 95% of the time.
+- **Overlap of consecutive runs**: for the claim's headline pair at every rate, and for its CPU
+  ratios, the share of consecutive runs whose intervals overlap. Two honest 95% intervals of
+  the same quantity overlap far more often than 95% of the time; failing to is a sign that the
+  intervals are narrower than the run-to-run truth.
+- **Spread against width**: the standard deviation of the estimates between runs against the
+  standard error the intervals imply (half-width / 1.96): near 1 when honest, above 1 when the
+  intervals are too narrow.
+Each is computed for the method in use and for the hierarchical bootstrap used before it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+from bench.analysis.cpu_ratios import cpu_ratio_rows
+from bench.analysis.intervals import bootstrap_ratio_of_means, hierarchical_bootstrap
+from bench.analysis.latency_files import paired_data
+from bench.analysis.runs import Run, cell_rows
+from bench.analysis.verdicts import paired_verdicts
+
+
+def _bootstrap_rows(run: Run) -> list[dict[str, Any]]:
+    """Every pair the verdicts have, with the old method's interval instead."""
+    data = paired_data(run)
+    rows = []
+    for r in paired_verdicts(run):
+        cells = data[(r.group, r.rate)]
+        repeats = [cells[k] for k in sorted(cells) if r.a in cells[k] and r.b in cells[k]]
+        delta, low, high = hierarchical_bootstrap([x[r.a] for x in repeats],
+                                                  [x[r.b] for x in repeats])  # fmt: skip
+        rows.append({"a": r.a, "b": r.b, "rate": r.rate, "a_a": r.a_a, "group": r.group,
+                     "question": r.question, "delta": delta, "low": low, "high": high})  # fmt: skip
+    return rows
+
+
+def _current_rows(run: Run) -> list[dict[str, Any]]:
+    return [{"a": r.a, "b": r.b, "rate": r.rate, "a_a": r.a_a, "group": r.group,
+             "question": r.question, "delta": r.delta_p50_us, "low": r.ci_low_us,
+             "high": r.ci_high_us} for r in paired_verdicts(run)]  # fmt: skip
+
+
+METHODS = {
+    "t over repeats (in use)": _current_rows,
+    "hierarchical bootstrap (before)": _bootstrap_rows,
+}
+
+
+def _overlap(x: dict[str, Any], y: dict[str, Any]) -> bool:
+    return max(x["low"], y["low"]) <= min(x["high"], y["high"])
+
+
+def coverage(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """One row per method: A/A coverage, overlaps of consecutive runs, spread against width."""
+    found = []
+    for method, rows_of in METHODS.items():
+        per_run = [[r for r in rows_of(run) if r["question"] == "claim"] for run in runs]
+        a_a = [r for rows in per_run for r in rows if r["a_a"]]
+        heads = [{(r["a"], r["b"], r["rate"]): r for r in rows
+                  if not r["a_a"] and (r["a"], r["b"]) == _head(run)}
+                 for run, rows in zip(runs, per_run, strict=True)]  # fmt: skip
+        pairs = [(x[k], y[k]) for x, y in itertools.pairwise(heads) for k in x if k in y]
+        ratios = _ratio_overlaps(runs, current=method.endswith("(in use)"))
+        found.append({
+            "method": method, "runs": len(runs), "a_a_rows": len(a_a),
+            "a_a_contain_zero": _share([r["low"] <= 0 <= r["high"] for r in a_a]),
+            "latency_pairs": len(pairs), "latency_overlap": _share([_overlap(x, y) for x, y in pairs]),
+            "cpu_pairs": len(ratios), "cpu_overlap": _share(ratios) if ratios else None,
+            "spread_over_width": _spread_over_width(heads),
+        })  # fmt: skip
+    return found
+
+
+def _head(run: Run) -> tuple[str, str]:
+    group = run.model.claim
+    return (group.headline.a, group.headline.b) if group else ("", "")
+
+
+def _share(flags: list[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 3) if flags else None
+
+
+def _ratio_intervals(run: Run, current: bool) -> dict[tuple, tuple[float, float]]:
+    found = {}
+    for r in cpu_ratio_rows(run):
+        key = (r.what, r.model, r.rate, r.users)
+        if current:
+            found[key] = (r.ci_low, r.ci_high)
+        else:
+            xs, ys = _per_repeat_cpu(run, r)
+            found[key] = bootstrap_ratio_of_means(xs, ys)[1:]
+    return found
+
+
+def _per_repeat_cpu(run: Run, row) -> tuple[list[float], list[float]]:
+    role = "server" if row.what == "server process" else "service"
+    by_repeat: dict[int, dict[str, float]] = {}
+    for r in cell_rows(run):
+        same = (r["model"] == "closed" and not r["paired"] and row.model == "closed"
+                and r["users"] == row.users) or (
+            r["paired"] and row.model == "paired" and r["rate"] == row.rate
+            and r["group"] == run.model.claim.name)  # fmt: skip
+        if same and r["label"] in (row.a, row.b):
+            by_repeat.setdefault(r["repeat"], {})[r["label"]] = r[f"cpu_{role}_us"]
+    both = [v for v in by_repeat.values() if row.a in v and row.b in v]
+    return [v[row.a] for v in both], [v[row.b] for v in both]
+
+
+def _ratio_overlaps(runs: Sequence[Run], current: bool) -> list[bool]:
+    keyed = [_ratio_intervals(run, current) for run in runs]
+    flags = []
+    for x, y in itertools.pairwise(keyed):
+        for key in x.keys() & y.keys():
+            flags.append(max(x[key][0], y[key][0]) <= min(x[key][1], y[key][1]))
+    return flags
+
+
+def _spread_over_width(heads: list[dict[tuple, dict[str, Any]]]) -> float | None:
+    """Median over rates of SD(estimates between runs) / mean implied standard error."""
+    ratios = []
+    for key in set().union(*heads) if heads else ():
+        mine = [h[key] for h in heads if key in h]
+        if len(mine) < 3:
+            continue
+        spread = statistics.stdev(r["delta"] for r in mine)
+        implied = statistics.mean((r["high"] - r["low"]) / 2 / 1.96 for r in mine)
+        if implied > 0:
+            ratios.append(spread / implied)
+    return round(statistics.median(ratios), 2) if ratios else None

@@ -1,0 +1,149 @@
+"""CPU per request of the headline pair, by role and at stated load, and the verdict on their ratio.
+
+Two figures, never mixed: the **server process** alone (what the app server's cores do per
+request) and the **server plus its store** (adding the PostgreSQL backends or Redis that served
+that server's requests). Each is measured at every load the run has: each server alone in
+closed loop (the busiest the harness can make a server), and at each fixed rate of the paired
+groups (both arms measured in the same cell). A server that idles between requests spends
+more per request (wake-ups, cold caches), so a figure is only meaningful with the load it was
+measured at, which every row carries: requests per second and how busy the servers' core was.
+Each figure is the geometric mean over the repeats, so that a_us / b_us is the ratio itself.
+
+The ratio a/b gets the same rule as latency: a t interval over the per-repeat ratios (on their
+logarithm), against a margin of the group's margin fraction: `more` (the interval lies above
+1 + margin), `less` (below 1 / (1 + margin)), `no_difference` (inside both), else
+`inconclusive`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bench.analysis.intervals import RATIO_METHOD, ratio_interval
+from bench.analysis.runs import Run, cell_rows, median
+
+WHAT = {"server": "server process", "service": "server plus its store"}
+CPU_VERDICTS = ("more", "less", "no_difference", "inconclusive")
+
+
+@dataclass(frozen=True)
+class CpuRatio:
+    what: str
+    load: str
+    model: str  # "closed" (each server alone) or "paired" (the arms at once, at a fixed rate)
+    rate: float | None
+    users: int
+    a: str
+    b: str
+    a_us: float
+    b_us: float
+    a_rps: float
+    b_rps: float
+    cores_busy: float | None
+    ratio: float
+    ci_low: float
+    ci_high: float
+    margin: float
+    verdict: str
+    repeats: int
+    kind: str = "cpu_ratio"
+    method: str = RATIO_METHOD
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def decide_ratio(low: float, high: float, margin: float) -> str:
+    if low != low or high != high:  # nan: one repeat
+        return "inconclusive"
+    if low > 1 + margin:
+        return "more"
+    if high < 1 / (1 + margin):
+        return "less"
+    if 1 / (1 + margin) <= low and high <= 1 + margin:
+        return "no_difference"
+    return "inconclusive"
+
+
+def _load(model: str, users: int, rate: float | None) -> str:
+    if model == "closed":
+        return f"closed loop, {users} users, each server alone"
+    return f"{rate:g} req/s in total, arms at once"
+
+
+def cpu_ratio_rows(run: Run) -> list[CpuRatio]:
+    """The headline pair of the claim group, a over b, per role and load point."""
+    group = run.model.claim
+    if group is None:
+        return []
+    a, b = group.headline.a, group.headline.b
+    points: dict[tuple, dict[int, dict[str, dict]]] = {}
+    for row in cell_rows(run):
+        paired = row["paired"] and row["group"] == group.name and row["model"] == "fixed_rate"
+        alone = row["model"] == "closed" and not row["paired"]
+        if row["label"] in (a, b) and (paired or alone):
+            key = ("paired" if paired else "closed", row["users"], row["rate"])
+            points.setdefault(key, {}).setdefault(row["repeat"], {})[row["label"]] = row
+    rows = []
+    for (model, users, rate), by_repeat in sorted(points.items(), key=_order):
+        both = [v for _, v in sorted(by_repeat.items()) if a in v and b in v]
+        for role, what in WHAT.items():
+            xs = [v[a][f"cpu_{role}_us"] for v in both]
+            ys = [v[b][f"cpu_{role}_us"] for v in both]
+            found = ratio_interval(xs, ys)
+            if found is None:
+                continue
+            ratio, low, high, repeats = found
+            rows.append(CpuRatio(
+                what=what, load=_load(model, users, rate), model=model, rate=rate, users=users,
+                a=a, b=b, a_us=round(_geomean(xs), 1), b_us=round(_geomean(ys), 1),
+                a_rps=median(v[a]["ok_rps"] for v in both),
+                b_rps=median(v[b]["ok_rps"] for v in both),
+                cores_busy=median(v[a].get("cores_busy") for v in both),
+                ratio=ratio, ci_low=low, ci_high=high, margin=group.margin_fraction,
+                verdict=decide_ratio(low, high, group.margin_fraction), repeats=repeats,
+            ))  # fmt: skip
+    return rows
+
+
+def _geomean(values) -> float:
+    """The geometric mean: with it, a_us / b_us is exactly the ratio the interval is about."""
+    present = [v for v in values if v]
+    return math.exp(sum(math.log(v) for v in present) / len(present)) if present else float("nan")
+
+
+def _order(item) -> tuple:
+    (model, users, rate), _ = item
+    return (model != "closed", rate or 0, users)
+
+
+def _words(row: CpuRatio) -> str:
+    interval = (f"{row.ratio:.2f}x, 95% interval {row.ci_low:.2f}x to {row.ci_high:.2f}x over "
+                f"{row.repeats} repeats" if row.repeats > 1 else f"{row.ratio:.2f}x, one repeat")  # fmt: skip
+    judged = {
+        "more": f"{row.a} costs more, by more than the {row.margin:.0%} margin",
+        "less": f"{row.a} costs less, by more than the {row.margin:.0%} margin",
+        "no_difference": f"no difference beyond the {row.margin:.0%} margin",
+    }.get(row.verdict, "undecided: the interval crosses the margin")
+    return (f"{row.a} {row.a_us:,.0f} µs against {row.b} {row.b_us:,.0f} µs ({interval}): "
+            f"{judged}")  # fmt: skip
+
+
+def cpu_ratio_sentence(run: Run) -> str:
+    """CPU per request at the busiest load the run has, server process and with the store, each
+    judged by the rule, with the load it was measured at."""
+    rows = cpu_ratio_rows(run)
+    if not rows:
+        return "This run has no CPU figures for the claim's pair: CPU per request not measured."
+    closed = [r for r in rows if r.model == "closed"] or rows
+    busiest = max(closed, key=lambda r: (r.cores_busy or 0, r.a_rps))
+    chosen = {r.what: r for r in closed if (r.model, r.users, r.rate) ==
+              (busiest.model, busiest.users, busiest.rate)}  # fmt: skip
+    busy = f", the servers' core {busiest.cores_busy:.0%} busy" if busiest.cores_busy else ""
+    text = (f"CPU per request ({busiest.load}, {busiest.a} at {busiest.a_rps:,.0f} req/s{busy}): "
+            f"the server process alone, {_words(chosen[WHAT['server']])}")  # fmt: skip
+    if WHAT["service"] in chosen:
+        text += f"; with its store's own work, {_words(chosen[WHAT['service']])}"
+    return text + "."

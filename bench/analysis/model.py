@@ -1,0 +1,185 @@
+"""A typed model of a run: who the servers are, what each paired group asks, which pair is its
+headline, which arm is a variant of which, and the thresholds the run applied.
+
+Everything here is read from what the run recorded (run.json), once; older formats arrive
+through bench.analysis.legacy. Nothing on the read side interprets a group's name, an arm's
+label or a setting string: it asks this model. Rename every group and arm of a run, and the
+same sentences, verdicts and figures come out with the new names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+DEFAULT_MARGIN_FRACTION = 0.10  # the one home of the default margin: 10% of the baseline's median
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server of the run, with what its settings mean."""
+
+    label: str
+    kind: str  # "control", "session", "jwt_auth"
+    path: str = "/me"
+    settings: dict[str, str] = field(default_factory=dict)
+    workers: int = 1
+    db_delay_ms: float | None = None
+    store: str | None = None  # where the per-request lookup goes: "postgres", "redis", None
+    revocable: bool = False
+    algorithm: str | None = None
+    cache_ttl_s: float = 0.0
+    profile_query: str | None = None  # session server, GET /profile: "joined" or "naive"
+    runtime: str = "python"
+    copy_of: str | None = None  # the A/A copy of this label
+
+    @property
+    def plain(self) -> bool:
+        """GET /me, no settings, one worker, its store at its own distance."""
+        return (self.path == "/me" and not self.settings and self.workers == 1
+                and self.db_delay_ms is None and self.copy_of is None)  # fmt: skip
+
+    @property
+    def role(self) -> str:
+        """What the figures colour it by: its kind, and for a session server its store."""
+        if self.kind == "session":
+            return "session_redis" if self.store == "redis" else "session"
+        return self.kind
+
+
+@dataclass(frozen=True)
+class Pair:
+    a: str
+    b: str
+    kind: str = "compare"  # or "a_a"
+    differs: dict[str, list] = field(default_factory=dict)
+
+    @property
+    def is_a_a(self) -> bool:
+        return self.kind == "a_a"
+
+
+@dataclass(frozen=True)
+class Group:
+    """A paired group: its arms ran at once, sharing one random stream of requests."""
+
+    name: str
+    question: str
+    arms: tuple[str, ...]
+    pairs: tuple[Pair, ...]
+    headline: Pair
+    baseline: str
+    a_a: Pair | None = None
+    rates: tuple[float, ...] = ()
+    unloaded: bool = True
+    margin_fraction: float = DEFAULT_MARGIN_FRACTION
+    margin_us: float | None = None
+    arrivals: str | None = None
+    tokens: int = 0  # a token population of this many users (0: one token per Locust user)
+
+    def pair(self, a: str, b: str) -> Pair | None:
+        return next((p for p in self.pairs if (p.a, p.b) == (a, b)), None)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What the run applied, and what the verdict rule needs."""
+
+    saturated_core_fraction: float = 0.9
+    late_after_ms: float = 2.0
+    max_late_share: float = 0.05  # above it, the client did not keep its schedule
+    min_repeats: int = 2
+    min_requests_per_arm: int = 200  # per repeat: fewer, and a median says little
+    confidence: float = 0.95
+
+
+@dataclass(frozen=True)
+class RunModel:
+    servers: dict[str, Server]
+    groups: tuple[Group, ...]
+    thresholds: Thresholds
+
+    def server(self, label: str) -> Server:
+        return self.servers.get(label) or Server(label, label)
+
+    def groups_for(self, question: str) -> list[Group]:
+        return [g for g in self.groups if g.question == question]
+
+    def named(self, name: str) -> Group | None:
+        return next((g for g in self.groups if g.name == name), None)
+
+    def group(self, question: str) -> Group | None:
+        return next(iter(self.groups_for(question)), None)
+
+    @property
+    def claim(self) -> Group | None:
+        """The group the headline is about: session against JWT on GET /me."""
+        return self.group("claim")
+
+    def find(self, kind: str, **facts: Any) -> str | None:
+        """The plainest server of `kind` (fewest settings) whose facts match: GET /me, one
+        worker, its store at its own distance, unless `facts` say otherwise. A fact may be a
+        value or a test (`cache_ttl_s=lambda ttl: ttl > 0`)."""
+        wanted = {"path": "/me", "workers": 1, "db_delay_ms": None, **facts}
+
+        def matches(server: Server) -> bool:
+            for key, value in wanted.items():
+                have = getattr(server, key)
+                if not (value(have) if callable(value) else have == value):
+                    return False
+            return True
+
+        found = [s for s in self.servers.values()
+                 if s.kind == kind and not s.copy_of and matches(s)]  # fmt: skip
+        return min(found, key=lambda s: len(s.settings)).label if found else None
+
+    def role_of(self, label: str) -> str:
+        return self.server(label).role
+
+
+def _server(entry: dict[str, Any]) -> Server:
+    return Server(
+        label=entry["label"], kind=entry["server"], path=entry.get("path", "/me"),
+        settings=dict(entry.get("settings") or {}), workers=entry.get("workers", 1),
+        db_delay_ms=entry.get("db_delay_ms"), store=entry.get("store"),
+        revocable=bool(entry.get("revocable")), algorithm=entry.get("algorithm"),
+        cache_ttl_s=float(entry.get("cache_ttl_s") or 0.0),
+        profile_query=entry.get("profile_query"), runtime=entry.get("runtime") or "python",
+    )  # fmt: skip
+
+
+def _pair(entry: dict[str, Any]) -> Pair:
+    return Pair(entry["a"], entry["b"], entry.get("kind", "compare"), entry.get("differs") or {})
+
+
+def _group(entry: dict[str, Any]) -> Group:
+    roles = entry["roles"]
+    pairs = tuple(_pair(p) for p in roles["pairs"])
+    head = tuple(roles["headline"])
+    headline = next(p for p in pairs if (p.a, p.b) == head)
+    a_a = next((p for p in pairs if p.is_a_a), None)
+    margin = entry.get("margin_fraction")
+    return Group(
+        name=entry.get("name", "main"), question=entry.get("question", "claim"),
+        arms=tuple(entry["arms"]), pairs=pairs, headline=headline, baseline=roles["baseline"],
+        a_a=a_a, rates=tuple(entry.get("rates") or ()), unloaded=entry.get("unloaded", True),
+        margin_fraction=DEFAULT_MARGIN_FRACTION if margin is None else margin,
+        margin_us=entry.get("margin_us"), arrivals=entry.get("arrivals"),
+        tokens=entry.get("tokens") or 0,
+    )  # fmt: skip
+
+
+def build(meta: dict[str, Any]) -> RunModel:
+    """The model of an upgraded run.json (bench.analysis.legacy.upgrade)."""
+    scenario = meta["scenario"]
+    servers = {s["label"]: _server(s) for s in scenario.get("servers") or []}
+    groups = tuple(_group(g) for g in scenario.get("paired") or [])
+    for group in groups:
+        if group.a_a and group.a_a.a not in servers:
+            original = servers[group.a_a.b]
+            servers[group.a_a.a] = Server(**{**original.__dict__, "label": group.a_a.a,
+                                             "copy_of": original.label})  # fmt: skip
+    recorded = {**meta.get("settings", {}), **meta.get("statistics", {})}
+    known = Thresholds.__dataclass_fields__
+    thresholds = Thresholds(**{k: v for k, v in recorded.items() if k in known})
+    return RunModel(servers, groups, thresholds)

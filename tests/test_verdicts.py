@@ -1,0 +1,175 @@
+"""The verdict of the paired design, on synthetic runs whose truth is known: the rule, the
+interval, the checks that refuse a repeat, and what the A/A check and the CLI say."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bench import analysis
+from bench.analysis import verdicts
+from tests import synthetic
+
+
+def run_with(tmp_path, medians, repeats=3, **changes):
+    sc = synthetic.scenario(groups=(synthetic.claim_group(),), repeats=repeats)
+    cells = synthetic.paired_cells(tmp_path, sc, medians, **changes)
+    return synthetic.write(tmp_path, sc, cells)
+
+
+def head(run, a="session", b="jwt_auth") -> verdicts.PairVerdict:
+    (found,) = [r for r in verdicts.paired_verdicts(run) if (r.a, r.b) == (a, b)]
+    return found
+
+
+def levels(session, jwt=800, control=400, repeat_shift=(0, 40, -40, 20, -20, 0)):
+    """Medians per arm; each repeat moves every arm alike (the machine's state)."""
+    table = {"session": session, "jwt_auth": jwt, "jwt_auth_aa": jwt, "control": control}
+    return lambda arm, repeat, rate: table[arm] + repeat_shift[repeat - 1]
+
+
+def test_a_known_difference_is_recovered_inside_its_interval(tmp_path):
+    found = head(run_with(tmp_path, levels(1_000)))
+    assert found.ci_low_us < 200 < found.ci_high_us and abs(found.delta_p50_us - 200) < 30
+    assert found.margin_us == pytest.approx(80, rel=0.05)  # 10% of JWT's median
+    assert found.verdict == "holds" and found.method == verdicts.METHOD
+    assert len(found.per_repeat_us) == 3 and found.seed is None and found.samples == 3
+
+
+def test_identical_arms_give_no_difference_and_the_a_a_check_passes(tmp_path):
+    run = run_with(tmp_path, levels(800))
+    assert head(run).verdict == "no_difference"
+    (a_a,) = [r for r in verdicts.paired_verdicts(run) if r.a_a]
+    assert a_a.a == "jwt_auth_aa" and a_a.verdict == "no_difference"
+    assert verdicts.a_a_warning(verdicts.paired_verdicts(run)) is None
+
+
+def test_the_opposite_world_gives_the_opposite_verdict_and_sentence(tmp_path):
+    slower = head(run_with(tmp_path / "a", levels(1_000)))
+    faster = head(run_with(tmp_path / "b", levels(600)))
+    assert slower.verdict == "holds" and faster.verdict == "reversed"
+    assert "session is slower than jwt_auth" in verdicts.verdict_sentence(slower)
+    assert "jwt_auth is slower than session" in verdicts.verdict_sentence(faster)
+
+
+def test_too_little_data_is_inconclusive(tmp_path):
+    found = head(run_with(tmp_path, levels(1_000), seconds=2, per_second=20))
+    assert found.verdict == "inconclusive" and "requests per arm" in found.reason
+    assert "undecided" in verdicts.verdict_sentence(found)
+
+
+def test_one_repeat_is_inconclusive_whatever_its_estimate_and_does_not_cry_noise(tmp_path):
+    run = run_with(tmp_path, levels(1_000), repeats=1)
+    found = head(run)
+    assert found.verdict == "inconclusive" and "one repeat" in found.reason
+    said = verdicts.a_a_warning(verdicts.paired_verdicts(run))
+    assert said is not None and "WARNING" not in said and "noisy" not in said
+    assert "cannot say" in said
+
+
+def test_run_to_run_spread_widens_the_interval(tmp_path):
+    quiet = head(run_with(tmp_path / "q", levels(900)))
+    wobbly = lambda arm, repeat, rate: {"session": 900 + (150, -150, 60)[repeat - 1]}.get(  # noqa: E731
+        arm, levels(900)(arm, repeat, rate)
+    )
+    noisy = head(run_with(tmp_path / "n", wobbly))
+    assert noisy.ci_high_us - noisy.ci_low_us > 3 * (quiet.ci_high_us - quiet.ci_low_us)
+
+
+def test_a_conclusive_a_a_difference_warns_loudly(tmp_path):
+    copies_differ = lambda arm, repeat, rate: {"jwt_auth_aa": 1_000}.get(  # noqa: E731
+        arm, levels(900)(arm, repeat, rate)
+    )
+    rows = verdicts.paired_verdicts(run_with(tmp_path, copies_differ))
+    assert "WARNING: the A/A check failed" in verdicts.a_a_warning(rows)
+
+
+def test_a_repeat_that_drifts_within_its_window_is_refused(tmp_path):
+    sc = synthetic.scenario(groups=(synthetic.claim_group(),))
+    cells = synthetic.paired_cells(tmp_path, sc, levels(1_000))
+    # Repeat 2's session arm: its second half 600 µs slower than its first.
+    from bench.load.recorder import Recorder
+
+    cell = next(c for c in cells if c["repeat"] == 2 and c["rate"] == 1000.0)
+    path = tmp_path / cell["latency_file"]
+    latency = json.loads(path.read_text())
+    drifting = Recorder()
+    for second in range(synthetic.START, synthetic.START + 10):
+        for _ in range(100):
+            drifting.record(second, 1000 + 120 * (second - synthetic.START), 200)
+    latency["arms"]["session"] = drifting.encode()
+    path.write_text(json.dumps(latency))
+    found = head(synthetic.write(tmp_path, sc, cells))
+    assert (
+        found.verdict == "inconclusive" and "drifted" in found.reason and "repeat 2" in found.reason
+    )
+
+
+def test_a_client_that_fell_behind_is_refused(tmp_path):
+    late = lambda cell, arm: {"late": 150} if cell.repeat == 3 else {}  # noqa: E731
+    found = head(run_with(tmp_path, levels(1_000), extra=late))
+    assert found.verdict == "inconclusive" and "late" in found.reason
+
+
+def test_verdict_json_has_every_decided_comparison(tmp_path):
+    sc = synthetic.scenario(groups=(synthetic.claim_group(),))
+    cells = synthetic.paired_cells(tmp_path, sc, levels(1_000))
+    cells += [
+        synthetic.closed_cell(label, label, r, us, pg)
+        for r in (1, 2, 3)
+        for label, us, pg in (("session", 80 + r, 20), ("jwt_auth", 75, 0))
+    ]
+    synthetic.write(tmp_path, sc, cells)
+    done = subprocess.run([sys.executable, "-m", "bench", "verdict", str(tmp_path), "--json"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    rows = json.loads(done.stdout)
+    latency = [r for r in rows if r["kind"] == "latency"]
+    cpu = [r for r in rows if r["kind"] == "cpu_ratio"]
+    keys = {
+        "rate",
+        "a",
+        "b",
+        "delta_p50_us",
+        "ci_low_us",
+        "ci_high_us",
+        "margin_us",
+        "verdict",
+        "a_a",
+        "repeats",
+        "seed",
+        "samples",
+        "method",
+    }
+    assert latency and all(keys <= set(r) for r in latency)
+    assert {r["what"] for r in cpu} == {"server process", "server plus its store"}
+    for r in cpu:
+        assert {"a", "b", "ratio", "ci_low", "ci_high", "margin", "verdict"} <= set(r)
+        assert r["verdict"] in ("more", "less", "no_difference", "inconclusive")
+
+
+def test_verdict_command_on_a_run_without_paired_cells_says_so(tmp_path):
+    (tmp_path / "cells").mkdir()
+    meta = {"status": "complete", "scenario": {}, "environment": {}, "cells": []}
+    (tmp_path / "run.json").write_text(json.dumps(meta))
+    done = subprocess.run([sys.executable, "-m", "bench", "verdict", str(tmp_path)],
+                          capture_output=True, text=True)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("has no paired cells: no verdict to give")
+    assert "Traceback" not in done.stderr
+
+
+def test_every_direction_sentence_says_undecided_for_an_interval_across_the_margin(tmp_path):
+    """Feed the rule an interval that crosses the margin: every sentence stating a direction
+    must say its equivalent of inconclusive."""
+    wobbly = lambda arm, repeat, rate: {"session": 880 + (300, -250, 40)[repeat - 1]}.get(  # noqa: E731
+        arm, levels(800, repeat_shift=(0, 0, 0))(arm, repeat, rate)
+    )
+    run = run_with(tmp_path, wobbly)
+    found = head(run)
+    assert found.verdict == "inconclusive"
+    assert "undecided" in verdicts.verdict_sentence(found)
+    assert "undecided" in analysis.answer_sentence(run)
+    assert "holds" not in analysis.answer_sentence(run)
