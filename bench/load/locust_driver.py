@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.load.arrivals import DEFAULT_ARRIVALS
 from bench.load.recorder import Recorder
 from bench.system.oneshot import request
 from bench.system.pinning import preexec
@@ -68,7 +69,8 @@ class LocustRun:
     def __init__(self, url: str, out_dir: Path, users: int, rate: float | None,
                  seeded_users: int, workers: int, run_time_s: int,
                  arms: dict[str, list[str]] | None = None, seed: int = 0, path: str = "/me",
-                 cpus: tuple[int, ...] | None = None):  # fmt: skip
+                 cpus: tuple[int, ...] | None = None, arrivals: str = DEFAULT_ARRIVALS,
+                 tokens_file: Path | None = None, popularity: float = 1.0):  # fmt: skip
         self.output, self.ready = out_dir / "latency.json", out_dir / "locust.ready"
         self.log_path = out_dir / "locust.log"
         env = {
@@ -76,11 +78,14 @@ class LocustRun:
             "AUTHBENCH_OUTPUT": str(self.output),
             "AUTHBENCH_READY_FILE": str(self.ready),
             "AUTHBENCH_RATE": str(rate or 0),
-            "AUTHBENCH_USERS": str(users),
+            "AUTHBENCH_ARRIVALS": arrivals,
+            "AUTHBENCH_PROCESSES": str(max(1, workers)),
             "AUTHBENCH_SEEDED_USERS": str(seeded_users),
             "AUTHBENCH_ARMS": json.dumps(arms or {}),
             "AUTHBENCH_PATH": path,
             "AUTHBENCH_SEED": str(seed),
+            "AUTHBENCH_TOKENS": str(tokens_file or ""),
+            "AUTHBENCH_POPULARITY": str(popularity),
         }
         argv = [
             sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",

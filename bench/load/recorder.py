@@ -49,6 +49,7 @@ class Second:
     auth: HdrHistogram = field(default_factory=new_histogram)
     statuses: Counter = field(default_factory=Counter)
     late: int = 0
+    cache_hits: int = 0
 
     @property
     def count(self) -> int:
@@ -61,6 +62,7 @@ class Second:
             "auth": self.auth.encode().decode() if self.auth.total_count else None,
             "statuses": {str(code): n for code, n in self.statuses.items()},
             "late": self.late,
+            "cache_hits": self.cache_hits,
         }
 
     def add_encoded(self, data: dict[str, Any]) -> None:
@@ -71,13 +73,19 @@ class Second:
             self.auth.decode_and_add(data["auth"])
         self.statuses.update({int(code): n for code, n in data["statuses"].items()})
         self.late += data.get("late", 0)
+        self.cache_hits += data.get("cache_hits", 0)
 
 
 class Recorder:
-    """Per-second histograms; `drain` hands over what was recorded since the last drain."""
+    """Per-second histograms; `drain` hands over what was recorded since the last drain.
+
+    `record` only appends a tuple (well under a microsecond: it runs in the load generator's
+    hot path, once per request); the histograms are filled when anything reads them.
+    """
 
     def __init__(self) -> None:
-        self.seconds: dict[int, Second] = {}
+        self._seconds: dict[int, Second] = {}
+        self._pending: list[tuple] = []
         self.cpu_warnings = 0
 
     def record(
@@ -85,20 +93,32 @@ class Recorder:
         second: int,
         service_us: float,
         status: int,
-        auth_us: float | None = None,
+        auth_us: float | str | None = None,
         corrected_us: float | None = None,
         late: bool = False,
     ) -> None:
-        slot = self.seconds.get(second)
-        if slot is None:
-            slot = self.seconds[second] = Second()
-        slot.service.record_value(_us(service_us))
-        if corrected_us is not None:
-            slot.corrected.record_value(_us(corrected_us))
-        if auth_us is not None:
-            slot.auth.record_value(_us(auth_us))
-        slot.statuses[status] += 1
-        slot.late += late
+        """One request. `auth_us` may be the raw Server-Timing header (parsed later)."""
+        self._pending.append((second, service_us, status, auth_us, corrected_us, late))
+
+    @property
+    def seconds(self) -> dict[int, Second]:
+        if self._pending:
+            pending, self._pending = self._pending, []
+            for second, service_us, status, auth_us, corrected_us, late in pending:
+                slot = self._seconds.get(second)
+                if slot is None:
+                    slot = self._seconds[second] = Second()
+                slot.service.record_value(_us(service_us))
+                if corrected_us is not None:
+                    slot.corrected.record_value(_us(corrected_us))
+                if isinstance(auth_us, str):
+                    slot.cache_hits += cache_hit(auth_us)
+                    auth_us = parse_server_timing(auth_us)
+                if auth_us is not None:
+                    slot.auth.record_value(_us(auth_us))
+                slot.statuses[status] += 1
+                slot.late += late
+        return self._seconds
 
     @property
     def total(self) -> int:
@@ -115,13 +135,14 @@ class Recorder:
     def drain(self) -> dict[str, Any]:
         """Everything recorded so far, encoded, and start afresh (for report_to_master)."""
         data = self.encode()
-        self.seconds, self.cpu_warnings = {}, 0
+        self._seconds, self.cpu_warnings = {}, 0
         return data
 
     def merge(self, data: dict[str, Any]) -> None:
         """Add what another recorder encoded (a worker's report, or a file)."""
+        seconds = self.seconds
         for second, encoded in data.get("seconds", {}).items():
-            slot = self.seconds.setdefault(int(second), Second())
+            slot = seconds.setdefault(int(second), Second())
             slot.add_encoded(encoded)
         self.cpu_warnings += data.get("cpu_warnings", 0)
 
@@ -166,6 +187,7 @@ class Window(Second):
         self.auth.add(slot.auth)
         self.statuses.update(slot.statuses)
         self.late += slot.late
+        self.cache_hits += slot.cache_hits
 
 
 def percentiles(histogram: HdrHistogram) -> dict[str, float] | None:
@@ -180,10 +202,16 @@ def percentiles(histogram: HdrHistogram) -> dict[str, float] | None:
 
 
 def parse_server_timing(value: str | None) -> float | None:
-    """`auth;dur=0.123` (milliseconds) to microseconds; None when absent or unreadable."""
+    """`auth;dur=0.123` (milliseconds) to microseconds; None when absent or unreadable. Other
+    metrics after a comma (`, cache;desc=hit`) are left to `cache_hit`."""
     if not value or not value.startswith("auth;dur="):
         return None
     try:
-        return float(value[9:]) * 1000.0
+        return float(value[9:].split(",", 1)[0]) * 1000.0
     except ValueError:
         return None
+
+
+def cache_hit(value: str | None) -> bool:
+    """Whether the server answered the auth step from its own cache (`cache;desc=hit`)."""
+    return bool(value) and "cache;desc=hit" in value

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import math
 import os
+import random
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench.load.arrivals import gap_cv
 from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, LocustRun, verify
 from bench.load.recorder import Recorder, percentiles
 from bench.run.scenario import Cell, PairedCell, Scenario, ServerSpec
+from bench.run.tokens import Population
 from bench.system.cpu_accounting import sample, used
 from bench.system.delay_proxy import ProxyProcess
 from bench.system.pinning import CoreLayout, pin
@@ -98,15 +102,12 @@ def summarise(
     generator = cpu.get("load_generator", {}) if generator is None else generator
     groups = {**cpu, "load_generator": generator}
     sent = requests if generator_requests is None else generator_requests
-    cpu_seconds = {group: round(sum(by_pid.values()), 6) for group, by_pid in groups.items()}
-    per_request: dict[str, float | None] = {}
-    for group, seconds in cpu_seconds.items():
-        divisor = sent if group == "load_generator" else requests
-        per_request[group] = round(seconds / divisor * 1e6, 2) if divisor else None
-    measured_groups = [v for g, v in per_request.items() if v is not None and groups[g]]
-    per_request["total"] = round(sum(measured_groups), 2) if requests else None
+    cpu_seconds, per_request = _cpu_per_request(groups, requests, sent)
     peak_core = max((s / duration for s in generator.values()), default=0.0)
     locust_counts = data.get("locust_counts", {})
+    stream = data.get("arrivals") if offered_rps else None
+    arrivals = {"process": stream["process"], "seed": stream["seed"],
+                "gap_cv": gap_cv(stream.get("gaps", {}), start, end)} if stream else None  # fmt: skip
     return {
         "window": {"start": start, "end": end, "duration_s": duration},
         "requests": requests,
@@ -120,8 +121,13 @@ def summarise(
         "corrected_latency_us": percentiles(window.corrected),
         "auth_us": percentiles(window.auth),
         "late_starts": window.late,
+        "cache_hits": window.cache_hits,
+        "cache_hit_share": round(window.cache_hits / requests, 4) if requests else None,
+        "arrivals": arrivals,
         "cpu_seconds": cpu_seconds,
         "cpu_us_per_request": per_request,
+        # Share of one core each group kept busy: the load at which CPU per request was measured.
+        "cpu_cores_busy": {group: round(sec / duration, 3) for group, sec in cpu_seconds.items()},
         "cpu_processes": {group: len(by_pid) for group, by_pid in groups.items()},
         "load_generator_peak_core": round(peak_core, 3),
         "load_generator_cpu_warnings": data.get("cpu_warnings", 0),
@@ -135,12 +141,26 @@ def summarise(
     }
 
 
+def _cpu_per_request(groups: dict[str, dict[int, float]], requests: int, sent: int):
+    """CPU seconds per process group, and µs per request: the load generator's over every
+    request it sent, each other group's over its own requests; `total` sums the measured ones."""
+    cpu_seconds = {group: round(sum(by_pid.values()), 6) for group, by_pid in groups.items()}
+    per_request: dict[str, float | None] = {}
+    for group, seconds in cpu_seconds.items():
+        divisor = sent if group == "load_generator" else requests
+        per_request[group] = round(seconds / divisor * 1e6, 2) if divisor else None
+    measured_groups = [v for g, v in per_request.items() if v is not None and groups[g]]
+    per_request["total"] = round(sum(measured_groups), 2) if requests else None
+    return cpu_seconds, per_request
+
+
 class Lifecycle:
     """What every cell shares: the stores, the core layout, Locust's worker count."""
 
     def __init__(self, scenario: Scenario, pg, workers: int, layout: CoreLayout | None, kv=None):
         self.scenario, self.pg, self.workers, self.layout = scenario, pg, workers, layout
         self.kv = kv  # the Redis-compatible session store, when a server keeps sessions there
+        self.populations: dict[int, Population] = {}
 
     @property
     def server_cores(self) -> tuple[int, ...] | None:
@@ -150,11 +170,21 @@ class Lifecycle:
     def generator_cores(self) -> tuple[int, ...] | None:
         return self.layout.load_generator if self.layout else None
 
-    def start_server(self, stack: contextlib.ExitStack, spec: ServerSpec, log_path: Path):
+    def population(self, count: int) -> Population:
+        """The run's token population of `count` users, minted once (bench.run.tokens)."""
+        if count not in self.populations:
+            self.populations[count] = Population(count)
+        return self.populations[count]
+
+    def start_server(self, stack: contextlib.ExitStack, spec: ServerSpec, log_path: Path,
+                     population: Population | None = None):  # fmt: skip
         """The server of `spec` (behind its delay proxy, if any), started and verified.
 
-        Returns the server, what the proxy calibration measured, and the proxy's pids."""
+        Returns the server, what the proxy calibration measured, the proxy's pids, and the
+        arm's tokens when a population is asked for."""
         env = server_env(spec, self.pg, self.kv)
+        if population is not None:
+            population.prepare_env(spec.server, env)
         calibration, proxy_pids = None, []
         if spec.db_delay_ms is not None:
             # The proxy goes where the per-request lookup goes: Redis for a Redis-store server.
@@ -168,11 +198,21 @@ class Lifecycle:
             env[url_key] = proxy.dsn
             proxy_pids = [proxy.process.pid]
         server = ServerProcess(
-            spec.server, env, workers=spec.workers, log_path=log_path, cpus=self.server_cores
+            spec.server,
+            env,
+            workers=spec.workers,
+            log_path=log_path,
+            cpus=self.server_cores,
+            runtime=spec.runtime,
+            command=spec.command,
         )
         stack.enter_context(server)
         verify(server, needs_auth=spec.server != "control", path=spec.path)
-        return server, calibration, proxy_pids
+        if population is None:
+            return server, calibration, proxy_pids, None
+        store_url = self.kv.url if spec.uses_redis else self.pg.url
+        return server, calibration, proxy_pids, population.tokens(spec.server, spec.store, env,
+                                                                  store_url)  # fmt: skip
 
     def locust(self, cell_dir: Path, url: str, users: int, rate: float | None,
                warmup_s: float, duration_s: int, **options) -> LocustRun:  # fmt: skip
@@ -213,13 +253,14 @@ class Lifecycle:
             "rate": cell.rate, "repeat": cell.repeat,
         }  # fmt: skip
         with contextlib.ExitStack() as stack:
-            server, calibration, proxy_pids = self.start_server(
+            server, calibration, proxy_pids, _ = self.start_server(
                 stack, spec, cell_dir / "server.log"
             )
             if calibration is not None:
                 result["db_delay"] = calibration
             locust = self.locust(cell_dir, server.url, cell.users, cell.rate, scenario.warmup_s,
-                                 scenario.duration_s, path=spec.path)  # fmt: skip
+                                 scenario.duration_s, path=spec.path, seed=cell.index,
+                                 arrivals=cell.arrivals)  # fmt: skip
 
             def groups() -> dict[str, list[int]]:
                 found = {"server": server.pids(), "postgres": self.pg.pids(),
@@ -232,7 +273,16 @@ class Lifecycle:
                 locust, scenario.warmup_s, scenario.duration_s, groups
             )
         result.update(summarise(recorder, data, cpu, start, end, cell.rate))
+        result["server_cores_busy"] = self.server_cores_busy(result["cpu_seconds"], end - start)
         return result
+
+    def server_cores_busy(self, cpu_seconds: dict[str, float], duration_s: int) -> float:
+        """How busy the cores of the servers and their stores were, 0..1: every group but the
+        load generator, over those cores (all of them when nothing is pinned)."""
+        cores = len(self.server_cores) if self.server_cores else (os.cpu_count() or 1)
+        busy = sum(sec for group, sec in cpu_seconds.items()
+                   if group.rsplit("/", 1)[-1] != "load_generator")  # fmt: skip
+        return round(busy / (duration_s * cores), 3)
 
     def run_paired(self, cell: PairedCell, run_dir: Path) -> dict[str, Any]:
         """Every arm up at once; one Locust run sends each request to an arm drawn at random."""
@@ -246,19 +296,36 @@ class Lifecycle:
             "seed": paired.seed * 1000 + cell.index, "locust_workers": self.workers,
             "latency_file": f"cells/{cell.id}/latency.json", "arms": {},
         }  # fmt: skip
+        population = self.population(paired.tokens) if paired.tokens else None
+        # Start order, ports and the arms' order in Locust shuffled per cell (seeded): whatever
+        # an arm gains from its position becomes noise between repeats, which the interval
+        # covers, instead of a bias it cannot see (two copies of one server differed by a
+        # steady 2% when the copy always started last).
+        order = list(cell.arms)
+        random.Random(result["seed"]).shuffle(order)
+        result["arm_order"] = [spec.label for spec in order]
         with contextlib.ExitStack() as stack:
-            servers, proxies, calibrations = {}, {}, {}
-            for spec in cell.arms:
-                server, calibration, proxy_pids = self.start_server(
-                    stack, spec, cell_dir / f"server-{spec.label}.log"
+            servers, proxies, calibrations, tokens = {}, {}, {}, {}
+            for spec in order:
+                server, calibration, proxy_pids, minted = self.start_server(
+                    stack, spec, cell_dir / f"server-{spec.label}.log", population
                 )
                 servers[spec.label], proxies[spec.label] = server, proxy_pids
                 if calibration is not None:
                     calibrations[spec.label] = calibration
-            urls = {spec.label: [servers[spec.label].url, spec.path] for spec in cell.arms}
+                if minted is not None:
+                    tokens[spec.label] = minted
+            options = {}
+            if population is not None:
+                (cell_dir / "tokens.json").write_text(json.dumps(tokens))
+                options = {"tokens_file": cell_dir / "tokens.json",
+                           "popularity": paired.popularity}  # fmt: skip
+                result["population"] = population.describe(paired.popularity)
+            urls = {spec.label: [servers[spec.label].url, spec.path] for spec in order}
             locust = self.locust(
                 cell_dir, next(iter(urls.values()))[0], cell.users, rate,
                 paired.warmup_s, paired.duration_s, arms=urls, seed=result["seed"],
+                arrivals=cell.arrivals, **options,
             )  # fmt: skip
             groups = self._paired_groups(cell, servers, proxies, locust)
 
@@ -270,7 +337,10 @@ class Lifecycle:
             start, end, cpu, _, data = self.measure(
                 locust, paired.warmup_s, paired.duration_s, groups, during=read_affinity
             )
-        return self._paired_result(cell, result, start, end, cpu, data, calibrations)
+        result = self._paired_result(cell, result, start, end, cpu, data, calibrations)
+        seconds = {g: sum(by_pid.values()) for g, by_pid in cpu.items()}
+        result["server_cores_busy"] = self.server_cores_busy(seconds, end - start)
+        return result
 
     def _paired_groups(self, cell: PairedCell, servers, proxies, locust) -> CpuGroups:
         """CPU process groups per arm: its server, its own PostgreSQL backends, its proxy, and
@@ -321,7 +391,7 @@ class Lifecycle:
         measured = data.get("locust_counts", {}).get("measured")
         recorded = sum(r.total for r in arm_recorders.values())
         result.update(
-            window=first["window"], requests=sent,
+            window=first["window"], requests=sent, arrivals=first["arrivals"],
             load_generator_peak_core=first["load_generator_peak_core"],
             load_generator_bound=first["load_generator_bound"],
             recorded_requests_total=recorded, locust_requests_total=measured,

@@ -42,7 +42,9 @@ def collect_cpu() -> dict[str, object]:
     return {
         "cpu_model": model or platform.processor() or "unknown",
         "cpu_count": os.cpu_count(),
-        "cpu_affinity_count": len(os.sched_getaffinity(0)),
+        "cpu_affinity_count": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
     }
 
 

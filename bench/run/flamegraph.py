@@ -69,9 +69,12 @@ def record(pid: int, seconds: int, fmt: str, target: Path) -> None:
         )
 
 
-def profile(server: str, seconds: int, root: Path, out: Callable[[str], None] = print) -> Path:
-    """Profile one server under load; returns the folder holding flamegraph.svg and top.txt."""
-    run_dir = results.new_run_dir(root, f"profile-{server}")
+def profile(server: str, seconds: int, root: Path, out: Callable[[str], None] = print,
+            load_generator: bool = False, rate: float | None = None) -> Path:  # fmt: skip
+    """Profile one server under load, or (`load_generator`) the Locust process driving it, at
+    a fixed `rate` or closed loop; returns the folder holding flamegraph.svg and top.txt."""
+    who = "locust" if load_generator else server
+    run_dir = results.new_run_dir(root, f"profile-{who}")
     layout = plan_layout()
     with postgres() as pg:
         asyncio.run(prepare_database(pg.url, SEEDED_USERS))
@@ -82,22 +85,24 @@ def profile(server: str, seconds: int, root: Path, out: Callable[[str], None] = 
         log = run_dir / "server.log"
         with ServerProcess(server, env, log_path=log, cpus=cpus) as proc:
             locust = LocustRun(
-                proc.url, run_dir, USERS, None, SEEDED_USERS, 0, seconds * 2 + 90,
+                proc.url, run_dir, USERS, rate, SEEDED_USERS, 0, seconds * 2 + 90,
                 cpus=layout.load_generator if layout else None,
             )  # fmt: skip
             try:
                 locust.wait_ready()
                 time.sleep(2)  # warm-up
-                out(f"sampling {server} (pid {proc.pid}) for {seconds} s: flame graph ...")
+                pid = locust.process.pid if load_generator else proc.pid
+                out(f"sampling {who} (pid {pid}) for {seconds} s: flame graph ...")
                 svg = run_dir / "flamegraph.svg"
-                record(proc.pid, seconds, "flamegraph", svg)
-                out(f"sampling {server} for {seconds} s more: self time per function ...")
+                record(pid, seconds, "flamegraph", svg)
+                out(f"sampling {who} for {seconds} s more: self time per function ...")
                 raw = run_dir / "stacks.txt"
-                record(proc.pid, seconds, "raw", raw)
+                record(pid, seconds, "raw", raw)
             finally:
                 locust.kill()
     rows = top_functions(raw.read_text())
     (run_dir / "top.txt").write_text(format_top(rows) + "\n")
-    results.write_json(run_dir / "top.json", {"server": server, "seconds": seconds, "top": rows})
+    results.write_json(run_dir / "top.json", {"server": who, "seconds": seconds, "top": rows,
+                                              "rate": rate})  # fmt: skip
     out(format_top(rows[:10]))
     return run_dir

@@ -297,6 +297,7 @@ def format_micro(micro: dict[str, Any]) -> str:
         lines.append(
             f"{t['name']:40} {t['us_median']:>10.1f} {t['us_p25']:>9.1f} {t['us_p75']:>9.1f}"
         )
-    sizes = ", ".join(f"{k} {v} B" for k, v in micro["token_bytes"].items())
-    lines.append(f"token size: {sizes}")
+    if "token_bytes" in micro:
+        sizes = ", ".join(f"{k} {v} B" for k, v in micro["token_bytes"].items())
+        lines.append(f"token size: {sizes}")
     return "\n".join(lines)

@@ -52,7 +52,8 @@ def availability(spec: ServerSpec, experiment: AvailabilitySpec, scenario: Scena
     out_dir.mkdir(parents=True, exist_ok=True)
     env = server_env(spec, pg, kv)
     a = experiment
-    server = ServerProcess(spec.server, env, workers=spec.workers, log_path=out_dir / "server.log")
+    server = ServerProcess(spec.server, env, workers=spec.workers, log_path=out_dir / "server.log",
+                           runtime=spec.runtime, command=spec.command)  # fmt: skip
     events: dict[str, float] = {}
     with server:
         verify(server, needs_auth=True)

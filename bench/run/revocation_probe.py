@@ -47,6 +47,21 @@ def _token_expiry_s(token: str) -> float | None:
     return jwt.decode(token, options={"verify_signature": False})["exp"] - time.time()
 
 
+def _probe(hosts: list[ServerProcess], token: str, seconds: float) -> list[tuple[float, int, int]]:
+    """GET /me with the logged-out token, host after host, every 10 ms for `seconds`:
+    (ms since the logout, status, host number) per probe."""
+    logged_out = time.perf_counter()
+    samples: list[tuple[float, int, int]] = []
+    turn = 0
+    while (elapsed := time.perf_counter() - logged_out) < seconds:
+        host = turn % len(hosts)
+        status, _, _ = ask(hosts[host].port, "GET", "/me", token)
+        samples.append((round(elapsed * 1000, 1), status, host + 1))
+        turn += 1
+        time.sleep(0.01)
+    return samples
+
+
 def revocation(spec: ServerSpec, experiment: RevocationSpec, pg, out_dir: Path,
                kv=None) -> dict[str, Any]:  # fmt: skip
     """Log out through one app host, then probe all of them in turn until the window ends.
@@ -61,7 +76,13 @@ def revocation(spec: ServerSpec, experiment: RevocationSpec, pg, out_dir: Path,
     with contextlib.ExitStack() as stack:
         hosts = [
             stack.enter_context(
-                ServerProcess(spec.server, env, log_path=out_dir / f"server-{i}.log")
+                ServerProcess(
+                    spec.server,
+                    env,
+                    log_path=out_dir / f"server-{i}.log",
+                    runtime=spec.runtime,
+                    command=spec.command,
+                )
             )
             for i in range(1, experiment.hosts + 1)
         ]
@@ -74,15 +95,7 @@ def revocation(spec: ServerSpec, experiment: RevocationSpec, pg, out_dir: Path,
             raise CellFailed(
                 f"{spec.label}: logout answered {logout_status}, not 204", hosts[-1].log()
             )
-        logged_out = time.perf_counter()
-        samples: list[tuple[float, int, int]] = []
-        turn = 0
-        while (elapsed := time.perf_counter() - logged_out) < experiment.probe_for_s:
-            host = turn % len(hosts)
-            status, _, _ = ask(hosts[host].port, "GET", "/me", token)
-            samples.append((round(elapsed * 1000, 1), status, host + 1))
-            turn += 1
-            time.sleep(0.01)
+        samples = _probe(hosts, token, experiment.probe_for_s)
     accepted = [ms for ms, status, _ in samples if status == 200]
     refused = [ms for ms, status, _ in samples if status == 401]
     expiry = _token_expiry_s(token)

@@ -181,3 +181,12 @@ class Runner:
         self.record["micro"] = run_micro(dsns, self.scenario.micro, redis_urls)
         self.save()
         self.out(format_micro(self.record["micro"]))
+        if any(spec.runtime == "node" for spec in self.scenario.servers):
+            from bench.system.server_launch import node_micro
+
+            self.out("micro-benchmarks of the Node.js twins ...")
+            self.record["micro_runtimes"] = {
+                "node": node_micro(pg.url, self.scenario.micro, self.out)
+            }
+            self.save()
+            self.out(format_micro(self.record["micro_runtimes"]["node"]))

@@ -8,15 +8,19 @@ inside every load point and repeat (A B C A B C ...) so that drift hits every se
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
+from bench.load.arrivals import ARRIVALS, DEFAULT_ARRIVALS
 from servers.common import env_choice, env_flag, env_float
 from servers.jwt_auth import ALGORITHMS, DEFAULT_ALGORITHM
-from servers.session import STORES
+from servers.session import PROFILE_QUERIES, STORES
 
 MICRO_LEVELS = ("off", "quick", "full")
 PATHS = ("/me", "/profile")
+# What a paired group answers; the read side finds groups by this, never by their names.
+QUESTIONS = ("claim", "arrivals", "distance", "stores", "profile", "variants", "algorithms",
+             "runtimes", "other")  # fmt: skip
 
 
 def defaults(cls: type) -> dict[str, Any]:
@@ -43,6 +47,10 @@ class ServerSpec:
     closed_users: tuple[int, ...] | None = None
     fixed_rates: tuple[float, ...] | None = None
     path: str = "/me"  # what each request asks for: /me, or /profile (reads the database anyway)
+    # Which implementation of the server contract: python (the reference), fastapi or node; or
+    # a `command` of its own (an argument list with {port} and optionally {workers}).
+    runtime: str = "python"
+    command: tuple[str, ...] | None = None
 
     # What the settings mean, read the way the servers read them (servers.common's parsers), so
     # that the run records facts and nothing downstream re-parses setting strings.
@@ -77,10 +85,17 @@ class ServerSpec:
             return 0.0
         return env_float(self.settings, "AUTHBENCH_SESSION_CACHE_TTL", 0.0)
 
+    @property
+    def profile_query(self) -> str | None:
+        if self.server != "session":
+            return None
+        return env_choice(self.settings, "AUTHBENCH_PROFILE_QUERY", PROFILE_QUERIES)
+
     def facts(self) -> dict[str, Any]:
         """The entry as recorded in run.json: as parsed, plus what its settings mean."""
         return {**asdict(self), "store": self.store, "revocable": self.revocable,
-                "algorithm": self.algorithm, "cache_ttl_s": self.cache_ttl_s}  # fmt: skip
+                "algorithm": self.algorithm, "cache_ttl_s": self.cache_ttl_s,
+                "profile_query": self.profile_query}  # fmt: skip
 
     def runs(self, model: str, value: float, default: tuple) -> bool:
         """Whether this server runs a load point: its own list, else the scenario's."""
@@ -114,15 +129,21 @@ class AvailabilitySpec:
 class PairedSpec:
     """The arms of a comparison, run at once and sharing one random stream of requests.
 
-    Every latency verdict comes from here. `a_a` names an arm that also runs a second time as
-    `<label>_aa`: the harness checking itself, since two copies of one server must come out
-    `no_difference`. The margin is `margin_fraction` of the baseline arm's median unless
-    `margin_us` sets it; the baseline is the second arm of the first pair unless set.
+    Every latency verdict comes from here. `question` says what the group answers (QUESTIONS);
+    `headline` is the pair its answer is about (the first pair unless set). `a_a` names an arm
+    that also runs a second time as `<label>_aa`: the harness checking itself, since two copies
+    of one server must come out `no_difference`. The margin is `margin_fraction` of the
+    baseline arm's median unless `margin_us` sets it; the baseline is the second arm of the
+    headline pair unless set. `arrivals` is the arrival process at a fixed rate (None: the
+    scenario's).
     """
 
     arms: tuple[str, ...]
     pairs: tuple[tuple[str, str], ...]
     name: str = "main"
+    question: str = "claim"
+    headline: tuple[str, str] | None = None
+    arrivals: str | None = None
     rates: tuple[float, ...] = ()
     users: int = 32
     unloaded: bool = True
@@ -133,6 +154,10 @@ class PairedSpec:
     seed: int = 1
     margin_fraction: float = 0.10
     margin_us: float | None = None
+    # A token population (bench.run.tokens): each request carries the token of one of `tokens`
+    # users, Zipf-distributed with exponent `popularity`; 0: one token per Locust user.
+    tokens: int = 0
+    popularity: float = 1.0
 
     @property
     def a_a_label(self) -> str | None:
@@ -143,6 +168,43 @@ class PairedSpec:
         """The scenario's pairs, then the A/A pair (copy, original)."""
         extra = ((self.a_a_label, self.a_a),) if self.a_a else ()
         return self.pairs + extra
+
+    def roles(self, servers: dict[str, ServerSpec]) -> dict[str, Any]:
+        """Who is who in this group, as run.json records it for the read side: the headline
+        pair, the baseline, the A/A pair, and for every pair what differs between its arms."""
+        pairs = []
+        for a, b in self.all_pairs:
+            kind = "a_a" if a == self.a_a_label else "compare"
+            pairs.append(
+                {
+                    "a": a,
+                    "b": b,
+                    "kind": kind,
+                    "differs": {} if kind == "a_a" else differences(servers[a], servers[b]),
+                }
+            )
+        headline = self.headline or self.pairs[0]
+        return {
+            "headline": list(headline),
+            "baseline": self.baseline or headline[1],
+            "a_a": [self.a_a_label, self.a_a] if self.a_a else None,
+            "pairs": pairs,
+        }  # fmt: skip
+
+
+def differences(a: ServerSpec, b: ServerSpec) -> dict[str, list]:
+    """What differs between two servers, fact by fact: [a's, b's]. Two servers of one kind that
+    differ in a setting are a variant of each other; the read side reads it from here."""
+    facts_a, facts_b = a.facts(), b.facts()
+    found = {}
+    for key in ("server", "runtime", "path", "workers", "db_delay_ms", "store", "revocable",
+                "algorithm", "cache_ttl_s", "profile_query"):  # fmt: skip
+        if facts_a[key] != facts_b[key]:
+            found[key] = [facts_a[key], facts_b[key]]
+    for key in sorted(set(a.settings) | set(b.settings)):
+        if a.settings.get(key) != b.settings.get(key):
+            found[f"settings.{key}"] = [a.settings.get(key), b.settings.get(key)]
+    return found
 
 
 @dataclass(frozen=True)
@@ -159,6 +221,7 @@ class PairedCell:
     users: int
     rate: float | None
     repeat: int
+    arrivals: str = DEFAULT_ARRIVALS
     model: str = "paired"
 
     @property
@@ -169,7 +232,9 @@ class PairedCell:
     def describe(self) -> str:
         arms = ", ".join(spec.label for spec in self.arms)
         load = (
-            "unloaded (1 user, closed loop)" if self.rate is None else f"{self.rate:g}/s in total"
+            "unloaded (1 user, closed loop)"
+            if self.rate is None
+            else f"{self.rate:g}/s in total, {self.arrivals} arrivals"
         )
         return f"paired {self.group.name} [{arms}]: {load}, repeat {self.repeat}"
 
@@ -182,6 +247,7 @@ class Cell:
     users: int
     rate: float | None
     repeat: int
+    arrivals: str = DEFAULT_ARRIVALS
 
     @property
     def id(self) -> str:
@@ -193,7 +259,7 @@ class Cell:
         load = (
             f"closed loop, {users}"
             if self.model == "closed"
-            else f"fixed rate {self.rate:g}/s, {users}"
+            else f"fixed rate {self.rate:g}/s ({self.arrivals} arrivals), {users}"
         )
         return f"{self.server.label}: {load}, repeat {self.repeat}"
 
@@ -209,6 +275,7 @@ class Scenario:
     closed_users: tuple[int, ...] = ()
     fixed_rates: tuple[float, ...] = ()
     fixed_rate_users: int = 16
+    arrivals: str = DEFAULT_ARRIVALS
     repeats: int = 1
     seeded_users: int = 10_000
     seeded_sessions: int = 10_000
@@ -224,10 +291,7 @@ class Scenario:
         arms = tuple(self.server(label) for label in group.arms)
         if group.a_a:
             twin = self.server(group.a_a)
-            arms += (
-                ServerSpec(group.a_a_label, twin.server, twin.settings, twin.workers,
-                           twin.db_delay_ms, path=twin.path),
-            )  # fmt: skip
+            arms += (replace(twin, label=group.a_a_label, closed_users=None, fixed_rates=None),)
         return arms
 
     def plan(self) -> list[Cell | PairedCell]:
@@ -247,13 +311,16 @@ class Scenario:
                 loads = ([(1, None)] if group.unloaded else []) + [
                     (group.users, rate) for rate in group.rates
                 ]
+                arrivals = group.arrivals or self.arrivals
                 for users, rate in loads:
-                    cells.append(PairedCell(len(cells) + 1, group, arms, users, rate, repeat))
+                    cells.append(PairedCell(len(cells) + 1, group, arms, users, rate, repeat,
+                                            arrivals))  # fmt: skip
             for model, users, rate, value in points:
                 for spec in self.servers:
                     default = self.closed_users if model == "closed" else self.fixed_rates
                     if spec.runs(model, value, default):
-                        cells.append(Cell(len(cells) + 1, spec, model, users, rate, repeat))
+                        cells.append(Cell(len(cells) + 1, spec, model, users, rate, repeat,
+                                          self.arrivals))  # fmt: skip
         return cells
 
     def server(self, label: str) -> ServerSpec:
@@ -270,8 +337,12 @@ class Scenario:
         facts (store, revocable, algorithm, cache)."""
         data = asdict(self)
         data["servers"] = [spec.facts() for spec in self.servers]
+        for group, recorded in zip(self.paired, data["paired"], strict=True):
+            arms = {spec.label: spec for spec in self.paired_arms(group)}
+            recorded["arrivals"] = group.arrivals or self.arrivals
+            recorded["roles"] = group.roles(arms)
         return data
 
 
-__all__ = ["ALGORITHMS", "MICRO_LEVELS", "PATHS", "AvailabilitySpec", "Cell", "PairedCell",
+__all__ = ["ALGORITHMS", "ARRIVALS", "MICRO_LEVELS", "PATHS", "QUESTIONS", "AvailabilitySpec", "Cell", "PairedCell",
            "PairedSpec", "RevocationSpec", "Scenario", "ServerSpec", "defaults"]  # fmt: skip

@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.run.scenario import (
+    ARRIVALS,
     MICRO_LEVELS,
     PATHS,
+    QUESTIONS,
     AvailabilitySpec,
     PairedSpec,
     RevocationSpec,
@@ -21,6 +23,7 @@ from bench.run.scenario import (
     ServerSpec,
     defaults,
 )
+from bench.system.server_launch import RUNTIMES
 from servers import SERVERS
 from servers.common import ConfigError
 
@@ -137,19 +140,76 @@ def parse_server(entry: Any, i: int, where: str, labels: set[str]) -> ServerSpec
     path = entry.get("path", d["path"])
     if path not in PATHS:
         raise t.error(f"field 'path' must be one of {', '.join(PATHS)}")
+    runtime, command = parse_runtime(t, entry, server, settings)
     spec = ServerSpec(
         label, server, dict(settings),
         workers=t.number("workers", d["workers"], whole=True, minimum=1),
         db_delay_ms=delay,
         closed_users=t.numbers("closed_users", whole=True, default=None),
         fixed_rates=t.numbers("fixed_rates", whole=False, default=None),
-        path=path,
+        path=path, runtime=runtime, command=command,
     )  # fmt: skip
     try:
         spec.facts()  # the settings, read as the server reads them
     except ConfigError as exc:
         raise t.error(f"settings: {exc}") from None
     return spec
+
+
+# What the Node.js twins read (docs/server-contract.md); anything else in a node entry's settings
+# would be silently ignored, so it is refused.
+NODE_SETTINGS = {"AUTHBENCH_SESSION_STORE", "AUTHBENCH_TOKEN_TTL", "AUTHBENCH_SESSION_IDLE",
+                 "AUTHBENCH_JWT_ALG", "AUTHBENCH_JWT_SECRET", "AUTHBENCH_JWT_ISSUER",
+                 "AUTHBENCH_JWT_AUDIENCE", "AUTHBENCH_JWT_DENYLIST", "AUTHBENCH_JWT_LIBRARY",
+                 "AUTHBENCH_POOL_SIZE", "AUTHBENCH_DB_ACQUIRE_TIMEOUT",
+                 "AUTHBENCH_DB_COMMAND_TIMEOUT", "AUTHBENCH_DB_CONNECT_TIMEOUT",
+                 "AUTHBENCH_PROFILE_QUERY"}  # fmt: skip
+
+
+def parse_runtime(t: Table, entry: dict, server: str, settings: dict) -> tuple[str, tuple | None]:
+    """(runtime, command) of a server entry: a runtime of this project, or a command of its own."""
+    runtime, command = entry.get("runtime"), entry.get("command")
+    if runtime is not None and command is not None:
+        raise t.error("give 'runtime' or 'command', not both")
+    if command is not None:
+        if not (isinstance(command, list) and command and all(isinstance(c, str) for c in command)):
+            raise t.error("field 'command' must be a list of strings")
+        if not any("{port}" in part for part in command):
+            raise t.error("field 'command' must have a {port} placeholder")
+        return "command", tuple(command)
+    runtime = runtime or "python"
+    if runtime not in RUNTIMES:
+        raise t.error(f"field 'runtime' must be one of {', '.join(RUNTIMES)}, or give a 'command'")
+    if runtime == "node":
+        unknown = sorted(set(settings) - NODE_SETTINGS)
+        if unknown:
+            raise t.error(f"the node runtime does not read {unknown[0]}")
+        if settings.get("AUTHBENCH_JWT_ALG", "HS256") != "HS256":
+            raise t.error("the node runtime's JWT server supports HS256 only")
+    return runtime, None
+
+
+def _arms_and_pairs(t: Table, labels: set[str]) -> tuple[list[str], tuple[tuple[str, str], ...]]:
+    """A group's arms (labels of [[servers]] entries, each once) and its pairs (every pair of
+    arms in order when the table gives none)."""
+    arms = t.data.get("arms")
+    if not isinstance(arms, list) or len(arms) < 2 or not all(a in labels for a in arms):
+        raise t.error("field 'arms' must list two or more labels of [[servers]] entries")
+    if len(set(arms)) != len(arms):
+        raise t.error("field 'arms' names a server twice (use a_a for an A/A pair)")
+    raw_pairs = t.data.get("pairs")
+    if raw_pairs is None:
+        return arms, tuple((a, b) for i, a in enumerate(arms) for b in arms[i + 1 :])
+    if (
+        isinstance(raw_pairs, list)
+        and raw_pairs
+        and all(
+            isinstance(p, list) and len(p) == 2 and p[0] in arms and p[1] in arms and p[0] != p[1]
+            for p in raw_pairs
+        )
+    ):
+        return arms, tuple((a, b) for a, b in raw_pairs)
+    raise t.error("field 'pairs' must be a list of [a, b] pairs of two arms")
 
 
 def parse_paired(table: Any, where: str, labels: set[str], taken: set[str]) -> PairedSpec:
@@ -163,31 +223,22 @@ def parse_paired(table: Any, where: str, labels: set[str], taken: set[str]) -> P
     if name in taken:
         raise t.error(f"two groups are named {name!r}")
     t = Table(table, where, f"paired {name}: ").only(keys(PairedSpec))
-    arms = table.get("arms")
-    if not isinstance(arms, list) or len(arms) < 2 or not all(a in labels for a in arms):
-        raise t.error("field 'arms' must list two or more labels of [[servers]] entries")
-    if len(set(arms)) != len(arms):
-        raise t.error("field 'arms' names a server twice (use a_a for an A/A pair)")
-    raw_pairs = table.get("pairs")
-    if raw_pairs is None:
-        pairs = tuple((a, b) for i, a in enumerate(arms) for b in arms[i + 1 :])
-    elif (
-        isinstance(raw_pairs, list)
-        and raw_pairs
-        and all(
-            isinstance(p, list) and len(p) == 2 and p[0] in arms and p[1] in arms and p[0] != p[1]
-            for p in raw_pairs
-        )
-    ):
-        pairs = tuple((a, b) for a, b in raw_pairs)
-    else:
-        raise t.error("field 'pairs' must be a list of [a, b] pairs of two arms")
+    arms, pairs = _arms_and_pairs(t, labels)
+    headline = table.get("headline", pairs[0])
+    if not (isinstance(headline, list | tuple) and tuple(headline) in pairs):
+        raise t.error("field 'headline' must be one of the pairs")
+    question = table.get("question", d["question"])
+    if question not in QUESTIONS:
+        raise t.error(f"field 'question' must be one of {', '.join(QUESTIONS)}")
+    arrivals = table.get("arrivals", d["arrivals"])
+    if arrivals is not None and arrivals not in ARRIVALS:
+        raise t.error(f"field 'arrivals' must be one of {', '.join(ARRIVALS)}")
     a_a = table.get("a_a", d["a_a"])
     if a_a is not None and a_a not in arms:
         raise t.error("field 'a_a' must name one of the arms")
     if a_a is not None and f"{a_a}_aa" in labels:
         raise t.error(f"the A/A copy's label {a_a}_aa is taken by a [[servers]] entry")
-    baseline = table.get("baseline", pairs[0][1])
+    baseline = table.get("baseline", headline[1])
     if baseline not in arms:
         raise t.error("field 'baseline' must name one of the arms")
     unloaded = t.flag("unloaded", d["unloaded"])
@@ -195,7 +246,8 @@ def parse_paired(table: Any, where: str, labels: set[str], taken: set[str]) -> P
     if not rates and not unloaded:
         raise t.error("give rates, unloaded = true, or both")
     return PairedSpec(
-        name=name, arms=tuple(arms), pairs=pairs, rates=rates,
+        name=name, arms=tuple(arms), pairs=pairs, rates=rates, question=question,
+        headline=tuple(headline), arrivals=arrivals,
         users=t.number("users", d["users"], whole=True, minimum=1),
         unloaded=unloaded, a_a=a_a, baseline=baseline,
         warmup_s=t.number("warmup_s", d["warmup_s"], minimum=0),
@@ -203,6 +255,8 @@ def parse_paired(table: Any, where: str, labels: set[str], taken: set[str]) -> P
         seed=t.number("seed", d["seed"], whole=True, minimum=0),
         margin_fraction=t.number("margin_fraction", d["margin_fraction"], minimum=0),
         margin_us=t.number("margin_us", d["margin_us"], minimum=0),
+        tokens=t.number("tokens", d["tokens"], whole=True, minimum=0),
+        popularity=t.number("popularity", d["popularity"], minimum=0),
     )  # fmt: skip
 
 
@@ -250,6 +304,32 @@ def parse_availability(data: dict, where: str, labels: set[str]) -> Availability
     return spec
 
 
+def _paired_groups(data: dict, top: Table, where: str, labels: set[str]) -> list[PairedSpec]:
+    raw_paired = data.get("paired", [])
+    raw_paired = [raw_paired] if isinstance(raw_paired, dict) else raw_paired
+    if not isinstance(raw_paired, list):
+        raise top.error("[paired] must be a table, or [[paired]] tables")
+    paired: list[PairedSpec] = []
+    for table in raw_paired:
+        paired.append(parse_paired(table, where, labels, {g.name for g in paired}))
+    return paired
+
+
+def _reference_rate(top: Table, d: dict, rates: tuple, paired: list[PairedSpec]) -> float | None:
+    """The rate the notebooks' headline figures are read at (the first rate by default); and a
+    token population no larger than the seeded accounts."""
+    seeded = top.number("seeded_users", d["seeded_users"], whole=True, minimum=1)
+    for group in paired:
+        if group.tokens > seeded:
+            raise top.error(f"paired {group.name}: field 'tokens' ({group.tokens}) must not "
+                            f"exceed seeded_users ({seeded})")  # fmt: skip
+    known_rates = rates + tuple(r for group in paired for r in group.rates)
+    reference = top.number("reference_rate", known_rates[0] if known_rates else None, minimum=1)
+    if reference is not None and known_rates and reference not in known_rates:
+        raise top.error(f"field 'reference_rate' must be one of the rates, got {reference:g}")
+    return reference
+
+
 def parse(data: dict[str, Any], path: Path) -> Scenario:
     where = f"scenario {path}"
     top = Table(data, where).only(TOP_LEVEL)
@@ -262,13 +342,7 @@ def parse(data: dict[str, Any], path: Path) -> Scenario:
         specs.append(parse_server(entry, i, where, {s.label for s in specs}))
     labels = {s.label for s in specs}
 
-    raw_paired = data.get("paired", [])
-    raw_paired = [raw_paired] if isinstance(raw_paired, dict) else raw_paired
-    if not isinstance(raw_paired, list):
-        raise top.error("[paired] must be a table, or [[paired]] tables")
-    paired: list[PairedSpec] = []
-    for table in raw_paired:
-        paired.append(parse_paired(table, where, labels, {g.name for g in paired}))
+    paired = _paired_groups(data, top, where, labels)
 
     load_data = data.get("load", {} if paired else None)
     if not isinstance(load_data, dict):
@@ -278,13 +352,13 @@ def parse(data: dict[str, Any], path: Path) -> Scenario:
     rates = load.numbers("fixed_rates", whole=False)
     if not closed and not rates and not paired:
         raise load.error("give closed_users, fixed_rates or both")
+    arrivals = data.get("arrivals", d["arrivals"])
+    if arrivals not in ARRIVALS:
+        raise top.error(f"field 'arrivals' must be one of {', '.join(ARRIVALS)}, got {arrivals!r}")
     micro = data.get("micro", d["micro"])
     if micro not in MICRO_LEVELS:
         raise top.error(f"field 'micro' must be one of {', '.join(MICRO_LEVELS)}, got {micro!r}")
-    known_rates = rates + tuple(r for group in paired for r in group.rates)
-    reference = top.number("reference_rate", known_rates[0] if known_rates else None, minimum=1)
-    if reference is not None and known_rates and reference not in known_rates:
-        raise top.error(f"field 'reference_rate' must be one of the rates, got {reference:g}")
+    reference = _reference_rate(top, d, rates, paired)
     return Scenario(
         name=path.stem,
         path=str(path),
@@ -292,6 +366,7 @@ def parse(data: dict[str, Any], path: Path) -> Scenario:
         servers=tuple(specs),
         closed_users=closed,
         fixed_rates=rates,
+        arrivals=arrivals,
         fixed_rate_users=load.number(
             "fixed_rate_users", d["fixed_rate_users"], whole=True, minimum=1
         ),

@@ -23,7 +23,12 @@ class CoreLayout:
         return {key: list(value) for key, value in asdict(self).items()}
 
 
+CAN_PIN = hasattr(os, "sched_setaffinity")  # Linux; macOS has no core affinity to set
+
+
 def available_cores() -> list[int]:
+    if not CAN_PIN:
+        return list(range(os.cpu_count() or 1))
     return sorted(os.sched_getaffinity(0))
 
 
@@ -35,6 +40,8 @@ def plan_layout(
     One core per load generator process, always leaving at least one for the servers; None on
     a single core, where there is nothing to split.
     """
+    if not CAN_PIN:
+        return None
     cores = sorted(cores if cores is not None else available_cores())
     if len(cores) < 2:
         return None
@@ -47,6 +54,8 @@ def pin(pids: Iterable[int], cores: Iterable[int]) -> None:
 
     Children forked afterwards (PostgreSQL backends, uvicorn workers) inherit the mask.
     """
+    if not CAN_PIN:
+        return
     mask = set(cores)
     for pid in pids:
         with contextlib.suppress(OSError):
@@ -57,7 +66,7 @@ def pin(pids: Iterable[int], cores: Iterable[int]) -> None:
 
 def preexec(cores: Iterable[int] | None) -> Callable[[], None] | None:
     """A Popen preexec_fn that pins the child before it execs (None: no pinning)."""
-    if cores is None:
+    if cores is None or not CAN_PIN:
         return None
     mask = set(cores)
     return lambda: os.sched_setaffinity(0, mask)

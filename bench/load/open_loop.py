@@ -1,0 +1,160 @@
+"""An independent open-loop client, to cross-check Locust: no gevent, no Locust, no HTTP library.
+
+One thread, raw keep-alive sockets and epoll (selectors). Requests start at the intended times
+of an arrival stream (bench.load.arrivals: the same process and seed as Locust's), each to an
+arm drawn at random, on whichever connection of that arm is free (a new one when none is), and
+latency is counted from the intended start. epoll waits in whole milliseconds, so the client
+sleeps until about 1.5 ms before the next start and then polls without waiting: starts are
+on time to a few microseconds (it keeps its core busy, which is why it runs on the load
+generator's core and its CPU is not a figure of the run). What it records goes into the same
+recorder and the same file format as Locust's, so the analysis reads both alike.
+
+    python -m bench.load.open_loop CONFIG.json     (written by bench.run.xcheck)
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import selectors
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.load.arrivals import ArrivalStream
+from bench.load.recorder import LATE_AFTER_S, Recorder
+
+SPIN_S = 0.0015  # poll without waiting for the last 1.5 ms before a start (epoll is in ms)
+
+
+@dataclass
+class Arm:
+    label: str
+    port: int
+    requests: list[bytes]  # one prepared GET per token, used in turn
+    recorder: Recorder = field(default_factory=Recorder)
+    idle: list[Connection] = field(default_factory=list)
+    turn: int = 0
+
+    def next_request(self) -> bytes:
+        self.turn = (self.turn + 1) % len(self.requests)
+        return self.requests[self.turn]
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection with at most one request in flight."""
+
+    def __init__(self, arm: Arm):
+        self.arm = arm
+        self.busy = False
+        self.sock = socket.create_connection(("127.0.0.1", arm.port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setblocking(False)
+        self.buffer = b""
+        self.intended = self.sent = 0.0
+
+    def send(self, request: bytes, intended: float) -> None:
+        self.intended, self.sent, self.buffer, self.busy = intended, time.time(), b"", True
+        self.sock.sendall(request)
+
+    def receive(self) -> tuple[int, str | None] | None:
+        """(status, Server-Timing) once a whole answer is in; None while it is not."""
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        self.buffer += chunk
+        head, found, body = self.buffer.partition(b"\r\n\r\n")
+        if not found:
+            return None
+        lines = head.split(b"\r\n")
+        headers = dict(line.split(b":", 1) for line in lines[1:] if b":" in line)
+        headers = {k.strip().lower(): v.strip() for k, v in headers.items()}
+        if len(body) < int(headers.get(b"content-length", b"0")):
+            return None
+        timing = headers.get(b"server-timing")
+        return int(lines[0].split()[1]), timing.decode() if timing else None
+
+
+def prepare(label: str, port: int, path: str, tokens: list[str]) -> Arm:
+    requests = [
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {t}\r\n\r\n".encode()
+        for t in tokens
+    ]
+    return Arm(label, port, requests)
+
+
+def run(arms: list[Arm], stream: ArrivalStream, seed: int, until: float) -> None:
+    """Send at the stream's intended starts until `until` (wall clock), then wait for answers."""
+    selector = selectors.DefaultSelector()
+    for arm in arms:
+        for conn in arm.idle:
+            selector.register(conn.sock, selectors.EVENT_READ, conn)
+    draw = random.Random(f"{seed}:open-loop").randrange
+    in_flight = 0
+    due = stream.take()
+    while True:
+        now = time.time()
+        while due <= now and due < until:  # every start that is due: on time, or late
+            arm = arms[draw(len(arms))]
+            conn = arm.idle.pop() if arm.idle else None
+            if conn is None:
+                conn = Connection(arm)
+                selector.register(conn.sock, selectors.EVENT_READ, conn)
+            conn.send(arm.next_request(), due)
+            in_flight += 1
+            due = stream.take()
+            now = time.time()
+        if due >= until and not in_flight:
+            return
+        wait = due - now - SPIN_S if due < until else 0.05  # after the last start: just answers
+        for key, _ in selector.select(max(wait, 0)):
+            conn = key.data
+            try:
+                answer = conn.receive()
+            except (ConnectionError, OSError):  # closed by the server (an idle keep-alive)
+                selector.unregister(conn.sock)
+                conn.sock.close()
+                if conn in conn.arm.idle:
+                    conn.arm.idle.remove(conn)
+                if not conn.busy:
+                    continue
+                answer = (0, None)  # a request in flight got no answer
+            if answer is None:
+                continue
+            done = time.time()
+            status, timing = answer
+            conn.busy = False
+            conn.arm.recorder.record(
+                int(conn.intended), (done - conn.sent) * 1e6, status, timing,
+                (done - conn.intended) * 1e6, conn.sent - conn.intended > LATE_AFTER_S,
+            )  # fmt: skip
+            if status:
+                conn.arm.idle.append(conn)
+            in_flight -= 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    config = json.loads(Path((argv or sys.argv[1:])[0]).read_text())
+    arms = [prepare(a["label"], a["port"], a["path"], a["tokens"]) for a in config["arms"]]
+    for arm in arms:  # open the connections before the clock starts
+        arm.idle = [Connection(arm) for _ in range(config.get("connections_per_arm", 8))]
+    while (wait := config.get("begin", 0) - time.time()) > 0:
+        time.sleep(wait)
+    stream = ArrivalStream(config["arrivals"], config["rate"], config["seed"])
+    run(arms, stream, config["seed"], config["until"])
+    data = {
+        "arms": {arm.label: arm.recorder.encode() for arm in arms},
+        "seed": config["seed"],
+        "arrivals": {"process": config["arrivals"], "rate": config["rate"],
+                     "seed": config["seed"], "processes": 1, "gaps": stream.gaps.encode()},
+        "client": "independent",
+    }  # fmt: skip
+    output = Path(config["output"])
+    output.with_suffix(".tmp").write_text(json.dumps(data))
+    output.with_suffix(".tmp").replace(output)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,280 @@
+"""`python -m bench xcheck`: does Locust measure what an independent client measures?
+
+The claim group's arms of the default scenario run at once (each on its own port, the same
+PostgreSQL), and the same paired cell is measured with two clients in turn: Locust (gevent) and
+the independent open-loop client (bench.load.open_loop: one thread, raw sockets, epoll), both
+sending the same arrival stream (process and seed) to an arm drawn at random and counting
+latency from each request's intended start, both writing the same recorder format. For
+evenly spaced and for Poisson arrivals, each estimate of the headline pair (session minus JWT on
+the median) comes with its interval by the same method as every verdict, and the two clients'
+estimates must agree within 20%.
+
+The servers stay up for the whole check (a cross-check of clients, not of server start-ups);
+the order of the clients alternates between repeats. Where wrk is installed, each server of
+the pair also runs alone under wrk at saturation, and its CPU per request is set beside the
+one Locust measures for it closed loop: a cross-check of the CPU accounting, never needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench import results
+from bench.analysis.intervals import paired_estimates
+from bench.analysis.latency_files import seconds_of
+from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, CellFailed
+from bench.run.cells import Lifecycle
+from bench.run.scenario_toml import load
+from bench.system.cpu_accounting import sample, used
+from bench.system.oneshot import request
+from bench.system.pinning import pin, plan_layout, preexec
+from bench.system.postgres import postgres
+from bench.system.processes import spawn_logged, tail
+from servers.store import SEED_PASSWORD, prepare_database, seed_username
+
+AGREE_WITHIN = 0.20
+ARRIVAL_PROCESSES = ("uniform", "poisson")
+CLIENTS = ("locust", "independent")
+TOKENS_PER_ARM = 32
+
+
+def tokens(port: int, count: int) -> list[str]:
+    found = []
+    for user in range(1, count + 1):
+        reply = request(port, "POST", "/login",
+                        body={"username": seed_username(user), "password": SEED_PASSWORD})  # fmt: skip
+        if reply.status != 200:
+            raise CellFailed(f"login as {seed_username(user)} on port {port} gave {reply.status}")
+        found.append(reply.json()["token"])
+    return found
+
+
+class Check:
+    """The servers of the claim group, up once; one measured cell per client, arrivals, repeat."""
+
+    def __init__(self, lifecycle: Lifecycle, folder: Path, rate: float, warmup_s: float,
+                 duration_s: int, out: Callable[[str], None]):  # fmt: skip
+        self.lifecycle, self.folder, self.rate = lifecycle, folder, rate
+        self.warmup_s, self.duration_s, self.out = warmup_s, duration_s, out
+        self.servers: dict[str, Any] = {}
+        self.paths: dict[str, str] = {}
+        self.tokens: dict[str, list[str]] = {}
+
+    def start(self, stack: contextlib.ExitStack, arms) -> None:
+        for spec in arms:
+            server, _, _, _ = self.lifecycle.start_server(
+                stack, spec, self.folder / f"server-{spec.label}.log"
+            )
+            self.servers[spec.label], self.paths[spec.label] = server, spec.path
+            self.tokens[spec.label] = tokens(server.port, TOKENS_PER_ARM)
+
+    def cell(self, client: str, arrivals: str, repeat: int, seed: int) -> dict[str, Any]:
+        cell_dir = self.folder / "cells" / f"{client}-{arrivals}-{repeat}"
+        cell_dir.mkdir(parents=True, exist_ok=True)
+        runner = self._locust if client == "locust" else self._independent
+        start, end, data, generator_s = runner(cell_dir, arrivals, seed)
+        return {"client": client, "arrivals": arrivals, "repeat": repeat, "seed": seed,
+                "window": [start, end], "data": data, "generator_cpu_s": generator_s}  # fmt: skip
+
+    def _locust(self, cell_dir: Path, arrivals: str, seed: int):
+        urls = {label: [s.url, self.paths[label]] for label, s in self.servers.items()}
+        locust = self.lifecycle.locust(cell_dir, next(iter(urls.values()))[0], 32, self.rate,
+                                       self.warmup_s, self.duration_s, arms=urls, seed=seed,
+                                       arrivals=arrivals)  # fmt: skip
+        start, end, cpu, _, data = self.lifecycle.measure(
+            locust, self.warmup_s, self.duration_s, lambda: {"load_generator": locust.pids()}
+        )
+        return start, end, data, sum(cpu["load_generator"].values())
+
+    def _independent(self, cell_dir: Path, arrivals: str, seed: int):
+        begin = math.ceil(time.time() + 1.0)  # time to start Python and open the connections
+        start = math.ceil(begin + self.warmup_s)
+        end = start + self.duration_s
+        config = {
+            "arms": [{"label": label, "port": s.port, "path": self.paths[label],
+                      "tokens": self.tokens[label]} for label, s in self.servers.items()],
+            "rate": self.rate, "arrivals": arrivals, "seed": seed, "begin": begin,
+            "until": end + 0.2, "output": str(cell_dir / "latency.json"),
+        }  # fmt: skip
+        path = cell_dir / "open_loop.json"
+        path.write_text(json.dumps(config))
+        cores = self.lifecycle.generator_cores
+        process = spawn_logged([sys.executable, "-m", "bench.load.open_loop", str(path)],
+                               cell_dir / "client.log", preexec_fn=preexec(cores))  # fmt: skip
+        try:
+            deadline = end + LOCUST_READY_TIMEOUT_S
+            while time.time() < start:
+                time.sleep(0.02)
+            before = sample({"load_generator": [process.pid]})
+            while time.time() < end:
+                time.sleep(0.02)
+            after = sample({"load_generator": [process.pid]})
+            process.wait(max(1.0, deadline - time.time()))
+        except subprocess.TimeoutExpired:
+            raise CellFailed("the independent client did not finish in time",
+                             tail(cell_dir / "client.log")) from None  # fmt: skip
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(5)
+        if process.returncode != 0:
+            raise CellFailed(f"the independent client exited with {process.returncode}",
+                             tail(cell_dir / "client.log"))  # fmt: skip
+        cpu = used(before, after).get("load_generator", {})
+        return start, end, json.loads((cell_dir / "latency.json").read_text()), sum(cpu.values())
+
+
+def _windows(cell: dict[str, Any]):
+    from bench.load.recorder import Recorder
+
+    return [
+        Recorder.from_encoded(enc).window(*cell["window"]) for enc in cell["data"]["arms"].values()
+    ]
+
+
+def estimate(cells: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
+    """The headline pair's difference of medians over the cells' repeats, by the verdicts' method."""
+    repeats = [{arm: seconds_of(enc, *cell["window"]) for arm, enc in cell["data"]["arms"].items()}
+               for cell in cells]  # fmt: skip
+    (p50,) = paired_estimates([r[a] for r in repeats], [r[b] for r in repeats], (0.5,))
+    return {"delta_p50_us": p50.delta_us, "ci_low_us": p50.ci_low_us, "ci_high_us": p50.ci_high_us,
+            "repeats": p50.repeats, "per_repeat_us": list(p50.per_repeat_us)}  # fmt: skip
+
+
+def xcheck(rate: float, repeats: int, warmup_s: float, duration_s: int, root: Path,
+           out: Callable[[str], None] = print, wrk: bool = True) -> tuple[Path, list[dict]]:  # fmt: skip
+    """Run the cross-check; returns its folder and one row per (arrivals, client)."""
+    scenario = load("default")
+    group = scenario.paired[0]
+    arms = scenario.paired_arms(group)
+    a, b = group.headline or group.pairs[0]
+    folder = results.new_run_dir(root, "xcheck")
+    layout = plan_layout()
+    plan = [(arrivals, client) for arrivals in ARRIVAL_PROCESSES for client in CLIENTS]
+    cells: list[dict[str, Any]] = []
+    started = time.monotonic()
+    with postgres() as pg, contextlib.ExitStack() as stack:
+        asyncio.run(prepare_database(pg.url, scenario.seeded_users, scenario.seeded_sessions))
+        if layout:
+            pin(pg.pids(), layout.servers)
+        lifecycle = Lifecycle(scenario, pg, 0, layout)
+        check = Check(lifecycle, folder, rate, warmup_s, duration_s, out)
+        check.start(stack, arms)
+        total = repeats * len(plan)
+        for repeat in range(1, repeats + 1):
+            order = plan if repeat % 2 else [(arr, c) for arr, c in plan[::-1]]
+            for arrivals, client in order:
+                done = len(cells)
+                left = (time.monotonic() - started) / done * (total - done) if done else None
+                out(f"[{done + 1:>2}/{total}] {client}, {arrivals} arrivals, {rate:g} req/s, "
+                    f"repeat {repeat}" + (f"  (about {left:.0f} s left)" if left else ""))  # fmt: skip
+                cells.append(check.cell(client, arrivals, repeat, seed=1000 + repeat))
+        if wrk and shutil.which("wrk"):
+            wrk_rows = wrk_cpu(lifecycle, check, (a, b), folder, out)
+        else:
+            wrk_rows = []
+    rows = []
+    for arrivals in ARRIVAL_PROCESSES:
+        for client in CLIENTS:
+            mine = [c for c in cells if (c["arrivals"], c["client"]) == (arrivals, client)]
+            sent = [sum(w.count for w in _windows(c)) for c in mine]
+            cost = [c["generator_cpu_s"] / n * 1e6 for c, n in zip(mine, sent, strict=True) if n]
+            rows.append({"arrivals": arrivals, "client": client, "rate": rate, "a": a, "b": b,
+                         **estimate(mine, a, b),
+                         "client_cpu_us_per_request": round(sorted(cost)[len(cost) // 2], 1)
+                         if cost else None})  # fmt: skip
+    results.write_json(folder / "xcheck.json", {"rows": rows, "wrk": wrk_rows, "rate": rate,
+                                                "repeats": repeats, "duration_s": duration_s})  # fmt: skip
+    return folder, rows + wrk_rows
+
+
+def agreement(rows: list[dict[str, Any]]) -> list[str]:
+    """One line per arrival process: do the two clients agree within 20%?"""
+    lines = []
+    for arrivals in ARRIVAL_PROCESSES:
+        by = {r["client"]: r for r in rows if r.get("arrivals") == arrivals}
+        if set(by) != set(CLIENTS):
+            continue
+        locust, independent = by["locust"]["delta_p50_us"], by["independent"]["delta_p50_us"]
+        off = locust / independent - 1 if independent else math.inf
+        verdict = "agree" if abs(off) <= AGREE_WITHIN else "DISAGREE"
+        lines.append(f"{arrivals:>8} arrivals: Locust {locust:+,.0f} µs, independent "
+                     f"{independent:+,.0f} µs: Locust {off:+.0%} of the independent client: "
+                     f"{verdict} (within {AGREE_WITHIN:.0%})")  # fmt: skip
+    return lines
+
+
+def wrk_cpu(lifecycle: Lifecycle, check: Check, labels: tuple[str, str], folder: Path,
+            out: Callable[[str], None]) -> list[dict[str, Any]]:  # fmt: skip
+    """Each server of the pair alone at saturation under wrk (16 connections, 4 s): its server
+    process CPU per request, against Locust closed loop (16 users) on the same server."""
+    rows = []
+    for label in labels:
+        server = check.servers[label]
+        for client in ("wrk", "locust"):
+            out(f"CPU per request at saturation: {label} under {client} ...")
+            rows.append({"kind": "cpu_xcheck", "server": label, "client": client,
+                         **_saturate(lifecycle, server, check.tokens[label][0],
+                                     check.paths[label], client, folder / f"{client}-{label}")})  # fmt: skip
+    return rows
+
+
+def _saturate(lifecycle: Lifecycle, server, token: str, path: str, client: str, folder: Path):
+    folder.mkdir(parents=True, exist_ok=True)
+    seconds = 4
+
+    def groups() -> dict[str, list[int]]:
+        return {"server": server.pids()}
+
+    if client == "wrk":
+        argv = ["wrk", "-t1", "-c16", f"-d{seconds + 2}s", "-H", f"Authorization: Bearer {token}",
+                f"{server.url}{path}"]  # fmt: skip
+        process = spawn_logged(
+            argv, folder / "wrk.log", preexec_fn=preexec(lifecycle.generator_cores)
+        )
+        time.sleep(1)
+        before = sample(groups())
+        time.sleep(seconds)
+        cpu = used(before, sample(groups()))
+        process.wait(30)
+        per_second = float((folder / "wrk.log").read_text().split("Requests/sec:")[1].split()[0])
+        requests = per_second * seconds  # wrk's rate over its whole run, applied to the window
+    else:
+        locust = lifecycle.locust(folder, server.url, 16, None, 1, seconds, path=path)
+        start, end, cpu, recorder, _ = lifecycle.measure(locust, 1, seconds, groups)
+        requests = recorder.window(start, end).count
+    server_s = sum(cpu["server"].values())
+    return {"requests_per_s": round(requests / seconds),
+            "server_cpu_us_per_request": round(server_s / requests * 1e6, 1)}  # fmt: skip
+
+
+def print_report(folder: Path, rows: list[dict[str, Any]], as_json: bool) -> None:
+    """`bench xcheck`'s output: both clients' estimates side by side and whether they agree
+    (or, with --json, a list of objects), then the CPU cross-check and the results folder."""
+    from bench.analysis import Table
+
+    latency = [r for r in rows if "client" in r and "arrivals" in r]
+    if as_json:
+        keys = ("arrivals", "client", "rate", "a", "b", "delta_p50_us", "ci_low_us", "ci_high_us")
+        print(json.dumps([{k: r[k] for k in keys} for r in latency], indent=1))
+        return
+    print()
+    print(Table(latency, ["arrivals", "client", "rate", "a", "b", "delta_p50_us", "ci_low_us",
+                          "ci_high_us", "repeats", "client_cpu_us_per_request"]))  # fmt: skip
+    print()
+    for line in agreement(latency):
+        print(line)
+    if cpu := [r for r in rows if r.get("kind") == "cpu_xcheck"]:
+        print()
+        print(Table(cpu, ["server", "client", "requests_per_s", "server_cpu_us_per_request"]))
+    print(f"\nresults: {folder}")
