@@ -26,6 +26,8 @@ EXPECTED_ERRORS = (
     ("bench.system.service", "ServiceError"),  # PostgreSQL or Valkey: not found, not reachable
     ("bench.system.server_process", "ServerFailed"),
     ("bench.system.delay_proxy", "DelayProxyError"),
+    ("bench.system.server_launch", "RuntimeUnavailable"),
+    ("bench.run.conform", "ConformError"),
     ("servers.common", "ConfigError"),
 )
 DEFAULT_RESULTS = Path("results")
@@ -64,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_run_commands(commands)
+    add_check_commands(commands)
     add_read_commands(commands)
     return parser
 
@@ -88,6 +91,12 @@ def add_run_commands(commands) -> None:
     prof.add_argument("--server", choices=SERVERS, default="jwt_auth")
     prof.add_argument("--seconds", type=int, default=10, help="sampling time, twice (SVG, table)")
     prof.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    prof.add_argument(
+        "--load-generator",
+        action="store_true",
+        help="sample the Locust process driving the server instead",
+    )
+    prof.add_argument("--rate", type=float, help="a fixed total rate instead of closed loop")  # fmt: skip
     live = commands.add_parser("live", help="serve one server and open Locust's web UI on it")
     live.add_argument("--server", choices=SERVERS, default="session")
     live.add_argument("--port", type=int, default=8000)
@@ -97,6 +106,42 @@ def add_run_commands(commands) -> None:
     serve.add_argument("--server", choices=SERVERS, default="session")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--runtime", choices=("python", "fastapi", "node"), default="python",
+                       help="which implementation of the server contract")  # fmt: skip
+
+
+def add_check_commands(commands) -> None:
+    """The commands that check the instrument and the servers: xcheck, coverage, conform."""
+    xcheck = commands.add_parser(
+        "xcheck", help="Locust against an independent client: the same paired cell, both arrivals"
+    )
+    xcheck.add_argument("--rate", type=float, default=1000.0, help="total requests per second")
+    xcheck.add_argument("--repeats", type=int, default=5)
+    xcheck.add_argument("--duration", type=int, default=5, help="measured seconds per cell")
+    xcheck.add_argument("--no-wrk", action="store_true", help="skip the wrk CPU cross-check")
+    xcheck.add_argument("--json", action="store_true", help="a JSON list instead of lines")
+    xcheck.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    coverage = commands.add_parser(
+        "coverage",
+        help="do the 95%% intervals hold the truth 95%% of the time? runs, then measures",
+    )
+    coverage.add_argument("--runs", type=int, default=5, help="how many runs to make")
+    coverage.add_argument("--scenario", default="default")
+    coverage.add_argument("--from", dest="existing", type=Path,
+                          help="measure the runs already in this folder instead")  # fmt: skip
+    coverage.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    conform = commands.add_parser(
+        "conform", help="the server contract's security catalogue against any running server"
+    )
+    conform.add_argument("url", help="the server's base URL, e.g. http://127.0.0.1:8000")
+    conform.add_argument("--kind", choices=("session", "jwt"), required=True)
+    conform.add_argument("--secret", help="the HS256 secret, to sign tokens with wrong claims")
+    conform.add_argument("--issuer", default="authbench")
+    conform.add_argument("--audience", default="authbench-api")
+    conform.add_argument("--username", default="user00001")
+    conform.add_argument("--password", default="authbench-password")
+    conform.add_argument("--revokes", action="store_true",
+                         help="jwt: logout must revoke the token (a denylist)")  # fmt: skip
 
 
 def add_read_commands(commands) -> None:
@@ -128,6 +173,9 @@ def command_run(args: argparse.Namespace) -> None:
     from bench.system import postgres, valkey
 
     chosen = scenario_toml.load(args.scenario)
+    if not Path("/proc/self/stat").exists():
+        raise ResultsError("make bench needs Linux (WSL 2 on Windows): it reads process trees "
+                           "and CPU time from /proc; the notebooks open the reference run anywhere")  # fmt: skip
     if args.workers is not None and args.workers < 0:
         raise scenario_toml.ScenarioError("--workers must be 0 or more")
     if os.environ.get("DATABASE_URL"):
@@ -186,42 +234,95 @@ def command_compare(args: argparse.Namespace) -> None:
     a, b = analysis.load(args.run_a), analysis.load(args.run_b)
     rows = analysis.compare_rows(a, b)
     if not rows:
-        raise ResultsError(f"{a.name} and {b.name} have no server label in common")
+        raise ResultsError(f"{a.name} and {b.name} have no paired claim comparison in common")
     print(f"a: {a.path}\nb: {b.path}\n")
     print(analysis.Table(rows))
+    print()
+    print(analysis.compare_sentence(a, b))
 
 
-JSON_KEYS = ("rate", "a", "b", "delta_p50_us", "ci_low_us", "ci_high_us", "margin_us", "verdict",
-             "a_a")  # fmt: skip
+LATENCY_KEYS = ("kind", "group", "question", "rate", "arrivals", "a", "b", "delta_p50_us",
+                "ci_low_us", "ci_high_us", "margin_us", "verdict", "a_a", "delta_p99_us",
+                "p99_ci_low_us", "p99_ci_high_us", "repeats", "reason", "method", "confidence",
+                "seed", "samples")  # fmt: skip
+CPU_KEYS = ("kind", "what", "load", "model", "rate", "users", "a", "b", "a_us", "b_us", "ratio",
+            "ci_low", "ci_high", "margin", "verdict", "repeats", "cores_busy", "method")  # fmt: skip
 
 
 def command_verdict(args: argparse.Namespace) -> None:
     import json
 
     from bench import analysis
-    from bench.analysis import verdicts
+    from bench.analysis import cpu_ratios, verdicts
 
     run = analysis.load(args.run_dir)
     rows = verdicts.paired_verdicts(run)
+    cpu = cpu_ratios.cpu_ratio_rows(run)
     if args.json:
-        extra = ("delta_p99_us", "p99_ci_low_us", "p99_ci_high_us", "repeats", "reason")
-        print(
-            json.dumps([{k: row.as_dict()[k] for k in JSON_KEYS + extra} for row in rows], indent=1)
-        )
+        found = [{k: row.as_dict()[k] for k in LATENCY_KEYS} for row in rows]
+        found += [{k: row.as_dict()[k] for k in CPU_KEYS} for row in cpu]
+        print(json.dumps(found, indent=1))
         return
     if not rows:
         raise ResultsError(f"{run.path} has no paired cells: no verdict to give")
-    print(f"{run.path}: a - b on the median, 95% interval (hierarchical bootstrap), margin")
+    print(f"{run.path}: a - b on the median, 95% interval ({verdicts.METHOD}), margin")
     for row in rows:
         print(verdicts.verdict_line(row))
     if warning := verdicts.a_a_warning(rows):
         print(warning)
+    if cpu:
+        print()
+        print(cpu_ratios.cpu_ratio_sentence(run))
+
+
+def command_xcheck(args: argparse.Namespace) -> None:
+    from bench.run.xcheck import print_report, xcheck
+
+    folder, rows = xcheck(args.rate, args.repeats, 1.0, args.duration, args.results,
+                          _print_now if not args.json else lambda _: None, wrk=not args.no_wrk)  # fmt: skip
+    print_report(folder, rows, args.json)
+
+
+def command_coverage(args: argparse.Namespace) -> None:
+    from bench import analysis
+    from bench.analysis.coverage import coverage
+
+    if args.existing is not None:
+        folders = sorted(p.parent for p in args.existing.glob("*/run.json"))
+    else:
+        from bench.run import runner, scenario_toml
+
+        chosen = scenario_toml.load(args.scenario)
+        root = args.results / f"coverage-{chosen.name}"
+        folders = []
+        for i in range(1, args.runs + 1):
+            _print_now(f"coverage run {i} of {args.runs} ({chosen.name}) ...")
+            folders.append(runner.Runner(chosen, root, f"coverage-{i}", None, lambda _: None).run())
+    runs = [analysis.load(f) for f in folders if analysis.load(f).meta["status"] == "complete"]
+    if len(runs) < 2:
+        raise ResultsError("coverage needs at least two complete runs of one scenario")
+    print(analysis.Table(coverage(runs)))
+
+
+def command_conform(args: argparse.Namespace) -> None:
+    from bench.run.conform import Target, check, line
+
+    target = Target(args.url, args.kind, args.secret.encode() if args.secret else None,
+                    args.issuer, args.audience, args.username, args.password, args.revokes)  # fmt: skip
+    results = check(target)
+    for result in results:
+        print(line(result))
+    counts = {o: sum(r.outcome == o for r in results) for o in ("pass", "fail", "skip")}
+    print(f"\n{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped")
+    if counts["fail"]:
+        raise SystemExit(1)
 
 
 def command_profile(args: argparse.Namespace) -> None:
     from bench.run.flamegraph import profile
 
-    folder = profile(args.server, args.seconds, args.results, _print_now)
+    folder = profile(args.server, args.seconds, args.results, _print_now,
+                     load_generator=args.load_generator, rate=args.rate)  # fmt: skip
     print(f"flame graph: {folder / 'flamegraph.svg'}")
 
 
@@ -257,7 +358,7 @@ def command_list(args: argparse.Namespace) -> None:
 def command_serve(args: argparse.Namespace) -> None:
     from bench.run.serve import serve
 
-    serve(args.server, args.port, args.workers)
+    serve(args.server, args.port, args.workers, args.runtime)
 
 
 def command_live(args: argparse.Namespace) -> None:
@@ -278,6 +379,9 @@ COMMANDS = {
     "list": command_list,
     "serve": command_serve,
     "live": command_live,
+    "xcheck": command_xcheck,
+    "coverage": command_coverage,
+    "conform": command_conform,
 }
 
 

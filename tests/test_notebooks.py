@@ -1,4 +1,5 @@
-"""Notebooks: their conclusions are computed, so a different run gives different sentences.
+"""Notebooks: their conclusions are computed, exercises ask before they tell, and a different run
+gives different sentences.
 
 (nbmake, configured in pyproject.toml, also executes every notebook against the reference run.)
 """
@@ -6,6 +7,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -14,83 +16,143 @@ import pytest
 from nbclient import NotebookClient
 
 from bench import analysis
-from bench.analysis import verdicts as claim
+from bench.analysis import verdicts
 from bench.analysis.notebook import open_run, pointed_at, project_root
 
 NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
 
 
-def execute(notebook: Path, run_path: Path) -> list[str]:
-    """Run a notebook with RUN pointed at `run_path` (papermill-style); return its Markdown."""
+def run_notebook(notebook: Path, run_path: Path):
+    """A notebook executed with RUN pointed at `run_path` (papermill-style)."""
     nb = nbformat.read(notebook, as_version=4)
     (parameters,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     parameters.source = pointed_at(parameters.source, run_path)
     NotebookClient(
-        nb, timeout=120, resources={"metadata": {"path": str(notebook.parent)}}
+        nb, timeout=180, resources={"metadata": {"path": str(notebook.parent)}}
     ).execute()
-    return [
-        output["data"]["text/markdown"]
-        for cell in nb.cells
-        for output in cell.get("outputs", [])
-        if "text/markdown" in output.get("data", {})
-    ]
+    return nb
 
 
-@pytest.fixture(scope="module")
-def second_run(tmp_path_factory) -> Path:
-    """The reference run with the session and JWT servers' latencies swapped in every paired
-    cell: a world where the session server is the faster one."""
-    reference = open_run()
-    folder = tmp_path_factory.mktemp("runs") / "20990101T000000Z-altered"
-    shutil.copytree(reference.path, folder, ignore=shutil.ignore_patterns("plots", "*.log"))
-    for cell in reference.cells:
-        if "arms" in cell and {"session", "jwt_auth"} <= set(cell["arms"]):
-            path = folder / cell["latency_file"]
-            latency = json.loads(path.read_text())
-            arms = latency["arms"]
-            arms["session"], arms["jwt_auth"] = arms["jwt_auth"], arms["session"]
-            path.write_text(json.dumps(latency))
-    return folder
+def default_run(notebook: Path) -> Path:
+    """The run a notebook opens by default: the RUN of its parameters cell."""
+    nb = nbformat.read(notebook, as_version=4)
+    (parameters,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    (run,) = re.findall(r'^RUN = "([^"]+)"', parameters.source, flags=re.M)
+    return project_root() / run
 
 
-def test_notebooks_are_numbered_and_stripped():
-    assert [nb.name[:3] for nb in NOTEBOOKS] == [f"{i:02d}-" for i in range(1, len(NOTEBOOKS) + 1)]
-    for path in NOTEBOOKS:
-        nb = nbformat.read(path, as_version=4)
-        assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                assert not cell.outputs and cell.execution_count is None, path.name
+def outputs_text(cell) -> str:
+    found = []
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        found.append(
+            data.get("text/markdown", "") or data.get("text/plain", "") or output.get("text", "")
+        )
+        found.append(data.get("text/html", ""))
+    return "\n".join(found)
 
 
-def test_the_verdict_follows_the_data(second_run):
-    notebook = project_root() / "notebooks" / "01-the-claim.ipynb"
-    reference, altered = open_run(), analysis.load(second_run)
-    said_reference, said_altered = analysis.headline(reference), analysis.headline(altered)
-    assert said_reference != said_altered
-    verdicts = {
-        r.rate: r.verdict
-        for r in claim.paired_verdicts(altered)
-        if (r.a, r.b) == ("session", "jwt_auth")
-    }
-    assert "holds" not in verdicts.values()  # the session server is never the slower one now
-    assert "session is slower than jwt_auth" not in said_altered
-
-    shown_reference = "\n".join(execute(notebook, open_run().path))
-    shown_altered = "\n".join(execute(notebook, second_run))
-    assert said_reference in shown_reference and said_altered not in shown_reference
-    assert said_altered in shown_altered and said_reference not in shown_altered
+def execute(notebook: Path, run_path: Path) -> list[str]:
+    """Run a notebook against a run; return its Markdown outputs."""
+    nb = run_notebook(notebook, run_path)
+    return [output["data"]["text/markdown"] for cell in nb.cells
+            for output in cell.get("outputs", []) if "text/markdown" in output.get("data", {})]  # fmt: skip
 
 
 def altered_copy(tmp_path_factory, name: str, change) -> Path:
     """A copy of the reference run whose run.json `change` edits in place."""
     reference = open_run()
     folder = tmp_path_factory.mktemp("runs") / f"20990101T000000Z-{name}"
-    shutil.copytree(reference.path, folder, ignore=shutil.ignore_patterns("plots", "*.log"))
+    shutil.copytree(
+        reference.path, folder, ignore=shutil.ignore_patterns("plots", "*.log", "report.html")
+    )
     meta = json.loads((folder / "run.json").read_text())
     change(meta)
     (folder / "run.json").write_text(json.dumps(meta))
     return folder
+
+
+@pytest.fixture(scope="module")
+def swapped_run(tmp_path_factory) -> Path:
+    """The reference run with the claim's two servers' latencies swapped in every paired cell:
+    a world where the session server is the faster one."""
+    reference = open_run()
+    head = reference.model.claim.headline
+    folder = tmp_path_factory.mktemp("runs") / "20990101T000000Z-swapped"
+    shutil.copytree(
+        reference.path, folder, ignore=shutil.ignore_patterns("plots", "*.log", "report.html")
+    )
+    for cell in reference.cells:
+        if "arms" in cell and {head.a, head.b} <= set(cell["arms"]):
+            path = folder / cell["latency_file"]
+            latency = json.loads(path.read_text())
+            arms = latency["arms"]
+            arms[head.a], arms[head.b] = arms[head.b], arms[head.a]
+            path.write_text(json.dumps(latency))
+    return folder
+
+
+def test_notebooks_are_numbered_stripped_and_link_the_glossary():
+    assert [nb.name[:3] for nb in NOTEBOOKS] == [f"{i:02d}-" for i in range(1, len(NOTEBOOKS) + 1)]
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+        assert "../docs/glossary.md" in nb.cells[0].source, path.name
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, path.name
+
+
+def exercises(nb) -> dict[str, dict[str, list[int]]]:
+    found: dict[str, dict[str, list[int]]] = {}
+    for i, cell in enumerate(nb.cells):
+        if mark := cell.metadata.get("exercise"):
+            found.setdefault(mark["key"], {}).setdefault(mark["role"], []).append(i)
+    return found
+
+
+def test_every_notebook_has_an_exercise_that_asks_before_it_tells():
+    """By the cells' roles: each exercise's prompt comes before every cell that reveals its
+    answer, and before the answer itself, which is folded."""
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        found = exercises(nb)
+        assert found, f"{path.name} has no exercise"
+        for key, roles in found.items():
+            (prompt,) = roles["prompt"]
+            assert "**Predict.**" in nb.cells[prompt].source, key
+            assert all(prompt < i for i in roles.get("reveals", []) + roles["answer"]), key
+            assert "<details>" in nb.cells[roles["answer"][0]].source, key
+
+
+def test_no_answer_is_printed_before_its_prompt():
+    """By the outputs, on the reference run: the figure each answer puts in bold appears in no
+    output above the exercise's prompt."""
+    for path in NOTEBOOKS:
+        nb = run_notebook(path, default_run(path))
+        for key, roles in exercises(nb).items():
+            answer = outputs_text(nb.cells[roles["answer"][0]])
+            figures = re.findall(r"\*\*([^*]+)\*\*", answer)
+            before = "\n".join(outputs_text(c) for c in nb.cells[: roles["prompt"][0]])
+            for figure in figures:
+                assert figure not in before, (
+                    f"{path.name} {key}: {figure!r} shown before the prompt"
+                )
+
+
+def test_the_answer_follows_the_data(swapped_run):
+    notebook = project_root() / "notebooks" / "01-the-claim.ipynb"
+    reference, swapped = open_run(), analysis.load(swapped_run)
+    said_reference, said_swapped = analysis.headline(reference), analysis.headline(swapped)
+    assert said_reference != said_swapped
+    head = reference.model.claim.headline
+    rows = [r for r in verdicts.paired_verdicts(swapped) if (r.a, r.b) == (head.a, head.b)]
+    assert "holds" not in {r.verdict for r in rows}  # the session server is never the slower one
+    assert "the claim holds here" not in analysis.answer_sentence(swapped)
+    shown_reference = "\n".join(execute(notebook, reference.path))
+    shown_swapped = "\n".join(execute(notebook, swapped_run))
+    assert said_reference in shown_reference and said_swapped not in shown_reference
+    assert said_swapped in shown_swapped and said_reference not in shown_swapped
 
 
 def test_notebook_06_says_when_nothing_recovered_and_nothing_was_recorded(tmp_path_factory):
@@ -106,42 +168,36 @@ def test_notebook_06_says_when_nothing_recovered_and_nothing_was_recorded(tmp_pa
     assert "served again within" not in shown
 
 
-def test_notebooks_02_to_08_render_a_run_without_any_experiment(tmp_path_factory):
-    """A default run has no micro-benchmarks off, no distance, variants or outage: every
-    notebook must still render and say what is missing instead of failing."""
+def test_notebooks_render_a_run_without_any_experiment(tmp_path_factory):
+    """A run with the claim group alone (no micro-benchmarks, distance, variants, outage, other
+    runtimes): every notebook must still render and say what is missing instead of failing."""
 
     def strip(meta):
-        for key in ("revocation", "availability"):
+        for key in ("revocation", "availability", "micro_runtimes"):
             meta.pop(key, None)
         meta["micro"] = None
-        groups = meta["scenario"].get("paired") or []
-        meta["scenario"]["paired"] = [g for g in groups if g.get("name", "main") == "main"]
-        meta["cells"] = [
-            c for c in meta["cells"] if c.get("group", "main") == "main" and not c.get("db_delay")
-        ]
+        claim = open_run().model.claim.name
+        meta["scenario"]["paired"] = [g for g in meta["scenario"].get("paired") or []
+                                      if g.get("name", "main") == claim]  # fmt: skip
+        meta["cells"] = [c for c in meta["cells"]
+                         if c.get("group", claim) == claim and not c.get("db_delay")]  # fmt: skip
 
     folder = altered_copy(tmp_path_factory, "bare", strip)
-    for notebook in NOTEBOOKS[1:]:
-        shown = "\n".join(execute(notebook, folder))
-        assert shown, notebook.name
-    distance = "\n".join(
-        execute(project_root() / "notebooks" / "03-database-distance.ipynb", folder)
-    )
-    assert "no paired PostgreSQL distance sweep" in distance
-    assert "no paired Redis distance sweep" in distance
-    picks = "\n".join(
-        execute(project_root() / "notebooks" / "07-what-users-pick-instead.ipynb", folder)
-    )
-    assert "did not time the Redis lookup" in picks
-    assert "no paired session-store comparison" in picks
+    shown = {nb.name: "\n".join(execute(nb, folder)) for nb in NOTEBOOKS[1:]}
+    assert all(shown.values())
+    assert "no paired PostgreSQL distance sweep" in shown["03-database-distance.ipynb"]
+    assert "did not time the Redis lookup" in shown["07-what-users-pick-instead.ipynb"]
+    assert "no paired session-store comparison" in shown["07-what-users-pick-instead.ipynb"]
+    assert "measured one runtime only" in shown["09-is-it-pythons-answer.ipynb"]
 
 
 def test_notebook_08_says_how_far_the_model_missed(tmp_path_factory):
     """Halve what the two-worker servers measured: the check must call the model optimistic."""
+    twins = {s.label for s in open_run().model.servers.values() if s.workers > 1}
 
     def halve(meta):
         for cell in meta["cells"]:
-            if cell.get("label", "").endswith("_2_workers"):
+            if cell.get("label") in twins:
                 cell["ok_rps"] /= 2
 
     notebook = project_root() / "notebooks" / "08-the-bill-at-scale.ipynb"
@@ -157,10 +213,8 @@ def test_report_is_one_html_file_with_every_notebook_and_figure(tmp_path_factory
     import sys
 
     folder = altered_copy(tmp_path_factory, "report", lambda meta: None)
-    done = subprocess.run(
-        [sys.executable, "-m", "bench", "report", str(folder)],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "bench", "report", str(folder)],
+                          capture_output=True, text=True, timeout=900)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     path = Path(done.stdout.strip().splitlines()[-1].removeprefix("report: "))
     assert path == folder / "report.html"

@@ -1,474 +1,629 @@
-"""Every computed sentence, pushed each way by small synthetic runs: the words must follow.
+"""Every computed sentence, pushed each way: the words must follow the data.
 
-A sentence with fixed wording would pass a test that only checks it renders; these tests give
-each function data that says one thing, then data that says the opposite, and check the words.
+A sentence with fixed wording would pass a test that only checks it renders. Here every
+`analysis.*_sentence` gets a synthetic run that says one thing and another that says the
+opposite (FLIPS); the words must change and say the right thing each time. A new sentence
+without an entry in FLIPS fails `test_every_sentence_is_pushed_both_ways`.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bench import analysis
+from bench.run.scenario import PairedSpec, ServerSpec
+from tests import synthetic
 
-SERVERS = [
-    {"label": "control", "server": "control", "settings": {}},
-    {"label": "session", "server": "session", "settings": {}},
-    {"label": "jwt_auth", "server": "jwt_auth", "settings": {}},
-    {
-        "label": "session_cached",
-        "server": "session",
-        "settings": {"AUTHBENCH_SESSION_CACHE_TTL": "1"},
-    },
-    {"label": "jwt_denylist", "server": "jwt_auth", "settings": {"AUTHBENCH_JWT_DENYLIST": "1"}},
-    {"label": "plain_jwt_named_oddly", "server": "jwt_auth", "settings": {}},
-]
+PG = ServerSpec("session", "session")
+JWT = ServerSpec("jwt_auth", "jwt_auth")
+CONTROL = ServerSpec("control", "control")
 
 
-def cell(label, model="closed", rate=None, repeat=1, p50=500.0, server_us=100.0, pg_us=0.0):
-    server = next(s["server"] for s in SERVERS if s["label"] == label)
+def claim_run(tmp: Path, session: float, jwt: float = 800, control: float = 400, repeats=3,
+              extra=None, groups=(), servers=(), **changes):  # fmt: skip
+    """The claim group at 1000 req/s (and unloaded), medians per arm, each repeat shifting every
+    arm alike."""
+    table = {"session": session, "jwt_auth": jwt, "jwt_auth_aa": jwt, "control": control}
+    shift = (0, 30, -30, 15, -15, 0)
+    sc = synthetic.scenario(servers=(CONTROL, PG, JWT, *servers),
+                            groups=(synthetic.claim_group(unloaded=True), *groups),
+                            repeats=repeats, **changes)  # fmt: skip
+
+    def medians(arm, repeat, rate):
+        base = table.get(arm) or extra_medians.get(arm, 700)
+        return base * (0.3 if rate is None else 1.0) + shift[repeat - 1]
+
+    extra_medians = dict(extra or {})
+    return sc, synthetic.paired_cells(tmp, sc, medians)
+
+
+def write(tmp, sc, cells, **extra):
+    return synthetic.write(tmp, sc, cells, **extra)
+
+
+def closed_cells(session_us: float, jwt_us: float = 75.0, pg_us: float = 25.0, control_us=30.0,
+                 generator_us=None) -> list[dict]:  # fmt: skip
+    cells = []
+    for r in (1, 2, 3):
+        wobble = (0, 2, -2)[r - 1]
+        cells += [synthetic.closed_cell("session", "session", r, session_us + wobble, pg_us),
+                  synthetic.closed_cell("jwt_auth", "jwt_auth", r, jwt_us + wobble),
+                  synthetic.closed_cell("control", "control", r, control_us + wobble)]  # fmt: skip
+    if generator_us is not None:
+        for c in cells:
+            c["cpu_us_per_request"]["load_generator"] = generator_us
+    return cells
+
+
+def micro(**figures: float) -> dict:
+    timings = [{"name": n, "group": "g", "us_median": v, "us_min": v * 0.9, "us_p25": v * 0.95,
+                "us_p75": v * 1.05, "batches": 5, "calls_per_batch": 10, "note": ""}
+               for n, v in figures.items()]  # fmt: skip
     return {
-        "id": f"{label}-{model}-{rate}-{repeat}",
-        "label": label,
-        "server": server,
-        "model": model,
-        "users": 16 if model == "closed" else 32,
-        "rate": rate,
-        "repeat": repeat,
-        "requests": 1000,
-        "ok_rps": 1000.0,
-        "error_count": 0,
-        "latency_us": {
-            "p50": p50,
-            "p90": p50 * 1.5,
-            "p99": p50 * 3,
-            "p99.9": p50 * 5,
-            "max": p50 * 10,
-            "mean": p50 * 1.1,
-        },
-        "cpu_us_per_request": {"server": server_us, "postgres": pg_us, "load_generator": 90.0},
-        "load_generator_bound": False,
+        "level": "quick",
+        "timings": timings,
+        "token_bytes": {"opaque": 43, "HS256": 288, "RS256": figures.get("rs256_bytes", 587)},
     }
 
 
-def make_run(cells=(), **extra) -> analysis.Run:
-    meta = {
-        "status": "complete",
-        "scenario": {"servers": SERVERS, "reference_rate": 1000.0},
-        "environment": {},
-        "cells": list(cells),
-        **extra,
-    }
-    return analysis.Run(Path("/nonexistent/synthetic"), meta)
+# --- the claim ---------------------------------------------------------------------------------
 
 
-# --- variants: cost or saving, by sign --------------------------------------------------------
+def answer_runs(tmp):
+    slower = write(tmp / "a", *claim_run(tmp / "a", 1_100))
+    faster = write(tmp / "b", *claim_run(tmp / "b", 600))
+    return slower, faster
 
 
-def variant_run(cached_cpu: float, cached_p50: float) -> analysis.Run:
-    return make_run(
-        [
-            cell("session", server_us=150, pg_us=50),
-            cell("session_cached", server_us=cached_cpu, pg_us=0),
-            cell("session", "fixed_rate", 1000.0, p50=900),
-            cell("session_cached", "fixed_rate", 1000.0, p50=cached_p50),
+def cpu_runs(tmp):
+    sc, cells = claim_run(tmp / "a", 1_000)
+    more = write(tmp / "a", sc, cells + closed_cells(150, pg_us=60))
+    sc, cells = claim_run(tmp / "b", 1_000)
+    less = write(tmp / "b", sc, cells + closed_cells(40, pg_us=5))
+    return more, less
+
+
+def auth_share_runs(tmp):
+    sc, cells = claim_run(tmp / "a", 1_000)
+    big = write(tmp / "a", sc, cells)
+    sc, cells = claim_run(tmp / "b", 1_000)
+    for c in cells:
+        for arm in c["arms"].values():
+            arm["auth_us"] = {"p50": 5.0}
+    small = write(tmp / "b", sc, cells)
+    return big, small
+
+
+def flips_runs(tmp):
+    distance = PairedSpec(("far", "jwt_auth"), (("far", "jwt_auth"),), name="d",
+                          question="distance", rates=(1000.0,), unloaded=False)  # fmt: skip
+    far = ServerSpec("far", "session", db_delay_ms=5.0)
+    sc, cells = claim_run(tmp / "a", 1_000, groups=(distance,), servers=(far,),
+                          extra={"far": 6_000})  # fmt: skip
+    for c in cells:
+        if "far" in c["arms"]:
+            c["arms"]["far"]["db_delay"] = {"set_rtt_ms": 5, "added_rtt_ms": 5.2}
+    with_distance = write(tmp / "a", sc, cells)
+    bare = write(tmp / "b", *claim_run(tmp / "b", 1_000))
+    return with_distance, bare
+
+
+# --- under load ------------------------------------------------------------------------------
+
+
+def tail_runs(tmp):
+    sc, cells = claim_run(tmp / "a", 1_000)
+    heavy = write(tmp / "a", sc, cells)
+    sc, cells = claim_run(tmp / "b", 1_000)
+    for c in cells:
+        for arm in c["arms"].values():
+            lat = arm["latency_us"]
+            lat.update({"p99.9": lat["p50"] * 1.5, "max": lat["p50"] * 1.8, "mean": lat["p50"]})
+    light = write(tmp / "b", sc, cells)
+    return heavy, light
+
+
+def saturation_runs(tmp):
+    sc, cells = claim_run(tmp / "a", 1_000)
+    apart = write(tmp / "a", sc, cells + closed_cells(150, jwt_us=40, pg_us=60, control_us=20))
+    sc, cells = claim_run(tmp / "b", 1_000)
+    close = write(tmp / "b", sc, cells + closed_cells(80, jwt_us=78, pg_us=0, control_us=76))
+    return apart, close
+
+
+def generator_runs(tmp):
+    sc, cells = claim_run(tmp / "a", 1_000)
+    dear = write(tmp / "a", sc, cells + closed_cells(80, generator_us=200))
+    sc, cells = claim_run(tmp / "b", 1_000)
+    cheap = write(tmp / "b", sc, cells + closed_cells(80, generator_us=10))
+    return dear, cheap
+
+
+def omission_runs(tmp):
+    def gaps(session_gap):
+        def extra(cell, arm):
+            p50 = 1000.0
+            gap = session_gap if arm == "session" else 300.0
+            return {"corrected_latency_us": {"p50": p50, "p99": 3 * p50 + gap, "max": 10 * p50},
+                    "latency_us": {"p50": p50, "p90": 1.5 * p50, "p99": 3 * p50,
+                                   "p99.9": 5 * p50, "max": 10 * p50, "mean": 1.1 * p50}}  # fmt: skip
+
+        return extra
+
+    sc = synthetic.scenario(groups=(synthetic.claim_group(),))
+    timer = write(
+        tmp / "a", sc, synthetic.paired_cells(tmp / "a", sc, lambda *_: 900, extra=gaps(310))
+    )
+    queued = write(
+        tmp / "b", sc, synthetic.paired_cells(tmp / "b", sc, lambda *_: 900, extra=gaps(2_000))
+    )
+    return timer, queued
+
+
+def auth_time_runs(tmp):
+    def runs(path, busy_auth):
+        sc = synthetic.scenario(
+            groups=(synthetic.claim_group(unloaded=True, rates=(250.0, 2000.0)),)
+        )
+        cells = synthetic.paired_cells(path, sc, lambda *_: 900)
+        for c in cells:
+            for arm in c["arms"].values():
+                arm["auth_us"] = {
+                    "p50": 40.0 if c["rate"] is None else busy_auth if c["rate"] == 2000 else 45.0
+                }
+        return write(
+            path, sc, cells, micro=micro(jwt_verify_HS256=30, session_lookup_unix_socket=60)
+        )
+
+    return runs(tmp / "a", 200.0), runs(tmp / "b", 41.0)
+
+
+def arrivals_runs(tmp):
+    def runs(path, uniform_session):
+        uniform = synthetic.claim_group(name="even", question="arrivals", arrivals="uniform",
+                                        a_a=None, unloaded=False)  # fmt: skip
+        sc = synthetic.scenario(groups=(synthetic.claim_group(), uniform))
+        medians = lambda arm, repeat, rate: {"session": 1_200, "jwt_auth": 800}.get(arm, 700)  # noqa: E731
+        cells = synthetic.paired_cells(path, sc, medians)
+        # The uniform group's cells: the session arm closer to JWT.
+        sc_uniform = synthetic.scenario(groups=(uniform,))
+        even = synthetic.paired_cells(path, sc_uniform, lambda arm, r, rate: {
+            "session": uniform_session, "jwt_auth": 800}.get(arm, 700), seed=9)  # fmt: skip
+        return write(path, sc, [c for c in cells if c["group"] != "even"] + even)
+
+    return runs(tmp / "a", 900), runs(tmp / "b", 1_200)
+
+
+def averages_runs(tmp):
+    return tail_runs(tmp)
+
+
+# --- the auth step alone -----------------------------------------------------------------------
+
+
+def micro_runs(tmp):
+    sc = synthetic.scenario()
+    slower = write(
+        tmp / "a",
+        sc,
+        [],
+        micro=micro(
+            jwt_verify_HS256=30,
+            session_lookup_unix_socket=60,
+            select_1_unix_socket=50,
+            session_token_sha256=0.6,
+        ),
+    )
+    faster = write(
+        tmp / "b",
+        sc,
+        [],
+        micro=micro(
+            jwt_verify_HS256=90,
+            session_lookup_unix_socket=60,
+            select_1_unix_socket=70,
+            session_token_sha256=0.6,
+        ),
+    )
+    return slower, faster
+
+
+def token_runs(tmp):
+    sc = synthetic.scenario()
+    big = write(tmp / "a", sc, [], micro=micro(jwt_verify_HS256=30))
+    small_micro = micro(jwt_verify_HS256=30)
+    small_micro["token_bytes"] = {"opaque": 43, "HS256": 60}
+    small = write(tmp / "b", sc, [], micro=small_micro)
+    return big, small
+
+
+def prepared_runs(tmp):
+    sc = synthetic.scenario()
+    saving = write(
+        tmp / "a", sc, [], micro=micro(jwt_verify_HS256=40, jwt_verify_HS256_prepared_key=30)
+    )
+    loss = write(
+        tmp / "b", sc, [], micro=micro(jwt_verify_HS256=30, jwt_verify_HS256_prepared_key=40)
+    )
+    return saving, loss
+
+
+def pem_runs(tmp):
+    sc = synthetic.scenario()
+    dear = write(
+        tmp / "a", sc, [], micro=micro(jwt_sign_RS256=900, jwt_sign_RS256_pem_string=90_000)
+    )
+    cheap = write(tmp / "b", sc, [], micro=micro(jwt_sign_RS256=900, jwt_sign_RS256_pem_string=950))
+    return dear, cheap
+
+
+def store_micro_runs(tmp):
+    sc = synthetic.scenario()
+    figures = dict(
+        session_lookup_unix_socket=60, select_1_unix_socket=50, redis_ping_unix_socket=40
+    )
+    faster = write(tmp / "a", sc, [], micro=micro(redis_session_lookup_unix_socket=45, **figures))
+    slower = write(tmp / "b", sc, [], micro=micro(redis_session_lookup_unix_socket=90, **figures))
+    return faster, slower
+
+
+# --- stores, /profile, distance, variants, algorithms, runtimes --------------------------------
+
+REDIS = ServerSpec("kv", "session", {"AUTHBENCH_SESSION_STORE": "redis"})
+
+
+def group_run(path, servers, group, medians, **extra):
+    sc = synthetic.scenario(servers=(CONTROL, PG, JWT, *servers), groups=(group,))
+    return write(path, sc, synthetic.paired_cells(path, sc, medians), **extra)
+
+
+def store_runs(tmp):
+    group = PairedSpec(("kv", "session", "jwt_auth"), (("kv", "jwt_auth"), ("kv", "session")),
+                       name="s", question="stores", rates=(1000.0,), unloaded=False)  # fmt: skip
+    slow = group_run(
+        tmp / "a",
+        (REDIS,),
+        group,
+        lambda a, r, rate: {"kv": 1_200, "session": 900, "jwt_auth": 800}[a],
+    )
+    fast = group_run(
+        tmp / "b",
+        (REDIS,),
+        group,
+        lambda a, r, rate: {"kv": 600, "session": 900, "jwt_auth": 800}[a],
+    )
+    return slow, fast
+
+
+def profile_runs(tmp):
+    joined = ServerSpec("pp", "session", path="/profile")
+    jwt_p = ServerSpec("jp", "jwt_auth", path="/profile")
+    group = PairedSpec(("pp", "jp"), (("pp", "jp"),), name="p", question="profile",
+                       rates=(1000.0,), unloaded=False)  # fmt: skip
+    slower = group_run(
+        tmp / "a", (joined, jwt_p), group, lambda a, r, rate: {"pp": 1_300, "jp": 900}[a]
+    )
+    faster = group_run(
+        tmp / "b", (joined, jwt_p), group, lambda a, r, rate: {"pp": 600, "jp": 900}[a]
+    )
+    return slower, faster
+
+
+def same_pair_runs(tmp):
+    stores = PairedSpec(("session", "jwt_auth", "kv"), (("session", "jwt_auth"),), name="s",
+                        question="stores", rates=(1000.0,), unloaded=False)  # fmt: skip
+
+    def runs(path, other_session):
+        sc = synthetic.scenario(
+            servers=(CONTROL, PG, JWT, REDIS), groups=(synthetic.claim_group(), stores)
+        )
+
+        def medians(
+            arm,
+            repeat,
+            rate,
+        ):
+            return {"session": 1_100, "jwt_auth": 800}.get(arm, 700)
+
+        cells = [c for c in synthetic.paired_cells(path, sc, medians) if c["group"] == "main"]
+        sc_s = synthetic.scenario(servers=(CONTROL, PG, JWT, REDIS), groups=(stores,))
+        cells += synthetic.paired_cells(path, sc_s, lambda a, r, rate: {
+            "session": other_session, "jwt_auth": 800}.get(a, 700), seed=3)  # fmt: skip
+        return write(path, sc, cells)
+
+    return runs(tmp / "a", 1_100), runs(tmp / "b", 2_500)
+
+
+def distance_runs(tmp):
+    far = ServerSpec("far", "session", db_delay_ms=5.0)
+    near = ServerSpec("near", "session", db_delay_ms=0.0)
+    group = PairedSpec(("near", "far", "jwt_auth"), (("near", "jwt_auth"), ("far", "jwt_auth")),
+                       name="d", question="distance", rates=(1000.0,), unloaded=False)  # fmt: skip
+
+    def runs(path, far_median):
+        group_run(path, (near, far), group, lambda a, r, rate: {"near": 850, "far": far_median,
+                                                                       "jwt_auth": 800}[a])  # fmt: skip
+        meta = json.loads((path / "run.json").read_text())
+        for c in meta["cells"]:
+            for label, arm in c["arms"].items():
+                if label in ("near", "far"):
+                    arm["db_delay"] = {"set_rtt_ms": 5 if label == "far" else 0,
+                                       "added_rtt_ms": 5.1 if label == "far" else 0.05}  # fmt: skip
+        (path / "run.json").write_text(json.dumps(meta))
+        return analysis.load(path)
+
+    return runs(tmp / "a", 6_000), runs(tmp / "b", 830)
+
+
+def variant_runs(tmp):
+    cached = ServerSpec("sc", "session", {"AUTHBENCH_SESSION_CACHE_TTL": "1"})
+    group = PairedSpec(("sc", "session"), (("sc", "session"),), name="v", question="variants",
+                       rates=(1000.0,), unloaded=False, tokens=5000)  # fmt: skip
+    saves = group_run(
+        tmp / "a", (cached,), group, lambda a, r, rate: {"sc": 500, "session": 900}[a]
+    )
+    costs = group_run(
+        tmp / "b", (cached,), group, lambda a, r, rate: {"sc": 1_500, "session": 900}[a]
+    )
+    return saves, costs
+
+
+def algorithm_runs(tmp):
+    rs = ServerSpec("rs", "jwt_auth", {"AUTHBENCH_JWT_ALG": "RS256"})
+    group = PairedSpec(("jwt_auth", "rs"), (("rs", "jwt_auth"),), name="a", question="algorithms",
+                       rates=(1000.0,), unloaded=False)  # fmt: skip
+    slower = group_run(
+        tmp / "a",
+        (rs,),
+        group,
+        lambda a, r, rate: {"rs": 1_300, "jwt_auth": 800}[a],
+        micro=micro(jwt_verify_HS256=30),
+    )
+    level = group_run(
+        tmp / "b",
+        (rs,),
+        group,
+        lambda a, r, rate: {"rs": 805, "jwt_auth": 800}[a],
+        micro=micro(jwt_verify_HS256=30),
+    )
+    return slower, level
+
+
+def runtime_runs(tmp):
+    node = [ServerSpec(f"{k}_node", k, runtime="node") for k in ("session", "jwt_auth", "control")]
+    groups = (PairedSpec(("session", "jwt_auth", "control"), (("session", "jwt_auth"),), name="py",
+                         question="runtimes", rates=(1000.0,), unloaded=False),
+              PairedSpec(("session_node", "jwt_auth_node", "control_node"),
+                         (("session_node", "jwt_auth_node"),), name="nd", question="runtimes",
+                         rates=(1000.0,), unloaded=False))  # fmt: skip
+
+    def runs(path, node_session):
+        sc = synthetic.scenario(servers=(CONTROL, PG, JWT, *node), groups=groups)
+
+        def medians(a, r, rate):
+            return {
+                "session": 1_100,
+                "jwt_auth": 800,
+                "session_node": node_session,
+                "jwt_auth_node": 800,
+            }.get(a, 500)
+
+        return write(path, sc, synthetic.paired_cells(path, sc, medians))
+
+    return runs(tmp / "a", 1_100), runs(tmp / "b", 780)
+
+
+# --- experiments outside the grid ---------------------------------------------------------------
+
+OUTAGE = {"label": "session", "store": "postgres", "outage_statuses": {"503": 50},
+          "events": {"database_down": 3.0, "database_up": 6.2}, "recovered_after_s": 0.003,
+          "slowest_answer_ms": 12.4, "revoked_accepted": 0, "after_sigterm_statuses": {"0": 12}}  # fmt: skip
+
+
+def availability_runs(tmp):
+    sc = synthetic.scenario()
+    recovered = write(tmp / "a", sc, [], availability=[OUTAGE])
+    never = write(tmp / "b", sc, [], availability=[{**OUTAGE, "recovered_after_s": None,
+                                                   "slowest_answer_ms": None}])  # fmt: skip
+    return recovered, never
+
+
+def failure_runs(tmp):
+    sc = synthetic.scenario()
+    closed = write(tmp / "a", sc, [], availability=[OUTAGE])
+    opened = write(tmp / "b", sc, [], availability=[{**OUTAGE, "outage_statuses": {"200": 50}}])
+    return closed, opened
+
+
+def revocation_runs(tmp):
+    sc = synthetic.scenario()
+    probe = {"label": "session", "hosts": 2, "logout_status": 204, "accepted_after_logout": 0,
+             "last_accepted_ms": None, "still_accepted_at_end": False, "probe_for_s": 3,
+             "token_valid_for_s": None}  # fmt: skip
+    refused = write(tmp / "a", sc, [], revocation=[probe])
+    kept = write(tmp / "b", sc, [], revocation=[{**probe, "label": "jwt_auth", "accepted_after_logout": 300,
+                                                 "last_accepted_ms": 2990.0, "still_accepted_at_end": True,
+                                                 "token_valid_for_s": 3596}])  # fmt: skip
+    return refused, kept
+
+
+def capacity_runs(tmp):
+    two = ServerSpec("s2", "session", workers=2)
+
+    def runs(path, measured_rps):
+        sc = synthetic.scenario(servers=(CONTROL, PG, JWT, two))
+        cells = closed_cells(80, pg_us=25, generator_us=20)
+        cells += [
+            synthetic.closed_cell("s2", "session", r, 90, 25, rps=measured_rps) for r in (1, 2, 3)
         ]
-    )
+        meta_extra = {"settings": {"cpu_layout": {"servers": [1], "load_generator": [0]},
+                                   "saturated_core_fraction": 0.9}}  # fmt: skip
+        write(path, sc, cells)
+        meta = json.loads((path / "run.json").read_text())
+        meta["settings"].update(meta_extra["settings"])
+        (path / "run.json").write_text(json.dumps(meta))
+        return analysis.load(path)
+
+    return runs(tmp / "a", 9_500), runs(tmp / "b", 4_000)
 
 
-def test_variant_sentence_says_saved_when_the_cache_saves():
-    said = analysis.variant_sentence(variant_run(cached_cpu=60, cached_p50=600))
-    assert "session_cached used 140 µs less CPU per request than session" in said
-    assert "300 µs faster" in said
+def bill_runs(tmp):
+    sc = synthetic.scenario()
+    dear = write(tmp / "a", sc, closed_cells(150, pg_us=60))
+    cheap = write(tmp / "b", sc, closed_cells(40, jwt_us=90, pg_us=5))
+    return dear, cheap
 
 
-def test_variant_sentence_says_more_when_the_cache_costs():
-    said = analysis.variant_sentence(variant_run(cached_cpu=2000, cached_p50=1500))
-    assert "1,800 µs more CPU per request" in said and "600 µs slower" in said
-    assert "less" not in said and "faster" not in said
-
-
-# --- micro: the part is never larger than the whole -------------------------------------------
-
-
-def micro_run(lookup: float, select_1: float) -> analysis.Run:
-    timings = [
-        {"name": "jwt_verify_HS256", "us_median": 40.0},
-        {"name": "session_lookup_unix_socket", "us_median": lookup},
-        {"name": "select_1_unix_socket", "us_median": select_1},
-    ]
-    return make_run(micro={"timings": timings})
-
-
-def test_micro_sentence_splits_the_lookup_when_the_round_trip_is_smaller():
-    said = analysis.micro_sentence(micro_run(lookup=120, select_1=100))
-    assert "Of the lookup's 120 µs, 100 µs is the bare round trip" in said
-    assert "20 µs the query itself" in said
-
-
-def test_micro_sentence_never_calls_a_larger_round_trip_a_part_of_the_lookup():
-    said = analysis.micro_sentence(micro_run(lookup=102, select_1=116))
-    assert "Of the lookup" not in said
-    assert "116 µs, no less than the whole lookup" in said
-
-
-def test_micro_sentence_says_faster_or_slower_by_sign():
-    assert "slower" in analysis.micro_sentence(micro_run(lookup=120, select_1=100))
-    assert "faster" in analysis.micro_sentence(micro_run(lookup=20, select_1=10))
-
-
-# --- CPU ratio --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("session_us", "word"), [(200, "more"), (50, "less")])
-def test_cpu_ratio_sentence_follows_the_ratio(session_us, word):
-    run = make_run(
-        [cell("session", repeat=r, server_us=session_us) for r in (1, 2, 3)]
-        + [cell("jwt_auth", repeat=r, server_us=100) for r in (1, 2, 3)]
-    )
-    said = analysis.cpu_ratio_sentence(run)
-    assert f"session costs {word} CPU per request than jwt_auth" in said
-    assert "over 3 repeats" in said
-
-
-def test_cpu_ratio_sentence_without_closed_cells_says_not_measured():
-    assert "not measured" in analysis.cpu_ratio_sentence(make_run())
-
-
-# --- availability: never recovered, nothing recorded, who can revoke --------------------------
-
-OUTAGE = {
-    "label": "session",
-    "outage_statuses": {"503": 50},
-    "events": {"database_down": 3.0, "database_up": 6.2},
-    "recovered_after_s": 0.003,
-    "slowest_answer_ms": 12.4,
-    "revoked_accepted": 0,
+# FLIPS: sentence -> (two runs that say opposite things, words in the first, words in the second)
+FLIPS: dict[str, tuple[Callable, str, str]] = {
+    "answer_sentence": (answer_runs, "the claim holds here", "the claim is reversed here"),
+    "flips_sentence": (flips_runs, "further away the difference was", "is not in this run"),
+    "cpu_ratio_sentence": (cpu_runs, "session costs more", "session costs less"),
+    "auth_share_sentence": (auth_share_runs, "(33%)", "(1%)"),
+    "tail_sentence": (tail_runs, "far from the median", "close to the median"),
+    "averages_sentence": (averages_runs, "an average hides", "the mean happens to say"),
+    "saturation_sentence": (saturation_runs, "(10.5x)", "(1.1x)"),
+    "load_generator_sentence": (
+        generator_runs,
+        "runs out of CPU first",
+        "the server, not the load generator",
+    ),
+    "omission_sentence": (
+        omission_runs,
+        "No server's gap stood out",
+        "that part is the server's own queueing",
+    ),
+    "auth_time_sentence": (
+        auth_time_runs,
+        "The busier the server, the slower",
+        "about what it costs in a tight loop",
+    ),
+    "arrivals_sentence": (
+        arrivals_runs,
+        "Random arrivals made the difference larger",
+        "did not change the difference",
+    ),
+    "micro_sentence": (micro_runs, "(2.0x, slower)", "(0.7x, faster)"),
+    "token_size_sentence": (token_runs, "up to 544 extra bytes", "up to 17 extra bytes"),
+    "prepared_key_sentence": (prepared_runs, "less per call", "did not pay off"),
+    "pem_sentence": (pem_runs, "(100x)", "(1x)"),
+    "store_micro_sentence": (store_micro_runs, "Redis faster", "Redis slower"),
+    "store_sentence": (store_runs, "JWT is still faster", "Redis sessions are faster than JWT"),
+    "profile_sentence": (
+        profile_runs,
+        "still slower by more than the margin",
+        "the session server is the faster one",
+    ),
+    "same_pair_sentence": (
+        same_pair_runs,
+        "Their intervals overlap",
+        "Their intervals do not overlap",
+    ),
+    "distance_sentence": (distance_runs, "the claim holds from", "held at none of these distances"),
+    "variant_sentence": (
+        variant_runs,
+        "faster by more than the margin",
+        "slower by more than the margin",
+    ),
+    "algorithm_sentence": (algorithm_runs, "slower than HS256", "no difference beyond the margin"),
+    "runtime_sentence": (
+        runtime_runs,
+        "The verdict is the same on all 2 runtimes",
+        "The runtimes disagree",
+    ),
+    "availability_sentence": (
+        availability_runs,
+        "served again within 0.05 s",
+        "never served again",
+    ),
+    "failure_mode_sentence": (failure_runs, "failed closed", "failed open"),
+    "revocation_sentence": (
+        revocation_runs,
+        "refused the token from the very next request",
+        "still accepted it",
+    ),
+    "model_check_sentence": (capacity_runs, "within 10%", "below the prediction"),
+    "bill_sentence": (bill_runs, "more cores in all than JWT", "fewer cores in all than JWT"),
 }
 
 
-def test_availability_sentence_rounds_recovery_to_the_probers_resolution():
-    said = analysis.availability_sentence(make_run(availability=[OUTAGE]))
-    assert "served again within 0.05 s" in said and "0.00 s" not in said
-    assert "slowest probe answer" in said and "12 ms" in said
-
-
-def test_availability_sentence_says_never_recovered_and_not_measured():
-    broken = {**OUTAGE, "recovered_after_s": None, "slowest_answer_ms": None}
-    said = analysis.availability_sentence(make_run(availability=[broken]))
-    assert "never served again before the SIGTERM" in said
-    assert "slowest answer is not measured" in said
-
-
-def test_who_can_revoke_comes_from_kind_and_settings_not_the_label():
-    jwt_plain = {**OUTAGE, "label": "plain_jwt_named_oddly", "outage_statuses": {"200": 50},
-                 "revoked_accepted": 60}  # fmt: skip
-    denylist = {**OUTAGE, "label": "jwt_denylist"}
-    said = analysis.availability_sentence(make_run(availability=[jwt_plain, denylist]))
-    assert "servers that can revoke (jwt_denylist) accepted a revoked token 0 times" in said
-    said = analysis.availability_sentence(make_run(availability=[jwt_plain]))
-    assert "can revoke" not in said
-
-
-# --- distance: the paired rule, both ways -----------------------------------------------------
-
-
-def distance_run(tmp_path: Path, far_median_us: float):
-    """A paired distance group: session 0 ms and 5 ms away against JWT at 800 us."""
-    from tests.test_claim import write_paired_run
-
-    run = write_paired_run(
-        tmp_path,
-        {"session_db_0ms": 810, "jwt_auth": 800, "session_db_5ms": far_median_us},
-        a_a=False,
-    )
-    meta = copy.deepcopy(run.meta)
-    group = meta["scenario"]["paired"][0]
-    group.update(
-        name="distance",
-        pairs=[["session_db_0ms", "jwt_auth"], ["session_db_5ms", "jwt_auth"]],
-        baseline="jwt_auth",
-    )
-    for c in meta["cells"]:
-        c["group"] = "distance"
-        c["arms"] = {
-            label: {
-                **cell("session", "fixed_rate", 1000.0, repeat=c["repeat"], p50=p50),
-                "label": label,
-                "db_delay": {"set_rtt_ms": rtt, "added_rtt_ms": rtt + 0.1},
-            }
-            for label, p50, rtt in (
-                ("session_db_0ms", 810, 0),
-                ("session_db_5ms", far_median_us, 5),
-            )
-        }
-        c["arms"]["jwt_auth"] = {**cell("jwt_auth", "fixed_rate", 1000.0, p50=800),
-                                 "label": "jwt_auth"}  # fmt: skip
-    meta["scenario"]["servers"] = [
-        *SERVERS,
-        {"label": "session_db_0ms", "server": "session", "settings": {}},
-        {"label": "session_db_5ms", "server": "session", "settings": {}},
-    ]
-    (tmp_path / "run.json").write_text(json.dumps(meta))
-    return analysis.load(tmp_path)
-
-
-def test_distance_sentence_uses_the_paired_rule_when_far_is_slower(tmp_path):
-    said = analysis.distance_sentence(distance_run(tmp_path, far_median_us=6000))
-    assert "the claim holds from 5.10 ms of added round trip on" in said
-    assert "already at the nearest setting" not in said
-
-
-def test_distance_sentence_says_none_when_distance_changes_nothing(tmp_path):
-    said = analysis.distance_sentence(distance_run(tmp_path, far_median_us=805))
-    assert "held at none of these distances" in said
-    rows = analysis.distance_rows(analysis.load(tmp_path))
-    assert [r["verdict"] for r in rows] == ["no_difference", "no_difference"]
-
-
-# --- the prepared HMAC key ---------------------------------------------------------------------
-
-
-def prepared_run(plain_us: float, prepared_us: float) -> analysis.Run:
-    timings = [
-        {"name": "jwt_verify_HS256", "us_median": plain_us},
-        {"name": "jwt_verify_HS256_prepared_key", "us_median": prepared_us},
-    ]
-    return make_run(micro={"timings": timings})
-
-
-def test_prepared_key_sentence_reports_a_saving():
-    said = analysis.prepared_key_sentence(prepared_run(40, 30))
-    assert "10 µs less per call (25%)" in said
-
-
-def test_prepared_key_sentence_reports_no_change_or_a_loss():
-    assert "no measurable change" in analysis.prepared_key_sentence(prepared_run(40, 39))
-    said = analysis.prepared_key_sentence(prepared_run(30, 40))
-    assert "did not pay off" in said and "less per call" not in said
-
-
-def test_failure_mode_sentence_says_open_or_closed_from_the_probes():
-    closed = {**OUTAGE, "after_sigterm_statuses": {"0": 12}}
-    opened = {**OUTAGE, "label": "jwt_auth", "outage_statuses": {"200": 50}, "revoked_accepted": 9}
-    said = analysis.failure_mode_sentence(make_run(availability=[closed, opened]))
-    assert "session failed closed" in said
-    assert "jwt_auth failed open" in said and "accepted a logged-out token 9 times" in said
-    assert "nobody listening at session (12)" in said
-    flipped = {**OUTAGE, "outage_statuses": {"200": 50}, "revoked_accepted": 0}
-    said = analysis.failure_mode_sentence(make_run(availability=[flipped]))
-    assert "session failed open" in said and "closed" not in said
-
-
-# --- GET /profile -------------------------------------------------------------------------------
-
-
-def profile_run(tmp_path: Path, session_us: float):
-    from tests.test_claim import write_paired_run
-
-    run = write_paired_run(tmp_path, {"session_profile": session_us, "jwt_profile": 900}, a_a=False)
-    meta = copy.deepcopy(run.meta)
-    meta["scenario"]["paired"][0].update(name="profile", baseline="jwt_profile")
-    for c in meta["cells"]:
-        c["group"] = "profile"
-    meta["scenario"]["servers"] = [
-        {"label": "session_profile", "server": "session", "settings": {}, "path": "/profile"},
-        {"label": "jwt_profile", "server": "jwt_auth", "settings": {}, "path": "/profile"},
-    ]
-    (tmp_path / "run.json").write_text(json.dumps(meta))
-    return analysis.load(tmp_path)
-
-
-def test_profile_sentence_follows_the_verdict(tmp_path):
-    slower = analysis.profile_sentence(profile_run(tmp_path / "a", 1_200))
-    same = analysis.profile_sentence(profile_run(tmp_path / "b", 905))
-    assert "the session server is still slower by more than the margin" in slower
-    assert "no difference beyond the margin" in same and "still slower" not in same
-
-
-# --- coordinated omission, calibrated by the control arm ---------------------------------------
-
-
-def omission_run(session_gap_us: float) -> analysis.Run:
-    def fixed(label, p99, gap):
-        c = cell(label, "fixed_rate", 1000.0, p50=p99 / 3)
-        c["corrected_latency_us"] = {"p50": p99 / 3 + gap, "p99": p99 + gap, "max": p99 * 4 + gap}
-        c["late_starts"] = 7
-        return c
-
-    return make_run(
-        [
-            fixed("control", 1500, 1000),
-            fixed("jwt_auth", 1800, 950),
-            fixed("session", 2500, session_gap_us),
-        ]
-    )
-
-
-def test_omission_sentence_names_the_timer_when_nobody_stalls():
-    said = analysis.omission_sentence(omission_run(session_gap_us=900))
-    assert "1,000 µs above its p99 as sent" in said and "load generator's own timer" in said
-    assert "No server's gap stood out" in said and "session added" not in said
-
-
-def test_omission_sentence_names_a_server_that_queued_beyond_the_timer():
-    said = analysis.omission_sentence(omission_run(session_gap_us=4000))
-    assert "session added 3,000 µs at 1000 req/s" in said
-    assert "(7 requests started late" in said  # whole requests, summed over the cells
-
-
-def test_auth_time_sentence_follows_how_auth_time_moves_with_load(tmp_path):
-    from tests.test_claim import write_paired_run
-
-    run = write_paired_run(tmp_path, {"session": 900, "jwt_auth": 800})
-    meta = copy.deepcopy(run.meta)
-    meta["micro"] = {"timings": [{"name": "jwt_verify_HS256", "us_median": 30.0}]}
-    for c in meta["cells"]:
-        c["arms"] = {
-            label: {**cell(label, "fixed_rate", 1000.0), "auth_us": {"p50": 40.0}}
-            for label in ("session", "jwt_auth")
-        }
-    (tmp_path / "run.json").write_text(json.dumps(meta))
-    said = analysis.auth_time_sentence(analysis.load(tmp_path))
-    assert "30 µs in a tight loop" in said and "40 µs at 1000 req/s" in said
-    assert "about what it costs in a tight loop" in said
-
-
-# --- sessions in Redis ---------------------------------------------------------------------------
-
-
-def store_micro_run(redis_us: float, spread_us: float = 2.0) -> analysis.Run:
-    def timing(name, median):
-        return {"name": name, "us_median": median, "us_p25": median - spread_us,
-                "us_p75": median + spread_us}  # fmt: skip
-
-    timings = [
-        timing("session_lookup_unix_socket", 60.0),
-        timing("redis_session_lookup_unix_socket", redis_us),
-        timing("redis_ping_unix_socket", 40.0),
-        timing("select_1_unix_socket", 50.0),
-    ]
-    return make_run(micro={"timings": timings})
-
-
-def test_store_micro_sentence_follows_which_lookup_is_faster():
-    faster = analysis.store_micro_sentence(store_micro_run(redis_us=45))
-    slower = analysis.store_micro_sentence(store_micro_run(redis_us=80))
-    overlap = analysis.store_micro_sentence(store_micro_run(redis_us=61, spread_us=5))
-    assert "Redis faster by 15 µs" in faster and "slower" not in faster
-    assert "Redis slower by 20 µs" in slower and "faster" not in slower
-    assert "no clear winner" in overlap and "faster by" not in overlap
-    assert "did not time the Redis lookup" in analysis.store_micro_sentence(make_run())
-
-
-def stores_run(tmp_path: Path, redis_us: float):
-    from tests.test_claim import write_paired_run
-
-    run = write_paired_run(
-        tmp_path, {"session": 1_000, "session_redis": redis_us, "jwt_auth": 800}, a_a=False
-    )
-    meta = copy.deepcopy(run.meta)
-    meta["scenario"]["paired"][0].update(
-        name="stores",
-        baseline="jwt_auth",
-        pairs=[["session_redis", "jwt_auth"], ["session_redis", "session"]],
-    )
-    for c in meta["cells"]:
-        c["group"] = "stores"
-    meta["scenario"]["servers"] = [
-        {"label": "session", "server": "session", "settings": {}},
-        {"label": "session_redis", "server": "session",
-         "settings": {"AUTHBENCH_SESSION_STORE": "redis"}},
-        {"label": "jwt_auth", "server": "jwt_auth", "settings": {}},
-    ]  # fmt: skip
-    (tmp_path / "run.json").write_text(json.dumps(meta))
-    return analysis.load(tmp_path)
-
-
-def test_store_sentence_follows_the_verdicts(tmp_path):
-    between = analysis.store_sentence(stores_run(tmp_path / "a", 900))
-    assert "JWT is still faster" in between and "Redis is faster than PostgreSQL" in between
-    beats_all = analysis.store_sentence(stores_run(tmp_path / "b", 600))
-    assert "Redis sessions are faster than JWT" in beats_all and "still faster" not in beats_all
-    worst = analysis.store_sentence(stores_run(tmp_path / "c", 1_400))
-    assert "Redis is slower than PostgreSQL" in worst and "faster than PostgreSQL" not in worst
-
-
-def test_availability_sentence_names_the_store_that_went_down():
-    redis_outage = {**OUTAGE, "label": "session", "store": "redis"}
-    said = analysis.availability_sentence(make_run(availability=[redis_outage]))
-    assert "while Redis was down" in said and "Redis being ready" in said
-    said = analysis.availability_sentence(make_run(availability=[OUTAGE]))
-    assert "while PostgreSQL was down" in said and "Redis" not in said
-
-
-def test_store_micro_sentence_says_what_the_trip_is_worth():
-    trip = analysis.store_micro_sentence(store_micro_run(redis_us=45))  # PING 40 of 45 µs
-    assert "of either lookup is the client library and the trip" in trip
-    heavy = store_micro_run(redis_us=200)  # PING 40 of 200 µs: the store's work dominates
-    said = analysis.store_micro_sentence(heavy)
-    assert "most of the lookups is the store's own work" in said and "the trip, not" not in said
-
-
-def test_failure_mode_sentence_names_the_store_that_went_away():
-    redis = {**OUTAGE, "store": "redis"}
-    assert "without Redis it refused to decide" in analysis.failure_mode_sentence(
-        make_run(availability=[redis])
-    )
-
-
-def test_headline_answers_from_the_main_group_only(tmp_path):
-    """A second group that pairs session and JWT again (stores) must not be counted twice."""
-    run = stores_run(tmp_path, 900)
-    meta = copy.deepcopy(run.meta)
-    main = copy.deepcopy(meta["scenario"]["paired"][0])
-    main.update(name="main", pairs=[["session", "jwt_auth"]])
-    meta["scenario"]["paired"].insert(0, main)
-    meta["cells"] += [{**copy.deepcopy(c), "group": "main", "id": c["id"] + "-main"}
-                      for c in meta["cells"]]  # fmt: skip
-    meta["scenario"]["paired"][1]["pairs"].append(["session", "jwt_auth"])
-    (tmp_path / "run.json").write_text(json.dumps(meta))
-    said = analysis.headline(analysis.load(tmp_path))
-    rows = [r for r in analysis.paired_verdicts(analysis.load(tmp_path))
-            if (r.a, r.b) == ("session", "jwt_auth")]  # fmt: skip
-    assert {r.group for r in rows} == {"main", "stores"}
-    main_rows = sum(1 for r in rows if r.group == "main")
-    assert f"held in {main_rows} of {main_rows} conditions" in said
-
-
-def profile_redis_run(tmp_path: Path, redis_us: float):
-    from tests.test_claim import write_paired_run
-
-    medians = {"session_profile": 800, "session_redis_profile": redis_us, "jwt_profile": 900}
-    run = write_paired_run(tmp_path, medians, a_a=False)
-    meta = copy.deepcopy(run.meta)
-    meta["scenario"]["paired"][0].update(
-        name="profile",
-        baseline="jwt_profile",
-        pairs=[["session_redis_profile", "jwt_profile"],
-               ["session_redis_profile", "session_profile"]],
-    )  # fmt: skip
-    for c in meta["cells"]:
-        c["group"] = "profile"
-    redis = {"AUTHBENCH_SESSION_STORE": "redis"}
-    meta["scenario"]["servers"] = [
-        {"label": "session_profile", "server": "session", "settings": {}, "path": "/profile"},
-        {"label": "session_redis_profile", "server": "session", "settings": redis,
-         "path": "/profile"},
-        {"label": "jwt_profile", "server": "jwt_auth", "settings": {}, "path": "/profile"},
-    ]  # fmt: skip
-    (tmp_path / "run.json").write_text(json.dumps(meta))
-    return analysis.load(tmp_path)
-
-
-def test_profile_sentence_follows_the_redis_verdicts(tmp_path):
-    slower = analysis.profile_sentence(profile_redis_run(tmp_path / "a", 1_300))
-    assert "then the data in PostgreSQL) minus JWT: +" in slower
-    assert "two stores cost more than one query" in slower
-    faster = analysis.profile_sentence(profile_redis_run(tmp_path / "b", 600))
-    assert "then the data in PostgreSQL) minus JWT: -" in faster
-    assert "two stores beat one query" in faster
-    assert "cost more than one query" not in faster
+def sentence_names() -> list[str]:
+    found = []
+    for name in analysis.__all__:
+        function = getattr(analysis, name)
+        if name.endswith("_sentence") and callable(function):
+            parameters = list(inspect.signature(function).parameters.values())
+            if (
+                parameters
+                and parameters[0].name == "run"
+                and all(p.default is not p.empty for p in parameters[1:])
+            ):
+                found.append(name)
+    return found
+
+
+def test_every_sentence_is_pushed_both_ways():
+    assert sorted(sentence_names()) == sorted(FLIPS)
+
+
+@pytest.mark.parametrize("name", sorted(FLIPS))
+def test_the_words_follow_the_data(tmp_path, name):
+    build, one, other = FLIPS[name]
+    first, second = build(tmp_path)
+    said_first, said_second = getattr(analysis, name)(first), getattr(analysis, name)(second)
+    assert said_first != said_second
+    assert one in said_first and one not in said_second, said_first
+    assert other in said_second and other not in said_first, said_second
+
+
+def test_compare_sentence_blames_the_machine_only_when_the_machines_differ(tmp_path):
+    a = write(tmp_path / "a", *claim_run(tmp_path / "a", 1_000))
+    b = write(tmp_path / "b", *claim_run(tmp_path / "b", 2_000))
+    meta = copy.deepcopy(b.meta)
+    meta["environment"]["hostname"] = "elsewhere"
+    for key in ("path",):
+        meta.pop(key, None)
+    (tmp_path / "b" / "run.json").write_text(json.dumps(meta))
+    other_machine = analysis.load(tmp_path / "b")
+    assert "the machine moved the number" in analysis.compare_sentence(a, other_machine)
+    assert "something changed between the runs" in analysis.compare_sentence(a, b)
+    assert "Every pair of intervals overlaps" in analysis.compare_sentence(a, a)
+
+
+def test_the_numbers_said_are_the_numbers_shown(tmp_path):
+    """The auth share in the sentence is the table's; the CPU ratio's µs are its a_us/b_us."""
+    sc, cells = claim_run(tmp_path, 1_000)
+    run = write(tmp_path, sc, cells + closed_cells(100, pg_us=20))
+    rows = {r["server"]: r for r in analysis.fixed_rate_rows(run)}
+    said = analysis.auth_share_sentence(run)
+    for label in ("session", "jwt_auth"):
+        assert f"({rows[label]['auth_share']:.0%})" in said
+        assert f"{rows[label]['p50_us']:.0f} µs median" in said
+    ratios = analysis.cpu_ratio_rows(run)
+    said = analysis.cpu_ratio_sentence(run)
+    for r in (x for x in ratios if x.model == "closed"):
+        assert f"{r.a_us:,.0f} µs against jwt_auth {r.b_us:,.0f} µs ({r.ratio:.2f}x" in said
+        assert r.a_us / r.b_us == pytest.approx(r.ratio, abs=0.002)
+
+
+def test_the_spectrum_counts_are_the_requests_recorded(tmp_path):
+    """The spectrum's titles count each server's requests over every repeat: the requests the
+    cells recorded for that arm, not the cell's total split by the number of arms."""
+    from bench.analysis.plots import plot_percentile_spectrum
+
+    sc, cells = claim_run(tmp_path, 1_000)
+    run = write(tmp_path, sc, cells)
+    per_arm = {}
+    for cell in cells:
+        if cell["rate"] == 1000:
+            for label, arm in cell["arms"].items():
+                per_arm[label] = per_arm.get(label, 0) + arm["requests"]
+    shown = {per_arm[label] for label in ("session", "jwt_auth", "control")}
+    (title,) = [axis.get_title() for axis in plot_percentile_spectrum(run).axes if axis.get_title()]
+    assert title == f"1000 req/s in total; {min(shown):,} requests per server", title

@@ -1,62 +1,67 @@
-"""JWT algorithms end to end: HS256, RS256, ES256 and EdDSA, per request and on the wire."""
+"""JWT algorithms end to end: HS256, RS256, ES256 and EdDSA run at once as paired arms, each
+against the group's baseline (HS256) by the one rule; per request and on the wire."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from bench.analysis.runs import Run, at_rate, busiest_closed, can_revoke, micro_figure
-
-
-def algorithms(run: Run) -> dict[str, str]:
-    """{label: algorithm} for the plain JWT servers of the scenario (no denylist, no other
-    setting than the algorithm), as the run recorded them."""
-    found = {}
-    for spec in run.meta["scenario"].get("servers", []):
-        settings = spec.get("settings", {})
-        if (
-            spec.get("server") == "jwt_auth"
-            and not can_revoke(spec)
-            and set(settings) <= {"AUTHBENCH_JWT_ALG"}
-            and spec.get("algorithm") not in found.values()
-        ):
-            found[spec["label"]] = spec["algorithm"]
-    return found
+from bench.analysis import verdicts
+from bench.analysis.runs import Run, arm_figures, micro_figure
 
 
 def algorithm_rows(run: Run) -> list[dict[str, Any]]:
-    fixed, closed = at_rate(run), busiest_closed(run)
+    """Per JWT arm of the groups answering "algorithms": the algorithm, its verify and sign
+    in-process, CPU per request and latency in the paired cells, the paired verdict against the
+    baseline arm, and its token size."""
     sizes = (run.micro or {}).get("token_bytes", {})
     rows = []
-    for label, algorithm in algorithms(run).items():
-        if label not in fixed and label not in closed:
-            continue
-        rows.append(
-            {
-                "server": label,
-                "algorithm": algorithm,
-                "verify_us_in_process": micro_figure(run, f"jwt_verify_{algorithm}"),
-                "sign_us_in_process": micro_figure(run, f"jwt_sign_{algorithm}"),
-                "cpu_server_us": closed.get(label, {}).get("cpu_server_us"),
-                "p50_us": fixed.get(label, {}).get("p50_us"),
-                "token_bytes": sizes.get(algorithm),
-            }
-        )
+    for group in run.model.groups_for("algorithms"):
+        judged = {r.a: r for r in verdicts.paired_verdicts(run, group=group.name)
+                  if not r.a_a and r.rate is not None}  # fmt: skip
+        rate = next((r.rate for r in judged.values()), None)
+        arms = arm_figures(run, group.name, rate)
+        for label in group.arms:
+            server = run.model.server(label)
+            if server.kind != "jwt_auth" or server.revocable:
+                continue
+            v, figures = judged.get(label), arms.get(label, {})
+            rows.append({
+                "server": label, "algorithm": server.algorithm,
+                "verify_us_in_process": micro_figure(run, f"jwt_verify_{server.algorithm}"),
+                "sign_us_in_process": micro_figure(run, f"jwt_sign_{server.algorithm}"),
+                "cpu_server_us": figures.get("cpu_server_us"), "rate": rate,
+                "p50_us": figures.get("p50_us"),
+                "versus": v.b if v else None, "delta_p50_us": v.delta_p50_us if v else None,
+                "ci_low_us": v.ci_low_us if v else None, "ci_high_us": v.ci_high_us if v else None,
+                "margin_us": v.margin_us if v else None,
+                "verdict": v.verdict if v else ("baseline" if label == group.baseline else None),
+                "token_bytes": sizes.get(server.algorithm),
+            })  # fmt: skip
     return rows
 
 
 def algorithm_sentence(run: Run) -> str:
-    rows = [r for r in algorithm_rows(run) if r["cpu_server_us"]]
-    if len(rows) < 2:
+    """Each algorithm against the baseline, paired, with server CPU from the same cells."""
+    rows = algorithm_rows(run)
+    judged = [r for r in rows if r["delta_p50_us"] is not None]
+    base = next((r for r in rows if r["verdict"] == "baseline"), None)
+    if not judged or base is None:
         return "This run compares no JWT algorithms end to end (the full scenario does)."
-    cheapest = min(rows, key=lambda r: r["cpu_server_us"])
-    dearest = max(rows, key=lambda r: r["cpu_server_us"])
-    largest = max(
-        (r for r in rows if r["token_bytes"]), key=lambda r: r["token_bytes"], default=None
-    )
-    text = (
-        f"Per request, the server spent {cheapest['cpu_server_us']:.0f} µs of CPU with {cheapest['algorithm']} and "
-        f"{dearest['cpu_server_us']:.0f} µs with {dearest['algorithm']} ({dearest['cpu_server_us'] / cheapest['cpu_server_us']:.2f}x)."
-    )
-    if largest:
-        text += f" {largest['algorithm']} tokens were the largest on the wire, {largest['token_bytes']} bytes."
+    parts = []
+    for r in judged:
+        words = verdicts.verdict_words(r["verdict"], f"slower than {base['algorithm']}",
+                                       f"faster than {base['algorithm']}")  # fmt: skip
+        cpu = (f", server CPU {r['cpu_server_us']:,.0f} against {base['cpu_server_us']:,.0f} µs "
+               "per request" if r["cpu_server_us"] and base["cpu_server_us"] else "")  # fmt: skip
+        parts.append(f"{r['algorithm']} {verdicts.signed(r['delta_p50_us'])} µs (interval "
+                     f"{verdicts.signed(r['ci_low_us'])} to {verdicts.signed(r['ci_high_us'])}): "
+                     f"{words}{cpu}")  # fmt: skip
+    text = (f"At {base['rate']:g} req/s in total, every algorithm at once, each against "
+            f"{base['algorithm']} on the median (margin ±{judged[0]['margin_us']:,.0f} µs): "
+            + "; ".join(parts) + ".")  # fmt: skip
+    sized = [r for r in rows if r["token_bytes"]]
+    if sized:
+        largest = max(sized, key=lambda r: r["token_bytes"])
+        text += (f" {largest['algorithm']} tokens were the largest on the wire, "
+                 f"{largest['token_bytes']} bytes.")  # fmt: skip
     return text

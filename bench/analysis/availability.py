@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.analysis.runs import STORE_NAMES, Run, can_revoke, server_spec
+from bench.analysis.runs import STORE_NAMES, Run
 
 
 def availability_rows(run: Run) -> list[dict[str, Any]]:
@@ -67,7 +67,7 @@ def availability_sentence(run: Run) -> str:
         )
     else:
         text += " No probe answer was recorded, so the slowest answer is not measured."
-    revoking = [r for r in results if can_revoke(server_spec(run, r["label"]))]
+    revoking = [r for r in results if run.model.server(r["label"]).revocable]
     if revoking:
         revoked = sum(r["revoked_accepted"] for r in revoking)
         names = ", ".join(r["label"] for r in revoking)
@@ -90,8 +90,12 @@ def failure_mode_sentence(run: Run) -> str:
         total = sum(outage.values())
         refused, served = outage.get("503", 0), outage.get("200", 0)
         store = STORE_NAMES[r.get("store", "postgres")]
+        asks_store = run.model.server(r["label"]).store is not None
         if total == 0:
             mode = "was not probed during the outage"
+        elif served == total and not asks_store:
+            mode = (f"was unaffected: its GET /me never asks {store}, so it answered 200 as it "
+                    "does with the store up (nothing to fail, and nothing to revoke with)")  # fmt: skip
         elif served == total:
             mode = f"failed open: it kept answering 200 without {store}"
             if r["revoked_accepted"]:

@@ -21,43 +21,73 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bench.analysis.runs import Run, busiest_closed, can_revoke, find_server, server_spec
+from bench.analysis.runs import Run, busiest_closed, cell_rows, points
 
 RATES = (10_000, 100_000, 1_000_000)
 # Below this much store CPU per request a scheme does not ask that store on every request: what
 # is left is background work (the JWT server's pool keeping its connections) spread over requests.
 LOOKUP_FLOOR_US = 1.0
 PG_NODE_CORES = 16  # a large but ordinary PostgreSQL primary
-SCHEMES = (  # (name, kind, settings): the designs the notebook prices
-    ("JWT", "jwt_auth", {}),
-    ("sessions in PostgreSQL", "session", {}),
-    ("sessions in Redis", "session", {"AUTHBENCH_SESSION_STORE": "redis"}),
-    ("sessions in PostgreSQL, 1 s cache", "session", {"AUTHBENCH_SESSION_CACHE_TTL": "1"}),
-    ("JWT with a jti denylist", "jwt_auth", {"AUTHBENCH_JWT_DENYLIST": "1"}),
-)
+SCHEMES = (  # (name, kind, facts): the designs the notebook prices, found by what they are
+    ("JWT", "jwt_auth", {"revocable": False}),
+    ("sessions in PostgreSQL", "session", {"store": "postgres", "cache_ttl_s": 0.0}),
+    ("sessions in Redis", "session", {"store": "redis", "cache_ttl_s": 0.0}),
+    ("sessions in PostgreSQL, cached", "session", {"store": "postgres",
+                                                   "cache_ttl_s": lambda ttl: ttl > 0}),
+    ("JWT with a jti denylist", "jwt_auth", {"revocable": True}),
+)  # fmt: skip
+
+
+def scheme_servers(run: Run) -> list[tuple[str, str]]:
+    """(scheme, label) for every scheme the run has a server for."""
+    found = []
+    for scheme, kind, facts in SCHEMES:
+        if (label := run.model.find(kind, **facts)) is not None:
+            found.append((scheme, label))
+    return found
+
+
+def _busiest_point(run: Run, label: str) -> dict[str, Any] | None:
+    """Where this server was measured at its highest utilisation: each alone in closed loop,
+    or an arm at a fixed rate; the cell whose servers' cores were busiest."""
+    candidates = [p for p in points(cell_rows(run))
+                  if p["label"] == label and p["cpu_server_us"] is not None
+                  and ((p["model"] == "closed" and not p["paired"]) or p["model"] == "fixed_rate")]  # fmt: skip
+    return max(candidates, key=lambda p: (p.get("cores_busy") or 0, p["ok_rps"]), default=None)
+
+
+def _measured_at(point: dict[str, Any]) -> str:
+    where = (f"closed loop, {point['users']} users, alone" if point["model"] == "closed"
+             else f"{point['rate']:g} req/s in total, arms at once")  # fmt: skip
+    busy = f", servers' core {point['cores_busy']:.0%} busy" if point.get("cores_busy") else ""
+    return f"{where}, {point['ok_rps']:,.0f} req/s{busy}"
 
 
 def cost_rows(run: Run) -> list[dict[str, Any]]:
-    """Per scheme the run measured: CPU µs per request by process, closed loop, one worker."""
-    closed = busiest_closed(run)
+    """Per scheme the run measured: CPU µs per request by process (server, PostgreSQL, Redis),
+    each taken where that server was busiest (the figure closest to a loaded production
+    server: idle time between requests makes every request dearer), with where that was."""
     rows = []
-    for scheme, kind, settings in SCHEMES:
-        label = find_server(run, kind, **settings)
-        point = closed.get(label) if label else None
+    for scheme, label in scheme_servers(run):
+        point = _busiest_point(run, label)
         if point is None:
             continue
-        rows.append(
-            {
-                "scheme": scheme,
-                "server": label,
-                "server_us": point.get("cpu_server_us") or 0.0,
-                "postgres_us": point.get("cpu_postgres_us") or 0.0,
-                "redis_us": point.get("cpu_redis_us") or 0.0,
-                "closed_rps": point["ok_rps"],
-                "users": point["users"],
-            }
-        )
+        rows.append({
+            "scheme": scheme, "server": label,
+            "server_us": point.get("cpu_server_us") or 0.0,
+            "postgres_us": point.get("cpu_postgres_us") or 0.0,
+            "redis_us": point.get("cpu_redis_us") or 0.0,
+            "measured_at": _measured_at(point), "cores_busy": point.get("cores_busy"),
+            "hit_rate": point.get("cache_hit_share") if run.model.server(label).cache_ttl_s else None,
+            "closed_rps": point["ok_rps"], "users": point["users"],
+        })  # fmt: skip
     return rows
+
+
+def named(cost: dict[str, Any]) -> str:
+    """A scheme's name, with the hit rate a cached design's figure holds for."""
+    hit = cost.get("hit_rate")
+    return cost["scheme"] + (f" (measured at {hit:.0%} cache hits)" if hit is not None else "")
 
 
 def capacity_rows(
@@ -73,6 +103,7 @@ def capacity_rows(
             rows.append(
                 {
                     "scheme": cost["scheme"],
+                    "named": named(cost),
                     "rate": rate,
                     "app_cores": rate * cost["server_us"] / 1e6,
                     "postgres_cores": rate * cost["postgres_us"] / 1e6,
@@ -115,14 +146,11 @@ def revocation_window_rows(run: Run) -> list[dict[str, Any]]:
     revocation experiment, else what the design allows by construction."""
     measured = {r["label"]: r for r in run.meta.get("revocation") or []}
     rows = []
-    for scheme, kind, settings in SCHEMES:
-        label = find_server(run, kind, **settings)
-        if label is None:
-            continue
-        spec = server_spec(run, label)
+    for scheme, label in scheme_servers(run):
+        server = run.model.server(label)
         probe = measured.get(label)
-        cache_s = spec.get("cache_ttl_s", 0.0)
-        if not can_revoke(spec):
+        cache_s = server.cache_ttl_s
+        if not server.revocable:
             lifetime = probe.get("token_valid_for_s") if probe else None
             window = (
                 f"the token's lifetime ({lifetime:,.0f} s left at logout)"
@@ -167,16 +195,16 @@ def model_check_rows(run: Run) -> list[dict[str, Any]]:
     cores = _cores(run)
     closed = busiest_closed(run)
     rows = []
-    for spec in run.meta["scenario"].get("servers", []):
-        workers = spec.get("workers", 1)
-        if workers == 1 or spec["label"] not in closed or cores is None:
+    for server in run.model.servers.values():
+        if server.workers == 1 or server.label not in closed or cores is None:
             continue
-        twin = find_server(
-            run, spec["server"], spec.get("path", "/me"), **(spec.get("settings") or {})
-        )
+        twin = run.model.find(server.kind, path=server.path, store=server.store,
+                              revocable=server.revocable, algorithm=server.algorithm,
+                              cache_ttl_s=server.cache_ttl_s)  # fmt: skip
         if twin is None or twin not in closed:
             continue
-        one, many = closed[twin], closed[spec["label"]]
+        one, many = closed[twin], closed[server.label]
+        workers = server.workers
         service_us = one["cpu_service_us"]
         generator_us = one["cpu_load_generator_us"] or 0.0
         if isinstance(cores, tuple):  # pinned apart: whichever side runs out first
@@ -191,7 +219,7 @@ def model_check_rows(run: Run) -> list[dict[str, Any]]:
         predicted = min(serving, sending)
         rows.append(
             {
-                "server": spec["label"],
+                "server": server.label,
                 "workers": workers,
                 "from": twin,
                 "service_us": service_us,
@@ -250,7 +278,7 @@ def bill_sentence(run: Run, rate: float = 1_000_000, pg_node_cores: int = PG_NOD
     jwt = next((r for r in rows if r["scheme"] == "JWT"), None)
     parts = []
     for r in rows:
-        text = f"{r['scheme']}: {r['app_cores']:,.0f} app cores"
+        text = f"{r['named']}: {r['app_cores']:,.0f} app cores"
         if r["postgres_nodes"]:
             text += f" + {r['postgres_cores']:,.0f} PostgreSQL cores ({_nodes(r['postgres_nodes'])} of {pg_node_cores} cores)"
         if r["redis_nodes"]:

@@ -6,54 +6,68 @@ from __future__ import annotations
 from typing import Any
 
 from bench.analysis import verdicts
-from bench.analysis.runs import (
-    STORE_NAMES,
-    Run,
-    at_rate,
-    busiest_closed,
-    measured_figures,
-    median,
-    server_spec,
-    store_of,
-)
+from bench.analysis.runs import STORE_NAMES, Run, cell_rows, measured_figures, median, points
 
-DISTANCE_GROUPS = {"postgres": "distance", "redis": "redis_distance"}
+
+def _sweep(run: Run, store: str):
+    """The distance group of `store` and its delayed session arms, found by their facts."""
+    for group in run.model.groups_for("distance"):
+        delayed = [a for a in group.arms if run.model.server(a).db_delay_ms is not None
+                   and run.model.server(a).store == store]  # fmt: skip
+        if delayed:
+            return group, delayed
+    return None, []
 
 
 def distance_rows(run: Run, store: str = "postgres") -> list[dict[str, Any]]:
     """Session servers whose store (PostgreSQL, or Redis) sits behind the delay proxy: set and
-    measured distance, latency, CPU, and the paired verdict against JWT (notebook 01's rule)."""
-    by_label: dict[str, list[dict[str, Any]]] = {}
+    measured distance, the paired verdict against the arm they were compared with (pooled
+    medians, both from the same paired cells), the auth share of the response and CPU."""
+    group, delayed = _sweep(run, store)
+    if group is None:
+        return []
+    calibrations: dict[str, list[dict[str, Any]]] = {}
     for _, figures, _ in measured_figures(run):
-        if figures.get("db_delay") and store_of(server_spec(run, figures["label"])) == store:
-            by_label.setdefault(figures["label"], []).append(figures)
-    group = DISTANCE_GROUPS[store]
-    by_arm = {r.a: r for r in verdicts.paired_verdicts(run, group=group) if not r.a_a}
-    fixed, closed = at_rate(run), busiest_closed(run)
+        if figures["label"] in delayed and figures.get("db_delay"):
+            calibrations.setdefault(figures["label"], []).append(figures["db_delay"])
+    by_arm = {r.a: r for r in verdicts.paired_verdicts(run, group=group.name)
+              if not r.a_a and r.a in delayed and run.model.server(r.b).db_delay_ms is None
+              and run.model.server(r.b).kind != "session"}  # fmt: skip
+    fixed = {p["label"]: p for p in points(cell_rows(run))
+             if p["group"] == group.name and p["model"] == "fixed_rate"}  # fmt: skip
     rows = []
-    for label, measured in by_label.items():
-        f, c, v = fixed.get(label, {}), closed.get(label, {}), by_arm.get(label)
-        rows.append(
-            {
-                "server": label,
-                "store": store,
-                "set_rtt_ms": measured[0]["db_delay"]["set_rtt_ms"],
-                "measured_rtt_ms": median(x["db_delay"]["added_rtt_ms"] for x in measured),
-                "rate": f.get("rate"),
-                "p50_us": f.get("p50_us"),
-                "p99_us": f.get("p99_us"),
-                "auth_p50_us": f.get("auth_p50_us"),
-                "cpu_service_us": c.get("cpu_service_us"),
-                "versus": v.b if v else None,
-                "versus_p50_us": v.b_p50_us if v else None,
-                "delta_p50_us": v.delta_p50_us if v else None,
-                "ci_low_us": v.ci_low_us if v else None,
-                "ci_high_us": v.ci_high_us if v else None,
-                "margin_us": v.margin_us if v else None,
-                "verdict": v.verdict if v else "not measured",
-            }
-        )
+    for label in delayed:
+        v, f, cal = by_arm.get(label), fixed.get(label, {}), calibrations.get(label, [])
+        rows.append({
+            "server": label, "store": store,
+            "set_rtt_ms": run.model.server(label).db_delay_ms,
+            "measured_rtt_ms": median(c["added_rtt_ms"] for c in cal),
+            "rate": v.rate if v else f.get("rate"),
+            "p50_us": v.a_p50_us if v else None,
+            "auth_share": (f["auth_p50_us"] / f["p50_us"]) if f.get("auth_p50_us") and f.get("p50_us") else None,
+            "cpu_proxy_us": f.get("cpu_delay_proxy_us"),
+            "versus": v.b if v else None,
+            "versus_p50_us": v.b_p50_us if v else None,
+            "delta_p50_us": v.delta_p50_us if v else None,
+            "ci_low_us": v.ci_low_us if v else None,
+            "ci_high_us": v.ci_high_us if v else None,
+            "margin_us": v.margin_us if v else None,
+            "verdict": v.verdict if v else "not measured",
+        })  # fmt: skip
     return sorted(rows, key=lambda r: r["set_rtt_ms"])
+
+
+def proxy_cost(run: Run, store: str = "postgres") -> verdicts.PairVerdict | None:
+    """The delay proxy's own cost: the arm behind the proxy at 0 ms minus the same server
+    reaching its store directly, paired (None when the run has no such pair)."""
+    group, delayed = _sweep(run, store)
+    if group is None:
+        return None
+    for r in verdicts.paired_verdicts(run, group=group.name):
+        differs = group.pair(r.a, r.b).differs if group.pair(r.a, r.b) else {}
+        if r.a in delayed and set(differs) == {"db_delay_ms"} and differs["db_delay_ms"][1] is None:
+            return r
+    return None
 
 
 def distance_sentence(run: Run, store: str = "postgres") -> str:
@@ -62,41 +76,37 @@ def distance_sentence(run: Run, store: str = "postgres") -> str:
     if len(rows) < 2:
         return f"This run has no paired {name} distance sweep (the full scenario has one)."
     near, far = rows[0], rows[-1]
-    jwt = far["versus_p50_us"]
     text = (
         f"With {name} {far['measured_rtt_ms']:.2f} ms further away (set {far['set_rtt_ms']:g} ms), the "
         f"session server's median at {far['rate']:g} req/s in total rose from {near['p50_us']:,.0f} µs to "
-        f"{far['p50_us']:,.0f} µs, {far['p50_us'] / jwt:.1f}x the {far['versus']} server's {jwt:,.0f} µs "
-        "measured beside it."
+        f"{far['p50_us']:,.0f} µs, {far['p50_us'] / far['versus_p50_us']:.1f}x the {far['versus']} "
+        f"server's {far['versus_p50_us']:,.0f} µs measured beside it (pooled medians of the same cells)."
     )
-    dominated = next(
-        (r for r in rows if r["auth_p50_us"] and r["auth_p50_us"] > r["p50_us"] / 2), None
-    )
+    cost = proxy_cost(run, store)
+    if cost is not None:
+        text += (f" The proxy itself, at 0 ms against the same server reaching {name} directly, "
+                 f"added {verdicts.signed(cost.delta_p50_us)} µs (interval "
+                 f"{verdicts.signed(cost.ci_low_us)} to {verdicts.signed(cost.ci_high_us)}): part "
+                 "of every delayed arm's figure, not of the distance.")  # fmt: skip
+    dominated = next((r for r in rows if r["auth_share"] and r["auth_share"] > 0.5), None)
     if dominated:
         text += (
-            f" From {dominated['measured_rtt_ms']:.2f} ms of added round trip on, the auth step (the lookup) "
-            f"was more than half of the whole response ({dominated['auth_p50_us']:,.0f} of "
-            f"{dominated['p50_us']:,.0f} µs)."
+            f" From {dominated['measured_rtt_ms']:.2f} ms of added round trip on, the auth step (the "
+            f"lookup) was more than half of the whole response ({dominated['auth_share']:.0%}, by "
+            "the server's own Server-Timing)."
         )
     held = [r for r in rows if r["verdict"] == "holds"]
     if not held:
-        text += " By the paired verdict rule, the claim held at none of these distances."
-    else:
-        first = held[0]
-        text += (
-            f" By the paired verdict rule (interval above a margin of {first['margin_us']:,.0f} µs), "
-            f"the claim holds from {first['measured_rtt_ms']:.2f} ms of added round trip on "
-            f"({first['delta_p50_us']:+,.0f} µs, interval {first['ci_low_us']:+,.0f} to "
-            f"{first['ci_high_us']:+,.0f} µs)"
-        )
-        if first is rows[0]:
-            text += (
-                f": already at the nearest setting, where the proxy adds only its own hop "
-                f"({first['measured_rtt_ms']:.2f} ms)."
-            )
-        else:
-            text += "."
-        unsure = [r["server"] for r in rows if r["verdict"] not in ("holds", "no_difference")]
-        if unsure:
-            text += f" Undecided or reversed: {', '.join(unsure)}."
+        return text + " By the paired verdict rule, the claim held at none of these distances."
+    first = held[0]
+    text += (
+        f" By the paired verdict rule (interval above a margin of {first['margin_us']:,.0f} µs), "
+        f"the claim holds from {first['measured_rtt_ms']:.2f} ms of added round trip on "
+        f"({verdicts.signed(first['delta_p50_us'])} µs, interval {verdicts.signed(first['ci_low_us'])} "
+        f"to {verdicts.signed(first['ci_high_us'])} µs)"
+    )
+    text += ": already at the nearest setting." if first is rows[0] else "."
+    unsure = [r["server"] for r in rows if r["verdict"] not in ("holds", "no_difference")]
+    if unsure:
+        text += f" Undecided or reversed: {', '.join(unsure)}."
     return text

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.analysis.runs import Run, at_rate, busiest_closed, can_revoke, plain
+from bench.analysis import verdicts
+from bench.analysis.model import Server
+from bench.analysis.runs import Run, arm_figures
 
 
 def revocation_rows(run: Run) -> list[dict[str, Any]]:
@@ -52,61 +54,81 @@ def revocation_sentence(run: Run) -> str:
     return "; ".join(parts) + "."
 
 
+def variant_words(server: Server) -> str:
+    """What makes a variant, in words, from its recorded facts."""
+    if server.kind == "jwt_auth" and server.revocable:
+        return "a jti denylist"
+    if server.cache_ttl_s:
+        return f"a {server.cache_ttl_s:g} s in-process session cache"
+    if server.store == "redis":
+        return "sessions in Redis"
+    return ", ".join(f"{k}={v}" for k, v in server.settings.items()) or "its defaults"
+
+
 def variant_pairs(run: Run) -> list[tuple[str, str]]:
-    """(plain server, variant) for every revocation or caching variant of the scenario, found
-    by kind and settings: a JWT server with the jti denylist on, a session server with a cache."""
-    pairs = []
-    for spec in run.meta["scenario"].get("servers", []):
-        kind = spec.get("server")
-        varies = (kind == "jwt_auth" and can_revoke(spec)) or spec.get("cache_ttl_s", 0) > 0
-        base = plain(run, kind)
-        if varies and base is not None:
-            pairs.append((base, spec["label"]))
-    return pairs
+    """(base, variant) for every pair of the groups answering "variants" whose arms are of one
+    kind: a JWT server with the jti denylist against plain JWT, a session cache against plain
+    sessions; found by what the run recorded, never by label."""
+    found = []
+    for group in run.model.groups_for("variants"):
+        for pair in group.pairs:
+            if not pair.is_a_a and "server" not in pair.differs and (pair.b, pair.a) not in found:
+                found.append((pair.b, pair.a))
+    return found
 
 
 def variant_rows(run: Run) -> list[dict[str, Any]]:
-    """What a variant costs or saves against its base: CPU per request and median latency."""
-    fixed, closed = at_rate(run), busiest_closed(run)
+    """Each variant against its base, paired (the same cells, the one rule): the difference of
+    medians with its interval, and CPU per request of both arms in those same cells."""
+    wanted = set(variant_pairs(run))
     rows = []
-    for base, variant in variant_pairs(run):
-        if variant not in fixed and variant not in closed:
+    for r in verdicts.paired_verdicts(run, question="variants"):
+        if (r.b, r.a) not in wanted:
             continue
-        for label in (base, variant):
-            rows.append(
-                {
-                    "server": label,
-                    "cpu_service_us": closed.get(label, {}).get("cpu_service_us"),
-                    "cpu_postgres_us": closed.get(label, {}).get("cpu_postgres_us"),
-                    "rate": fixed.get(label, {}).get("rate"),
-                    "p50_us": fixed.get(label, {}).get("p50_us"),
-                    "p99_us": fixed.get(label, {}).get("p99_us"),
-                }
-            )
+        arms = arm_figures(run, r.group, r.rate)
+        a, b = arms.get(r.a, {}), arms.get(r.b, {})
+        rows.append({
+            "variant": r.a, "base": r.b, "what": variant_words(run.model.server(r.a)),
+            "rate": r.rate, "delta_p50_us": r.delta_p50_us, "ci_low_us": r.ci_low_us,
+            "ci_high_us": r.ci_high_us, "margin_us": r.margin_us, "verdict": r.verdict,
+            "variant_cpu_us": a.get("cpu_service_us"), "base_cpu_us": b.get("cpu_service_us"),
+            "variant_store_us": _store_cpu(a), "base_store_us": _store_cpu(b),
+            "hit_rate": a.get("cache_hit_share") if run.model.server(r.a).cache_ttl_s else None,
+            "tokens": _population(run, r.group),
+        })  # fmt: skip
     return rows
 
 
+def _population(run: Run, group: str) -> int | None:
+    """How many distinct users' tokens the group's requests carried (None: one per Locust user)."""
+    found = run.model.named(group)
+    return (found.tokens or None) if found else None
+
+
+def _store_cpu(figures: dict[str, Any]) -> float | None:
+    if figures.get("cpu_server_us") is None:
+        return None
+    return round((figures.get("cpu_postgres_us") or 0) + (figures.get("cpu_redis_us") or 0), 2)
+
+
 def variant_sentence(run: Run) -> str:
-    """What each variant did against its base; the verbs follow the signs of the differences."""
-    rows = {r["server"]: r for r in variant_rows(run)}
+    """What each variant did against its base, paired; words by verdict, CPU from the same cells."""
     parts = []
-    for base, variant in variant_pairs(run):
-        b, v = rows.get(base), rows.get(variant)
-        if not b or not v or b["cpu_service_us"] is None or v["cpu_service_us"] is None:
-            continue
-        cpu = v["cpu_service_us"] - b["cpu_service_us"]
-        text = (
-            f"{variant} used {abs(cpu):,.0f} µs {'more' if cpu > 0 else 'less'} CPU per request "
-            f"than {base} ({v['cpu_service_us']:,.0f} against {b['cpu_service_us']:,.0f} µs, server "
-            "plus database)"
-        )
-        if v["p50_us"] and b["p50_us"]:
-            lat = v["p50_us"] - b["p50_us"]
-            text += (
-                f", and its median response was {abs(lat):,.0f} µs "
-                f"{'slower' if lat > 0 else 'faster'} ({v['p50_us']:,.0f} against {b['p50_us']:,.0f} µs)"
-            )
+    for r in variant_rows(run):
+        words = verdicts.verdict_words(r["verdict"], "slower by more than the margin",
+                                       "faster by more than the margin")  # fmt: skip
+        text = (f"{r['variant']} ({r['what']}) against {r['base']} {verdicts.where(r['rate'])}: "
+                f"{verdicts.signed(r['delta_p50_us'])} µs on the median (interval "
+                f"{verdicts.signed(r['ci_low_us'])} to {verdicts.signed(r['ci_high_us'])}, margin "
+                f"±{r['margin_us']:,.0f}): {words}")  # fmt: skip
+        if r["variant_cpu_us"] is not None and r["base_cpu_us"] is not None:
+            text += (f"; in the same cells it used {r['variant_cpu_us']:,.0f} µs of CPU per "
+                     f"request against {r['base_cpu_us']:,.0f} (server plus store)")  # fmt: skip
+        if r["hit_rate"] is not None:
+            population = (f"{r['tokens']:,} users' tokens, a few far more active than the rest"
+                          if r["tokens"] else "one token per simulated user")  # fmt: skip
+            text += f", answering {r['hit_rate']:.0%} of requests from its cache ({population})"
         parts.append(text)
     if not parts:
-        return "This run has no denylist or cache variants (the full scenario has them)."
+        return "This run has no paired denylist or cache variants (the full scenario has them)."
     return "; ".join(parts) + "."

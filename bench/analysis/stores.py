@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from bench.analysis import verdicts
-from bench.analysis.runs import Run, find_server, plain
+from bench.analysis.model import Server
+from bench.analysis.runs import Run
 from bench.analysis.verdicts import pair_rows, verdict_words
 
 
@@ -71,87 +72,130 @@ def store_micro_sentence(run: Run) -> str:
     return text
 
 
+def tag(server: Server) -> str:
+    """What a server is, for the store comparisons: jwt, redis, postgres, naive or control."""
+    if server.kind == "session":
+        if server.store == "redis":
+            return "redis"
+        return (
+            "naive" if server.path == "/profile" and server.profile_query == "naive" else "postgres"
+        )
+    return "jwt" if server.kind == "jwt_auth" else server.kind
+
+
+def _tagged(run: Run, question: str) -> list[tuple[str, str, verdicts.PairVerdict]]:
+    model = run.model
+    return [(tag(model.server(r.a)), tag(model.server(r.b)), r)
+            for r in verdicts.paired_verdicts(run, question=question) if not r.a_a]  # fmt: skip
+
+
+def _figures(r: verdicts.PairVerdict) -> str:
+    return (f"{verdicts.signed(r.delta_p50_us)} µs on the median (interval "
+            f"{verdicts.signed(r.ci_low_us)} to {verdicts.signed(r.ci_high_us)}, margin "
+            f"±{r.margin_us:,.0f})")  # fmt: skip
+
+
 def store_rows(run: Run) -> list[dict[str, Any]]:
-    """The paired "stores" group: session on PostgreSQL, session on Redis, JWT, per load."""
+    """The paired session-store comparisons: session on PostgreSQL, on Redis, JWT, per load."""
     return pair_rows(run, "stores")
+
+
+STORE_PAIRS = {
+    ("redis", "jwt"): ("sessions in Redis minus JWT", "JWT is still faster",
+                       "Redis sessions are faster than JWT"),
+    ("redis", "postgres"): ("sessions in Redis minus sessions in PostgreSQL",
+                            "Redis is slower than PostgreSQL", "Redis is faster than PostgreSQL"),
+}  # fmt: skip
 
 
 def store_sentence(run: Run) -> str:
     """Where a Redis session store wins: against JWT and against PostgreSQL, at each load."""
-    redis = find_server(run, "session", AUTHBENCH_SESSION_STORE="redis")
-    session, jwt = plain(run, "session"), plain(run, "jwt_auth")
-    rows = verdicts.paired_verdicts(run, group="stores")
-    if not rows or not redis:
-        return "This run has no paired session-store comparison (the full scenario has one)."
     parts = []
-    for r in rows:
-        if (r.a, r.b) == (redis, jwt):
-            words = verdict_words(
-                r.verdict, "JWT is still faster", "Redis sessions are faster than JWT"
-            )
-            what = "sessions in Redis minus JWT"
-        elif (r.a, r.b) == (redis, session):
-            words = verdict_words(
-                r.verdict, "Redis is slower than PostgreSQL", "Redis is faster than PostgreSQL"
-            )
-            what = "sessions in Redis minus sessions in PostgreSQL"
-        else:
-            continue
-        parts.append(
-            f"{verdicts.where(r.rate)}, {what}: {r.delta_p50_us:+,.0f} µs on the median (interval "
-            f"{r.ci_low_us:+,.0f} to {r.ci_high_us:+,.0f}, margin ±{r.margin_us:,.0f}): {words}"
-        )
-    return ("; ".join(parts) + ".") if parts else "No Redis pair in this run's stores group."
+    for a, b, r in _tagged(run, "stores"):
+        if (a, b) in STORE_PAIRS:
+            what, slower, faster = STORE_PAIRS[(a, b)]
+            parts.append(f"{verdicts.where(r.rate)}, {what}: {_figures(r)}: "
+                         f"{verdict_words(r.verdict, slower, faster)}")  # fmt: skip
+    if not parts:
+        return "This run has no paired session-store comparison (the full scenario has one)."
+    return "; ".join(parts) + "."
 
 
 def profile_rows(run: Run) -> list[dict[str, Any]]:
-    """GET /profile: every pair of the paired "profile" group, unloaded and at each rate."""
+    """GET /profile: every pair of the paired /profile comparisons, unloaded and at each rate."""
     return pair_rows(run, "profile")
+
+
+PROFILE_PAIRS = {
+    ("postgres", "jwt"): ("the session server with its lookup folded into the data query "
+                          "minus JWT", "the session server is still slower by more than the margin",
+                          "the session server is the faster one"),
+    ("redis", "jwt"): ("the session server with sessions in Redis (lookup in Redis, then the "
+                       "data in PostgreSQL) minus JWT", "slower", "faster"),
+    ("redis", "postgres"): ("Redis lookup plus data query against the one joined query",
+                            "two stores cost more than one query", "two stores beat one query"),
+    ("naive", "postgres"): ("asking twice (lookup, then data) instead of once",
+                            "asking twice costs more than the margin",
+                            "asking twice is faster"),
+}  # fmt: skip
 
 
 def profile_sentence(run: Run) -> str:
     """Where every request reads the database anyway: what the session lookup still costs when
     folded into the data query, against JWT, and what folding it saved; words by verdict."""
-    session = find_server(run, "session", "/profile")
-    naive = find_server(run, "session", "/profile", AUTHBENCH_PROFILE_QUERY="naive")
-    jwt = find_server(run, "jwt_auth", "/profile")
-    redis = find_server(run, "session", "/profile", AUTHBENCH_SESSION_STORE="redis")
-    rows = verdicts.paired_verdicts(run, group="profile")
-    if not rows or not session or not jwt:
-        return "This run has no paired GET /profile comparison (the full scenario has one)."
     parts = []
+    for a, b, r in _tagged(run, "profile"):
+        if (a, b) in PROFILE_PAIRS:
+            what, slower, faster = PROFILE_PAIRS[(a, b)]
+            parts.append(f"{verdicts.where(r.rate)}, {what}: {_figures(r)}: "
+                         f"{verdict_words(r.verdict, slower, faster)}")  # fmt: skip
+    if not any((a, b) == ("postgres", "jwt") for a, b, _ in _tagged(run, "profile")):
+        return "This run has no paired GET /profile comparison (the full scenario has one)."
+    return "; ".join(parts) + "."
+
+
+def same_pair_rows(run: Run) -> list[dict[str, Any]]:
+    """The claim's headline pair wherever a group measured it (the same two servers), per rate:
+    each group's estimate, the number of arms sharing the load, and each arm's own rate."""
+    group = run.model.claim
+    if group is None:
+        return []
+    head = (group.headline.a, group.headline.b)
+    rows = []
+    for g in run.model.groups:
+        arms = len(g.arms) + (1 if g.a_a else 0)
+        for r in verdicts.paired_verdicts(run, group=g.name):
+            if (r.a, r.b) == head:
+                rows.append({"group": g.name, "question": g.question, "arms": arms,
+                             "rate": r.rate, "rate_per_arm": r.rate / arms if r.rate else None,
+                             "delta_p50_us": r.delta_p50_us, "ci_low_us": r.ci_low_us,
+                             "ci_high_us": r.ci_high_us, "verdict": r.verdict})  # fmt: skip
+    return rows
+
+
+def same_pair_sentence(run: Run) -> str:
+    """Why one pair measured in two groups at the same total rate gives two figures."""
+    rows = [r for r in same_pair_rows(run) if r["rate"] is not None]
+    by_rate: dict[float, list[dict[str, Any]]] = {}
     for r in rows:
-        if (r.a, r.b) == (session, jwt):
-            parts.append(
-                f"{verdicts.where(r.rate)}, the session server with its lookup folded into the data "
-                f"query minus JWT: {r.delta_p50_us:+,.0f} µs on the median (interval "
-                f"{r.ci_low_us:+,.0f} to {r.ci_high_us:+,.0f}, margin ±{r.margin_us:,.0f}): "
-                + {
-                    "holds": "the session server is still slower by more than the margin",
-                    "no_difference": "no difference beyond the margin",
-                    "reversed": "the session server is the faster one",
-                }.get(r.verdict, "undecided: run longer")
-            )
-        elif redis and (r.a, r.b) == (redis, jwt):
-            parts.append(
-                f"{verdicts.where(r.rate)}, the session server with sessions in Redis (lookup in "
-                f"Redis, then the data in PostgreSQL) minus JWT: {r.delta_p50_us:+,.0f} µs "
-                f"(interval {r.ci_low_us:+,.0f} to {r.ci_high_us:+,.0f}): "
-                + verdict_words(r.verdict, "slower", "faster")
-            )
-        elif redis and (r.a, r.b) == (redis, session):
-            parts.append(
-                f"{verdicts.where(r.rate)}, Redis lookup plus data query against the one joined "
-                f"query: {r.delta_p50_us:+,.0f} µs (interval {r.ci_low_us:+,.0f} to "
-                f"{r.ci_high_us:+,.0f}): "
-                + verdict_words(
-                    r.verdict, "two stores cost more than one query", "two stores beat one query"
-                )
-            )
-        elif naive and (r.a, r.b) == (naive, session):
-            parts.append(
-                f"{verdicts.where(r.rate)}, asking twice (lookup, then data) instead of once cost "
-                f"{r.delta_p50_us:+,.0f} µs (interval {r.ci_low_us:+,.0f} to {r.ci_high_us:+,.0f}; "
-                f"{r.verdict.replace('_', ' ')})"
-            )
-    return ("; ".join(parts) + ".") if parts else "No session-versus-JWT pair on /profile here."
+        by_rate.setdefault(r["rate"], []).append(r)
+    shared = {rate: rs for rate, rs in by_rate.items() if len({r["group"] for r in rs}) > 1}
+    if not shared:
+        return "No other group of this run measured the claim's pair at the same rate."
+    rate, rs = max(shared.items(), key=lambda kv: len(kv[1]))
+    parts = [f"{r['group']} ({r['arms']} arms, {r['rate_per_arm']:,.0f} req/s each): "
+             f"{verdicts.signed(r['delta_p50_us'])} µs [{verdicts.signed(r['ci_low_us'])}, "
+             f"{verdicts.signed(r['ci_high_us'])}]" for r in rs]  # fmt: skip
+    overlap = max(r["ci_low_us"] for r in rs) <= min(r["ci_high_us"] for r in rs)
+    text = (f"At {rate:g} req/s in total the same pair was measured in {len(rs)} groups: "
+            + "; ".join(parts) + ". ")  # fmt: skip
+    if overlap:
+        text += ("Their intervals overlap: the figures differ by no more than their own "
+                 "uncertainty. ")  # fmt: skip
+    else:
+        text += "Their intervals do not overlap. "
+    return text + (
+        "The groups are different cells: the same total rate is shared by a different number "
+        "of arms, so each server gets a different rate and the core a different mix of work, "
+        "and they ran at other moments. Compare figures within one group, not across groups."
+    )

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bench.analysis import verdicts
+from bench.analysis import answer, verdicts
+from bench.analysis.cpu_ratios import cpu_ratio_rows, cpu_ratio_sentence
 from bench.analysis.runs import Run, saturated_fraction
 from bench.analysis.under_load import summary_rows
-from bench.analysis.verdicts import cpu_ratio_sentence
 
 
 class Table:
@@ -92,38 +92,80 @@ def summary_table(run: Run) -> Table:
 
 
 def summary_text(run: Run) -> str:
-    lines = [str(summary_table(run))]
+    """What `make bench` prints at the end: the answer first, then the numbers behind it."""
+    lines = [answer.headline(run), "", str(summary_table(run))]
     rows = verdicts.paired_verdicts(run)
     if rows:
-        lines += ["", "Paired verdicts (a - b, median, 95% interval, margin, verdict):"]
+        lines += ["", "Paired verdicts (a - b on the median, 95% interval over the repeats, "
+                      "margin, verdict):"]  # fmt: skip
         lines += [verdicts.verdict_line(row) for row in rows]
         if warning := verdicts.a_a_warning(rows):
             lines += ["", warning]
-    if {"session", "jwt_auth"} <= set(run.labels):
+    if cpu_ratio_rows(run):
         lines += ["", cpu_ratio_sentence(run)]
     if any(r["load_generator_bound"] for r in summary_rows(run)):
         lines.append(
-            f"'locust bound': the load generator used over {saturated_fraction(run):.0%} of a core in that cell; its "
-            "req/s says more about Locust than the server (compare CPU per request instead)."
+            f"'locust bound': the load generator used over {saturated_fraction(run):.0%} of a "
+            "core in that cell; its req/s says more about Locust than the server (compare CPU "
+            "per request instead)."
         )
+    lines += ["", SCOPE]
     return "\n".join(lines)
 
 
+SCOPE = (
+    "These intervals are about this machine and these repeats: they say how sure this run is "
+    "of its own figures, not what another machine would measure. On another machine the level "
+    "moves (`python -m bench compare` shows two runs side by side)."
+)
+
+
 def compare_rows(a: Run, b: Run) -> list[dict[str, Any]]:
-    """Per server label present in both runs: the summary figures side by side, b / a."""
-    rows_a = {r["server"]: r for r in summary_rows(a)}
-    rows_b = {r["server"]: r for r in summary_rows(b)}
+    """The claim's verdicts of two runs side by side, per pair and rate present in both: each
+    run's estimate and interval, and whether the intervals overlap."""
+
+    def keyed(run: Run) -> dict[tuple, verdicts.PairVerdict]:
+        group = run.model.claim
+        found = verdicts.paired_verdicts(run, group=group.name) if group else []
+        return {(r.a, r.b, r.rate): r for r in found}
+
+    rows_a, rows_b = keyed(a), keyed(b)
     out = []
-    for label in [lbl for lbl in rows_a if lbl in rows_b]:
-        ra, rb = rows_a[label], rows_b[label]
-        row = {"server": label}
-        for key in ("rps_per_core", "cpu_server_us", "cpu_postgres_us", "p50_us", "p99_us"):
-            row[f"{key}_a"], row[f"{key}_b"] = ra[key], rb[key]
-            row[f"{key}_ratio"] = (
-                round(rb[key] / ra[key], 2) if ra[key] and rb[key] is not None else None
-            )
-        out.append(row)
+    for key in [k for k in rows_a if k in rows_b]:
+        ra, rb = rows_a[key], rows_b[key]
+        out.append({
+            "pair": f"{ra.a} - {ra.b}", "rate": ra.rate,
+            "a_delta_us": ra.delta_p50_us, "a_interval": f"[{ra.ci_low_us:+,.0f}, {ra.ci_high_us:+,.0f}]",
+            "a_verdict": ra.verdict,
+            "b_delta_us": rb.delta_p50_us, "b_interval": f"[{rb.ci_low_us:+,.0f}, {rb.ci_high_us:+,.0f}]",
+            "b_verdict": rb.verdict,
+            "overlap": max(ra.ci_low_us, rb.ci_low_us) <= min(ra.ci_high_us, rb.ci_high_us),
+            "same_verdict": ra.verdict == rb.verdict,
+        })  # fmt: skip
     return out
+
+
+def compare_sentence(a: Run, b: Run) -> str:
+    """What two runs' side-by-side rows say: the method agreeing with itself, or the machine."""
+    rows = compare_rows(a, b)
+    if not rows:
+        return f"{a.name} and {b.name} have no paired claim comparison in common."
+    same = sum(r["same_verdict"] for r in rows)
+    apart = [r for r in rows if not r["overlap"]]
+    machines = [run.meta.get("environment", {}).get("hostname") for run in (a, b)]
+    cpus = [run.meta.get("environment", {}).get("cpu_model") for run in (a, b)]
+    text = f"The two runs reach the same verdict in {same} of {len(rows)} comparisons."
+    if apart and (machines[0] != machines[1] or cpus[0] != cpus[1]):
+        text += (f" In {len(apart)} the intervals do not overlap, and the runs were made on "
+                 "different machines: the machine moved the number (each interval is about its "
+                 "own machine and repeats), not the method.")  # fmt: skip
+    elif apart:
+        text += (f" In {len(apart)} the intervals do not overlap although the machine is the "
+                 "same: something changed between the runs (load from other work, a change in "
+                 "the code or the scenario); run both again.")  # fmt: skip
+    else:
+        text += " Every pair of intervals overlaps."
+    return text
 
 
 # --------------------------------------------------------------------------------------------

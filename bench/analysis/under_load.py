@@ -1,11 +1,25 @@
 """Under load: the summary per server, latency at a fixed rate, saturation, tails, averages,
-coordinated omission and the load generator's own cost; each sentence computed from the run."""
+coordinated omission and the load generator's own cost; each sentence computed from the run.
+
+The claim group (the paired group that answers the article's question) is what these read: its
+arms by role (its headline pair, its control found by kind), never by label.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bench.analysis.runs import Run, at_rate, busiest_closed, cell_rows, micro_figure, points
+
+
+def claim_arms(run: Run) -> list[str]:
+    """The claim group's arms, A/A copy left out; [] without one."""
+    group = run.model.claim
+    return [a for a in group.arms] if group else []
+
+
+def _control(run: Run) -> str | None:
+    return next((a for a in claim_arms(run) if run.model.server(a).kind == "control"), None)
 
 
 def summary_rows(run: Run) -> list[dict[str, Any]]:
@@ -15,30 +29,22 @@ def summary_rows(run: Run) -> list[dict[str, Any]]:
     for label in run.labels:
         c, f = closed.get(label, {}), fixed.get(label, {})
         service = c.get("cpu_service_us")
-        rows.append(
-            {
-                "server": label,
-                "closed_users": c.get("users"),
-                "closed_rps": c.get("ok_rps"),
-                "rps_per_core": round(1e6 / service) if service else None,
-                "cpu_server_us": c.get("cpu_server_us"),
-                "cpu_postgres_us": c.get("cpu_postgres_us"),
-                "cpu_redis_us": c.get("cpu_redis_us"),
-                "cpu_load_generator_us": c.get("cpu_load_generator_us"),
-                "rate": f.get("rate"),
-                "p50_us": f.get("p50_us"),
-                "p99_us": f.get("p99_us"),
-                "corrected_p99_us": f.get("corrected_p99_us"),
-                "auth_p50_us": f.get("auth_p50_us"),
-                "load_generator_bound": bool(
-                    c.get("load_generator_bound") or f.get("load_generator_bound")
-                ),
-            }
-        )
+        rows.append({
+            "server": label, "closed_users": c.get("users"), "closed_rps": c.get("ok_rps"),
+            "rps_per_core": round(1e6 / service) if service else None,
+            "cpu_server_us": c.get("cpu_server_us"), "cpu_postgres_us": c.get("cpu_postgres_us"),
+            "cpu_redis_us": c.get("cpu_redis_us"),
+            "cpu_load_generator_us": c.get("cpu_load_generator_us"),
+            "rate": f.get("rate"), "p50_us": f.get("p50_us"), "p99_us": f.get("p99_us"),
+            "corrected_p99_us": f.get("corrected_p99_us"), "auth_p50_us": f.get("auth_p50_us"),
+            "load_generator_bound": bool(c.get("load_generator_bound") or f.get("load_generator_bound")),
+        })  # fmt: skip
     return rows
 
 
 def fixed_rate_rows(run: Run, rate: float | None = None) -> list[dict[str, Any]]:
+    """The claim group's arms at one rate (the reference rate by default), folded over repeats
+    (medians of the per-repeat figures, with their spread)."""
     points_at = at_rate(run, rate)
     return [
         {
@@ -48,25 +54,30 @@ def fixed_rate_rows(run: Run, rate: float | None = None) -> list[dict[str, Any]]
             "p99_us": p["p99_us"],
             "p99_9_us": p["p99_9_us"],
             "auth_p50_us": p["auth_p50_us"],
+            "auth_share": round(p["auth_p50_us"] / p["p50_us"], 3)
+            if p["auth_p50_us"] is not None and p["p50_us"]
+            else None,
+            "cpu_server_us": p["cpu_server_us"],
             "cpu_service_us": p["cpu_service_us"],
             "repeats": p["repeats"],
             "p50_spread_us": p["p50_spread_us"],
         }
-        for label, p in points_at.items()
+        for label in claim_arms(run)
+        if (p := points_at.get(label))
     ]
 
 
 def auth_share_sentence(run: Run, rate: float | None = None) -> str:
-    """How much of the median response the server itself reports as auth (Server-Timing)."""
+    """How much of the median response the server itself reports as auth (Server-Timing), for
+    the claim's headline pair; the same figures as the table beside it."""
+    group = run.model.claim
     rows = {r["server"]: r for r in fixed_rate_rows(run, rate)}
     parts = []
-    for label in ("session", "jwt_auth"):
+    for label in (group.headline.a, group.headline.b) if group else ():
         row = rows.get(label)
-        if row and row["auth_p50_us"] is not None and row["p50_us"]:
-            parts.append(
-                f"{label}: auth {row['auth_p50_us']:.0f} µs of a {row['p50_us']:.0f} µs median "
-                f"({row['auth_p50_us'] / row['p50_us']:.0%})"
-            )
+        if row and row["auth_share"] is not None:
+            parts.append(f"{label}: auth {row['auth_p50_us']:.0f} µs of a {row['p50_us']:.0f} µs "
+                         f"median ({row['auth_share']:.0%})")  # fmt: skip
     if not parts:
         return "This run has no Server-Timing figures at a fixed rate."
     return "By the servers' own Server-Timing, " + "; ".join(parts) + "."
@@ -79,16 +90,16 @@ def saturation_sentence(run: Run) -> str:
     best = max(rows, key=lambda r: r["rps_per_core"])
     worst = min(rows, key=lambda r: r["rps_per_core"])
     text = (
-        f"Per core of server plus database, {best['server']} could serve about {best['rps_per_core']:,} "
-        f"requests per second and {worst['server']} about {worst['rps_per_core']:,} "
-        f"({best['rps_per_core'] / worst['rps_per_core']:.1f}x)."
+        f"Per core of server plus database, {best['server']} could serve about "
+        f"{best['rps_per_core']:,} requests per second and {worst['server']} about "
+        f"{worst['rps_per_core']:,} ({best['rps_per_core'] / worst['rps_per_core']:.1f}x)."
     )
     bound = [r["server"] for r in rows if r["load_generator_bound"]]
     if bound:
         whose = "its" if len(bound) == 1 else "their"
         text += (
-            f" The load generator was the bottleneck for {', '.join(bound)}: {whose} measured req/s "
-            "is Locust's limit, which is why CPU per request is the figure to compare."
+            f" The load generator was the bottleneck for {', '.join(bound)}: {whose} measured "
+            "req/s is Locust's limit, which is why CPU per request is the figure to compare."
         )
     return text
 
@@ -98,23 +109,19 @@ def tail_sentence(run: Run, rate: float | None = None) -> str:
     if not rows:
         return "This run has no fixed-rate cells."
     worst = max(rows, key=lambda r: r["p99_9_us"] / r["p50_us"])
+    ratio = worst["p99_9_us"] / worst["p50_us"]
+    far = "far from" if ratio >= 3 else "close to"
     return (
-        f"The tail is far from the median: for {worst['server']}, p99.9 was {worst['p99_9_us']:,.0f} µs, "
-        f"{worst['p99_9_us'] / worst['p50_us']:.1f}x its median of {worst['p50_us']:,.0f} µs."
+        f"The tail is {far} the median: for {worst['server']}, p99.9 was "
+        f"{worst['p99_9_us']:,.0f} µs, {ratio:.1f}x its median of {worst['p50_us']:,.0f} µs."
     )
 
 
 def averages_rows(run: Run, rate: float | None = None) -> list[dict[str, Any]]:
-    return [
-        {
-            "server": label,
-            "mean_us": p["mean_us"],
-            "p50_us": p["p50_us"],
-            "p99_us": p["p99_us"],
-            "max_us": p["max_us"],
-        }
-        for label, p in at_rate(run, rate).items()
-    ]
+    at = at_rate(run, rate)
+    return [{"server": label, "mean_us": p["mean_us"], "p50_us": p["p50_us"],
+             "p99_us": p["p99_us"], "max_us": p["max_us"]}
+            for label in claim_arms(run) if (p := at.get(label))]  # fmt: skip
 
 
 def averages_sentence(run: Run, rate: float | None = None) -> str:
@@ -122,43 +129,42 @@ def averages_sentence(run: Run, rate: float | None = None) -> str:
     if not rows:
         return "This run has no fixed-rate cells."
     row = max(rows, key=lambda r: r["max_us"] / r["mean_us"])
+    hides = row["max_us"] / row["mean_us"] >= 3
     return (
-        f"For {row['server']}, the mean was {row['mean_us']:,.0f} µs, yet p99 was {row['p99_us']:,.0f} µs "
-        f"and the slowest request {row['max_us']:,.0f} µs ({row['max_us'] / row['mean_us']:.0f}x the mean): "
-        "an average hides exactly the requests users complain about."
+        f"For {row['server']}, the mean was {row['mean_us']:,.0f} µs, p99 {row['p99_us']:,.0f} µs "
+        f"and the slowest request {row['max_us']:,.0f} µs ({row['max_us'] / row['mean_us']:.0f}x "
+        "the mean)"
+        + (
+            ": an average hides exactly the requests users complain about."
+            if hides
+            else ": here the mean happens to say most of it, which a skewed run would not."
+        )
     )
 
 
 def omission_rows(run: Run) -> list[dict[str, Any]]:
-    """Fixed-rate points of the main comparison: p99 as sent against p99 from the intended start.
+    """Fixed-rate points of the claim group: p99 as sent against p99 from the intended start.
 
-    Part of that gap is the load generator's own timer (gevent sleeps in whole milliseconds):
-    the same for every server of a paired cell. The control server does nothing, so its gap is
-    that timer alone; `beyond_timer_us` is each server's gap minus the control's at that rate.
-    Late starts are totals over the repeats (whole requests, never halves).
+    Part of that gap is the load generator's own timer: the same for every server of a paired
+    cell. The control does nothing, so its gap is that timer alone; `beyond_timer_us` is each
+    server's gap minus the control's at that rate. Late starts are totals over the repeats.
     """
-    main = [
-        r
-        for r in cell_rows(run)
-        if r["model"] == "fixed_rate" and r["group"] in ("", "main") and not r["a_a_copy"]
-        and r["corrected_p99_us"] is not None
-    ]  # fmt: skip
+    group = run.model.claim
+    arms = set(claim_arms(run))
+    main = [r for r in cell_rows(run) if group and r["model"] == "fixed_rate"
+            and r["group"] == group.name and r["label"] in arms
+            and r["corrected_p99_us"] is not None]  # fmt: skip
     rows = []
     for p in points(main):
-        late = sum(
-            r["late_starts"] for r in main if (r["label"], r["rate"]) == (p["label"], p["rate"])
-        )
-        rows.append(
-            {
-                "server": p["label"],
-                "rate": p["rate"],
-                "p99_us": p["p99_us"],
-                "corrected_p99_us": p["corrected_p99_us"],
-                "gap_us": round(p["corrected_p99_us"] - p["p99_us"], 1),
-                "late_starts": int(late),
-            }
-        )
-    timer = {r["rate"]: r["gap_us"] for r in rows if r["server"] == "control"}
+        late = sum(r["late_starts"] for r in main
+                   if (r["label"], r["rate"]) == (p["label"], p["rate"]))  # fmt: skip
+        rows.append({
+            "server": p["label"], "rate": p["rate"], "p99_us": p["p99_us"],
+            "corrected_p99_us": p["corrected_p99_us"],
+            "gap_us": round(p["corrected_p99_us"] - p["p99_us"], 1), "late_starts": int(late),
+        })  # fmt: skip
+    control = _control(run)
+    timer = {r["rate"]: r["gap_us"] for r in rows if r["server"] == control}
     for r in rows:
         r["beyond_timer_us"] = (
             round(r["gap_us"] - timer[r["rate"]], 1) if r["rate"] in timer else None
@@ -172,75 +178,77 @@ def omission_sentence(run: Run) -> str:
     rows = omission_rows(run)
     if not rows:
         return "This run has no fixed-rate cells."
-    control = [r for r in rows if r["server"] == "control"]
-    others = [r for r in rows if r["beyond_timer_us"] is not None and r["server"] != "control"]
-    if not control or not others:
+    control = _control(run)
+    timers = [r for r in rows if r["server"] == control]
+    others = [r for r in rows if r["beyond_timer_us"] is not None and r["server"] != control]
+    if not timers or not others:
         worst = max(rows, key=lambda r: r["gap_us"])
         return (
-            f"At {worst['rate']:g} req/s, {worst['server']}'s p99 was {worst['p99_us']:,.0f} µs as sent and "
-            f"{worst['corrected_p99_us']:,.0f} µs from the intended start; without a control arm this run "
-            "cannot tell the load generator's timer from a stall."
+            f"At {worst['rate']:g} req/s, {worst['server']}'s p99 was {worst['p99_us']:,.0f} µs as "
+            f"sent and {worst['corrected_p99_us']:,.0f} µs from the intended start; without a "
+            "control arm this run cannot tell the load generator's timer from a stall."
         )
-    timer = max(control, key=lambda r: r["gap_us"])
+    timer = max(timers, key=lambda r: r["gap_us"])
     worst = max(others, key=lambda r: r["beyond_timer_us"])
     text = (
         f"The control server does nothing, yet its p99 from the intended start was up to "
-        f"{timer['gap_us']:,.0f} µs above its p99 as sent (at {timer['rate']:g} req/s): that gap is the "
-        "load generator's own timer, the same for every server measured beside it."
+        f"{timer['gap_us']:,.0f} µs above its p99 as sent (at {timer['rate']:g} req/s): that gap "
+        "is the load generator's own timing, the same for every server measured beside it."
     )
-    # A server cannot truly come in below the control: how far any did is this run's noise.
     noise = max(0.0, -min(r["beyond_timer_us"] for r in others))
     if worst["beyond_timer_us"] > max(2 * noise, 0.1 * timer["gap_us"]):
         text += (
-            f" Beyond it, {worst['server']} added {worst['beyond_timer_us']:,.0f} µs at {worst['rate']:g} req/s "
-            f"({worst['late_starts']:,} requests started late over the repeats): that part is the server's "
-            "own queueing, which a closed-loop tester would not see."
+            f" Beyond it, {worst['server']} added {worst['beyond_timer_us']:,.0f} µs at "
+            f"{worst['rate']:g} req/s ({worst['late_starts']:,} requests started late over the "
+            "repeats): that part is the server's own queueing, which a closed-loop tester would "
+            "not see."
         )
     else:
         text += (
             f" No server's gap stood out from the control's by more than the noise between them "
-            f"(servers came in up to {noise:,.0f} µs below the control, which only noise can do): at "
-            "these rates nothing stalled long enough to hide from a closed-loop tester. The outage "
-            "in 06-availability is a real stall."
+            f"(servers came in up to {noise:,.0f} µs below the control, which only noise can do): "
+            "at these rates nothing stalled long enough to hide from a closed-loop tester. The "
+            "outage in 06-availability is a real stall."
         )
     return text
 
 
 def load_generator_sentence(run: Run) -> str:
+    """What the load generator spent per request against the control, beside the server."""
     rows = [r for r in summary_rows(run) if r["cpu_load_generator_us"] and r["cpu_server_us"]]
-    control = next((r for r in rows if r["server"] == "control"), rows[0] if rows else None)
-    if control is None:
+    control = _control(run)
+    row = next((r for r in rows if r["server"] == control), rows[0] if rows else None)
+    if row is None:
         return "This run has no closed-loop CPU figures."
-    return (
-        f"Locust spent {control['cpu_load_generator_us']:.0f} µs of CPU per request against the "
-        f"{control['server']} server, which itself spent {control['cpu_server_us']:.0f} µs "
-        f"({control['cpu_load_generator_us'] / control['cpu_server_us']:.1f}x): on a small machine the "
-        "load generator, not the server, runs out of CPU first."
+    ratio = row["cpu_load_generator_us"] / row["cpu_server_us"]
+    text = (
+        f"Locust spent {row['cpu_load_generator_us']:.0f} µs of CPU per request against the "
+        f"{row['server']} server, which itself spent {row['cpu_server_us']:.0f} µs ({ratio:.1f}x)"
     )
-
-
-# --------------------------------------------------------------------------------------------
-# Experiments: database distance, revocation and caching, algorithms, availability.
+    if ratio > 1:
+        return (
+            text + ": on a small machine the load generator, not the server, runs out of CPU first."
+        )
+    return text + ": here the server, not the load generator, is the dearer side."
 
 
 def auth_time_rows(run: Run) -> list[dict[str, Any]]:
-    """The servers' own Server-Timing figure for the auth step: in-process (the micro-benchmark),
-    then over HTTP one request at a time, then at each paired rate. Why the same step costs
-    more on a server than in a loop: cold caches and wake-ups between requests."""
-    folded = [
-        p
-        for p in points(cell_rows(run))
-        if p["paired"] and p["group"] in ("", "main") and not p["a_a_copy"]
-    ]
-    in_process = {
-        "jwt_auth": micro_figure(run, "jwt_verify_HS256"),
-        "session": micro_figure(run, "session_lookup_unix_socket"),
-    }
+    """The auth step of the claim's headline pair as each server reports it (Server-Timing),
+    beside the same step in a tight loop (the micro-benchmark): one request at a time, then at
+    each paired rate."""
+    group = run.model.claim
+    if group is None:
+        return []
+    folded = [p for p in points(cell_rows(run)) if p["paired"] and p["group"] == group.name]
     rows = []
-    for label in ("session", "jwt_auth"):
-        mine = [p for p in folded if p["label"] == label]
-        row: dict[str, Any] = {"server": label, "in_process_us": in_process[label]}
-        for p in sorted(mine, key=lambda p: -1 if p["model"] == "closed" else p["rate"]):
+    for label in (group.headline.a, group.headline.b):
+        server = run.model.server(label)
+        loop = (micro_figure(run, f"jwt_verify_{server.algorithm}") if server.kind == "jwt_auth"
+                else micro_figure(run, "session_lookup_unix_socket") if server.kind == "session"
+                else None)  # fmt: skip
+        row: dict[str, Any] = {"server": label, "in_process_us": loop}
+        for p in sorted((p for p in folded if p["label"] == label),
+                        key=lambda p: -1 if p["model"] == "closed" else p["rate"]):  # fmt: skip
             key = "unloaded_us" if p["model"] == "closed" else f"at_{p['rate']:g}_rps_us"
             row[key] = p["auth_p50_us"]
         if len(row) > 2:
@@ -248,34 +256,105 @@ def auth_time_rows(run: Run) -> list[dict[str, Any]]:
     return rows
 
 
+def _load_of(key: str) -> float:
+    return 0.0 if key == "unloaded_us" else float(key[3:].split("_")[0])
+
+
 def auth_time_sentence(run: Run) -> str:
-    rows = {r["server"]: r for r in auth_time_rows(run)}
-    jwt = rows.get("jwt_auth")
-    if not jwt or jwt.get("in_process_us") is None:
+    """The same step in a loop and on a server, for the headline pair's b (the JWT server)."""
+    rows = auth_time_rows(run)
+    row = rows[-1] if rows else None
+    if not row or row.get("in_process_us") is None:
         return "This run lacks the micro-benchmark or the paired cells needed to compare."
-    loaded = {k: v for k, v in jwt.items() if k.startswith("at_") and v is not None}
-    if not loaded:
-        return "This run has no paired cells at a fixed rate."
-    busiest = max(loaded, key=lambda k: float(k[3:].split("_")[0]))
+    on_server = {k: v for k, v in row.items()
+                 if (k.startswith("at_") or k == "unloaded_us") and v is not None}  # fmt: skip
+    if not on_server:
+        return "This run has no paired cells."
+    busiest = max(on_server, key=_load_of)
+    quietest = min(on_server, key=_load_of)
+
+    def at(key: str) -> str:
+        return "one request at a time" if key == "unloaded_us" else f"at {_load_of(key):g} req/s"
+
     text = (
-        f"Verifying a JWT took {jwt['in_process_us']:.0f} µs in a tight loop in one process, "
-        f"{jwt.get('unloaded_us') or float('nan'):.0f} µs on the server one request at a time, and "
-        + ", ".join(f"{v:.0f} µs at {k[3:].split('_')[0]} req/s" for k, v in loaded.items())
+        f"{row['server']}'s auth step took {row['in_process_us']:.0f} µs in a tight loop in one "
+        "process, and on the server "
+        + ", ".join(f"{v:.0f} µs {at(k)}" for k, v in on_server.items())
         + " (medians of the server's own Server-Timing)."
     )
-    ratio = loaded[busiest] / jwt["in_process_us"]
-    quietest = min(loaded, key=lambda k: float(k[3:].split("_")[0]))
+    ratio = on_server[busiest] / row["in_process_us"]
     if ratio > 1.5:
-        text += (
-            f" Even at the busiest rate the step cost {ratio:.1f}x its in-process figure: a tight loop "
-            "keeps everything in cache, a server handles other work in between."
-        )
+        text += (f" At the busiest load the step cost {ratio:.1f}x its in-process figure: a "
+                 "tight loop keeps everything in cache, a server does other work in between.")  # fmt: skip
     else:
-        text += " At the busiest rate it cost about what it costs in a tight loop."
-    if loaded[quietest] > 1.3 * loaded[busiest]:
-        text += (
-            f" And the quieter the server, the slower the same step ({loaded[quietest]:.0f} µs at "
-            f"{quietest[3:].split('_')[0]} req/s), consistent with caches going cold and the core "
-            "idling between requests (not measured here)."
-        )
+        text += " At the busiest load it cost about what it costs in a tight loop."
+    if on_server[quietest] > 1.3 * on_server[busiest]:
+        text += (f" The quietest load ({at(quietest)}) was the slowest for the same step "
+                 f"({on_server[quietest]:.0f} µs), consistent with caches going cold and the core "
+                 "idling between requests (not measured here).")  # fmt: skip
+    elif on_server[busiest] > 1.3 * on_server[quietest]:
+        text += (f" The busier the server, the slower the same step ({on_server[busiest]:.0f} µs "
+                 f"{at(busiest)} against {on_server[quietest]:.0f} µs {at(quietest)}): requests "
+                 "queue behind each other inside the step.")  # fmt: skip
     return text
+
+
+def arrivals_rows(run: Run) -> list[dict[str, Any]]:
+    """The claim's headline pair under each arrival process the run measured, per rate: the
+    paired difference, its interval and verdict, the realised gap CV and how busy the servers'
+    core was."""
+    from bench.analysis.verdicts import paired_verdicts
+
+    group = run.model.claim
+    if group is None:
+        return []
+    head = (group.headline.a, group.headline.b)
+    rows = []
+    for g in (group, *run.model.groups_for("arrivals")):
+        cells = [r for r in cell_rows(run) if r["paired"] and r["group"] == g.name]
+        for v in paired_verdicts(run, group=g.name):
+            if (v.a, v.b) != head or v.rate is None:
+                continue
+            mine = [r for r in cells if r["rate"] == v.rate and r["label"] == v.a]
+            rows.append({
+                "arrivals": g.arrivals or "poisson", "rate": v.rate,
+                "gap_cv": _median(r["gap_cv"] for r in mine),
+                "cores_busy": _median(r["cores_busy"] for r in mine),
+                "delta_p50_us": v.delta_p50_us, "ci_low_us": v.ci_low_us,
+                "ci_high_us": v.ci_high_us, "verdict": v.verdict,
+            })  # fmt: skip
+    return sorted(rows, key=lambda r: (r["rate"], r["arrivals"]))
+
+
+def _median(values) -> float | None:
+    present = sorted(v for v in values if v is not None)
+    return present[len(present) // 2] if present else None
+
+
+def arrivals_sentence(run: Run) -> str:
+    """How much of the difference under load the arrival process decides, rate by rate."""
+    rows = arrivals_rows(run)
+    by_rate: dict[float, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        by_rate.setdefault(r["rate"], {})[r["arrivals"]] = r
+    both = {rate: x for rate, x in by_rate.items() if {"poisson", "uniform"} <= set(x)}
+    if not both:
+        return ("This run measured one arrival process only (the full scenario measures the "
+                "claim with evenly spaced arrivals too).")  # fmt: skip
+    parts = []
+    for rate, x in sorted(both.items()):
+        p, u = x["poisson"], x["uniform"]
+        ratio = p["delta_p50_us"] / u["delta_p50_us"] if u["delta_p50_us"] > 0 else None
+        times = f" ({ratio:.1f}x)" if ratio else ""
+        parts.append(f"at {rate:g} req/s, {p['delta_p50_us']:+,.0f} µs with random arrivals "
+                     f"against {u['delta_p50_us']:+,.0f} µs with evenly spaced ones{times}")  # fmt: skip
+    larger = sum(x["poisson"]["delta_p50_us"] > 1.2 * x["uniform"]["delta_p50_us"]
+                 for x in both.values())  # fmt: skip
+    text = "The same servers at the same rates, only the arrivals changed: " + "; ".join(parts)
+    if larger > len(both) / 2:
+        return text + (
+            ". Random arrivals made the difference larger: a request more often lands while the "
+            "servers' core is busy with another one, and the session server, which hands its "
+            "core back while it waits for the store, then waits again to get it back."
+        )
+    return text + ". Here the arrival process did not change the difference by more than a fifth."

@@ -1,8 +1,7 @@
 """The plots of a run, as matplotlib Figures (no pyplot state: usable headless and in Jupyter).
 
-`draw_all` writes them as PNG files into the run's plots/ folder. Cells where the load
-generator was the bottleneck (above the run's recorded share of a core) are marked in every
-plot that shows them.
+One question per figure; one colour per server, by what the server is (palette.py); legends off
+the data. `draw_all` writes every figure the run has data for into its plots/ folder as PNG.
 """
 
 from __future__ import annotations
@@ -17,28 +16,39 @@ from bench.analysis.plots.experiment_figures import (
     plot_revocation,
 )
 from bench.analysis.plots.load_figures import (
+    plot_arrivals,
     plot_cpu_per_request,
     plot_latency_vs_throughput,
     plot_micro,
     plot_percentile_spectrum,
 )
-from bench.analysis.plots.palette import COLORS, color
-from bench.analysis.plots.verdict_figures import plot_profile, plot_stores
+from bench.analysis.plots.palette import SERVER_COLORS, color
+from bench.analysis.plots.verdict_figures import (
+    plot_claim,
+    plot_profile,
+    plot_runtimes,
+    plot_stores,
+    plot_variants,
+)
 from bench.analysis.runs import Run
 
 PLOTS = {
+    "claim_verdicts": plot_claim,
     "latency_vs_throughput": plot_latency_vs_throughput,
     "percentile_spectrum": plot_percentile_spectrum,
     "cpu_per_request": plot_cpu_per_request,
+    "arrivals": plot_arrivals,
     "micro_benchmarks": plot_micro,
     "database_distance": plot_distance,
     "revocation": plot_revocation,
+    "variants": plot_variants,
     "algorithms": plot_algorithms,
     "availability": plot_availability,
     "profile": plot_profile,
     "session_stores": plot_stores,
     "bill_at_scale": plot_bill,
     "model_check": plot_model_check,
+    "runtimes": plot_runtimes,
 }
 
 
@@ -51,9 +61,9 @@ def draw_all(run: Run, out_dir: Path | None = None) -> list[Path]:
         if fig is None:
             continue
         path = out_dir / f"{name}.png"
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=110, bbox_inches="tight", pad_inches=0.1)  # nothing clipped
         written.append(path)
     return written
 
 
-__all__ = ["COLORS", "PLOTS", "color", "draw_all", *(f.__name__ for f in PLOTS.values())]
+__all__ = ["PLOTS", "SERVER_COLORS", "color", "draw_all", *(f.__name__ for f in PLOTS.values())]

@@ -6,16 +6,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from bench.analysis import capacity
-from bench.analysis.plots.palette import CPU_COLORS, color, legend_outside
+from bench.analysis.plots.palette import RESOURCE_COLORS, color, legend_outside
 from bench.analysis.runs import Run
-
-SCHEME_COLORS = {  # the colour of the server each scheme was measured on
-    "JWT": color("jwt_auth"),
-    "sessions in PostgreSQL": color("session"),
-    "sessions in Redis": color("session_redis"),
-    "sessions in PostgreSQL, 1 s cache": color("session_cached"),
-    "JWT with a jti denylist": color("jwt_denylist"),
-}
 
 
 def plot_bill(run: Run, rate: float = 1_000_000) -> Figure | None:
@@ -28,9 +20,9 @@ def plot_bill(run: Run, rate: float = 1_000_000) -> Figure | None:
     axis = fig.subplots()
     ys = list(range(len(rows)))[::-1]
     lefts = [0.0] * len(rows)
-    parts = (("app_cores", "app servers", CPU_COLORS["server"]),
-             ("postgres_cores", "PostgreSQL", CPU_COLORS["postgres"]),
-             ("redis_cores", "Redis", CPU_COLORS["redis"]))  # fmt: skip
+    parts = (("app_cores", "app servers", RESOURCE_COLORS["server"]),
+             ("postgres_cores", "PostgreSQL", RESOURCE_COLORS["postgres"]),
+             ("redis_cores", "Redis", RESOURCE_COLORS["redis"]))  # fmt: skip
     for key, name, shade in parts:
         values = [r[key] for r in rows]
         if not any(v >= 0.5 for v in values):
@@ -39,9 +31,10 @@ def plot_bill(run: Run, rate: float = 1_000_000) -> Figure | None:
         lefts = [a + b for a, b in zip(lefts, values, strict=True)]
     for y, total in zip(ys, lefts, strict=True):
         axis.annotate(f" {total:,.0f} cores", (total, y), va="center", fontsize=8)
-    axis.set_yticks(ys, [r["scheme"] for r in rows], fontsize=9)
+    axis.set_yticks(ys, [r["named"] for r in rows], fontsize=9)
+    servers = dict(capacity.scheme_servers(run))
     for tick, r in zip(axis.get_yticklabels(), rows, strict=True):
-        tick.set_color(SCHEME_COLORS.get(r["scheme"], "black"))
+        tick.set_color(color(run, servers[r["scheme"]]))
     axis.set_xlim(0, max(lefts) * 1.2)
     axis.set_xlabel(f"cores busy at {rate:,.0f} requests/s (CPU per request measured here)")
     axis.set_title(f"The bill at {rate:,.0f} requests per second, by design", fontsize=10)
@@ -64,8 +57,8 @@ def plot_model_check(run: Run) -> Figure | None:
     measured = [r["measured_rps"] for r in rows]
     axis.bar(xs - width / 2, predicted, width, color="white", edgecolor="black", hatch="..",
              label="predicted from one worker's CPU per request")  # fmt: skip
-    axis.bar(xs + width / 2, measured, width, color=[color(r["server"]) for r in rows],
-             label="measured (two workers)")  # fmt: skip
+    axis.bar(xs + width / 2, measured, width, color=[color(run, r["server"]) for r in rows],
+             label="measured (two workers; the server's colour)")  # fmt: skip
     for x, r in zip(xs, rows, strict=True):
         axis.annotate(f"{r['error_fraction']:+.0%}", (x + width / 2, r["measured_rps"]),
                       ha="center", va="bottom", fontsize=9)  # fmt: skip

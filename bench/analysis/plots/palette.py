@@ -1,68 +1,81 @@
-"""What every figure shares: one colour per server, the CPU palette, axis helpers."""
+"""What every figure shares: one colour per server and only for servers, separate palettes for
+resources and HTTP statuses, hatching for variants, and the axis helpers.
+
+A server's colour comes from what it is (the run's model: its kind, and for a session server
+its store), never from its label, so a renamed arm keeps its colour. Variants of a server (an
+A/A copy, a cache, a denylist, another algorithm, a farther store, /profile) keep their server's
+colour and are told apart by hatching, line style or marker.
+"""
 
 from __future__ import annotations
+
+import math
 
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from bench.analysis.model import Server
 from bench.analysis.runs import Run, saturated_fraction
 
-# One colour per server, the same in every figure of the project. Variants take a lighter or
-# related shade of their base; servers not listed here get one from SPARE_COLORS by label.
-COLORS = {
-    "control": "#7f7f7f",
-    "session": "#d62728",
-    "jwt_auth": "#1f77b4",
-    "jwt_auth_aa": "#aec7e8",
-    "session_cached": "#ff9896",
-    "jwt_denylist": "#9467bd",
-    "jwt_rs256": "#2ca02c",
-    "jwt_es256": "#17becf",
-    "jwt_eddsa": "#bcbd22",
-    "session_db_0ms": "#fcbba1",
-    "session_db_1ms": "#fb6a4a",
-    "session_db_2ms": "#cb181d",
-    "session_db_5ms": "#67000d",
-    # Sessions in Redis: orange, lighter for /profile, a ramp for the distance sweep.
-    "session_redis": "#ff7f0e",
-    "session_redis_profile": "#ffbb78",
-    "session_redis_db_0ms": "#fdd0a2",
-    "session_redis_db_1ms": "#fd8d3c",
-    "session_redis_db_2ms": "#e6550d",
-    "session_redis_db_5ms": "#a63603",
-    # GET /profile: the shade of each server's /me colour.
-    "session_profile": "#d62728",
-    "session_profile_naive": "#ff9896",
-    "jwt_profile": "#1f77b4",
-    "control_profile": "#7f7f7f",
-    # Two uvicorn workers (notebook 08's model check).
-    "session_2_workers": "#d62728",
-    "jwt_auth_2_workers": "#1f77b4",
+# Servers: the only colours that mean "which server".
+SERVER_COLORS = {
+    "control": "#7f7f7f",  # grey
+    "session": "#d62728",  # red: sessions in PostgreSQL
+    "session_redis": "#ff7f0e",  # orange: sessions in Redis
+    "jwt_auth": "#1f77b4",  # blue
 }
-
-
-SPARE_COLORS = ("#8c564b", "#e377c2", "#98df8a", "#c5b0d5", "#c49c94", "#dbdb8d")
-
-
-CPU_COLORS = {
-    "server": "#4c72b0",
-    "postgres": "#dd8452",
-    "redis": "#55a868",
-    "load_generator": "#c7c7c7",
+# Resources (where CPU goes): never a server's colour.
+RESOURCE_COLORS = {
+    "server": "#9467bd",  # purple: the app server process
+    "postgres": "#8c564b",  # brown: PostgreSQL
+    "redis": "#17becf",  # cyan: Redis (Valkey)
+    "load_generator": "#bcbd22",  # olive: Locust
+    "delay_proxy": "#c7c7c7",  # light grey: the experiment's own proxy
 }
-
-
-MAIN = ("control", "session", "jwt_auth")  # the comparison of notebooks 01 and 02
-
-
+RESOURCE_NAMES = {
+    "server": "server process",
+    "postgres": "PostgreSQL backends",
+    "redis": "Redis (Valkey)",
+    "load_generator": "load generator (Locust)",
+    "delay_proxy": "delay proxy",
+}
+# HTTP statuses (availability): never a server's colour either.
+STATUS_COLORS = {"200": "#2ca02c", "401": "#e377c2", "503": "#000000", "0": "#ffffff"}
+STATUS_NAMES = {"200": "200 OK", "401": "401", "503": "503 + Retry-After", "0": "no answer"}
+MARGIN_COLOR = "#d9d9d9"
 US = "µs"
+HATCHES = ("", "//", "..", "xx", "\\\\", "++", "oo")
+LINESTYLES = ("-", "--", ":", "-.")
 
 
-def color(label: str, index: int = 0) -> str:
-    """The server's own colour; an unknown label always gets the same spare one."""
-    if label in COLORS:
-        return COLORS[label]
-    return SPARE_COLORS[sum(label.encode()) % len(SPARE_COLORS)]
+def color(run: Run, label: str) -> str:
+    """The colour of the server behind `label`, by what it is."""
+    return server_color(run.model.server(label))
+
+
+def server_color(server: Server) -> str:
+    return SERVER_COLORS.get(server.role, SERVER_COLORS["control"])
+
+
+def variant_index(run: Run, label: str) -> int:
+    """0 for a plain server; 1, 2, ... for its variants, in the order the run lists them (an
+    A/A copy is always 1): what picks a variant's hatch, line style or marker."""
+    server = run.model.server(label)
+    if server.copy_of:
+        return 1
+    if server.plain:
+        return 0
+    same = [s.label for s in run.model.servers.values()
+            if s.role == server.role and not s.plain and not s.copy_of]  # fmt: skip
+    return 2 + same.index(label) if label in same else 2
+
+
+def hatch(run: Run, label: str) -> str:
+    return HATCHES[variant_index(run, label) % len(HATCHES)]
+
+
+def linestyle(run: Run, label: str) -> str:
+    return LINESTYLES[variant_index(run, label) % len(LINESTYLES)]
 
 
 def us_axis(axis) -> None:
@@ -80,8 +93,23 @@ def legend_outside(fig: Figure, axis, **kwargs) -> None:
 
 
 def main_labels(run: Run) -> list[str]:
-    return [label for label in MAIN if label in run.labels]
+    """The claim group's arms, its A/A copy left out: what notebooks 01 and 02 compare."""
+    group = run.model.claim
+    return list(group.arms) if group else []
 
 
 def bound_note(run: Run) -> str:
     return f"hatched: load generator above {saturated_fraction(run):.0%} of a core"
+
+
+def finite(value: float | None, instead: float) -> float:
+    """`value`, or `instead` where it is missing or not finite (a one-repeat interval)."""
+    return value if value is not None and math.isfinite(value) else instead
+
+
+def error_bars(deltas, lows, highs) -> list[list[float]]:
+    """Matplotlib's asymmetric error bars for estimates with 95% intervals; no bar where an
+    interval is missing (one repeat gives an estimate and no interval)."""
+    below = [d - finite(lo, d) for d, lo in zip(deltas, lows, strict=True)]
+    above = [finite(hi, d) - d for d, hi in zip(deltas, highs, strict=True)]
+    return [below, above]
