@@ -60,6 +60,20 @@ unloaded = false
 warmup_s = 1
 duration_s = 2
 
+# A cache measured with a token population: thousands of users in the full scenario, 50 here.
+[[paired]]
+name = "variants"
+question = "variants"
+arms = ["session", "session_cached"]
+pairs = [["session_cached", "session"]]
+rates = [200]
+users = 8
+unloaded = false
+tokens = 50
+popularity = 1.0
+warmup_s = 1
+duration_s = 2
+
 [revocation]
 servers = ["session", "session_cached", "jwt_auth", "jwt_denylist"]
 probe_for_s = 1.2
@@ -146,3 +160,14 @@ def test_experiment_plots_are_drawn(run):
     run_dir, _ = run
     for name in ("database_distance", "revocation", "availability"):
         assert (run_dir / "plots" / f"{name}.png").stat().st_size > 10_000, name
+
+
+def test_a_token_population_spreads_requests_and_the_cache_hit_rate_is_measured(run):
+    _, data = run
+    cells = [c for c in data["cells"] if c.get("group") == "variants"]
+    assert cells and all(c["population"]["tokens"] == 50 for c in cells)
+    for cell in cells:
+        assert all(arm["requests"] > 100 for arm in cell["arms"].values())
+        assert cell["arms"]["session"]["cache_hits"] == 0  # no cache, nothing to hit
+        share = cell["arms"]["session_cached"]["cache_hit_share"]
+        assert 0 < share < 1, share  # 50 tokens, 0.5 s: popular ones hit, rare ones miss

@@ -9,7 +9,6 @@ without an entry in FLIPS fails `test_every_sentence_is_pushed_both_ways`.
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -554,18 +553,7 @@ FLIPS: dict[str, tuple[Callable, str, str]] = {
 
 
 def sentence_names() -> list[str]:
-    found = []
-    for name in analysis.__all__:
-        function = getattr(analysis, name)
-        if name.endswith("_sentence") and callable(function):
-            parameters = list(inspect.signature(function).parameters.values())
-            if (
-                parameters
-                and parameters[0].name == "run"
-                and all(p.default is not p.empty for p in parameters[1:])
-            ):
-                found.append(name)
-    return found
+    return list(synthetic.run_sentences())
 
 
 def test_every_sentence_is_pushed_both_ways():
@@ -627,3 +615,31 @@ def test_the_spectrum_counts_are_the_requests_recorded(tmp_path):
     shown = {per_arm[label] for label in ("session", "jwt_auth", "control")}
     (title,) = [axis.get_title() for axis in plot_percentile_spectrum(run).axes if axis.get_title()]
     assert title == f"1000 req/s in total; {min(shown):,} requests per server", title
+
+
+def test_a_figure_that_fails_is_said_and_the_others_are_drawn(tmp_path, monkeypatch):
+    """A run's figures are drawn one by one: one that cannot be drawn (here a plot raising, as a
+    one-repeat interval once did) is one line, and every other figure is still written."""
+    from bench.analysis import plots
+
+    run = write(tmp_path / "run", *claim_run(tmp_path / "run", 1_000))
+
+    def broken(_run):
+        raise ValueError("Axis limits cannot be NaN or Inf")
+
+    monkeypatch.setitem(plots.PLOTS, "claim_verdicts", broken)
+    said = []
+    written = plots.draw_all(run, tmp_path / "plots", warn=said.append)
+    assert said == ["authbench: warning: claim_verdicts.png not drawn: ValueError: Axis limits "
+                    "cannot be NaN or Inf"]  # fmt: skip
+    assert {p.name for p in written} >= {"latency_vs_throughput.png", "percentile_spectrum.png"}
+
+
+def test_a_one_repeat_run_draws_its_verdicts_without_intervals(tmp_path):
+    from bench.analysis import plots
+
+    run = write(tmp_path / "run", *claim_run(tmp_path / "run", 1_000, repeats=1))
+    said = []
+    written = plots.draw_all(run, tmp_path / "plots", warn=said.append)
+    assert not said
+    assert "claim_verdicts.png" in {p.name for p in written}

@@ -234,6 +234,8 @@ class MeUser(FastHttpUser):
         url, path, headers, into = (
             self.arms[self.draw(len(self.arms))] if self.draw else self.arms[0]
         )
+        if POPULATION:  # a token population: this request's token drawn by popularity
+            headers = headers[self.rank()]
         context = {"recorder": into}
         if self.fixed_rate:
             intended = stream().take()

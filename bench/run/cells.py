@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.load.arrivals import gap_cv
-from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, LocustRun, verify
+from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, CellFailed, LocustRun, verify
 from bench.load.recorder import Recorder, percentiles
 from bench.run.scenario import Cell, PairedCell, Scenario, ServerSpec
 from bench.run.tokens import Population
 from bench.system.cpu_accounting import sample, used
 from bench.system.delay_proxy import ProxyProcess
 from bench.system.pinning import CoreLayout, pin
+from bench.system.processes import tail
 from bench.system.server_process import ServerProcess, server_env
 from servers.connections import worker_pid
 
@@ -239,7 +240,20 @@ class Lifecycle:
             recorder, data = locust.finish()
         finally:
             locust.kill()
+        Lifecycle._require_requests(locust, recorder, data, start, end)
         return start, end, used(before, after), recorder, data
+
+    @staticmethod
+    def _require_requests(locust: LocustRun, recorder: Recorder, data: dict[str, Any],
+                          start: int, end: int) -> None:  # fmt: skip
+        """A window in which a server (or a paired arm) got no request measures nothing: fail
+        the cell with Locust's log instead of recording zeros."""
+        arms = {label: Recorder.from_encoded(enc) for label, enc in data.get("arms", {}).items()}
+        empty = [label for label, r in (arms or {"the server": recorder}).items()
+                 if not r.window(start, end).count]  # fmt: skip
+        if empty:
+            raise CellFailed(f"Locust measured no request to {', '.join(empty)}",
+                             tail(locust.log_path, 25))  # fmt: skip
 
     def run_cell(self, cell: Cell, run_dir: Path) -> dict[str, Any]:
         """A single-server cell: closed loop or fixed rate, the server alone."""

@@ -6,6 +6,7 @@ the data. `draw_all` writes every figure the run has data for into its plots/ fo
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from bench.analysis.plots.bill_figures import plot_bill, plot_model_check
@@ -52,12 +53,20 @@ PLOTS = {
 }
 
 
-def draw_all(run: Run, out_dir: Path | None = None) -> list[Path]:
+def draw_all(run: Run, out_dir: Path | None = None, warn=None) -> list[Path]:
+    """Every figure the run has data for, as PNG. One figure that cannot be drawn is said in one
+    line to `warn` (stderr by default) and the others are still drawn: a run's results are never
+    lost to a plot."""
     out_dir = out_dir or run.path / "plots"
     out_dir.mkdir(parents=True, exist_ok=True)
+    warn = warn or (lambda line: print(line, file=sys.stderr))
     written = []
     for name, plot in PLOTS.items():
-        fig = plot(run)
+        try:
+            fig = plot(run)
+        except Exception as exc:
+            warn(f"authbench: warning: {name}.png not drawn: {type(exc).__name__}: {exc}")
+            continue
         if fig is None:
             continue
         path = out_dir / f"{name}.png"
