@@ -119,6 +119,8 @@ def add_check_commands(commands) -> None:
     xcheck.add_argument("--repeats", type=int, default=5)
     xcheck.add_argument("--duration", type=int, default=5, help="measured seconds per cell")
     xcheck.add_argument("--no-wrk", action="store_true", help="skip the wrk CPU cross-check")
+    xcheck.add_argument("--runtime", choices=("python", "fastapi", "node"), default="python",
+                        help="whose twins to cross-check")  # fmt: skip
     xcheck.add_argument("--json", action="store_true", help="a JSON list instead of lines")
     xcheck.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     coverage = commands.add_parser(
@@ -279,7 +281,8 @@ def command_xcheck(args: argparse.Namespace) -> None:
     from bench.run.xcheck import print_report, xcheck
 
     folder, rows = xcheck(args.rate, args.repeats, 1.0, args.duration, args.results,
-                          _print_now if not args.json else lambda _: None, wrk=not args.no_wrk)  # fmt: skip
+                          _print_now if not args.json else lambda _: None, wrk=not args.no_wrk,
+                          runtime=args.runtime)  # fmt: skip
     print_report(folder, rows, args.json)
 
 
@@ -298,9 +301,12 @@ def command_coverage(args: argparse.Namespace) -> None:
         for i in range(1, args.runs + 1):
             _print_now(f"coverage run {i} of {args.runs} ({chosen.name}) ...")
             folders.append(runner.Runner(chosen, root, f"coverage-{i}", None, lambda _: None).run())
-    runs = [analysis.load(f) for f in folders if analysis.load(f).meta["status"] == "complete"]
+    loaded = [analysis.load(f) for f in folders]
+    runs = [r for r in loaded if r.meta["status"] == "complete"
+            and r.meta["scenario"].get("name") == Path(args.scenario).stem]  # fmt: skip
     if len(runs) < 2:
-        raise ResultsError("coverage needs at least two complete runs of one scenario")
+        raise ResultsError(f"coverage needs at least two complete runs of the {args.scenario} "
+                           f"scenario, found {len(runs)}")  # fmt: skip
     print(analysis.Table(coverage(runs)))
 
 

@@ -111,3 +111,21 @@ def write(path: Path, sc: Scenario, cells: list[dict], **extra: Any) -> analysis
             "environment": {"cpu_model": "synthetic", "cpu_count": 2}, "cells": cells, **extra}  # fmt: skip
     (path / "run.json").write_text(json.dumps(meta))
     return analysis.load(path)
+
+
+def run_sentences() -> dict[str, Callable]:
+    """Every analysis.*_sentence that takes a run (its other parameters have defaults)."""
+    import inspect
+
+    found = {}
+    for name in analysis.__all__:
+        function = getattr(analysis, name)
+        if name.endswith("_sentence") and callable(function):
+            parameters = list(inspect.signature(function).parameters.values())
+            if (
+                parameters
+                and parameters[0].name == "run"
+                and all(p.default is not p.empty for p in parameters[1:])
+            ):
+                found[name] = function
+    return found

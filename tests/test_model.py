@@ -7,7 +7,6 @@ same figures, with the new names.
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 import shutil
@@ -19,6 +18,7 @@ from bench import analysis
 from bench.analysis import plots
 from bench.analysis.legacy import upgrade
 from bench.analysis.notebook import open_run
+from tests import synthetic
 
 
 def renamed_copy(tmp_path):
@@ -75,19 +75,7 @@ def restore(text: str, back: dict[str, str]) -> str:
 
 
 def sentences() -> list:
-    """Every analysis.*_sentence that takes a run (its other parameters have defaults)."""
-    found = []
-    for name in analysis.__all__:
-        function = getattr(analysis, name)
-        if name.endswith("_sentence") and callable(function):
-            parameters = list(inspect.signature(function).parameters.values())
-            if (
-                parameters
-                and parameters[0].name == "run"
-                and all(p.default is not p.empty for p in parameters[1:])
-            ):
-                found.append(function)
-    return found
+    return list(synthetic.run_sentences().values())
 
 
 @pytest.fixture(scope="module")

@@ -108,14 +108,21 @@ STORE_PAIRS = {
 }  # fmt: skip
 
 
-def store_sentence(run: Run) -> str:
-    """Where a Redis session store wins: against JWT and against PostgreSQL, at each load."""
+def _described(run: Run, question: str, words: dict[tuple, tuple[str, str, str]]) -> list[str]:
+    """For each tagged pair of a question's groups that `words` names: where, what, the figures,
+    and the words for its verdict."""
     parts = []
-    for a, b, r in _tagged(run, "stores"):
-        if (a, b) in STORE_PAIRS:
-            what, slower, faster = STORE_PAIRS[(a, b)]
+    for a, b, r in _tagged(run, question):
+        if (a, b) in words:
+            what, slower, faster = words[(a, b)]
             parts.append(f"{verdicts.where(r.rate)}, {what}: {_figures(r)}: "
                          f"{verdict_words(r.verdict, slower, faster)}")  # fmt: skip
+    return parts
+
+
+def store_sentence(run: Run) -> str:
+    """Where a Redis session store wins: against JWT and against PostgreSQL, at each load."""
+    parts = _described(run, "stores", STORE_PAIRS)
     if not parts:
         return "This run has no paired session-store comparison (the full scenario has one)."
     return "; ".join(parts) + "."
@@ -143,12 +150,7 @@ PROFILE_PAIRS = {
 def profile_sentence(run: Run) -> str:
     """Where every request reads the database anyway: what the session lookup still costs when
     folded into the data query, against JWT, and what folding it saved; words by verdict."""
-    parts = []
-    for a, b, r in _tagged(run, "profile"):
-        if (a, b) in PROFILE_PAIRS:
-            what, slower, faster = PROFILE_PAIRS[(a, b)]
-            parts.append(f"{verdicts.where(r.rate)}, {what}: {_figures(r)}: "
-                         f"{verdict_words(r.verdict, slower, faster)}")  # fmt: skip
+    parts = _described(run, "profile", PROFILE_PAIRS)
     if not any((a, b) == ("postgres", "jwt") for a, b, _ in _tagged(run, "profile")):
         return "This run has no paired GET /profile comparison (the full scenario has one)."
     return "; ".join(parts) + "."

