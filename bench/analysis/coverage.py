@@ -8,8 +8,9 @@ Three measures, over runs of the same scenario on the same machine:
   the same quantity overlap far more often than 95% of the time; failing to is a sign that the
   intervals are narrower than the run-to-run truth.
 - **Spread against width**: the standard deviation of the estimates between runs against the
-  standard error the intervals imply (half-width / 1.96): near 1 when honest, above 1 when the
-  intervals are too narrow.
+  standard error the intervals imply (half-width over the method's quantile: Student's t with
+  repeats - 1 degrees of freedom, or 1.96 for the bootstrap): near 1 when honest, above 1 when
+  the intervals are too narrow.
 Each is computed for the method in use and for the hierarchical bootstrap used before it.
 """
 
@@ -20,11 +21,15 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from scipy import stats
+
 from bench.analysis.cpu_ratios import cpu_ratio_rows
 from bench.analysis.intervals import bootstrap_ratio_of_means, hierarchical_bootstrap
 from bench.analysis.latency_files import paired_data
 from bench.analysis.runs import Run, cell_rows
 from bench.analysis.verdicts import paired_verdicts
+
+NORMAL_97_5 = 1.96
 
 
 def _bootstrap_rows(run: Run) -> list[dict[str, Any]]:
@@ -37,14 +42,16 @@ def _bootstrap_rows(run: Run) -> list[dict[str, Any]]:
         delta, low, high = hierarchical_bootstrap([x[r.a] for x in repeats],
                                                   [x[r.b] for x in repeats])  # fmt: skip
         rows.append({"a": r.a, "b": r.b, "rate": r.rate, "a_a": r.a_a, "group": r.group,
-                     "question": r.question, "delta": delta, "low": low, "high": high})  # fmt: skip
+                     "question": r.question, "delta": delta, "low": low, "high": high,
+                     "quantile": NORMAL_97_5})  # fmt: skip
     return rows
 
 
 def _current_rows(run: Run) -> list[dict[str, Any]]:
     return [{"a": r.a, "b": r.b, "rate": r.rate, "a_a": r.a_a, "group": r.group,
              "question": r.question, "delta": r.delta_p50_us, "low": r.ci_low_us,
-             "high": r.ci_high_us} for r in paired_verdicts(run)]  # fmt: skip
+             "high": r.ci_high_us, "quantile": float(stats.t.ppf(0.975, r.repeats - 1))}
+            for r in paired_verdicts(run) if r.repeats > 1]  # fmt: skip
 
 
 METHODS = {
@@ -130,7 +137,7 @@ def _spread_over_width(heads: list[dict[tuple, dict[str, Any]]]) -> float | None
         if len(mine) < 3:
             continue
         spread = statistics.stdev(r["delta"] for r in mine)
-        implied = statistics.mean((r["high"] - r["low"]) / 2 / 1.96 for r in mine)
+        implied = statistics.mean((r["high"] - r["low"]) / 2 / r["quantile"] for r in mine)
         if implied > 0:
             ratios.append(spread / implied)
     return round(statistics.median(ratios), 2) if ratios else None
