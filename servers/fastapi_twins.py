@@ -63,17 +63,35 @@ def _add_error_handlers(app: FastAPI) -> None:
         }
         return JSONResponse(body, 400)
 
-    @app.middleware("http")
-    async def bounded_body(request: Request, call_next):
-        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+
+class BoundedBody:
+    """413 for a body over MAX_BODY_BYTES, and `Cache-Control: no-store` on every answer.
+
+    A pure ASGI middleware rather than `@app.middleware("http")`: Starlette's
+    BaseHTTPMiddleware runs each request through a task group and memory streams, a cost of
+    the decorator, not of FastAPI, that would be billed to every arm's HTTP stack.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_no_store(message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"cache-control", b"no-store")]
+            await send(message)
+
+        length = dict(scope["headers"]).get(b"content-length", b"0")
+        if int(length or 0) > MAX_BODY_BYTES:
             body = {
                 "error": "invalid_request",
                 "error_description": f"body larger than {MAX_BODY_BYTES} bytes",
             }
-            return JSONResponse(body, 413)
-        response = await call_next(request)
-        response.headers["cache-control"] = "no-store"
-        return response
+            return await JSONResponse(body, 413)(scope, receive, send_no_store)
+        await self.app(scope, receive, send_no_store)
 
 
 def _add_routes(app: FastAPI) -> None:
@@ -131,6 +149,7 @@ def create_app(kind: str) -> FastAPI:
 
     app = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
 
+    app.add_middleware(BoundedBody)
     _add_error_handlers(app)
     _add_routes(app)
     return app

@@ -137,9 +137,7 @@ def test_no_answer_is_printed_before_its_prompt():
             for figure in figures:
                 # as a whole figure: an answer of "0" is not given away by "0.55" or "2026"
                 shown = re.search(rf"(?<![\w.]){re.escape(figure)}(?!\w|\.\d)", before)
-                assert not shown, (
-                    f"{path.name} {key}: {figure!r} shown before the prompt"
-                )
+                assert not shown, f"{path.name} {key}: {figure!r} shown before the prompt"
 
 
 def test_the_answer_follows_the_data(swapped_run):

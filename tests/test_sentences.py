@@ -643,3 +643,13 @@ def test_a_one_repeat_run_draws_its_verdicts_without_intervals(tmp_path):
     written = plots.draw_all(run, tmp_path / "plots", warn=said.append)
     assert not said
     assert "claim_verdicts.png" in {p.name for p in written}
+
+
+def test_a_run_of_runtimes_answers_per_runtime_not_with_no_answer(tmp_path):
+    """The runtimes scenario has no claim group: its headline is the per-runtime answer, and
+    it follows the data (the Node pair level in one run, slower in the other)."""
+    agree, disagree = runtime_runs(tmp_path)
+    said = analysis.headline(agree), analysis.headline(disagree)
+    assert all("no answer" not in s for s in said), said
+    assert "The verdict is the same on all 2 runtimes" in said[0]
+    assert "The runtimes disagree: the claim holds on" in said[1]

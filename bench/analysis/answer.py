@@ -109,9 +109,14 @@ def _profile_row(run: Run) -> verdicts.PairVerdict | None:
 
 
 def headline(run: Run) -> str:
-    """The answer in one sentence, then what flips it, then the A/A check if it speaks."""
-    text = answer_sentence(run) + " " + flips_sentence(run)
+    """The answer in one sentence, then what flips it, then the A/A check if it speaks. A run
+    that compares runtimes instead (no claim group) answers per runtime."""
     group = run.model.claim
+    if group is None and run.model.groups_for("runtimes"):
+        from bench.analysis.runtimes import runtime_sentence
+
+        return runtime_sentence(run)
+    text = answer_sentence(run) + " " + flips_sentence(run)
     if group is not None and (warning := verdicts.a_a_warning(
             verdicts.paired_verdicts(run, group=group.name))):  # fmt: skip
         text += " " + warning

@@ -51,7 +51,7 @@ def runtime_rows(run: Run) -> list[dict[str, Any]]:
             rows.append({
                 "runtime": runtime, "group": group.name, "rate": r.rate,
                 "delta_p50_us": r.delta_p50_us, "ci_low_us": r.ci_low_us,
-                "ci_high_us": r.ci_high_us, "margin_us": r.margin_us, "verdict": r.verdict,
+                "ci_high_us": r.ci_high_us, "margin_us": r.margin_us, "verdict": r.verdict, "reason": r.reason,
                 "session_p50_us": r.a_p50_us, "jwt_p50_us": r.b_p50_us,
                 "http_stack_us": http_us,
                 "session_server_us": c.get("session", {}).get("cpu_server_us"),
@@ -95,9 +95,10 @@ def runtime_sentence(run: Run) -> str:
     for r in rows:
         name = RUNTIME_NAMES.get(r["runtime"], r["runtime"])
         words = {"holds": "the claim holds", "no_difference": "no difference beyond the margin",
-                 "reversed": "reversed: the session server was faster"}.get(r["verdict"], "undecided")  # fmt: skip
+                 "reversed": "reversed: the session server was faster"}.get(
+            r["verdict"], f"undecided ({r['reason'] or 'the interval crosses the margin'})")  # fmt: skip
         text = (f"{name}: session minus JWT {verdicts.signed(r['delta_p50_us'])} µs at "
-                f"{r['rate']:g} req/s (interval {verdicts.signed(r['ci_low_us'])} to "
+                f"{r['rate']:,.0f} req/s (interval {verdicts.signed(r['ci_low_us'])} to "
                 f"{verdicts.signed(r['ci_high_us'])}, margin ±{r['margin_us']:,.0f}): {words}")  # fmt: skip
         jwt, session = cpu.get((r["runtime"], "jwt_auth")), cpu.get((r["runtime"], "session"))
         if jwt and session:
@@ -109,12 +110,19 @@ def runtime_sentence(run: Run) -> str:
     if len(verdict_set) == 1:
         tail = f" The verdict is the same on all {len(rows)} runtimes: it is not Python's alone."
     else:
-        held = [
-            RUNTIME_NAMES.get(r["runtime"], r["runtime"]) for r in rows if r["verdict"] == "holds"
-        ]
+
+        def names(verdict: str) -> list[str]:
+            return [RUNTIME_NAMES.get(r["runtime"], r["runtime"]) for r in rows
+                    if (r["verdict"] == "holds") == (verdict == "holds")]  # fmt: skip
+
+        held, other = names("holds"), names("other")
         tail = (
-            " The runtimes disagree: the claim holds on "
-            + (", ".join(held) or "none")
-            + " and not on the others, so on this machine the answer depends on the stack."
+            f" The runtimes disagree: the claim holds on {_joined(held) or 'none'} and not on "
+            f"{_joined(other)}, so on this machine the answer depends on the stack."
         )
     return "; ".join(parts) + "." + tail
+
+
+def _joined(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
