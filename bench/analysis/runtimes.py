@@ -106,21 +106,32 @@ def runtime_sentence(run: Run) -> str:
                      f"the session lookup {session['auth_step_us']:,.0f} µs plus "
                      f"{session['database_us']:,.0f} µs of database")  # fmt: skip
         parts.append(text)
-    verdict_set = {r["verdict"] for r in rows}
-    if len(verdict_set) == 1:
-        tail = f" The verdict is the same on all {len(rows)} runtimes: it is not Python's alone."
-    else:
+    return "; ".join(parts) + "." + _across_runtimes(rows)
 
-        def names(verdict: str) -> list[str]:
-            return [RUNTIME_NAMES.get(r["runtime"], r["runtime"]) for r in rows
-                    if (r["verdict"] == "holds") == (verdict == "holds")]  # fmt: skip
 
-        held, other = names("holds"), names("other")
-        tail = (
-            f" The runtimes disagree: the claim holds on {_joined(held) or 'none'} and not on "
-            f"{_joined(other)}, so on this machine the answer depends on the stack."
-        )
-    return "; ".join(parts) + "." + tail
+def _across_runtimes(rows: list[dict[str, Any]]) -> str:
+    """Whether the runtimes agree, telling a runtime this run could not decide from one whose
+    answer differs."""
+
+    def names(*verdicts_in: str) -> list[str]:
+        return [RUNTIME_NAMES.get(r["runtime"], r["runtime"]) for r in rows
+                if r["verdict"] in verdicts_in]  # fmt: skip
+
+    held, not_held = names("holds"), names("no_difference", "reversed")
+    undecided = names("inconclusive")
+    open_ = (f" This run cannot decide on {_joined(undecided)} (its interval crosses the "
+             "margin)." if undecided else "")  # fmt: skip
+    if held and not_held:
+        return (f" The runtimes disagree: the claim holds on {_joined(held)} and not on "
+                f"{_joined(not_held)}, so on this machine the answer depends on the stack."
+                + open_)  # fmt: skip
+    decided = held or not_held
+    if not decided:
+        return " No runtime is decided in this run: more repeats narrow the intervals."
+    if not undecided:
+        return f" The verdict is the same on all {len(rows)} runtimes: it is not Python's alone."
+    word = "holds" if held else "does not hold"
+    return f" The claim {word} on {_joined(decided)}." + open_
 
 
 def _joined(names: list[str]) -> str:
