@@ -154,8 +154,8 @@ def plot_runtimes(run: Run) -> Figure | None:
     parts = (("http_stack_us", "HTTP stack (the runtime's control)", "#c5b0d5"),
              ("auth_step_us", "auth step (server process)", RESOURCE_COLORS["server"]),
              ("database_us", "database (PostgreSQL)", RESOURCE_COLORS["postgres"]))  # fmt: skip
-    names = [f"{RUNTIME_NAMES.get(c['runtime'], c['runtime'])}\n{'session' if c['server'] == 'session' else 'JWT'}"
-             for c in cpu]  # fmt: skip
+    names = [RUNTIME_NAMES.get(c["runtime"], c["runtime"]).replace(" (", "\n(")
+             + ("\nsession" if c["server"] == "session" else "\nJWT") for c in cpu]  # fmt: skip
     bottom = [0.0] * len(cpu)
     for key, _, shade in parts:
         values = [max(c[key], 0.0) for c in cpu]
