@@ -307,7 +307,9 @@ def command_coverage(args: argparse.Namespace) -> None:
     if len(runs) < 2:
         raise ResultsError(f"coverage needs at least two complete runs of the {args.scenario} "
                            f"scenario, found {len(runs)}")  # fmt: skip
-    print(analysis.Table(coverage(runs)))
+    shares = ("a_a_contain_zero", "latency_overlap", "cpu_overlap")  # 0.95, not a rounded 0.9
+    print(analysis.Table([{k: f"{v:.0%}" if k in shares and v is not None else v
+                           for k, v in row.items()} for row in coverage(runs)]))  # fmt: skip
 
 
 def command_conform(args: argparse.Namespace) -> None:

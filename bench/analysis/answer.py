@@ -68,7 +68,7 @@ def answer_sentence(run: Run) -> str:
 
 
 def flips_sentence(run: Run) -> str:
-    """What changes the answer, from the run's distance and /profile comparisons."""
+    """What moves the answer (for or against the claim), from the run's distance and /profile comparisons."""
     parts = []
     far = _farthest_distance(run)
     if far is not None:
@@ -89,7 +89,7 @@ def flips_sentence(run: Run) -> str:
             "What would flip it (a farther database, an endpoint that reads the database "
             "anyway) is not in this run: the full scenario measures both."
         )
-    return "What flips it: " + "; ".join(parts) + "."
+    return "What moves it: " + "; ".join(parts) + "."
 
 
 def _farthest_distance(run: Run):

@@ -80,6 +80,7 @@ def cost_rows(run: Run) -> list[dict[str, Any]]:
             "measured_at": _measured_at(point), "cores_busy": point.get("cores_busy"),
             "hit_rate": point.get("cache_hit_share") if run.model.server(label).cache_ttl_s else None,
             "closed_rps": point["ok_rps"], "users": point["users"],
+            "closed_loop": point["model"] == "closed",
         })  # fmt: skip
     return rows
 
@@ -87,7 +88,13 @@ def cost_rows(run: Run) -> list[dict[str, Any]]:
 def named(cost: dict[str, Any]) -> str:
     """A scheme's name, with the hit rate a cached design's figure holds for."""
     hit = cost.get("hit_rate")
-    return cost["scheme"] + (f" (measured at {hit:.0%} cache hits)" if hit is not None else "")
+    name = cost["scheme"] + (f" (measured at {hit:.0%} cache hits)" if hit is not None else "")
+    if cost.get("closed_loop", True):
+        return name
+    # Only a fixed-rate figure, where idle time between requests makes each one dearer: it
+    # cannot be set beside the closed-loop figures without saying so.
+    busy = f", core {cost['cores_busy']:.0%} busy" if cost.get("cores_busy") else ""
+    return f"{name}\n[a fixed-rate figure{busy}: dearer than closed loop, not comparable]"
 
 
 def capacity_rows(
@@ -104,6 +111,7 @@ def capacity_rows(
                 {
                     "scheme": cost["scheme"],
                     "named": named(cost),
+                    "closed_loop": cost["closed_loop"],
                     "rate": rate,
                     "app_cores": rate * cost["server_us"] / 1e6,
                     "postgres_cores": rate * cost["postgres_us"] / 1e6,
@@ -278,7 +286,7 @@ def bill_sentence(run: Run, rate: float = 1_000_000, pg_node_cores: int = PG_NOD
     jwt = next((r for r in rows if r["scheme"] == "JWT"), None)
     parts = []
     for r in rows:
-        text = f"{r['named']}: {r['app_cores']:,.0f} app cores"
+        text = f"{r['named'].replace(chr(10), ' ')}: {r['app_cores']:,.0f} app cores"
         if r["postgres_nodes"]:
             text += f" + {r['postgres_cores']:,.0f} PostgreSQL cores ({_nodes(r['postgres_nodes'])} of {pg_node_cores} cores)"
         if r["redis_nodes"]:

@@ -16,7 +16,8 @@ def plot_bill(run: Run, rate: float = 1_000_000) -> Figure | None:
     rows = capacity.capacity_rows(run, (rate,))
     if not rows:
         return None
-    fig = Figure(figsize=(9.5, 0.55 * len(rows) + 1.6), layout="constrained")
+    wide = any(not r["closed_loop"] for r in rows)  # a longer label to make room for
+    fig = Figure(figsize=(12 if wide else 9.5, 0.55 * len(rows) + 1.6), layout="constrained")
     axis = fig.subplots()
     ys = list(range(len(rows)))[::-1]
     lefts = [0.0] * len(rows)
@@ -27,7 +28,10 @@ def plot_bill(run: Run, rate: float = 1_000_000) -> Figure | None:
         values = [r[key] for r in rows]
         if not any(v >= 0.5 for v in values):
             continue
-        axis.barh(ys, values, left=lefts, color=shade, label=name)
+        bars = axis.barh(ys, values, left=lefts, color=shade, label=name)
+        for bar, r in zip(bars, rows, strict=True):
+            if not r["closed_loop"]:  # a fixed-rate figure: faded, as the label says
+                bar.set_alpha(0.35)
         lefts = [a + b for a, b in zip(lefts, values, strict=True)]
     for y, total in zip(ys, lefts, strict=True):
         axis.annotate(f" {total:,.0f} cores", (total, y), va="center", fontsize=8)

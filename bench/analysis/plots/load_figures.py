@@ -234,9 +234,11 @@ def plot_arrivals(run: Run) -> Figure | None:
     fig = Figure(figsize=(10, 4), layout="constrained")
     left, right = fig.subplots(1, 2)
     processes = sorted({p for p, _, _ in shown})
+    rates = [r.rate for _, r, _ in shown]
+    dodge = 0.02 * (max(rates) - min(rates) or max(rates))  # side by side, not on top
     for k, process in enumerate(processes):
         mine = sorted((r for p, r, _ in shown if p == process), key=lambda r: r.rate)
-        xs = [r.rate * (1 + 0.02 * (k - 0.5)) for r in mine]
+        xs = [r.rate + dodge * (k - 0.5) for r in mine]
         left.errorbar(xs, [r.delta_p50_us for r in mine],
                       yerr=error_bars([r.delta_p50_us for r in mine], [r.ci_low_us for r in mine],
                                       [r.ci_high_us for r in mine]),
