@@ -84,7 +84,7 @@ class BoundedBody:
                 message["headers"] = [*message.get("headers", []), (b"cache-control", b"no-store")]
             await send(message)
 
-        length = dict(scope["headers"]).get(b"content-length", b"0")
+        length = next((v for k, v in scope["headers"] if k == b"content-length"), b"0")
         if int(length or 0) > MAX_BODY_BYTES:
             body = {
                 "error": "invalid_request",
