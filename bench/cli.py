@@ -81,8 +81,11 @@ def add_run_commands(commands) -> None:
     run.add_argument("--workers", type=int, help="Locust worker processes (0: one process)")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="where run folders go")
     run.add_argument("--no-plots", action="store_true", help="skip drawing the plots")
-    run.add_argument("--no-pin", action="store_true",
-                     help="do not pin the load generator and the servers to separate cores")  # fmt: skip
+    run.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not pin the load generator and the servers to separate cores",
+    )
     micro = commands.add_parser("micro", help="micro-benchmarks of the auth step, in-process")
     micro.add_argument("--level", choices=("quick", "full"), default="full")
     prof = commands.add_parser(
@@ -96,7 +99,7 @@ def add_run_commands(commands) -> None:
         action="store_true",
         help="sample the Locust process driving the server instead",
     )
-    prof.add_argument("--rate", type=float, help="a fixed total rate instead of closed loop")  # fmt: skip
+    prof.add_argument("--rate", type=float, help="a fixed total rate instead of closed loop")
     live = commands.add_parser("live", help="serve one server and open Locust's web UI on it")
     live.add_argument("--server", choices=SERVERS, default="session")
     live.add_argument("--port", type=int, default=8000)
@@ -106,8 +109,12 @@ def add_run_commands(commands) -> None:
     serve.add_argument("--server", choices=SERVERS, default="session")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--runtime", choices=("python", "fastapi", "node"), default="python",
-                       help="which implementation of the server contract")  # fmt: skip
+    serve.add_argument(
+        "--runtime",
+        choices=("python", "fastapi", "node"),
+        default="python",
+        help="which implementation of the server contract",
+    )
 
 
 def add_check_commands(commands) -> None:
@@ -119,8 +126,12 @@ def add_check_commands(commands) -> None:
     xcheck.add_argument("--repeats", type=int, default=5)
     xcheck.add_argument("--duration", type=int, default=5, help="measured seconds per cell")
     xcheck.add_argument("--no-wrk", action="store_true", help="skip the wrk CPU cross-check")
-    xcheck.add_argument("--runtime", choices=("python", "fastapi", "node"), default="python",
-                        help="whose twins to cross-check")  # fmt: skip
+    xcheck.add_argument(
+        "--runtime",
+        choices=("python", "fastapi", "node"),
+        default="python",
+        help="whose twins to cross-check",
+    )
     xcheck.add_argument("--json", action="store_true", help="a JSON list instead of lines")
     xcheck.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     coverage = commands.add_parser(
@@ -129,8 +140,9 @@ def add_check_commands(commands) -> None:
     )
     coverage.add_argument("--runs", type=int, default=5, help="how many runs to make")
     coverage.add_argument("--scenario", default="default")
-    coverage.add_argument("--from", dest="existing", type=Path,
-                          help="measure the runs already in this folder instead")  # fmt: skip
+    coverage.add_argument(
+        "--from", dest="existing", type=Path, help="measure the runs already in this folder instead"
+    )
     coverage.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
     conform = commands.add_parser(
         "conform", help="the server contract's security catalogue against any running server"
@@ -142,8 +154,9 @@ def add_check_commands(commands) -> None:
     conform.add_argument("--audience", default="authbench-api")
     conform.add_argument("--username", default="user00001")
     conform.add_argument("--password", default="authbench-password")
-    conform.add_argument("--revokes", action="store_true",
-                         help="jwt: logout must revoke the token (a denylist)")  # fmt: skip
+    conform.add_argument(
+        "--revokes", action="store_true", help="jwt: logout must revoke the token (a denylist)"
+    )
 
 
 def add_read_commands(commands) -> None:
@@ -176,8 +189,10 @@ def command_run(args: argparse.Namespace) -> None:
 
     chosen = scenario_toml.load(args.scenario)
     if not Path("/proc/self/stat").exists():
-        raise ResultsError("make bench needs Linux (WSL 2 on Windows): it reads process trees "
-                           "and CPU time from /proc; the notebooks open the reference run anywhere")  # fmt: skip
+        raise ResultsError(
+            "make bench needs Linux (WSL 2 on Windows): it reads process trees "
+            "and CPU time from /proc; the notebooks open the reference run anywhere"
+        )
     if args.workers is not None and args.workers < 0:
         raise scenario_toml.ScenarioError("--workers must be 0 or more")
     if os.environ.get("DATABASE_URL"):
@@ -243,12 +258,50 @@ def command_compare(args: argparse.Namespace) -> None:
     print(analysis.compare_sentence(a, b))
 
 
-LATENCY_KEYS = ("kind", "group", "question", "rate", "arrivals", "a", "b", "delta_p50_us",
-                "ci_low_us", "ci_high_us", "margin_us", "verdict", "a_a", "delta_p99_us",
-                "p99_ci_low_us", "p99_ci_high_us", "repeats", "reason", "method", "confidence",
-                "seed", "samples")  # fmt: skip
-CPU_KEYS = ("kind", "what", "load", "model", "rate", "users", "a", "b", "a_us", "b_us", "ratio",
-            "ci_low", "ci_high", "margin", "verdict", "repeats", "cores_busy", "method")  # fmt: skip
+LATENCY_KEYS = (
+    "kind",
+    "group",
+    "question",
+    "rate",
+    "arrivals",
+    "a",
+    "b",
+    "delta_p50_us",
+    "ci_low_us",
+    "ci_high_us",
+    "margin_us",
+    "verdict",
+    "a_a",
+    "delta_p99_us",
+    "p99_ci_low_us",
+    "p99_ci_high_us",
+    "repeats",
+    "reason",
+    "method",
+    "confidence",
+    "seed",
+    "samples",
+)
+CPU_KEYS = (
+    "kind",
+    "what",
+    "load",
+    "model",
+    "rate",
+    "users",
+    "a",
+    "b",
+    "a_us",
+    "b_us",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "margin",
+    "verdict",
+    "repeats",
+    "cores_busy",
+    "method",
+)
 
 
 def command_verdict(args: argparse.Namespace) -> None:
@@ -280,9 +333,16 @@ def command_verdict(args: argparse.Namespace) -> None:
 def command_xcheck(args: argparse.Namespace) -> None:
     from bench.run.xcheck import print_report, xcheck
 
-    folder, rows = xcheck(args.rate, args.repeats, 1.0, args.duration, args.results,
-                          _print_now if not args.json else lambda _: None, wrk=not args.no_wrk,
-                          runtime=args.runtime)  # fmt: skip
+    folder, rows = xcheck(
+        args.rate,
+        args.repeats,
+        1.0,
+        args.duration,
+        args.results,
+        _print_now if not args.json else lambda _: None,
+        wrk=not args.no_wrk,
+        runtime=args.runtime,
+    )
     print_report(folder, rows, args.json)
 
 
@@ -302,21 +362,41 @@ def command_coverage(args: argparse.Namespace) -> None:
             _print_now(f"coverage run {i} of {args.runs} ({chosen.name}) ...")
             folders.append(runner.Runner(chosen, root, f"coverage-{i}", None, lambda _: None).run())
     loaded = [analysis.load(f) for f in folders]
-    runs = [r for r in loaded if r.meta["status"] == "complete"
-            and r.meta["scenario"].get("name") == Path(args.scenario).stem]  # fmt: skip
+    runs = [
+        r
+        for r in loaded
+        if r.meta["status"] == "complete"
+        and r.meta["scenario"].get("name") == Path(args.scenario).stem
+    ]
     if len(runs) < 2:
-        raise ResultsError(f"coverage needs at least two complete runs of the {args.scenario} "
-                           f"scenario, found {len(runs)}")  # fmt: skip
+        raise ResultsError(
+            f"coverage needs at least two complete runs of the {args.scenario} "
+            f"scenario, found {len(runs)}"
+        )
     shares = ("a_a_contain_zero", "latency_overlap", "cpu_overlap")  # 0.95, not a rounded 0.9
-    print(analysis.Table([{k: f"{v:.0%}" if k in shares and v is not None else v
-                           for k, v in row.items()} for row in coverage(runs)]))  # fmt: skip
+    print(
+        analysis.Table(
+            [
+                {k: f"{v:.0%}" if k in shares and v is not None else v for k, v in row.items()}
+                for row in coverage(runs)
+            ]
+        )
+    )
 
 
 def command_conform(args: argparse.Namespace) -> None:
     from bench.run.conform import Target, check, line
 
-    target = Target(args.url, args.kind, args.secret.encode() if args.secret else None,
-                    args.issuer, args.audience, args.username, args.password, args.revokes)  # fmt: skip
+    target = Target(
+        args.url,
+        args.kind,
+        args.secret.encode() if args.secret else None,
+        args.issuer,
+        args.audience,
+        args.username,
+        args.password,
+        args.revokes,
+    )
     results = check(target)
     for result in results:
         print(line(result))
@@ -329,8 +409,14 @@ def command_conform(args: argparse.Namespace) -> None:
 def command_profile(args: argparse.Namespace) -> None:
     from bench.run.flamegraph import profile
 
-    folder = profile(args.server, args.seconds, args.results, _print_now,
-                     load_generator=args.load_generator, rate=args.rate)  # fmt: skip
+    folder = profile(
+        args.server,
+        args.seconds,
+        args.results,
+        _print_now,
+        load_generator=args.load_generator,
+        rate=args.rate,
+    )
     print(f"flame graph: {folder / 'flamegraph.svg'}")
 
 

@@ -233,8 +233,13 @@ def redis_url_from_env(environ: Mapping[str, str]) -> str:
 
 def check_redis(url: str, timeout_s: float = 5.0) -> str:
     """PING once and return the server's version, or raise ConfigError in one line."""
-    settings = DatabaseSettings(url="", connect_timeout_s=timeout_s, command_timeout_s=timeout_s,
-                                acquire_timeout_s=timeout_s, pool_size=1)  # fmt: skip
+    settings = DatabaseSettings(
+        url="",
+        connect_timeout_s=timeout_s,
+        command_timeout_s=timeout_s,
+        acquire_timeout_s=timeout_s,
+        pool_size=1,
+    )
 
     async def probe() -> str:
         client = redis_client(url, settings)

@@ -105,15 +105,17 @@ def _add_routes(app: FastAPI) -> None:
         return await auth.login(credentials.username, credentials.password)
 
     @app.get("/me")
-    async def me(request: Request, response: Response,
-                 principal: Annotated[Principal, Depends(current_user)]) -> dict[str, Any]:  # fmt: skip
+    async def me(
+        request: Request, response: Response, principal: Annotated[Principal, Depends(current_user)]
+    ) -> dict[str, Any]:
         """Exercises: the auth step as a dependency, then the principal as JSON."""
         response.headers["server-timing"] = _timing(request, cached=principal.cached)
         return principal.as_json()
 
     @app.get("/profile")
-    async def profile(request: Request, response: Response,
-                      auth: Annotated[Auth, Depends(get_auth)]) -> dict[str, Any]:  # fmt: skip
+    async def profile(
+        request: Request, response: Response, auth: Annotated[Auth, Depends(get_auth)]
+    ) -> dict[str, Any]:
         """Exercises: the server's /profile (for a session server, the lookup folded into the
         data query), timed from the start of the auth step to its end."""
         request.state.auth_started = time.perf_counter_ns()

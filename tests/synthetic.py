@@ -25,23 +25,42 @@ SERVERS = (
 
 
 def scenario(servers=SERVERS, groups: tuple[PairedSpec, ...] = (), **changes) -> Scenario:
-    base = {"name": "synthetic", "path": "synthetic.toml", "servers": tuple(servers),
-            "warmup_s": 1, "duration_s": 5, "repeats": 3, "reference_rate": 1000.0}  # fmt: skip
+    base = {
+        "name": "synthetic",
+        "path": "synthetic.toml",
+        "servers": tuple(servers),
+        "warmup_s": 1,
+        "duration_s": 5,
+        "repeats": 3,
+        "reference_rate": 1000.0,
+    }
     return Scenario(**{**base, "paired": tuple(groups), **changes})
 
 
 def claim_group(**changes) -> PairedSpec:
-    base = {"arms": ("session", "jwt_auth", "control"), "pairs": (("session", "jwt_auth"),
-            ("session", "control"), ("jwt_auth", "control")), "a_a": "jwt_auth",
-            "baseline": "jwt_auth", "rates": (1000.0,), "unloaded": False}  # fmt: skip
+    base = {
+        "arms": ("session", "jwt_auth", "control"),
+        "pairs": (("session", "jwt_auth"), ("session", "control"), ("jwt_auth", "control")),
+        "a_a": "jwt_auth",
+        "baseline": "jwt_auth",
+        "rates": (1000.0,),
+        "unloaded": False,
+    }
     return PairedSpec(**{**base, **changes})
 
 
 Medians = Callable[[str, int, float | None], float]  # (arm, repeat, rate) -> median µs
 
 
-def paired_cells(path: Path, sc: Scenario, medians: Medians, seconds: int = 10,
-                 per_second: int = 100, seed: int = 7, extra: Callable | None = None) -> list[dict]:  # fmt: skip
+def paired_cells(
+    path: Path,
+    sc: Scenario,
+    medians: Medians,
+    seconds: int = 10,
+    per_second: int = 100,
+    seed: int = 7,
+    extra: Callable | None = None,
+) -> list[dict]:
     """Every paired cell of the scenario's plan, with latency files: each arm lognormal around
     `medians(arm, repeat, rate)`; `extra(cell, arm)` may add figures to an arm."""
     rng = np.random.default_rng(seed)
@@ -61,54 +80,111 @@ def paired_cells(path: Path, sc: Scenario, medians: Medians, seconds: int = 10,
         arms = {}
         for spec in cell.arms:
             median = medians(spec.label, cell.repeat, cell.rate)
-            arms[spec.label] = arm_figures(spec, median, per_second * seconds, cell.rate,
-                                           **(extra(cell, spec.label) if extra else {}))  # fmt: skip
-        cells.append({
-            "id": cell.id, "model": "paired" if cell.rate else "paired_unloaded",
-            "group": cell.group.name, "users": cell.users, "rate": cell.rate,
-            "repeat": cell.repeat, "requests": per_second * seconds * len(cell.arms),
-            "window": {"start": START, "end": START + seconds, "duration_s": seconds},
-            "latency_file": f"cells/{cell.id}/latency.json", "arms": arms,
-            "server_cores_busy": 0.5, "load_generator_bound": False,
-        })  # fmt: skip
+            arms[spec.label] = arm_figures(
+                spec,
+                median,
+                per_second * seconds,
+                cell.rate,
+                **(extra(cell, spec.label) if extra else {}),
+            )
+        cells.append(
+            {
+                "id": cell.id,
+                "model": "paired" if cell.rate else "paired_unloaded",
+                "group": cell.group.name,
+                "users": cell.users,
+                "rate": cell.rate,
+                "repeat": cell.repeat,
+                "requests": per_second * seconds * len(cell.arms),
+                "window": {"start": START, "end": START + seconds, "duration_s": seconds},
+                "latency_file": f"cells/{cell.id}/latency.json",
+                "arms": arms,
+                "server_cores_busy": 0.5,
+                "load_generator_bound": False,
+            }
+        )
     return cells
 
 
-def arm_figures(spec: ServerSpec, p50: float, requests: int, rate: float | None,
-                server_us: float = 100.0, postgres_us: float = 0.0, redis_us: float = 0.0,
-                late: int = 0, hits: int = 0, **more: Any) -> dict[str, Any]:  # fmt: skip
+def arm_figures(
+    spec: ServerSpec,
+    p50: float,
+    requests: int,
+    rate: float | None,
+    server_us: float = 100.0,
+    postgres_us: float = 0.0,
+    redis_us: float = 0.0,
+    late: int = 0,
+    hits: int = 0,
+    **more: Any,
+) -> dict[str, Any]:
     figures = {
-        "label": spec.label, "server": spec.server, "settings": spec.settings,
-        "requests": requests, "ok_rps": requests / 10, "error_count": 0, "late_starts": late,
-        "latency_us": {"p50": p50, "p90": p50 * 1.5, "p99": p50 * 3, "p99.9": p50 * 5,
-                       "max": p50 * 10, "mean": p50 * 1.1},
+        "label": spec.label,
+        "server": spec.server,
+        "settings": spec.settings,
+        "requests": requests,
+        "ok_rps": requests / 10,
+        "error_count": 0,
+        "late_starts": late,
+        "latency_us": {
+            "p50": p50,
+            "p90": p50 * 1.5,
+            "p99": p50 * 3,
+            "p99.9": p50 * 5,
+            "max": p50 * 10,
+            "mean": p50 * 1.1,
+        },
         "corrected_latency_us": {"p50": p50 * 1.02, "p99": p50 * 3.1, "max": p50 * 10},
         "auth_us": {"p50": p50 / 3},
-        "cpu_us_per_request": {"server": server_us, "postgres": postgres_us, "redis": redis_us,
-                               "load_generator": 90.0},
+        "cpu_us_per_request": {
+            "server": server_us,
+            "postgres": postgres_us,
+            "redis": redis_us,
+            "load_generator": 90.0,
+        },
         "cache_hit_share": hits / requests if requests else None,
         "load_generator_bound": False,
         "arrivals": {"process": "poisson", "seed": 1, "gap_cv": 1.0} if rate else None,
-    }  # fmt: skip
+    }
     figures.update(more)
     return figures
 
 
-def closed_cell(label: str, kind: str, repeat: int, server_us: float, postgres_us: float = 0.0,
-                users: int = 16, rps: float = 9000.0, busy: float = 0.9) -> dict[str, Any]:  # fmt: skip
+def closed_cell(
+    label: str,
+    kind: str,
+    repeat: int,
+    server_us: float,
+    postgres_us: float = 0.0,
+    users: int = 16,
+    rps: float = 9000.0,
+    busy: float = 0.9,
+) -> dict[str, Any]:
     spec = ServerSpec(label, kind)
-    return {"id": f"{label}-closed-{repeat}", "model": "closed", "users": users, "rate": None,
-            "repeat": repeat, "server_cores_busy": busy,
-            **arm_figures(spec, 600.0, int(rps * 10), None, server_us, postgres_us, ok_rps=rps)}  # fmt: skip
+    return {
+        "id": f"{label}-closed-{repeat}",
+        "model": "closed",
+        "users": users,
+        "rate": None,
+        "repeat": repeat,
+        "server_cores_busy": busy,
+        **arm_figures(spec, 600.0, int(rps * 10), None, server_us, postgres_us, ok_rps=rps),
+    }
 
 
 def write(path: Path, sc: Scenario, cells: list[dict], **extra: Any) -> analysis.Run:
     """run.json as the harness writes it (current format), then loaded as the notebooks do."""
     path.mkdir(parents=True, exist_ok=True)
     (path / "cells").mkdir(exist_ok=True)
-    meta = {"format": 2, "status": "complete", "scenario": sc.as_dict(),
-            "settings": {"saturated_core_fraction": 0.9, "late_after_ms": 2.0},
-            "environment": {"cpu_model": "synthetic", "cpu_count": 2}, "cells": cells, **extra}  # fmt: skip
+    meta = {
+        "format": 2,
+        "status": "complete",
+        "scenario": sc.as_dict(),
+        "settings": {"saturated_core_fraction": 0.9, "late_after_ms": 2.0},
+        "environment": {"cpu_model": "synthetic", "cpu_count": 2},
+        "cells": cells,
+        **extra,
+    }
     (path / "run.json").write_text(json.dumps(meta))
     return analysis.load(path)
 

@@ -20,9 +20,13 @@ MAX_FUNCTION_LINES = 60
 
 def lint_imports(tree: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache"], cwd=tree, capture_output=True, text=True, timeout=120,
+        [str(LINT_IMPORTS), "--no-cache"],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"PYTHONPATH": str(tree), "PATH": "/usr/bin:/bin"},
-    )  # fmt: skip
+    )
 
 
 def test_import_contracts_are_kept():
@@ -59,8 +63,9 @@ def test_read_side_commands_load_nothing_that_starts_a_process(command):
         "loaded = sorted(m for m in sys.modules if m.startswith(" + repr(RUN_SIDE) + "))\n"
         "print('LOADED', loaded, file=sys.stderr)\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert "LOADED []" in result.stderr, result.stderr[-2000:]
 
 
@@ -69,8 +74,11 @@ def python_files() -> list[Path]:
 
 
 def test_modules_stay_readable():
-    long = {str(p.relative_to(ROOT)): n for p in python_files()
-            if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}  # fmt: skip
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in python_files()
+        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
     assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
 
 

@@ -37,8 +37,10 @@ def test_the_same_seed_gives_the_same_stream_and_another_seed_another():
 
 
 def test_uniform_streams_of_several_processes_interleave_into_one_even_stream():
-    parts = [ArrivalStream("uniform", 1000, seed=1, share=k, shares=4, clock=lambda: 10.0)
-             for k in range(4)]  # fmt: skip
+    parts = [
+        ArrivalStream("uniform", 1000, seed=1, share=k, shares=4, clock=lambda: 10.0)
+        for k in range(4)
+    ]
     merged = sorted(slot for stream in parts for slot in take(stream, 250))
     gaps = [b - a for a, b in itertools.pairwise(merged)]
     assert max(gaps) - min(gaps) < 1e-9 and gaps[0] == pytest.approx(0.001)

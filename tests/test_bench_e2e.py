@@ -87,8 +87,18 @@ def test_run_completes_with_every_cell_plots_and_metadata(tiny_run):
     assert run["status"] == "complete" and run["finished_at"]
     assert len(run["cells"]) == run["planned_cells"] == 4
     env = run["environment"]
-    for key in ("cpu_model", "cpu_count", "os_release", "python_version", "postgres_version",
-                "package_locust", "package_pyjwt", "package_asyncpg", "git_commit", "git_dirty"):  # fmt: skip
+    for key in (
+        "cpu_model",
+        "cpu_count",
+        "os_release",
+        "python_version",
+        "postgres_version",
+        "package_locust",
+        "package_pyjwt",
+        "package_asyncpg",
+        "git_commit",
+        "git_dirty",
+    ):
         assert key in env, key
     for plot in (
         "latency_vs_throughput",
@@ -302,8 +312,11 @@ def test_unreachable_redis_url_is_one_line(tmp_path):
     env["REDIS_URL"] = "redis://:secret@127.0.0.1:1/0"
     result = subprocess.run(
         bench_argv("run", "--scenario", "full", "--results", str(tmp_path)),
-        capture_output=True, text=True, timeout=60, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(
@@ -333,8 +346,9 @@ def test_a_profile_and_redis_scenario_runs_end_to_end(tmp_path):
     )
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     argv = bench_argv("run", "--scenario", str(scenario), "--results", str(tmp_path), "--no-plots")
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          env=env) as run:  # fmt: skip
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as run:
         valkeys: set[int] = set()
         while run.poll() is None:  # watch the store come and go
             valkeys |= {pid for pid in tree(run.pid) if command_name(pid) == "valkey-server"}

@@ -11,25 +11,43 @@ from bench import analysis
 SERVERS = [
     {"label": "jwt_auth", "server": "jwt_auth", "settings": {}},
     {"label": "session", "server": "session", "settings": {}},
-    {"label": "session_redis", "server": "session",
-     "settings": {"AUTHBENCH_SESSION_STORE": "redis"}},
+    {
+        "label": "session_redis",
+        "server": "session",
+        "settings": {"AUTHBENCH_SESSION_STORE": "redis"},
+    },
     {"label": "session_2_workers", "server": "session", "settings": {}, "workers": 2},
-]  # fmt: skip
+]
 LAYOUT = {"load_generator": [0], "servers": [1]}
 
 
-def closed(label: str, ok_rps: float, server_us: float, postgres_us: float = 0.0,
-           redis_us: float | None = None, generator_us: float = 50.0) -> dict:  # fmt: skip
+def closed(
+    label: str,
+    ok_rps: float,
+    server_us: float,
+    postgres_us: float = 0.0,
+    redis_us: float | None = None,
+    generator_us: float = 50.0,
+) -> dict:
     cpu = {"server": server_us, "postgres": postgres_us, "load_generator": generator_us}
     if redis_us is not None:
         cpu["redis"] = redis_us
     server = next(s["server"] for s in SERVERS if s["label"] == label)
     return {
-        "id": f"{label}-closed", "label": label, "server": server, "model": "closed",
-        "users": 16, "rate": None, "repeat": 1, "requests": 10_000, "ok_rps": ok_rps,
-        "error_count": 0, "latency_us": {"p50": 500.0}, "cpu_us_per_request": cpu,
+        "id": f"{label}-closed",
+        "label": label,
+        "server": server,
+        "model": "closed",
+        "users": 16,
+        "rate": None,
+        "repeat": 1,
+        "requests": 10_000,
+        "ok_rps": ok_rps,
+        "error_count": 0,
+        "latency_us": {"p50": 500.0},
+        "cpu_us_per_request": cpu,
         "load_generator_bound": False,
-    }  # fmt: skip
+    }
 
 
 def make_run(session_2_workers_rps: float, generator_us: float = 50.0) -> analysis.Run:

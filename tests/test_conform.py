@@ -17,10 +17,26 @@ LENIENT = Path(__file__).with_name("lenient_jwt.py")
 
 def test_the_catalogue_covers_what_the_contract_lists():
     names = " ".join(c.name for c in cases("jwt"))
-    for case in ("no Authorization", "another scheme", "two tokens", "illegal characters",
-                 "twice", "over 8 KiB", "alg none", "algorithm confusion", "kid", "jku", "jwk",
-                 "claim missing", "numeric string", "expired", "not valid before", "wrong issuer",
-                 "wrong audience", "after logout"):  # fmt: skip
+    for case in (
+        "no Authorization",
+        "another scheme",
+        "two tokens",
+        "illegal characters",
+        "twice",
+        "over 8 KiB",
+        "alg none",
+        "algorithm confusion",
+        "kid",
+        "jku",
+        "jwk",
+        "claim missing",
+        "numeric string",
+        "expired",
+        "not valid before",
+        "wrong issuer",
+        "wrong audience",
+        "after logout",
+    ):
         assert case in names, case
 
 
@@ -45,8 +61,22 @@ def test_a_server_that_accepts_an_expired_token_fails_by_name(pg, tmp_path):
     with ServerProcess(
         "jwt_auth", env, port=port, command=command, log_path=tmp_path / "lenient.log"
     ) as server:
-        done = subprocess.run([sys.executable, "-m", "bench", "conform", server.url, "--kind", "jwt",
-                               "--secret", JWT_SECRET], capture_output=True, text=True, timeout=120)  # fmt: skip
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bench",
+                "conform",
+                server.url,
+                "--kind",
+                "jwt",
+                "--secret",
+                JWT_SECRET,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     assert done.returncode == 1, done.stdout + done.stderr
     failures = [line for line in done.stdout.splitlines() if line.startswith("FAIL")]
     assert len(failures) == 1 and "expired one second ago" in failures[0], failures
@@ -54,15 +84,31 @@ def test_a_server_that_accepts_an_expired_token_fails_by_name(pg, tmp_path):
 
 
 def test_without_the_secret_the_signing_cases_are_skipped_and_said_so(jwt_server):
-    done = subprocess.run([sys.executable, "-m", "bench", "conform", jwt_server.url, "--kind", "jwt"],
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "conform", jwt_server.url, "--kind", "jwt"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0
     assert "SKIP" in done.stdout and "needs --secret" in done.stdout
 
 
 def test_an_unreachable_server_is_one_line(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "bench", "conform", f"http://127.0.0.1:{free_port()}",
-                           "--kind", "session"], capture_output=True, text=True, timeout=60)  # fmt: skip
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "conform",
+            f"http://127.0.0.1:{free_port()}",
+            "--kind",
+            "session",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 2
     assert done.stderr.strip().startswith("authbench: error:") and "healthz" in done.stderr
     assert "Traceback" not in done.stderr

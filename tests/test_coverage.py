@@ -53,12 +53,27 @@ def test_runs_that_disagree_lose_their_overlap(tmp_path):
 
 def test_the_command_reads_only_the_scenario_asked_for(tmp_path):
     runs(tmp_path, [1_000, 1_000])
-    reads = subprocess.run([sys.executable, "-m", "bench", "coverage", "--from", str(tmp_path),
-                            "--scenario", "synthetic"], capture_output=True, text=True)  # fmt: skip
+    reads = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "coverage",
+            "--from",
+            str(tmp_path),
+            "--scenario",
+            "synthetic",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert reads.returncode == 0, reads.stderr
     assert "t over repeats (in use)" in reads.stdout
-    refuses = subprocess.run([sys.executable, "-m", "bench", "coverage", "--from", str(tmp_path)],
-                             capture_output=True, text=True)  # fmt: skip
+    refuses = subprocess.run(
+        [sys.executable, "-m", "bench", "coverage", "--from", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert refuses.returncode == 2
     assert refuses.stderr.strip() == (
         "authbench: error: coverage needs at least two complete runs of the default scenario, "

@@ -139,8 +139,12 @@ def test_session_lookup_is_one_round_trip_unless_the_pool_resets(pg, servers, re
     from tests.conftest import login
 
     with ProxyProcess(pg.tcp_url, added_rtt_ms=5.0) as proxy:
-        server = servers.start("session", DATABASE_URL=proxy.dsn, AUTHBENCH_POOL_RESET=reset,
-                               AUTHBENCH_DB_COMMAND_TIMEOUT="2")  # fmt: skip
+        server = servers.start(
+            "session",
+            DATABASE_URL=proxy.dsn,
+            AUTHBENCH_POOL_RESET=reset,
+            AUTHBENCH_DB_COMMAND_TIMEOUT="2",
+        )
         token = login(server)
         timings = []
         for _ in range(9):

@@ -98,8 +98,11 @@ def run(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     result = subprocess.run(
         [sys.executable, "-m", "bench", "run", "--scenario", str(path), "--results", str(root)],
-        capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     (run_file,) = root.glob("*/run.json")
     return run_file.parent, json.loads(run_file.read_text())

@@ -25,8 +25,11 @@ def repeat(rng, level: float, n: int = 400) -> intervals.Seconds:
 def test_t_interval_matches_scipy_and_widens_with_few_values():
     mean, low, high = intervals.t_interval([10.0, 12.0, 14.0])
     assert mean == 12.0 and low == pytest.approx(12 - 4.303 * 2 / math.sqrt(3), rel=1e-3)
-    assert high - low > intervals.t_interval([10.0, 12.0, 14.0, 10.0, 12.0, 14.0])[2] - \
-        intervals.t_interval([10.0, 12.0, 14.0, 10.0, 12.0, 14.0])[1]  # fmt: skip
+    assert (
+        high - low
+        > intervals.t_interval([10.0, 12.0, 14.0, 10.0, 12.0, 14.0])[2]
+        - intervals.t_interval([10.0, 12.0, 14.0, 10.0, 12.0, 14.0])[1]
+    )
     assert all(math.isnan(x) for x in intervals.t_interval([5.0])[1:])
 
 

@@ -123,7 +123,8 @@ def test_every_figure_is_the_same_with_the_new_names(renamed):
         assert (a is None) == (b is None), name
         if a is not None:
             assert figure_data(b) == figure_data(a), name
-            assert [c.get_facecolor() for ax in b.axes for c in ax.patches] == \
-                [c.get_facecolor() for ax in a.axes for c in ax.patches], name  # fmt: skip
+            assert [c.get_facecolor() for ax in b.axes for c in ax.patches] == [
+                c.get_facecolor() for ax in a.axes for c in ax.patches
+            ], name
             drawn += 1
     assert drawn >= 10

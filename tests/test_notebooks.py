@@ -55,8 +55,12 @@ def outputs_text(cell) -> str:
 def execute(notebook: Path, run_path: Path) -> list[str]:
     """Run a notebook against a run; return its Markdown outputs."""
     nb = run_notebook(notebook, run_path)
-    return [output["data"]["text/markdown"] for cell in nb.cells
-            for output in cell.get("outputs", []) if "text/markdown" in output.get("data", {})]  # fmt: skip
+    return [
+        output["data"]["text/markdown"]
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if "text/markdown" in output.get("data", {})
+    ]
 
 
 def altered_copy(tmp_path_factory, name: str, change) -> Path:
@@ -177,10 +181,12 @@ def test_notebooks_render_a_run_without_any_experiment(tmp_path_factory):
             meta.pop(key, None)
         meta["micro"] = None
         claim = open_run().model.claim.name
-        meta["scenario"]["paired"] = [g for g in meta["scenario"].get("paired") or []
-                                      if g.get("name", "main") == claim]  # fmt: skip
-        meta["cells"] = [c for c in meta["cells"]
-                         if c.get("group", claim) == claim and not c.get("db_delay")]  # fmt: skip
+        meta["scenario"]["paired"] = [
+            g for g in meta["scenario"].get("paired") or [] if g.get("name", "main") == claim
+        ]
+        meta["cells"] = [
+            c for c in meta["cells"] if c.get("group", claim) == claim and not c.get("db_delay")
+        ]
 
     folder = altered_copy(tmp_path_factory, "bare", strip)
     shown = {nb.name: "\n".join(execute(nb, folder)) for nb in NOTEBOOKS[1:]}
@@ -213,8 +219,12 @@ def test_report_is_one_html_file_with_every_notebook_and_figure(tmp_path_factory
     import sys
 
     folder = altered_copy(tmp_path_factory, "report", lambda meta: None)
-    done = subprocess.run([sys.executable, "-m", "bench", "report", str(folder)],
-                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "report", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     path = Path(done.stdout.strip().splitlines()[-1].removeprefix("report: "))
     assert path == folder / "report.html"

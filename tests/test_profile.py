@@ -26,10 +26,22 @@ def test_top_functions_counts_where_samples_ended():
 
 def test_profile_writes_a_flame_graph_and_names_pyjwt(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "profile", "--server", "jwt_auth", "--seconds", "3",
-         "--results", str(tmp_path)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "profile",
+            "--server",
+            "jwt_auth",
+            "--seconds",
+            "3",
+            "--results",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     svg = done.stdout.strip().splitlines()[-1].removeprefix("flame graph: ")
     (folder,) = tmp_path.glob("*-profile-jwt_auth")

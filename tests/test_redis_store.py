@@ -116,8 +116,11 @@ def test_missing_or_unreachable_redis_url_is_one_line(pg):
         env = {**base, **({"REDIS_URL": url} if url else {})}
         result = subprocess.run(
             [sys.executable, "-m", "servers", "session", "--port", str(free_port())],
-            capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin", **env},
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env={"PATH": "/usr/bin", **env},
+        )
         assert result.returncode == 2, (url, result.stderr)
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and expected in lines[0], (url, result.stderr)

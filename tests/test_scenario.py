@@ -87,8 +87,10 @@ def test_cli_reports_a_bad_scenario_file_in_one_line(tmp_path):
     )
     result = subprocess.run(
         [sys.executable, "-m", "bench", "run", "--scenario", str(path), "--results", str(tmp_path)],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert result.stderr.strip() == (
         f"authbench: error: scenario {path}: field 'duration_s' must be a number, got 'long'"

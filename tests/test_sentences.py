@@ -24,15 +24,27 @@ JWT = ServerSpec("jwt_auth", "jwt_auth")
 CONTROL = ServerSpec("control", "control")
 
 
-def claim_run(tmp: Path, session: float, jwt: float = 800, control: float = 400, repeats=3,
-              extra=None, groups=(), servers=(), **changes):  # fmt: skip
+def claim_run(
+    tmp: Path,
+    session: float,
+    jwt: float = 800,
+    control: float = 400,
+    repeats=3,
+    extra=None,
+    groups=(),
+    servers=(),
+    **changes,
+):
     """The claim group at 1000 req/s (and unloaded), medians per arm, each repeat shifting every
     arm alike."""
     table = {"session": session, "jwt_auth": jwt, "jwt_auth_aa": jwt, "control": control}
     shift = (0, 30, -30, 15, -15, 0)
-    sc = synthetic.scenario(servers=(CONTROL, PG, JWT, *servers),
-                            groups=(synthetic.claim_group(unloaded=True), *groups),
-                            repeats=repeats, **changes)  # fmt: skip
+    sc = synthetic.scenario(
+        servers=(CONTROL, PG, JWT, *servers),
+        groups=(synthetic.claim_group(unloaded=True), *groups),
+        repeats=repeats,
+        **changes,
+    )
 
     def medians(arm, repeat, rate):
         base = table.get(arm) or extra_medians.get(arm, 700)
@@ -46,14 +58,17 @@ def write(tmp, sc, cells, **extra):
     return synthetic.write(tmp, sc, cells, **extra)
 
 
-def closed_cells(session_us: float, jwt_us: float = 75.0, pg_us: float = 25.0, control_us=30.0,
-                 generator_us=None) -> list[dict]:  # fmt: skip
+def closed_cells(
+    session_us: float, jwt_us: float = 75.0, pg_us: float = 25.0, control_us=30.0, generator_us=None
+) -> list[dict]:
     cells = []
     for r in (1, 2, 3):
         wobble = (0, 2, -2)[r - 1]
-        cells += [synthetic.closed_cell("session", "session", r, session_us + wobble, pg_us),
-                  synthetic.closed_cell("jwt_auth", "jwt_auth", r, jwt_us + wobble),
-                  synthetic.closed_cell("control", "control", r, control_us + wobble)]  # fmt: skip
+        cells += [
+            synthetic.closed_cell("session", "session", r, session_us + wobble, pg_us),
+            synthetic.closed_cell("jwt_auth", "jwt_auth", r, jwt_us + wobble),
+            synthetic.closed_cell("control", "control", r, control_us + wobble),
+        ]
     if generator_us is not None:
         for c in cells:
             c["cpu_us_per_request"]["load_generator"] = generator_us
@@ -61,9 +76,20 @@ def closed_cells(session_us: float, jwt_us: float = 75.0, pg_us: float = 25.0, c
 
 
 def micro(**figures: float) -> dict:
-    timings = [{"name": n, "group": "g", "us_median": v, "us_min": v * 0.9, "us_p25": v * 0.95,
-                "us_p75": v * 1.05, "batches": 5, "calls_per_batch": 10, "note": ""}
-               for n, v in figures.items()]  # fmt: skip
+    timings = [
+        {
+            "name": n,
+            "group": "g",
+            "us_median": v,
+            "us_min": v * 0.9,
+            "us_p25": v * 0.95,
+            "us_p75": v * 1.05,
+            "batches": 5,
+            "calls_per_batch": 10,
+            "note": "",
+        }
+        for n, v in figures.items()
+    ]
     return {
         "level": "quick",
         "timings": timings,
@@ -106,11 +132,18 @@ def auth_share_runs(tmp):
 
 
 def flips_runs(tmp):
-    distance = PairedSpec(("far", "jwt_auth"), (("far", "jwt_auth"),), name="d",
-                          question="distance", rates=(1000.0,), unloaded=False)  # fmt: skip
+    distance = PairedSpec(
+        ("far", "jwt_auth"),
+        (("far", "jwt_auth"),),
+        name="d",
+        question="distance",
+        rates=(1000.0,),
+        unloaded=False,
+    )
     far = ServerSpec("far", "session", db_delay_ms=5.0)
-    sc, cells = claim_run(tmp / "a", 1_000, groups=(distance,), servers=(far,),
-                          extra={"far": 6_000})  # fmt: skip
+    sc, cells = claim_run(
+        tmp / "a", 1_000, groups=(distance,), servers=(far,), extra={"far": 6_000}
+    )
     for c in cells:
         if "far" in c["arms"]:
             c["arms"]["far"]["db_delay"] = {"set_rtt_ms": 5, "added_rtt_ms": 5.2}
@@ -135,8 +168,11 @@ def tail_runs(tmp):
 
 
 def saturation_runs(tmp):
-    return with_closed(tmp, closed_cells(150, jwt_us=40, pg_us=60, control_us=20),
-                       closed_cells(80, jwt_us=78, pg_us=0, control_us=76))  # fmt: skip
+    return with_closed(
+        tmp,
+        closed_cells(150, jwt_us=40, pg_us=60, control_us=20),
+        closed_cells(80, jwt_us=78, pg_us=0, control_us=76),
+    )
 
 
 def generator_runs(tmp):
@@ -148,9 +184,17 @@ def omission_runs(tmp):
         def extra(cell, arm):
             p50 = 1000.0
             gap = session_gap if arm == "session" else 300.0
-            return {"corrected_latency_us": {"p50": p50, "p99": 3 * p50 + gap, "max": 10 * p50},
-                    "latency_us": {"p50": p50, "p90": 1.5 * p50, "p99": 3 * p50,
-                                   "p99.9": 5 * p50, "max": 10 * p50, "mean": 1.1 * p50}}  # fmt: skip
+            return {
+                "corrected_latency_us": {"p50": p50, "p99": 3 * p50 + gap, "max": 10 * p50},
+                "latency_us": {
+                    "p50": p50,
+                    "p90": 1.5 * p50,
+                    "p99": 3 * p50,
+                    "p99.9": 5 * p50,
+                    "max": 10 * p50,
+                    "mean": 1.1 * p50,
+                },
+            }
 
         return extra
 
@@ -184,15 +228,20 @@ def auth_time_runs(tmp):
 
 def arrivals_runs(tmp):
     def runs(path, uniform_session):
-        uniform = synthetic.claim_group(name="even", question="arrivals", arrivals="uniform",
-                                        a_a=None, unloaded=False)  # fmt: skip
+        uniform = synthetic.claim_group(
+            name="even", question="arrivals", arrivals="uniform", a_a=None, unloaded=False
+        )
         sc = synthetic.scenario(groups=(synthetic.claim_group(), uniform))
         medians = lambda arm, repeat, rate: {"session": 1_200, "jwt_auth": 800}.get(arm, 700)  # noqa: E731
         cells = synthetic.paired_cells(path, sc, medians)
         # The uniform group's cells: the session arm closer to JWT.
         sc_uniform = synthetic.scenario(groups=(uniform,))
-        even = synthetic.paired_cells(path, sc_uniform, lambda arm, r, rate: {
-            "session": uniform_session, "jwt_auth": 800}.get(arm, 700), seed=9)  # fmt: skip
+        even = synthetic.paired_cells(
+            path,
+            sc_uniform,
+            lambda arm, r, rate: {"session": uniform_session, "jwt_auth": 800}.get(arm, 700),
+            seed=9,
+        )
         return write(path, sc, [c for c in cells if c["group"] != "even"] + even)
 
     return runs(tmp / "a", 900), runs(tmp / "b", 1_200)
@@ -282,8 +331,14 @@ def group_run(path, servers, group, medians, **extra):
 
 
 def store_runs(tmp):
-    group = PairedSpec(("kv", "session", "jwt_auth"), (("kv", "jwt_auth"), ("kv", "session")),
-                       name="s", question="stores", rates=(1000.0,), unloaded=False)  # fmt: skip
+    group = PairedSpec(
+        ("kv", "session", "jwt_auth"),
+        (("kv", "jwt_auth"), ("kv", "session")),
+        name="s",
+        question="stores",
+        rates=(1000.0,),
+        unloaded=False,
+    )
     slow = group_run(
         tmp / "a",
         (REDIS,),
@@ -302,8 +357,9 @@ def store_runs(tmp):
 def profile_runs(tmp):
     joined = ServerSpec("pp", "session", path="/profile")
     jwt_p = ServerSpec("jp", "jwt_auth", path="/profile")
-    group = PairedSpec(("pp", "jp"), (("pp", "jp"),), name="p", question="profile",
-                       rates=(1000.0,), unloaded=False)  # fmt: skip
+    group = PairedSpec(
+        ("pp", "jp"), (("pp", "jp"),), name="p", question="profile", rates=(1000.0,), unloaded=False
+    )
     slower = group_run(
         tmp / "a", (joined, jwt_p), group, lambda a, r, rate: {"pp": 1_300, "jp": 900}[a]
     )
@@ -314,8 +370,14 @@ def profile_runs(tmp):
 
 
 def same_pair_runs(tmp):
-    stores = PairedSpec(("session", "jwt_auth", "kv"), (("session", "jwt_auth"),), name="s",
-                        question="stores", rates=(1000.0,), unloaded=False)  # fmt: skip
+    stores = PairedSpec(
+        ("session", "jwt_auth", "kv"),
+        (("session", "jwt_auth"),),
+        name="s",
+        question="stores",
+        rates=(1000.0,),
+        unloaded=False,
+    )
 
     def runs(path, other_session):
         sc = synthetic.scenario(
@@ -331,8 +393,12 @@ def same_pair_runs(tmp):
 
         cells = [c for c in synthetic.paired_cells(path, sc, medians) if c["group"] == "main"]
         sc_s = synthetic.scenario(servers=(CONTROL, PG, JWT, REDIS), groups=(stores,))
-        cells += synthetic.paired_cells(path, sc_s, lambda a, r, rate: {
-            "session": other_session, "jwt_auth": 800}.get(a, 700), seed=3)  # fmt: skip
+        cells += synthetic.paired_cells(
+            path,
+            sc_s,
+            lambda a, r, rate: {"session": other_session, "jwt_auth": 800}.get(a, 700),
+            seed=3,
+        )
         return write(path, sc, cells)
 
     return runs(tmp / "a", 1_100), runs(tmp / "b", 2_500)
@@ -341,18 +407,30 @@ def same_pair_runs(tmp):
 def distance_runs(tmp):
     far = ServerSpec("far", "session", db_delay_ms=5.0)
     near = ServerSpec("near", "session", db_delay_ms=0.0)
-    group = PairedSpec(("near", "far", "jwt_auth"), (("near", "jwt_auth"), ("far", "jwt_auth")),
-                       name="d", question="distance", rates=(1000.0,), unloaded=False)  # fmt: skip
+    group = PairedSpec(
+        ("near", "far", "jwt_auth"),
+        (("near", "jwt_auth"), ("far", "jwt_auth")),
+        name="d",
+        question="distance",
+        rates=(1000.0,),
+        unloaded=False,
+    )
 
     def runs(path, far_median):
-        group_run(path, (near, far), group, lambda a, r, rate: {"near": 850, "far": far_median,
-                                                                       "jwt_auth": 800}[a])  # fmt: skip
+        group_run(
+            path,
+            (near, far),
+            group,
+            lambda a, r, rate: {"near": 850, "far": far_median, "jwt_auth": 800}[a],
+        )
         meta = json.loads((path / "run.json").read_text())
         for c in meta["cells"]:
             for label, arm in c["arms"].items():
                 if label in ("near", "far"):
-                    arm["db_delay"] = {"set_rtt_ms": 5 if label == "far" else 0,
-                                       "added_rtt_ms": 5.1 if label == "far" else 0.05}  # fmt: skip
+                    arm["db_delay"] = {
+                        "set_rtt_ms": 5 if label == "far" else 0,
+                        "added_rtt_ms": 5.1 if label == "far" else 0.05,
+                    }
         (path / "run.json").write_text(json.dumps(meta))
         return analysis.load(path)
 
@@ -361,8 +439,15 @@ def distance_runs(tmp):
 
 def variant_runs(tmp):
     cached = ServerSpec("sc", "session", {"AUTHBENCH_SESSION_CACHE_TTL": "1"})
-    group = PairedSpec(("sc", "session"), (("sc", "session"),), name="v", question="variants",
-                       rates=(1000.0,), unloaded=False, tokens=5000)  # fmt: skip
+    group = PairedSpec(
+        ("sc", "session"),
+        (("sc", "session"),),
+        name="v",
+        question="variants",
+        rates=(1000.0,),
+        unloaded=False,
+        tokens=5000,
+    )
     saves = group_run(
         tmp / "a", (cached,), group, lambda a, r, rate: {"sc": 500, "session": 900}[a]
     )
@@ -374,8 +459,14 @@ def variant_runs(tmp):
 
 def algorithm_runs(tmp):
     rs = ServerSpec("rs", "jwt_auth", {"AUTHBENCH_JWT_ALG": "RS256"})
-    group = PairedSpec(("jwt_auth", "rs"), (("rs", "jwt_auth"),), name="a", question="algorithms",
-                       rates=(1000.0,), unloaded=False)  # fmt: skip
+    group = PairedSpec(
+        ("jwt_auth", "rs"),
+        (("rs", "jwt_auth"),),
+        name="a",
+        question="algorithms",
+        rates=(1000.0,),
+        unloaded=False,
+    )
     slower = group_run(
         tmp / "a",
         (rs,),
@@ -395,11 +486,24 @@ def algorithm_runs(tmp):
 
 def runtime_runs(tmp, undecided: bool = False):
     node = [ServerSpec(f"{k}_node", k, runtime="node") for k in ("session", "jwt_auth", "control")]
-    groups = (PairedSpec(("session", "jwt_auth", "control"), (("session", "jwt_auth"),), name="py",
-                         question="runtimes", rates=(1000.0,), unloaded=False),
-              PairedSpec(("session_node", "jwt_auth_node", "control_node"),
-                         (("session_node", "jwt_auth_node"),), name="nd", question="runtimes",
-                         rates=(1000.0,), unloaded=False))  # fmt: skip
+    groups = (
+        PairedSpec(
+            ("session", "jwt_auth", "control"),
+            (("session", "jwt_auth"),),
+            name="py",
+            question="runtimes",
+            rates=(1000.0,),
+            unloaded=False,
+        ),
+        PairedSpec(
+            ("session_node", "jwt_auth_node", "control_node"),
+            (("session_node", "jwt_auth_node"),),
+            name="nd",
+            question="runtimes",
+            rates=(1000.0,),
+            unloaded=False,
+        ),
+    )
 
     def runs(path, node_session):
         sc = synthetic.scenario(servers=(CONTROL, PG, JWT, *node), groups=groups)
@@ -423,16 +527,27 @@ def runtime_runs(tmp, undecided: bool = False):
 
 # --- experiments outside the grid ---------------------------------------------------------------
 
-OUTAGE = {"label": "session", "store": "postgres", "outage_statuses": {"503": 50},
-          "events": {"database_down": 3.0, "database_up": 6.2}, "recovered_after_s": 0.003,
-          "slowest_answer_ms": 12.4, "revoked_accepted": 0, "after_sigterm_statuses": {"0": 12}}  # fmt: skip
+OUTAGE = {
+    "label": "session",
+    "store": "postgres",
+    "outage_statuses": {"503": 50},
+    "events": {"database_down": 3.0, "database_up": 6.2},
+    "recovered_after_s": 0.003,
+    "slowest_answer_ms": 12.4,
+    "revoked_accepted": 0,
+    "after_sigterm_statuses": {"0": 12},
+}
 
 
 def availability_runs(tmp):
     sc = synthetic.scenario()
     recovered = write(tmp / "a", sc, [], availability=[OUTAGE])
-    never = write(tmp / "b", sc, [], availability=[{**OUTAGE, "recovered_after_s": None,
-                                                   "slowest_answer_ms": None}])  # fmt: skip
+    never = write(
+        tmp / "b",
+        sc,
+        [],
+        availability=[{**OUTAGE, "recovered_after_s": None, "slowest_answer_ms": None}],
+    )
     return recovered, never
 
 
@@ -445,13 +560,32 @@ def failure_runs(tmp):
 
 def revocation_runs(tmp):
     sc = synthetic.scenario()
-    probe = {"label": "session", "hosts": 2, "logout_status": 204, "accepted_after_logout": 0,
-             "last_accepted_ms": None, "still_accepted_at_end": False, "probe_for_s": 3,
-             "token_valid_for_s": None}  # fmt: skip
+    probe = {
+        "label": "session",
+        "hosts": 2,
+        "logout_status": 204,
+        "accepted_after_logout": 0,
+        "last_accepted_ms": None,
+        "still_accepted_at_end": False,
+        "probe_for_s": 3,
+        "token_valid_for_s": None,
+    }
     refused = write(tmp / "a", sc, [], revocation=[probe])
-    kept = write(tmp / "b", sc, [], revocation=[{**probe, "label": "jwt_auth", "accepted_after_logout": 300,
-                                                 "last_accepted_ms": 2990.0, "still_accepted_at_end": True,
-                                                 "token_valid_for_s": 3596}])  # fmt: skip
+    kept = write(
+        tmp / "b",
+        sc,
+        [],
+        revocation=[
+            {
+                **probe,
+                "label": "jwt_auth",
+                "accepted_after_logout": 300,
+                "last_accepted_ms": 2990.0,
+                "still_accepted_at_end": True,
+                "token_valid_for_s": 3596,
+            }
+        ],
+    )
     return refused, kept
 
 
@@ -464,8 +598,12 @@ def capacity_runs(tmp):
         cells += [
             synthetic.closed_cell("s2", "session", r, 90, 25, rps=measured_rps) for r in (1, 2, 3)
         ]
-        meta_extra = {"settings": {"cpu_layout": {"servers": [1], "load_generator": [0]},
-                                   "saturated_core_fraction": 0.9}}  # fmt: skip
+        meta_extra = {
+            "settings": {
+                "cpu_layout": {"servers": [1], "load_generator": [0]},
+                "saturated_core_fraction": 0.9,
+            }
+        }
         write(path, sc, cells)
         meta = json.loads((path / "run.json").read_text())
         meta["settings"].update(meta_extra["settings"])
@@ -633,8 +771,10 @@ def test_a_figure_that_fails_is_said_and_the_others_are_drawn(tmp_path, monkeypa
     monkeypatch.setitem(plots.PLOTS, "claim_verdicts", broken)
     said = []
     written = plots.draw_all(run, tmp_path / "plots", warn=said.append)
-    assert said == ["authbench: warning: claim_verdicts.png not drawn: ValueError: Axis limits "
-                    "cannot be NaN or Inf"]  # fmt: skip
+    assert said == [
+        "authbench: warning: claim_verdicts.png not drawn: ValueError: Axis limits "
+        "cannot be NaN or Inf"
+    ]
     assert {p.name for p in written} >= {"latency_vs_throughput.png", "percentile_spectrum.png"}
 
 

@@ -60,10 +60,21 @@ def test_serve_walks_through_on_every_runtime(runtime, kind):
     for a session (deleted) and 200 for a JWT (nothing stored)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    argv = [sys.executable, "-m", "bench", "serve", "--server", kind, "--port", str(port),
-            "--runtime", runtime]  # fmt: skip
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          env=env) as serve:  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "bench",
+        "serve",
+        "--server",
+        kind,
+        "--port",
+        str(port),
+        "--runtime",
+        runtime,
+    ]
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as serve:
         _, started, _ = _drive(serve, port, after_logout=401 if kind == "session" else 200)
     assert serve.returncode == 130
     deadline = time.monotonic() + 5

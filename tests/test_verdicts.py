@@ -123,8 +123,12 @@ def test_verdict_json_has_every_decided_comparison(tmp_path):
         for label, us, pg in (("session", 80 + r, 20), ("jwt_auth", 75, 0))
     ]
     synthetic.write(tmp_path, sc, cells)
-    done = subprocess.run([sys.executable, "-m", "bench", "verdict", str(tmp_path), "--json"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "verdict", str(tmp_path), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     rows = json.loads(done.stdout)
     latency = [r for r in rows if r["kind"] == "latency"]
     cpu = [r for r in rows if r["kind"] == "cpu_ratio"]
@@ -154,8 +158,9 @@ def test_verdict_command_on_a_run_without_paired_cells_says_so(tmp_path):
     (tmp_path / "cells").mkdir()
     meta = {"status": "complete", "scenario": {}, "environment": {}, "cells": []}
     (tmp_path / "run.json").write_text(json.dumps(meta))
-    done = subprocess.run([sys.executable, "-m", "bench", "verdict", str(tmp_path)],
-                          capture_output=True, text=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "verdict", str(tmp_path)], capture_output=True, text=True
+    )
     assert done.returncode == 2
     assert done.stderr.strip().endswith("has no paired cells: no verdict to give")
     assert "Traceback" not in done.stderr

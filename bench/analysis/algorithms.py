@@ -16,8 +16,11 @@ def algorithm_rows(run: Run) -> list[dict[str, Any]]:
     sizes = (run.micro or {}).get("token_bytes", {})
     rows = []
     for group in run.model.groups_for("algorithms"):
-        judged = {r.a: r for r in verdicts.paired_verdicts(run, group=group.name)
-                  if not r.a_a and r.rate is not None}  # fmt: skip
+        judged = {
+            r.a: r
+            for r in verdicts.paired_verdicts(run, group=group.name)
+            if not r.a_a and r.rate is not None
+        }
         rate = next((r.rate for r in judged.values()), None)
         arms = arm_figures(run, group.name, rate)
         for label in group.arms:
@@ -25,18 +28,26 @@ def algorithm_rows(run: Run) -> list[dict[str, Any]]:
             if server.kind != "jwt_auth" or server.revocable:
                 continue
             v, figures = judged.get(label), arms.get(label, {})
-            rows.append({
-                "server": label, "algorithm": server.algorithm,
-                "verify_us_in_process": micro_figure(run, f"jwt_verify_{server.algorithm}"),
-                "sign_us_in_process": micro_figure(run, f"jwt_sign_{server.algorithm}"),
-                "cpu_server_us": figures.get("cpu_server_us"), "rate": rate,
-                "p50_us": figures.get("p50_us"),
-                "versus": v.b if v else None, "delta_p50_us": v.delta_p50_us if v else None,
-                "ci_low_us": v.ci_low_us if v else None, "ci_high_us": v.ci_high_us if v else None,
-                "margin_us": v.margin_us if v else None,
-                "verdict": v.verdict if v else ("baseline" if label == group.baseline else None),
-                "token_bytes": sizes.get(server.algorithm),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "server": label,
+                    "algorithm": server.algorithm,
+                    "verify_us_in_process": micro_figure(run, f"jwt_verify_{server.algorithm}"),
+                    "sign_us_in_process": micro_figure(run, f"jwt_sign_{server.algorithm}"),
+                    "cpu_server_us": figures.get("cpu_server_us"),
+                    "rate": rate,
+                    "p50_us": figures.get("p50_us"),
+                    "versus": v.b if v else None,
+                    "delta_p50_us": v.delta_p50_us if v else None,
+                    "ci_low_us": v.ci_low_us if v else None,
+                    "ci_high_us": v.ci_high_us if v else None,
+                    "margin_us": v.margin_us if v else None,
+                    "verdict": v.verdict
+                    if v
+                    else ("baseline" if label == group.baseline else None),
+                    "token_bytes": sizes.get(server.algorithm),
+                }
+            )
     return rows
 
 
@@ -49,19 +60,31 @@ def algorithm_sentence(run: Run) -> str:
         return "This run compares no JWT algorithms end to end (the full scenario does)."
     parts = []
     for r in judged:
-        words = verdicts.verdict_words(r["verdict"], f"slower than {base['algorithm']}",
-                                       f"faster than {base['algorithm']}")  # fmt: skip
-        cpu = (f", server CPU {r['cpu_server_us']:,.0f} against {base['cpu_server_us']:,.0f} µs "
-               "per request" if r["cpu_server_us"] and base["cpu_server_us"] else "")  # fmt: skip
-        parts.append(f"{r['algorithm']} {verdicts.signed(r['delta_p50_us'])} µs (interval "
-                     f"{verdicts.signed(r['ci_low_us'])} to {verdicts.signed(r['ci_high_us'])}): "
-                     f"{words}{cpu}")  # fmt: skip
-    text = (f"At {base['rate']:g} req/s in total, every algorithm at once, each against "
-            f"{base['algorithm']} on the median (margin ±{judged[0]['margin_us']:,.0f} µs): "
-            + "; ".join(parts) + ".")  # fmt: skip
+        words = verdicts.verdict_words(
+            r["verdict"], f"slower than {base['algorithm']}", f"faster than {base['algorithm']}"
+        )
+        cpu = (
+            f", server CPU {r['cpu_server_us']:,.0f} against {base['cpu_server_us']:,.0f} µs "
+            "per request"
+            if r["cpu_server_us"] and base["cpu_server_us"]
+            else ""
+        )
+        parts.append(
+            f"{r['algorithm']} {verdicts.signed(r['delta_p50_us'])} µs (interval "
+            f"{verdicts.signed(r['ci_low_us'])} to {verdicts.signed(r['ci_high_us'])}): "
+            f"{words}{cpu}"
+        )
+    text = (
+        f"At {base['rate']:g} req/s in total, every algorithm at once, each against "
+        f"{base['algorithm']} on the median (margin ±{judged[0]['margin_us']:,.0f} µs): "
+        + "; ".join(parts)
+        + "."
+    )
     sized = [r for r in rows if r["token_bytes"]]
     if sized:
         largest = max(sized, key=lambda r: r["token_bytes"])
-        text += (f" {largest['algorithm']} tokens were the largest on the wire, "
-                 f"{largest['token_bytes']} bytes.")  # fmt: skip
+        text += (
+            f" {largest['algorithm']} tokens were the largest on the wire, "
+            f"{largest['token_bytes']} bytes."
+        )
     return text

@@ -24,8 +24,11 @@ def headline_row(run: Run) -> verdicts.PairVerdict | None:
     group = run.model.claim
     if group is None:
         return None
-    rows = [r for r in verdicts.paired_verdicts(run, group=group.name)
-            if (r.a, r.b) == (group.headline.a, group.headline.b)]  # fmt: skip
+    rows = [
+        r
+        for r in verdicts.paired_verdicts(run, group=group.name)
+        if (r.a, r.b) == (group.headline.a, group.headline.b)
+    ]
     loaded = [r for r in rows if r.rate is not None]
     chosen = [r for r in loaded if r.rate == run.reference_rate] or loaded[-1:] or rows[:1]
     return chosen[0] if chosen else None
@@ -36,8 +39,11 @@ def condition(run: Run, row: verdicts.PairVerdict) -> str:
     a = run.model.server(row.a)
     store = STORE_NAMES.get(a.store or "", "the store")
     env = run.meta.get("environment", {})
-    near = ("on the same host" if a.db_delay_ms is None and env.get("postgres_source", "embedded")
-            == "embedded" else "where DATABASE_URL put it")  # fmt: skip
+    near = (
+        "on the same host"
+        if a.db_delay_ms is None and env.get("postgres_source", "embedded") == "embedded"
+        else "where DATABASE_URL put it"
+    )
     load = (
         "one request at a time"
         if row.rate is None
@@ -45,8 +51,10 @@ def condition(run: Run, row: verdicts.PairVerdict) -> str:
     )
     cpu = env.get("cpu_model") or "this machine"
     cores = env.get("cpu_count")
-    return (f"On this machine ({cpu}{f', {cores} cores' if cores else ''}), with {store} {near}, "
-            f"GET {a.path}, at {load}")  # fmt: skip
+    return (
+        f"On this machine ({cpu}{f', {cores} cores' if cores else ''}), with {store} {near}, "
+        f"GET {a.path}, at {load}"
+    )
 
 
 def answer_sentence(run: Run) -> str:
@@ -55,8 +63,9 @@ def answer_sentence(run: Run) -> str:
         return "This run has no paired comparison of the session server with JWT: no answer."
     slower = "slower" if row.delta_p50_us >= 0 else "faster"
     share = abs(row.delta_p50_us) / row.b_p50_us if row.b_p50_us else None
-    judged = JUDGED[row.verdict].format(m=f"±{row.margin_us:,.0f} µs", why=row.reason
-                                        or "the interval crosses the margin")  # fmt: skip
+    judged = JUDGED[row.verdict].format(
+        m=f"±{row.margin_us:,.0f} µs", why=row.reason or "the interval crosses the margin"
+    )
     return (
         f"{condition(run, row)}: looking the session up made the median response "
         f"{abs(row.delta_p50_us):,.0f} µs {slower} than verifying a JWT (95% interval "
@@ -72,18 +81,24 @@ def flips_sentence(run: Run) -> str:
     parts = []
     far = _farthest_distance(run)
     if far is not None:
-        parts.append(f"with the database {far['measured_rtt_ms']:.1f} ms further away the "
-                     f"difference was {verdicts.signed(far['delta_p50_us'])} µs "
-                     f"({far['verdict'].replace('_', ' ')})")  # fmt: skip
+        parts.append(
+            f"with the database {far['measured_rtt_ms']:.1f} ms further away the "
+            f"difference was {verdicts.signed(far['delta_p50_us'])} µs "
+            f"({far['verdict'].replace('_', ' ')})"
+        )
     profile = _profile_row(run)
     if profile is not None:
-        word = {"reversed": "the session server was faster",
-                "holds": "the session server was still slower",
-                "no_difference": "the two were level"}.get(profile.verdict, "undecided")  # fmt: skip
-        parts.append(f"on an endpoint that reads the database anyway (GET /profile, the lookup "
-                     f"folded into its query) {word}: {verdicts.signed(profile.delta_p50_us)} µs "
-                     f"(interval {verdicts.signed(profile.ci_low_us)} to "
-                     f"{verdicts.signed(profile.ci_high_us)})")  # fmt: skip
+        word = {
+            "reversed": "the session server was faster",
+            "holds": "the session server was still slower",
+            "no_difference": "the two were level",
+        }.get(profile.verdict, "undecided")
+        parts.append(
+            f"on an endpoint that reads the database anyway (GET /profile, the lookup "
+            f"folded into its query) {word}: {verdicts.signed(profile.delta_p50_us)} µs "
+            f"(interval {verdicts.signed(profile.ci_low_us)} to "
+            f"{verdicts.signed(profile.ci_high_us)})"
+        )
     if not parts:
         return (
             "What would flip it (a farther database, an endpoint that reads the database "
@@ -102,8 +117,11 @@ def _farthest_distance(run: Run):
 def _profile_row(run: Run) -> verdicts.PairVerdict | None:
     from bench.analysis.stores import tag
 
-    rows = [r for r in verdicts.paired_verdicts(run, question="profile")
-            if (tag(run.model.server(r.a)), tag(run.model.server(r.b))) == ("postgres", "jwt")]  # fmt: skip
+    rows = [
+        r
+        for r in verdicts.paired_verdicts(run, question="profile")
+        if (tag(run.model.server(r.a)), tag(run.model.server(r.b))) == ("postgres", "jwt")
+    ]
     loaded = [r for r in rows if r.rate == run.reference_rate] or rows
     return loaded[0] if loaded else None
 
@@ -117,7 +135,8 @@ def headline(run: Run) -> str:
 
         return runtime_sentence(run)
     text = answer_sentence(run) + " " + flips_sentence(run)
-    if group is not None and (warning := verdicts.a_a_warning(
-            verdicts.paired_verdicts(run, group=group.name))):  # fmt: skip
+    if group is not None and (
+        warning := verdicts.a_a_warning(verdicts.paired_verdicts(run, group=group.name))
+    ):
         text += " " + warning
     return text

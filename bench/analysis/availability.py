@@ -94,8 +94,10 @@ def failure_mode_sentence(run: Run) -> str:
         if total == 0:
             mode = "was not probed during the outage"
         elif served == total and not asks_store:
-            mode = (f"was unaffected: its GET /me never asks {store}, so it answered 200 as it "
-                    "does with the store up (nothing to fail, and nothing to revoke with)")  # fmt: skip
+            mode = (
+                f"was unaffected: its GET /me never asks {store}, so it answered 200 as it "
+                "does with the store up (nothing to fail, and nothing to revoke with)"
+            )
         elif served == total:
             mode = f"failed open: it kept answering 200 without {store}"
             if r["revoked_accepted"]:

@@ -29,13 +29,13 @@ RATES = (10_000, 100_000, 1_000_000)
 LOOKUP_FLOOR_US = 1.0
 PG_NODE_CORES = 16  # a large but ordinary PostgreSQL primary
 SCHEMES = (  # (name, kind, facts): the designs the notebook prices, found by what they are
-    ("JWT", "jwt_auth", {"revocable": False}),
-    ("sessions in PostgreSQL", "session", {"store": "postgres", "cache_ttl_s": 0.0}),
-    ("sessions in Redis", "session", {"store": "redis", "cache_ttl_s": 0.0}),
-    ("sessions in PostgreSQL, cached", "session", {"store": "postgres",
-                                                   "cache_ttl_s": lambda ttl: ttl > 0}),
-    ("JWT with a jti denylist", "jwt_auth", {"revocable": True}),
-)  # fmt: skip
+    ("JWT",                            "jwt_auth", {"revocable": False}),
+    ("sessions in PostgreSQL",         "session",  {"store": "postgres", "cache_ttl_s": 0.0}),
+    ("sessions in Redis",              "session",  {"store": "redis", "cache_ttl_s": 0.0}),
+    ("sessions in PostgreSQL, cached", "session",  {"store": "postgres",
+                                                    "cache_ttl_s": lambda ttl: ttl > 0}),
+    ("JWT with a jti denylist",        "jwt_auth", {"revocable": True}),
+)  # fmt: skip  # a table: one scheme per row
 
 
 def scheme_servers(run: Run) -> list[tuple[str, str]]:
@@ -50,15 +50,22 @@ def scheme_servers(run: Run) -> list[tuple[str, str]]:
 def _busiest_point(run: Run, label: str) -> dict[str, Any] | None:
     """Where this server was measured at its highest utilisation: each alone in closed loop,
     or an arm at a fixed rate; the cell whose servers' cores were busiest."""
-    candidates = [p for p in points(cell_rows(run))
-                  if p["label"] == label and p["cpu_server_us"] is not None
-                  and ((p["model"] == "closed" and not p["paired"]) or p["model"] == "fixed_rate")]  # fmt: skip
+    candidates = [
+        p
+        for p in points(cell_rows(run))
+        if p["label"] == label
+        and p["cpu_server_us"] is not None
+        and ((p["model"] == "closed" and not p["paired"]) or p["model"] == "fixed_rate")
+    ]
     return max(candidates, key=lambda p: (p.get("cores_busy") or 0, p["ok_rps"]), default=None)
 
 
 def _measured_at(point: dict[str, Any]) -> str:
-    where = (f"closed loop, {point['users']} users, alone" if point["model"] == "closed"
-             else f"{point['rate']:g} req/s in total, arms at once")  # fmt: skip
+    where = (
+        f"closed loop, {point['users']} users, alone"
+        if point["model"] == "closed"
+        else f"{point['rate']:g} req/s in total, arms at once"
+    )
     busy = f", servers' core {point['cores_busy']:.0%} busy" if point.get("cores_busy") else ""
     return f"{where}, {point['ok_rps']:,.0f} req/s{busy}"
 
@@ -72,16 +79,23 @@ def cost_rows(run: Run) -> list[dict[str, Any]]:
         point = _busiest_point(run, label)
         if point is None:
             continue
-        rows.append({
-            "scheme": scheme, "server": label,
-            "server_us": point.get("cpu_server_us") or 0.0,
-            "postgres_us": point.get("cpu_postgres_us") or 0.0,
-            "redis_us": point.get("cpu_redis_us") or 0.0,
-            "measured_at": _measured_at(point), "cores_busy": point.get("cores_busy"),
-            "hit_rate": point.get("cache_hit_share") if run.model.server(label).cache_ttl_s else None,
-            "closed_rps": point["ok_rps"], "users": point["users"],
-            "closed_loop": point["model"] == "closed",
-        })  # fmt: skip
+        rows.append(
+            {
+                "scheme": scheme,
+                "server": label,
+                "server_us": point.get("cpu_server_us") or 0.0,
+                "postgres_us": point.get("cpu_postgres_us") or 0.0,
+                "redis_us": point.get("cpu_redis_us") or 0.0,
+                "measured_at": _measured_at(point),
+                "cores_busy": point.get("cores_busy"),
+                "hit_rate": point.get("cache_hit_share")
+                if run.model.server(label).cache_ttl_s
+                else None,
+                "closed_rps": point["ok_rps"],
+                "users": point["users"],
+                "closed_loop": point["model"] == "closed",
+            }
+        )
     return rows
 
 
@@ -206,9 +220,14 @@ def model_check_rows(run: Run) -> list[dict[str, Any]]:
     for server in run.model.servers.values():
         if server.workers == 1 or server.label not in closed or cores is None:
             continue
-        twin = run.model.find(server.kind, path=server.path, store=server.store,
-                              revocable=server.revocable, algorithm=server.algorithm,
-                              cache_ttl_s=server.cache_ttl_s)  # fmt: skip
+        twin = run.model.find(
+            server.kind,
+            path=server.path,
+            store=server.store,
+            revocable=server.revocable,
+            algorithm=server.algorithm,
+            cache_ttl_s=server.cache_ttl_s,
+        )
         if twin is None or twin not in closed:
             continue
         one, many = closed[twin], closed[server.label]

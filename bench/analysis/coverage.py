@@ -39,19 +39,43 @@ def _bootstrap_rows(run: Run) -> list[dict[str, Any]]:
     for r in paired_verdicts(run):
         cells = data[(r.group, r.rate)]
         repeats = [cells[k] for k in sorted(cells) if r.a in cells[k] and r.b in cells[k]]
-        delta, low, high = hierarchical_bootstrap([x[r.a] for x in repeats],
-                                                  [x[r.b] for x in repeats])  # fmt: skip
-        rows.append({"a": r.a, "b": r.b, "rate": r.rate, "a_a": r.a_a, "group": r.group,
-                     "question": r.question, "delta": delta, "low": low, "high": high,
-                     "quantile": NORMAL_97_5})  # fmt: skip
+        delta, low, high = hierarchical_bootstrap(
+            [x[r.a] for x in repeats], [x[r.b] for x in repeats]
+        )
+        rows.append(
+            {
+                "a": r.a,
+                "b": r.b,
+                "rate": r.rate,
+                "a_a": r.a_a,
+                "group": r.group,
+                "question": r.question,
+                "delta": delta,
+                "low": low,
+                "high": high,
+                "quantile": NORMAL_97_5,
+            }
+        )
     return rows
 
 
 def _current_rows(run: Run) -> list[dict[str, Any]]:
-    return [{"a": r.a, "b": r.b, "rate": r.rate, "a_a": r.a_a, "group": r.group,
-             "question": r.question, "delta": r.delta_p50_us, "low": r.ci_low_us,
-             "high": r.ci_high_us, "quantile": float(stats.t.ppf(0.975, r.repeats - 1))}
-            for r in paired_verdicts(run) if r.repeats > 1]  # fmt: skip
+    return [
+        {
+            "a": r.a,
+            "b": r.b,
+            "rate": r.rate,
+            "a_a": r.a_a,
+            "group": r.group,
+            "question": r.question,
+            "delta": r.delta_p50_us,
+            "low": r.ci_low_us,
+            "high": r.ci_high_us,
+            "quantile": float(stats.t.ppf(0.975, r.repeats - 1)),
+        }
+        for r in paired_verdicts(run)
+        if r.repeats > 1
+    ]
 
 
 METHODS = {
@@ -70,18 +94,29 @@ def coverage(runs: Sequence[Run]) -> list[dict[str, Any]]:
     for method, rows_of in METHODS.items():
         per_run = [[r for r in rows_of(run) if r["question"] == "claim"] for run in runs]
         a_a = [r for rows in per_run for r in rows if r["a_a"]]
-        heads = [{(r["a"], r["b"], r["rate"]): r for r in rows
-                  if not r["a_a"] and (r["a"], r["b"]) == _head(run)}
-                 for run, rows in zip(runs, per_run, strict=True)]  # fmt: skip
+        heads = [
+            {
+                (r["a"], r["b"], r["rate"]): r
+                for r in rows
+                if not r["a_a"] and (r["a"], r["b"]) == _head(run)
+            }
+            for run, rows in zip(runs, per_run, strict=True)
+        ]
         pairs = [(x[k], y[k]) for x, y in itertools.pairwise(heads) for k in x if k in y]
         ratios = _ratio_overlaps(runs, current=method.endswith("(in use)"))
-        found.append({
-            "method": method, "runs": len(runs), "a_a_rows": len(a_a),
-            "a_a_contain_zero": _share([r["low"] <= 0 <= r["high"] for r in a_a]),
-            "latency_pairs": len(pairs), "latency_overlap": _share([_overlap(x, y) for x, y in pairs]),
-            "cpu_pairs": len(ratios), "cpu_overlap": _share(ratios) if ratios else None,
-            "spread_over_width": _spread_over_width(heads),
-        })  # fmt: skip
+        found.append(
+            {
+                "method": method,
+                "runs": len(runs),
+                "a_a_rows": len(a_a),
+                "a_a_contain_zero": _share([r["low"] <= 0 <= r["high"] for r in a_a]),
+                "latency_pairs": len(pairs),
+                "latency_overlap": _share([_overlap(x, y) for x, y in pairs]),
+                "cpu_pairs": len(ratios),
+                "cpu_overlap": _share(ratios) if ratios else None,
+                "spread_over_width": _spread_over_width(heads),
+            }
+        )
     return found
 
 
@@ -110,10 +145,17 @@ def _per_repeat_cpu(run: Run, row) -> tuple[list[float], list[float]]:
     role = "server" if row.what == "server process" else "service"
     by_repeat: dict[int, dict[str, float]] = {}
     for r in cell_rows(run):
-        same = (r["model"] == "closed" and not r["paired"] and row.model == "closed"
-                and r["users"] == row.users) or (
-            r["paired"] and row.model == "paired" and r["rate"] == row.rate
-            and r["group"] == run.model.claim.name)  # fmt: skip
+        same = (
+            r["model"] == "closed"
+            and not r["paired"]
+            and row.model == "closed"
+            and r["users"] == row.users
+        ) or (
+            r["paired"]
+            and row.model == "paired"
+            and r["rate"] == row.rate
+            and r["group"] == run.model.claim.name
+        )
         if same and r["label"] in (row.a, row.b):
             by_repeat.setdefault(r["repeat"], {})[r["label"]] = r[f"cpu_{role}_us"]
     both = [v for v in by_repeat.values() if row.a in v and row.b in v]

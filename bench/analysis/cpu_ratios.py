@@ -96,15 +96,28 @@ def cpu_ratio_rows(run: Run) -> list[CpuRatio]:
             if found is None:
                 continue
             ratio, low, high, repeats = found
-            rows.append(CpuRatio(
-                what=what, load=_load(model, users, rate), model=model, rate=rate, users=users,
-                a=a, b=b, a_us=round(_geomean(xs), 1), b_us=round(_geomean(ys), 1),
-                a_rps=median(v[a]["ok_rps"] for v in both),
-                b_rps=median(v[b]["ok_rps"] for v in both),
-                cores_busy=median(v[a].get("cores_busy") for v in both),
-                ratio=ratio, ci_low=low, ci_high=high, margin=group.margin_fraction,
-                verdict=decide_ratio(low, high, group.margin_fraction), repeats=repeats,
-            ))  # fmt: skip
+            rows.append(
+                CpuRatio(
+                    what=what,
+                    load=_load(model, users, rate),
+                    model=model,
+                    rate=rate,
+                    users=users,
+                    a=a,
+                    b=b,
+                    a_us=round(_geomean(xs), 1),
+                    b_us=round(_geomean(ys), 1),
+                    a_rps=median(v[a]["ok_rps"] for v in both),
+                    b_rps=median(v[b]["ok_rps"] for v in both),
+                    cores_busy=median(v[a].get("cores_busy") for v in both),
+                    ratio=ratio,
+                    ci_low=low,
+                    ci_high=high,
+                    margin=group.margin_fraction,
+                    verdict=decide_ratio(low, high, group.margin_fraction),
+                    repeats=repeats,
+                )
+            )
     return rows
 
 
@@ -120,15 +133,18 @@ def _order(item) -> tuple:
 
 
 def _words(row: CpuRatio) -> str:
-    interval = (f"{row.ratio:.2f}x, 95% interval {row.ci_low:.2f}x to {row.ci_high:.2f}x over "
-                f"{row.repeats} repeats" if row.repeats > 1 else f"{row.ratio:.2f}x, one repeat")  # fmt: skip
+    interval = (
+        f"{row.ratio:.2f}x, 95% interval {row.ci_low:.2f}x to {row.ci_high:.2f}x over "
+        f"{row.repeats} repeats"
+        if row.repeats > 1
+        else f"{row.ratio:.2f}x, one repeat"
+    )
     judged = {
         "more": f"{row.a} costs more, by more than the {row.margin:.0%} margin",
         "less": f"{row.a} costs less, by more than the {row.margin:.0%} margin",
         "no_difference": f"no difference beyond the {row.margin:.0%} margin",
     }.get(row.verdict, "undecided: the interval crosses the margin")
-    return (f"{row.a} {row.a_us:,.0f} µs against {row.b} {row.b_us:,.0f} µs ({interval}): "
-            f"{judged}")  # fmt: skip
+    return f"{row.a} {row.a_us:,.0f} µs against {row.b} {row.b_us:,.0f} µs ({interval}): {judged}"
 
 
 def cpu_ratio_sentence(run: Run) -> str:
@@ -139,11 +155,16 @@ def cpu_ratio_sentence(run: Run) -> str:
         return "This run has no CPU figures for the claim's pair: CPU per request not measured."
     closed = [r for r in rows if r.model == "closed"] or rows
     busiest = max(closed, key=lambda r: (r.cores_busy or 0, r.a_rps))
-    chosen = {r.what: r for r in closed if (r.model, r.users, r.rate) ==
-              (busiest.model, busiest.users, busiest.rate)}  # fmt: skip
+    chosen = {
+        r.what: r
+        for r in closed
+        if (r.model, r.users, r.rate) == (busiest.model, busiest.users, busiest.rate)
+    }
     busy = f", the servers' core {busiest.cores_busy:.0%} busy" if busiest.cores_busy else ""
-    text = (f"CPU per request ({busiest.load}, {busiest.a} at {busiest.a_rps:,.0f} req/s{busy}): "
-            f"the server process alone, {_words(chosen[WHAT['server']])}")  # fmt: skip
+    text = (
+        f"CPU per request ({busiest.load}, {busiest.a} at {busiest.a_rps:,.0f} req/s{busy}): "
+        f"the server process alone, {_words(chosen[WHAT['server']])}"
+    )
     if WHAT["service"] in chosen:
         text += f"; with its store's own work, {_words(chosen[WHAT['service']])}"
     return text + "."

@@ -12,8 +12,11 @@ from bench.analysis.runs import STORE_NAMES, Run, cell_rows, measured_figures, m
 def _sweep(run: Run, store: str):
     """The distance group of `store` and its delayed session arms, found by their facts."""
     for group in run.model.groups_for("distance"):
-        delayed = [a for a in group.arms if run.model.server(a).db_delay_ms is not None
-                   and run.model.server(a).store == store]  # fmt: skip
+        delayed = [
+            a
+            for a in group.arms
+            if run.model.server(a).db_delay_ms is not None and run.model.server(a).store == store
+        ]
         if delayed:
             return group, delayed
     return None, []
@@ -30,30 +33,43 @@ def distance_rows(run: Run, store: str = "postgres") -> list[dict[str, Any]]:
     for _, figures, _ in measured_figures(run):
         if figures["label"] in delayed and figures.get("db_delay"):
             calibrations.setdefault(figures["label"], []).append(figures["db_delay"])
-    by_arm = {r.a: r for r in verdicts.paired_verdicts(run, group=group.name)
-              if not r.a_a and r.a in delayed and run.model.server(r.b).db_delay_ms is None
-              and run.model.server(r.b).kind != "session"}  # fmt: skip
-    fixed = {p["label"]: p for p in points(cell_rows(run))
-             if p["group"] == group.name and p["model"] == "fixed_rate"}  # fmt: skip
+    by_arm = {
+        r.a: r
+        for r in verdicts.paired_verdicts(run, group=group.name)
+        if not r.a_a
+        and r.a in delayed
+        and run.model.server(r.b).db_delay_ms is None
+        and run.model.server(r.b).kind != "session"
+    }
+    fixed = {
+        p["label"]: p
+        for p in points(cell_rows(run))
+        if p["group"] == group.name and p["model"] == "fixed_rate"
+    }
     rows = []
     for label in delayed:
         v, f, cal = by_arm.get(label), fixed.get(label, {}), calibrations.get(label, [])
-        rows.append({
-            "server": label, "store": store,
-            "set_rtt_ms": run.model.server(label).db_delay_ms,
-            "measured_rtt_ms": median(c["added_rtt_ms"] for c in cal),
-            "rate": v.rate if v else f.get("rate"),
-            "p50_us": v.a_p50_us if v else None,
-            "auth_share": (f["auth_p50_us"] / f["p50_us"]) if f.get("auth_p50_us") and f.get("p50_us") else None,
-            "cpu_proxy_us": f.get("cpu_delay_proxy_us"),
-            "versus": v.b if v else None,
-            "versus_p50_us": v.b_p50_us if v else None,
-            "delta_p50_us": v.delta_p50_us if v else None,
-            "ci_low_us": v.ci_low_us if v else None,
-            "ci_high_us": v.ci_high_us if v else None,
-            "margin_us": v.margin_us if v else None,
-            "verdict": v.verdict if v else "not measured",
-        })  # fmt: skip
+        rows.append(
+            {
+                "server": label,
+                "store": store,
+                "set_rtt_ms": run.model.server(label).db_delay_ms,
+                "measured_rtt_ms": median(c["added_rtt_ms"] for c in cal),
+                "rate": v.rate if v else f.get("rate"),
+                "p50_us": v.a_p50_us if v else None,
+                "auth_share": (f["auth_p50_us"] / f["p50_us"])
+                if f.get("auth_p50_us") and f.get("p50_us")
+                else None,
+                "cpu_proxy_us": f.get("cpu_delay_proxy_us"),
+                "versus": v.b if v else None,
+                "versus_p50_us": v.b_p50_us if v else None,
+                "delta_p50_us": v.delta_p50_us if v else None,
+                "ci_low_us": v.ci_low_us if v else None,
+                "ci_high_us": v.ci_high_us if v else None,
+                "margin_us": v.margin_us if v else None,
+                "verdict": v.verdict if v else "not measured",
+            }
+        )
     return sorted(rows, key=lambda r: r["set_rtt_ms"])
 
 
@@ -84,10 +100,12 @@ def distance_sentence(run: Run, store: str = "postgres") -> str:
     )
     cost = proxy_cost(run, store)
     if cost is not None:
-        text += (f" The proxy itself, at 0 ms against the same server reaching {name} directly, "
-                 f"added {verdicts.signed(cost.delta_p50_us)} µs (interval "
-                 f"{verdicts.signed(cost.ci_low_us)} to {verdicts.signed(cost.ci_high_us)}): part "
-                 "of every delayed arm's figure, not of the distance.")  # fmt: skip
+        text += (
+            f" The proxy itself, at 0 ms against the same server reaching {name} directly, "
+            f"added {verdicts.signed(cost.delta_p50_us)} µs (interval "
+            f"{verdicts.signed(cost.ci_low_us)} to {verdicts.signed(cost.ci_high_us)}): part "
+            "of every delayed arm's figure, not of the distance."
+        )
     dominated = next((r for r in rows if r["auth_share"] and r["auth_share"] > 0.5), None)
     if dominated:
         text += (

@@ -95,8 +95,9 @@ def t_interval(
     return mean, float(found.low), float(found.high)
 
 
-def paired_estimates(a: Sequence[Seconds], b: Sequence[Seconds],
-                     quantiles: Sequence[float] = (0.5, 0.99)) -> list[Estimate]:  # fmt: skip
+def paired_estimates(
+    a: Sequence[Seconds], b: Sequence[Seconds], quantiles: Sequence[float] = (0.5, 0.99)
+) -> list[Estimate]:
     """a minus b at each quantile, one difference per repeat, with its t interval.
 
     `a` and `b` hold one entry per repeat; within a repeat both arms shared their seconds."""
@@ -105,20 +106,31 @@ def paired_estimates(a: Sequence[Seconds], b: Sequence[Seconds],
     fewest = min(min(requests(ra), requests(rb)) for ra, rb in zip(a, b, strict=True))
     found = []
     for q in quantiles:
-        per_repeat = [pooled_quantile([ra], q) - pooled_quantile([rb], q)
-                      for ra, rb in zip(a, b, strict=True)]  # fmt: skip
+        per_repeat = [
+            pooled_quantile([ra], q) - pooled_quantile([rb], q) for ra, rb in zip(a, b, strict=True)
+        ]
         mean, low, high = t_interval(per_repeat)
-        found.append(Estimate(
-            quantile=q, a_us=pooled_quantile(a, q), b_us=pooled_quantile(b, q),
-            delta_us=round(mean, 1), ci_low_us=round(low, 1), ci_high_us=round(high, 1),
-            repeats=len(a), a_requests=sum(map(requests, a)), b_requests=sum(map(requests, b)),
-            fewest_requests=fewest, per_repeat_us=tuple(round(d, 1) for d in per_repeat),
-        ))  # fmt: skip
+        found.append(
+            Estimate(
+                quantile=q,
+                a_us=pooled_quantile(a, q),
+                b_us=pooled_quantile(b, q),
+                delta_us=round(mean, 1),
+                ci_low_us=round(low, 1),
+                ci_high_us=round(high, 1),
+                repeats=len(a),
+                a_requests=sum(map(requests, a)),
+                b_requests=sum(map(requests, b)),
+                fewest_requests=fewest,
+                per_repeat_us=tuple(round(d, 1) for d in per_repeat),
+            )
+        )
     return found
 
 
-def ratio_interval(a: Sequence[float | None], b: Sequence[float | None],
-                   confidence: float = CONFIDENCE) -> tuple[float, float, float, int] | None:  # fmt: skip
+def ratio_interval(
+    a: Sequence[float | None], b: Sequence[float | None], confidence: float = CONFIDENCE
+) -> tuple[float, float, float, int] | None:
     """(ratio, low, high, repeats): the geometric mean of per-repeat a/b with the t interval of
     its logarithm, exponentiated. None without a usable repeat."""
     pairs = [(x, y) for x, y in zip(a, b, strict=False) if x and y]
@@ -162,9 +174,13 @@ def _matrix(repeats: Sequence[Seconds], keys: list[list[int]], grid: np.ndarray)
     return np.array(rows, dtype=np.float32)
 
 
-def hierarchical_bootstrap(a: Sequence[Seconds], b: Sequence[Seconds], q: float = 0.5,
-                           samples: int = BOOTSTRAP_SAMPLES,
-                           seed: int = BOOTSTRAP_SEED) -> tuple[float, float, float]:  # fmt: skip
+def hierarchical_bootstrap(
+    a: Sequence[Seconds],
+    b: Sequence[Seconds],
+    q: float = 0.5,
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> tuple[float, float, float]:
     """(a - b pooled, low, high): repeats drawn with replacement, then each drawn repeat's
     seconds (one multinomial), percentile interval. Too narrow with few repeats (see above)."""
     keys = [sorted(set(sa) | set(sb)) for sa, sb in zip(a, b, strict=True)]
@@ -191,8 +207,9 @@ def hierarchical_bootstrap(a: Sequence[Seconds], b: Sequence[Seconds], q: float 
     return pooled_quantile(a, q) - pooled_quantile(b, q), float(low), float(high)
 
 
-def bootstrap_ratio_of_means(a: Sequence[float], b: Sequence[float],
-                             samples: int = BOOTSTRAP_SAMPLES) -> tuple[float, float, float]:  # fmt: skip
+def bootstrap_ratio_of_means(
+    a: Sequence[float], b: Sequence[float], samples: int = BOOTSTRAP_SAMPLES
+) -> tuple[float, float, float]:
     """(mean(a) / mean(b), low, high): repeats resampled, percentile interval; the CPU ratio's
     method until 2026-11-30."""
     xs, ys = np.asarray(a, dtype=float), np.asarray(b, dtype=float)

@@ -16,11 +16,26 @@ FORMAT_1_THRESHOLDS = {"saturated_core_fraction": 0.9, "late_after_ms": 2.0}
 FORMAT_1_ALGORITHM = "HS256"  # the JWT server's default algorithm in format-1 runs
 FALSE_WORDS = ("", "0", "false", "no", "off")
 # What the groups of format-1 scenarios asked, by the names those scenarios gave them.
-FORMAT_1_QUESTIONS = {"main": "claim", "distance": "distance", "redis_distance": "distance",
-                      "stores": "stores", "profile": "profile", "variants": "variants",
-                      "algorithms": "algorithms"}  # fmt: skip
-FACTS = ("server", "path", "workers", "db_delay_ms", "store", "revocable", "algorithm",
-         "cache_ttl_s", "profile_query")  # fmt: skip
+FORMAT_1_QUESTIONS = {
+    "main": "claim",
+    "distance": "distance",
+    "redis_distance": "distance",
+    "stores": "stores",
+    "profile": "profile",
+    "variants": "variants",
+    "algorithms": "algorithms",
+}
+FACTS = (
+    "server",
+    "path",
+    "workers",
+    "db_delay_ms",
+    "store",
+    "revocable",
+    "algorithm",
+    "cache_ttl_s",
+    "profile_query",
+)
 
 
 def _facts(spec: dict[str, Any]) -> dict[str, Any]:
@@ -43,9 +58,10 @@ def _facts(spec: dict[str, Any]) -> dict[str, Any]:
         "store": store,
         "revocable": revocable,
         "algorithm": settings.get("AUTHBENCH_JWT_ALG", FORMAT_1_ALGORITHM)
-        if kind == "jwt_auth" else None,
+        if kind == "jwt_auth"
+        else None,
         "cache_ttl_s": float(cache) if cache else 0.0,
-    }  # fmt: skip
+    }
 
 
 def _differs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, list]:
@@ -71,8 +87,12 @@ def _roles(group: dict[str, Any], servers: dict[str, dict[str, Any]]) -> dict[st
     ]
     if a_a:
         recorded.append({"a": a_a[0], "b": a_a[1], "kind": "a_a", "differs": {}})
-    return {"headline": pairs[0], "baseline": group.get("baseline") or group["arms"][-1],
-            "a_a": a_a, "pairs": recorded}  # fmt: skip
+    return {
+        "headline": pairs[0],
+        "baseline": group.get("baseline") or group["arms"][-1],
+        "a_a": a_a,
+        "pairs": recorded,
+    }
 
 
 def upgrade(meta: dict[str, Any]) -> dict[str, Any]:

@@ -36,8 +36,13 @@ class Server:
     @property
     def plain(self) -> bool:
         """GET /me, no settings, one worker, its store at its own distance."""
-        return (self.path == "/me" and not self.settings and self.workers == 1
-                and self.db_delay_ms is None and self.copy_of is None)  # fmt: skip
+        return (
+            self.path == "/me"
+            and not self.settings
+            and self.workers == 1
+            and self.db_delay_ms is None
+            and self.copy_of is None
+        )
 
     @property
     def role(self) -> str:
@@ -129,8 +134,9 @@ class RunModel:
                     return False
             return True
 
-        found = [s for s in self.servers.values()
-                 if s.kind == kind and not s.copy_of and matches(s)]  # fmt: skip
+        found = [
+            s for s in self.servers.values() if s.kind == kind and not s.copy_of and matches(s)
+        ]
         return min(found, key=lambda s: len(s.settings)).label if found else None
 
     def role_of(self, label: str) -> str:
@@ -139,13 +145,19 @@ class RunModel:
 
 def _server(entry: dict[str, Any]) -> Server:
     return Server(
-        label=entry["label"], kind=entry["server"], path=entry.get("path", "/me"),
-        settings=dict(entry.get("settings") or {}), workers=entry.get("workers", 1),
-        db_delay_ms=entry.get("db_delay_ms"), store=entry.get("store"),
-        revocable=bool(entry.get("revocable")), algorithm=entry.get("algorithm"),
+        label=entry["label"],
+        kind=entry["server"],
+        path=entry.get("path", "/me"),
+        settings=dict(entry.get("settings") or {}),
+        workers=entry.get("workers", 1),
+        db_delay_ms=entry.get("db_delay_ms"),
+        store=entry.get("store"),
+        revocable=bool(entry.get("revocable")),
+        algorithm=entry.get("algorithm"),
         cache_ttl_s=float(entry.get("cache_ttl_s") or 0.0),
-        profile_query=entry.get("profile_query"), runtime=entry.get("runtime") or "python",
-    )  # fmt: skip
+        profile_query=entry.get("profile_query"),
+        runtime=entry.get("runtime") or "python",
+    )
 
 
 def _pair(entry: dict[str, Any]) -> Pair:
@@ -160,13 +172,20 @@ def _group(entry: dict[str, Any]) -> Group:
     a_a = next((p for p in pairs if p.is_a_a), None)
     margin = entry.get("margin_fraction")
     return Group(
-        name=entry.get("name", "main"), question=entry.get("question", "claim"),
-        arms=tuple(entry["arms"]), pairs=pairs, headline=headline, baseline=roles["baseline"],
-        a_a=a_a, rates=tuple(entry.get("rates") or ()), unloaded=entry.get("unloaded", True),
+        name=entry.get("name", "main"),
+        question=entry.get("question", "claim"),
+        arms=tuple(entry["arms"]),
+        pairs=pairs,
+        headline=headline,
+        baseline=roles["baseline"],
+        a_a=a_a,
+        rates=tuple(entry.get("rates") or ()),
+        unloaded=entry.get("unloaded", True),
         margin_fraction=DEFAULT_MARGIN_FRACTION if margin is None else margin,
-        margin_us=entry.get("margin_us"), arrivals=entry.get("arrivals"),
+        margin_us=entry.get("margin_us"),
+        arrivals=entry.get("arrivals"),
         tokens=entry.get("tokens") or 0,
-    )  # fmt: skip
+    )
 
 
 def build(meta: dict[str, Any]) -> RunModel:
@@ -177,8 +196,9 @@ def build(meta: dict[str, Any]) -> RunModel:
     for group in groups:
         if group.a_a and group.a_a.a not in servers:
             original = servers[group.a_a.b]
-            servers[group.a_a.a] = Server(**{**original.__dict__, "label": group.a_a.a,
-                                             "copy_of": original.label})  # fmt: skip
+            servers[group.a_a.a] = Server(
+                **{**original.__dict__, "label": group.a_a.a, "copy_of": original.label}
+            )
     recorded = {**meta.get("settings", {}), **meta.get("statistics", {})}
     known = Thresholds.__dataclass_fields__
     thresholds = Thresholds(**{k: v for k, v in recorded.items() if k in known})

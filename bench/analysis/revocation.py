@@ -87,15 +87,25 @@ def variant_rows(run: Run) -> list[dict[str, Any]]:
             continue
         arms = arm_figures(run, r.group, r.rate)
         a, b = arms.get(r.a, {}), arms.get(r.b, {})
-        rows.append({
-            "variant": r.a, "base": r.b, "what": variant_words(run.model.server(r.a)),
-            "rate": r.rate, "delta_p50_us": r.delta_p50_us, "ci_low_us": r.ci_low_us,
-            "ci_high_us": r.ci_high_us, "margin_us": r.margin_us, "verdict": r.verdict,
-            "variant_cpu_us": a.get("cpu_service_us"), "base_cpu_us": b.get("cpu_service_us"),
-            "variant_store_us": _store_cpu(a), "base_store_us": _store_cpu(b),
-            "hit_rate": a.get("cache_hit_share") if run.model.server(r.a).cache_ttl_s else None,
-            "tokens": _population(run, r.group),
-        })  # fmt: skip
+        rows.append(
+            {
+                "variant": r.a,
+                "base": r.b,
+                "what": variant_words(run.model.server(r.a)),
+                "rate": r.rate,
+                "delta_p50_us": r.delta_p50_us,
+                "ci_low_us": r.ci_low_us,
+                "ci_high_us": r.ci_high_us,
+                "margin_us": r.margin_us,
+                "verdict": r.verdict,
+                "variant_cpu_us": a.get("cpu_service_us"),
+                "base_cpu_us": b.get("cpu_service_us"),
+                "variant_store_us": _store_cpu(a),
+                "base_store_us": _store_cpu(b),
+                "hit_rate": a.get("cache_hit_share") if run.model.server(r.a).cache_ttl_s else None,
+                "tokens": _population(run, r.group),
+            }
+        )
     return rows
 
 
@@ -115,18 +125,26 @@ def variant_sentence(run: Run) -> str:
     """What each variant did against its base, paired; words by verdict, CPU from the same cells."""
     parts = []
     for r in variant_rows(run):
-        words = verdicts.verdict_words(r["verdict"], "slower by more than the margin",
-                                       "faster by more than the margin")  # fmt: skip
-        text = (f"{r['variant']} ({r['what']}) against {r['base']} {verdicts.where(r['rate'])}: "
-                f"{verdicts.signed(r['delta_p50_us'])} µs on the median (interval "
-                f"{verdicts.signed(r['ci_low_us'])} to {verdicts.signed(r['ci_high_us'])}, margin "
-                f"±{r['margin_us']:,.0f}): {words}")  # fmt: skip
+        words = verdicts.verdict_words(
+            r["verdict"], "slower by more than the margin", "faster by more than the margin"
+        )
+        text = (
+            f"{r['variant']} ({r['what']}) against {r['base']} {verdicts.where(r['rate'])}: "
+            f"{verdicts.signed(r['delta_p50_us'])} µs on the median (interval "
+            f"{verdicts.signed(r['ci_low_us'])} to {verdicts.signed(r['ci_high_us'])}, margin "
+            f"±{r['margin_us']:,.0f}): {words}"
+        )
         if r["variant_cpu_us"] is not None and r["base_cpu_us"] is not None:
-            text += (f"; in the same cells it used {r['variant_cpu_us']:,.0f} µs of CPU per "
-                     f"request against {r['base_cpu_us']:,.0f} (server plus store)")  # fmt: skip
+            text += (
+                f"; in the same cells it used {r['variant_cpu_us']:,.0f} µs of CPU per "
+                f"request against {r['base_cpu_us']:,.0f} (server plus store)"
+            )
         if r["hit_rate"] is not None:
-            population = (f"{r['tokens']:,} users' tokens, a few far more active than the rest"
-                          if r["tokens"] else "one token per simulated user")  # fmt: skip
+            population = (
+                f"{r['tokens']:,} users' tokens, a few far more active than the rest"
+                if r["tokens"]
+                else "one token per simulated user"
+            )
             text += f", answering {r['hit_rate']:.0%} of requests from its cache ({population})"
         parts.append(text)
     if not parts:

@@ -228,8 +228,11 @@ def arm_figures(run: Run, group: str, rate: float | None) -> dict[str, dict[str,
     """Per arm of a paired group at one rate (None: unloaded), its figures folded over the
     repeats (medians): latency, auth time, CPU per request by process, throughput."""
     model = "closed" if rate is None else "fixed_rate"
-    return {p["label"]: p for p in points(cell_rows(run))
-            if p["paired"] and p["group"] == group and p["rate"] == rate and p["model"] == model}  # fmt: skip
+    return {
+        p["label"]: p
+        for p in points(cell_rows(run))
+        if p["paired"] and p["group"] == group and p["rate"] == rate and p["model"] == model
+    }
 
 
 def micro_figure(run: Run, name: str) -> float | None:

@@ -9,8 +9,12 @@ from typing import Any
 from bench.analysis import verdicts
 from bench.analysis.runs import Run, busiest_closed, micro_figure
 
-RUNTIME_NAMES = {"python": "Python (raw ASGI)", "fastapi": "FastAPI", "node": "Node.js",
-                 "command": "your server"}  # fmt: skip
+RUNTIME_NAMES = {
+    "python": "Python (raw ASGI)",
+    "fastapi": "FastAPI",
+    "node": "Node.js",
+    "command": "your server",
+}
 
 
 def _arms(run: Run, group) -> dict[str, str]:
@@ -48,18 +52,28 @@ def runtime_rows(run: Run) -> list[dict[str, Any]]:
         for r in verdicts.paired_verdicts(run, group=group.name):
             if (r.a, r.b) != (session, jwt):
                 continue
-            rows.append({
-                "runtime": runtime, "group": group.name, "rate": r.rate,
-                "delta_p50_us": r.delta_p50_us, "ci_low_us": r.ci_low_us,
-                "ci_high_us": r.ci_high_us, "margin_us": r.margin_us, "verdict": r.verdict, "reason": r.reason,
-                "session_p50_us": r.a_p50_us, "jwt_p50_us": r.b_p50_us,
-                "http_stack_us": http_us,
-                "session_server_us": c.get("session", {}).get("cpu_server_us"),
-                "session_db_us": c.get("session", {}).get("cpu_postgres_us"),
-                "jwt_server_us": c.get("jwt_auth", {}).get("cpu_server_us"),
-                "verify_us_in_process": verify_us, "lookup_us_in_process": lookup_us,
-                "control": control,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "runtime": runtime,
+                    "group": group.name,
+                    "rate": r.rate,
+                    "delta_p50_us": r.delta_p50_us,
+                    "ci_low_us": r.ci_low_us,
+                    "ci_high_us": r.ci_high_us,
+                    "margin_us": r.margin_us,
+                    "verdict": r.verdict,
+                    "reason": r.reason,
+                    "session_p50_us": r.a_p50_us,
+                    "jwt_p50_us": r.b_p50_us,
+                    "http_stack_us": http_us,
+                    "session_server_us": c.get("session", {}).get("cpu_server_us"),
+                    "session_db_us": c.get("session", {}).get("cpu_postgres_us"),
+                    "jwt_server_us": c.get("jwt_auth", {}).get("cpu_server_us"),
+                    "verify_us_in_process": verify_us,
+                    "lookup_us_in_process": lookup_us,
+                    "control": control,
+                }
+            )
     return rows
 
 
@@ -72,39 +86,54 @@ def runtime_cpu_rows(run: Run) -> list[dict[str, Any]]:
         if r["runtime"] in seen or r["http_stack_us"] is None:
             continue
         seen.add(r["runtime"])
-        for kind, server_us, db_us in (("session", r["session_server_us"], r["session_db_us"]),
-                                       ("jwt_auth", r["jwt_server_us"], 0.0)):  # fmt: skip
+        for kind, server_us, db_us in (
+            ("session", r["session_server_us"], r["session_db_us"]),
+            ("jwt_auth", r["jwt_server_us"], 0.0),
+        ):
             if server_us is None:
                 continue
-            rows.append({"runtime": r["runtime"], "server": kind, "http_stack_us": r["http_stack_us"],
-                         "auth_step_us": round(server_us - r["http_stack_us"], 1),
-                         "database_us": db_us or 0.0,
-                         "total_us": round(server_us + (db_us or 0.0), 1)})  # fmt: skip
+            rows.append(
+                {
+                    "runtime": r["runtime"],
+                    "server": kind,
+                    "http_stack_us": r["http_stack_us"],
+                    "auth_step_us": round(server_us - r["http_stack_us"], 1),
+                    "database_us": db_us or 0.0,
+                    "total_us": round(server_us + (db_us or 0.0), 1),
+                }
+            )
     return rows
 
 
 def runtime_sentence(run: Run) -> str:
     """Per runtime: does the claim hold at the reference rate, by how much, and the cost split
     that explains it; then whether the verdict is Python's alone."""
-    rows = [r for r in runtime_rows(run) if r["rate"] == run.reference_rate] or \
-        [r for r in runtime_rows(run) if r["rate"] is not None]  # fmt: skip
+    rows = [r for r in runtime_rows(run) if r["rate"] == run.reference_rate] or [
+        r for r in runtime_rows(run) if r["rate"] is not None
+    ]
     if not rows:
         return "This run measured one runtime only (the runtimes scenario measures three)."
     cpu = {(c["runtime"], c["server"]): c for c in runtime_cpu_rows(run)}
     parts = []
     for r in rows:
         name = RUNTIME_NAMES.get(r["runtime"], r["runtime"])
-        words = {"holds": "the claim holds", "no_difference": "no difference beyond the margin",
-                 "reversed": "reversed: the session server was faster"}.get(
-            r["verdict"], f"undecided ({r['reason'] or 'the interval crosses the margin'})")  # fmt: skip
-        text = (f"{name}: session minus JWT {verdicts.signed(r['delta_p50_us'])} µs at "
-                f"{r['rate']:,.0f} req/s (interval {verdicts.signed(r['ci_low_us'])} to "
-                f"{verdicts.signed(r['ci_high_us'])}, margin ±{r['margin_us']:,.0f}): {words}")  # fmt: skip
+        words = {
+            "holds": "the claim holds",
+            "no_difference": "no difference beyond the margin",
+            "reversed": "reversed: the session server was faster",
+        }.get(r["verdict"], f"undecided ({r['reason'] or 'the interval crosses the margin'})")
+        text = (
+            f"{name}: session minus JWT {verdicts.signed(r['delta_p50_us'])} µs at "
+            f"{r['rate']:,.0f} req/s (interval {verdicts.signed(r['ci_low_us'])} to "
+            f"{verdicts.signed(r['ci_high_us'])}, margin ±{r['margin_us']:,.0f}): {words}"
+        )
         jwt, session = cpu.get((r["runtime"], "jwt_auth")), cpu.get((r["runtime"], "session"))
         if jwt and session:
-            text += (f"; per request the JWT check cost {jwt['auth_step_us']:,.0f} µs of server CPU, "
-                     f"the session lookup {session['auth_step_us']:,.0f} µs plus "
-                     f"{session['database_us']:,.0f} µs of database")  # fmt: skip
+            text += (
+                f"; per request the JWT check cost {jwt['auth_step_us']:,.0f} µs of server CPU, "
+                f"the session lookup {session['auth_step_us']:,.0f} µs plus "
+                f"{session['database_us']:,.0f} µs of database"
+            )
         parts.append(text)
     return "; ".join(parts) + "." + _across_runtimes(rows)
 
@@ -114,17 +143,24 @@ def _across_runtimes(rows: list[dict[str, Any]]) -> str:
     answer differs."""
 
     def names(*verdicts_in: str) -> list[str]:
-        return [RUNTIME_NAMES.get(r["runtime"], r["runtime"]) for r in rows
-                if r["verdict"] in verdicts_in]  # fmt: skip
+        return [
+            RUNTIME_NAMES.get(r["runtime"], r["runtime"])
+            for r in rows
+            if r["verdict"] in verdicts_in
+        ]
 
     held, not_held = names("holds"), names("no_difference", "reversed")
     undecided = names("inconclusive")
-    open_ = (f" This run cannot decide on {_joined(undecided)} (its interval crosses the "
-             "margin)." if undecided else "")  # fmt: skip
+    open_ = (
+        f" This run cannot decide on {_joined(undecided)} (its interval crosses the margin)."
+        if undecided
+        else ""
+    )
     if held and not_held:
-        return (f" The runtimes disagree: the claim holds on {_joined(held)} and not on "
-                f"{_joined(not_held)}, so on this machine the answer depends on the stack."
-                + open_)  # fmt: skip
+        return (
+            f" The runtimes disagree: the claim holds on {_joined(held)} and not on "
+            f"{_joined(not_held)}, so on this machine the answer depends on the stack." + open_
+        )
     decided = held or not_held
     if not decided:
         return " No runtime is decided in this run: more repeats narrow the intervals."

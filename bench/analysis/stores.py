@@ -85,14 +85,19 @@ def tag(server: Server) -> str:
 
 def _tagged(run: Run, question: str) -> list[tuple[str, str, verdicts.PairVerdict]]:
     model = run.model
-    return [(tag(model.server(r.a)), tag(model.server(r.b)), r)
-            for r in verdicts.paired_verdicts(run, question=question) if not r.a_a]  # fmt: skip
+    return [
+        (tag(model.server(r.a)), tag(model.server(r.b)), r)
+        for r in verdicts.paired_verdicts(run, question=question)
+        if not r.a_a
+    ]
 
 
 def _figures(r: verdicts.PairVerdict) -> str:
-    return (f"{verdicts.signed(r.delta_p50_us)} µs on the median (interval "
-            f"{verdicts.signed(r.ci_low_us)} to {verdicts.signed(r.ci_high_us)}, margin "
-            f"±{r.margin_us:,.0f})")  # fmt: skip
+    return (
+        f"{verdicts.signed(r.delta_p50_us)} µs on the median (interval "
+        f"{verdicts.signed(r.ci_low_us)} to {verdicts.signed(r.ci_high_us)}, margin "
+        f"±{r.margin_us:,.0f})"
+    )
 
 
 def store_rows(run: Run) -> list[dict[str, Any]]:
@@ -101,11 +106,17 @@ def store_rows(run: Run) -> list[dict[str, Any]]:
 
 
 STORE_PAIRS = {
-    ("redis", "jwt"): ("sessions in Redis minus JWT", "JWT is still faster",
-                       "Redis sessions are faster than JWT"),
-    ("redis", "postgres"): ("sessions in Redis minus sessions in PostgreSQL",
-                            "Redis is slower than PostgreSQL", "Redis is faster than PostgreSQL"),
-}  # fmt: skip
+    ("redis", "jwt"): (
+        "sessions in Redis minus JWT",
+        "JWT is still faster",
+        "Redis sessions are faster than JWT",
+    ),
+    ("redis", "postgres"): (
+        "sessions in Redis minus sessions in PostgreSQL",
+        "Redis is slower than PostgreSQL",
+        "Redis is faster than PostgreSQL",
+    ),
+}
 
 
 def _described(run: Run, question: str, words: dict[tuple, tuple[str, str, str]]) -> list[str]:
@@ -115,8 +126,10 @@ def _described(run: Run, question: str, words: dict[tuple, tuple[str, str, str]]
     for a, b, r in _tagged(run, question):
         if (a, b) in words:
             what, slower, faster = words[(a, b)]
-            parts.append(f"{verdicts.where(r.rate)}, {what}: {_figures(r)}: "
-                         f"{verdict_words(r.verdict, slower, faster)}")  # fmt: skip
+            parts.append(
+                f"{verdicts.where(r.rate)}, {what}: {_figures(r)}: "
+                f"{verdict_words(r.verdict, slower, faster)}"
+            )
     return parts
 
 
@@ -134,17 +147,28 @@ def profile_rows(run: Run) -> list[dict[str, Any]]:
 
 
 PROFILE_PAIRS = {
-    ("postgres", "jwt"): ("the session server with its lookup folded into the data query "
-                          "minus JWT", "the session server is still slower by more than the margin",
-                          "the session server is the faster one"),
-    ("redis", "jwt"): ("the session server with sessions in Redis (lookup in Redis, then the "
-                       "data in PostgreSQL) minus JWT", "slower", "faster"),
-    ("redis", "postgres"): ("Redis lookup plus data query against the one joined query",
-                            "two stores cost more than one query", "two stores beat one query"),
-    ("naive", "postgres"): ("asking twice (lookup, then data) instead of once",
-                            "asking twice costs more than the margin",
-                            "asking twice is faster"),
-}  # fmt: skip
+    ("postgres", "jwt"): (
+        "the session server with its lookup folded into the data query minus JWT",
+        "the session server is still slower by more than the margin",
+        "the session server is the faster one",
+    ),
+    ("redis", "jwt"): (
+        "the session server with sessions in Redis (lookup in Redis, then the "
+        "data in PostgreSQL) minus JWT",
+        "slower",
+        "faster",
+    ),
+    ("redis", "postgres"): (
+        "Redis lookup plus data query against the one joined query",
+        "two stores cost more than one query",
+        "two stores beat one query",
+    ),
+    ("naive", "postgres"): (
+        "asking twice (lookup, then data) instead of once",
+        "asking twice costs more than the margin",
+        "asking twice is faster",
+    ),
+}
 
 
 def profile_sentence(run: Run) -> str:
@@ -168,10 +192,19 @@ def same_pair_rows(run: Run) -> list[dict[str, Any]]:
         arms = len(g.arms) + (1 if g.a_a else 0)
         for r in verdicts.paired_verdicts(run, group=g.name):
             if (r.a, r.b) == head:
-                rows.append({"group": g.name, "question": g.question, "arms": arms,
-                             "rate": r.rate, "rate_per_arm": r.rate / arms if r.rate else None,
-                             "delta_p50_us": r.delta_p50_us, "ci_low_us": r.ci_low_us,
-                             "ci_high_us": r.ci_high_us, "verdict": r.verdict})  # fmt: skip
+                rows.append(
+                    {
+                        "group": g.name,
+                        "question": g.question,
+                        "arms": arms,
+                        "rate": r.rate,
+                        "rate_per_arm": r.rate / arms if r.rate else None,
+                        "delta_p50_us": r.delta_p50_us,
+                        "ci_low_us": r.ci_low_us,
+                        "ci_high_us": r.ci_high_us,
+                        "verdict": r.verdict,
+                    }
+                )
     return rows
 
 
@@ -185,15 +218,22 @@ def same_pair_sentence(run: Run) -> str:
     if not shared:
         return "No other group of this run measured the claim's pair at the same rate."
     rate, rs = max(shared.items(), key=lambda kv: len(kv[1]))
-    parts = [f"{r['group']} ({r['arms']} arms, {r['rate_per_arm']:,.0f} req/s each): "
-             f"{verdicts.signed(r['delta_p50_us'])} µs [{verdicts.signed(r['ci_low_us'])}, "
-             f"{verdicts.signed(r['ci_high_us'])}]" for r in rs]  # fmt: skip
+    parts = [
+        f"{r['group']} ({r['arms']} arms, {r['rate_per_arm']:,.0f} req/s each): "
+        f"{verdicts.signed(r['delta_p50_us'])} µs [{verdicts.signed(r['ci_low_us'])}, "
+        f"{verdicts.signed(r['ci_high_us'])}]"
+        for r in rs
+    ]
     overlap = max(r["ci_low_us"] for r in rs) <= min(r["ci_high_us"] for r in rs)
-    text = (f"At {rate:g} req/s in total the same pair was measured in {len(rs)} groups: "
-            + "; ".join(parts) + ". ")  # fmt: skip
+    text = (
+        f"At {rate:g} req/s in total the same pair was measured in {len(rs)} groups: "
+        + "; ".join(parts)
+        + ". "
+    )
     if overlap:
-        text += ("Their intervals overlap: the figures differ by no more than their own "
-                 "uncertainty. ")  # fmt: skip
+        text += (
+            "Their intervals overlap: the figures differ by no more than their own uncertainty. "
+        )
     else:
         text += "Their intervals do not overlap. "
     return text + (

@@ -96,8 +96,11 @@ def summary_text(run: Run) -> str:
     lines = [answer.headline(run), "", str(summary_table(run))]
     rows = verdicts.paired_verdicts(run)
     if rows:
-        lines += ["", "Paired verdicts (a - b on the median, 95% interval over the repeats, "
-                      "margin, verdict):"]  # fmt: skip
+        lines += [
+            "",
+            "Paired verdicts (a - b on the median, 95% interval over the repeats, "
+            "margin, verdict):",
+        ]
         lines += [verdicts.verdict_line(row) for row in rows]
         if warning := verdicts.a_a_warning(rows):
             lines += ["", warning]
@@ -133,15 +136,20 @@ def compare_rows(a: Run, b: Run) -> list[dict[str, Any]]:
     out = []
     for key in [k for k in rows_a if k in rows_b]:
         ra, rb = rows_a[key], rows_b[key]
-        out.append({
-            "pair": f"{ra.a} - {ra.b}", "rate": ra.rate,
-            "a_delta_us": ra.delta_p50_us, "a_interval": f"[{ra.ci_low_us:+,.0f}, {ra.ci_high_us:+,.0f}]",
-            "a_verdict": ra.verdict,
-            "b_delta_us": rb.delta_p50_us, "b_interval": f"[{rb.ci_low_us:+,.0f}, {rb.ci_high_us:+,.0f}]",
-            "b_verdict": rb.verdict,
-            "overlap": max(ra.ci_low_us, rb.ci_low_us) <= min(ra.ci_high_us, rb.ci_high_us),
-            "same_verdict": ra.verdict == rb.verdict,
-        })  # fmt: skip
+        out.append(
+            {
+                "pair": f"{ra.a} - {ra.b}",
+                "rate": ra.rate,
+                "a_delta_us": ra.delta_p50_us,
+                "a_interval": f"[{ra.ci_low_us:+,.0f}, {ra.ci_high_us:+,.0f}]",
+                "a_verdict": ra.verdict,
+                "b_delta_us": rb.delta_p50_us,
+                "b_interval": f"[{rb.ci_low_us:+,.0f}, {rb.ci_high_us:+,.0f}]",
+                "b_verdict": rb.verdict,
+                "overlap": max(ra.ci_low_us, rb.ci_low_us) <= min(ra.ci_high_us, rb.ci_high_us),
+                "same_verdict": ra.verdict == rb.verdict,
+            }
+        )
     return out
 
 
@@ -156,13 +164,17 @@ def compare_sentence(a: Run, b: Run) -> str:
     cpus = [run.meta.get("environment", {}).get("cpu_model") for run in (a, b)]
     text = f"The two runs reach the same verdict in {same} of {len(rows)} comparisons."
     if apart and (machines[0] != machines[1] or cpus[0] != cpus[1]):
-        text += (f" In {len(apart)} the intervals do not overlap, and the runs were made on "
-                 "different machines: the machine moved the number (each interval is about its "
-                 "own machine and repeats), not the method.")  # fmt: skip
+        text += (
+            f" In {len(apart)} the intervals do not overlap, and the runs were made on "
+            "different machines: the machine moved the number (each interval is about its "
+            "own machine and repeats), not the method."
+        )
     elif apart:
-        text += (f" In {len(apart)} the intervals do not overlap although the machine is the "
-                 "same: something changed between the runs (load from other work, a change in "
-                 "the code or the scenario); run both again.")  # fmt: skip
+        text += (
+            f" In {len(apart)} the intervals do not overlap although the machine is the "
+            "same: something changed between the runs (load from other work, a change in "
+            "the code or the scenario); run both again."
+        )
     else:
         text += " Every pair of intervals overlaps."
     return text

@@ -29,16 +29,26 @@ def summary_rows(run: Run) -> list[dict[str, Any]]:
     for label in run.labels:
         c, f = closed.get(label, {}), fixed.get(label, {})
         service = c.get("cpu_service_us")
-        rows.append({
-            "server": label, "closed_users": c.get("users"), "closed_rps": c.get("ok_rps"),
-            "rps_per_core": round(1e6 / service) if service else None,
-            "cpu_server_us": c.get("cpu_server_us"), "cpu_postgres_us": c.get("cpu_postgres_us"),
-            "cpu_redis_us": c.get("cpu_redis_us"),
-            "cpu_load_generator_us": c.get("cpu_load_generator_us"),
-            "rate": f.get("rate"), "p50_us": f.get("p50_us"), "p99_us": f.get("p99_us"),
-            "corrected_p99_us": f.get("corrected_p99_us"), "auth_p50_us": f.get("auth_p50_us"),
-            "load_generator_bound": bool(c.get("load_generator_bound") or f.get("load_generator_bound")),
-        })  # fmt: skip
+        rows.append(
+            {
+                "server": label,
+                "closed_users": c.get("users"),
+                "closed_rps": c.get("ok_rps"),
+                "rps_per_core": round(1e6 / service) if service else None,
+                "cpu_server_us": c.get("cpu_server_us"),
+                "cpu_postgres_us": c.get("cpu_postgres_us"),
+                "cpu_redis_us": c.get("cpu_redis_us"),
+                "cpu_load_generator_us": c.get("cpu_load_generator_us"),
+                "rate": f.get("rate"),
+                "p50_us": f.get("p50_us"),
+                "p99_us": f.get("p99_us"),
+                "corrected_p99_us": f.get("corrected_p99_us"),
+                "auth_p50_us": f.get("auth_p50_us"),
+                "load_generator_bound": bool(
+                    c.get("load_generator_bound") or f.get("load_generator_bound")
+                ),
+            }
+        )
     return rows
 
 
@@ -76,8 +86,10 @@ def auth_share_sentence(run: Run, rate: float | None = None) -> str:
     for label in (group.headline.a, group.headline.b) if group else ():
         row = rows.get(label)
         if row and row["auth_share"] is not None:
-            parts.append(f"{label}: auth {row['auth_p50_us']:.0f} µs of a {row['p50_us']:.0f} µs "
-                         f"median ({row['auth_share']:.0%})")  # fmt: skip
+            parts.append(
+                f"{label}: auth {row['auth_p50_us']:.0f} µs of a {row['p50_us']:.0f} µs "
+                f"median ({row['auth_share']:.0%})"
+            )
     if not parts:
         return "This run has no Server-Timing figures at a fixed rate."
     return "By the servers' own Server-Timing, " + "; ".join(parts) + "."
@@ -119,9 +131,17 @@ def tail_sentence(run: Run, rate: float | None = None) -> str:
 
 def averages_rows(run: Run, rate: float | None = None) -> list[dict[str, Any]]:
     at = at_rate(run, rate)
-    return [{"server": label, "mean_us": p["mean_us"], "p50_us": p["p50_us"],
-             "p99_us": p["p99_us"], "max_us": p["max_us"]}
-            for label in claim_arms(run) if (p := at.get(label))]  # fmt: skip
+    return [
+        {
+            "server": label,
+            "mean_us": p["mean_us"],
+            "p50_us": p["p50_us"],
+            "p99_us": p["p99_us"],
+            "max_us": p["max_us"],
+        }
+        for label in claim_arms(run)
+        if (p := at.get(label))
+    ]
 
 
 def averages_sentence(run: Run, rate: float | None = None) -> str:
@@ -151,18 +171,30 @@ def omission_rows(run: Run) -> list[dict[str, Any]]:
     """
     group = run.model.claim
     arms = set(claim_arms(run))
-    main = [r for r in cell_rows(run) if group and r["model"] == "fixed_rate"
-            and r["group"] == group.name and r["label"] in arms
-            and r["corrected_p99_us"] is not None]  # fmt: skip
+    main = [
+        r
+        for r in cell_rows(run)
+        if group
+        and r["model"] == "fixed_rate"
+        and r["group"] == group.name
+        and r["label"] in arms
+        and r["corrected_p99_us"] is not None
+    ]
     rows = []
     for p in points(main):
-        late = sum(r["late_starts"] for r in main
-                   if (r["label"], r["rate"]) == (p["label"], p["rate"]))  # fmt: skip
-        rows.append({
-            "server": p["label"], "rate": p["rate"], "p99_us": p["p99_us"],
-            "corrected_p99_us": p["corrected_p99_us"],
-            "gap_us": round(p["corrected_p99_us"] - p["p99_us"], 1), "late_starts": int(late),
-        })  # fmt: skip
+        late = sum(
+            r["late_starts"] for r in main if (r["label"], r["rate"]) == (p["label"], p["rate"])
+        )
+        rows.append(
+            {
+                "server": p["label"],
+                "rate": p["rate"],
+                "p99_us": p["p99_us"],
+                "corrected_p99_us": p["corrected_p99_us"],
+                "gap_us": round(p["corrected_p99_us"] - p["p99_us"], 1),
+                "late_starts": int(late),
+            }
+        )
     control = _control(run)
     timer = {r["rate"]: r["gap_us"] for r in rows if r["server"] == control}
     for r in rows:
@@ -243,12 +275,18 @@ def auth_time_rows(run: Run) -> list[dict[str, Any]]:
     rows = []
     for label in (group.headline.a, group.headline.b):
         server = run.model.server(label)
-        loop = (micro_figure(run, f"jwt_verify_{server.algorithm}") if server.kind == "jwt_auth"
-                else micro_figure(run, "session_lookup_unix_socket") if server.kind == "session"
-                else None)  # fmt: skip
+        loop = (
+            micro_figure(run, f"jwt_verify_{server.algorithm}")
+            if server.kind == "jwt_auth"
+            else micro_figure(run, "session_lookup_unix_socket")
+            if server.kind == "session"
+            else None
+        )
         row: dict[str, Any] = {"server": label, "in_process_us": loop}
-        for p in sorted((p for p in folded if p["label"] == label),
-                        key=lambda p: -1 if p["model"] == "closed" else p["rate"]):  # fmt: skip
+        for p in sorted(
+            (p for p in folded if p["label"] == label),
+            key=lambda p: -1 if p["model"] == "closed" else p["rate"],
+        ):
             key = "unloaded_us" if p["model"] == "closed" else f"at_{p['rate']:g}_rps_us"
             row[key] = p["auth_p50_us"]
         if len(row) > 2:
@@ -266,8 +304,11 @@ def auth_time_sentence(run: Run) -> str:
     row = rows[-1] if rows else None
     if not row or row.get("in_process_us") is None:
         return "This run lacks the micro-benchmark or the paired cells needed to compare."
-    on_server = {k: v for k, v in row.items()
-                 if (k.startswith("at_") or k == "unloaded_us") and v is not None}  # fmt: skip
+    on_server = {
+        k: v
+        for k, v in row.items()
+        if (k.startswith("at_") or k == "unloaded_us") and v is not None
+    }
     if not on_server:
         return "This run has no paired cells."
     busiest = max(on_server, key=_load_of)
@@ -284,18 +325,24 @@ def auth_time_sentence(run: Run) -> str:
     )
     ratio = on_server[busiest] / row["in_process_us"]
     if ratio > 1.5:
-        text += (f" At the busiest load the step cost {ratio:.1f}x its in-process figure: a "
-                 "tight loop keeps everything in cache, a server does other work in between.")  # fmt: skip
+        text += (
+            f" At the busiest load the step cost {ratio:.1f}x its in-process figure: a "
+            "tight loop keeps everything in cache, a server does other work in between."
+        )
     else:
         text += " At the busiest load it cost about what it costs in a tight loop."
     if on_server[quietest] > 1.3 * on_server[busiest]:
-        text += (f" The quietest load ({at(quietest)}) was the slowest for the same step "
-                 f"({on_server[quietest]:.0f} µs), consistent with caches going cold and the core "
-                 "idling between requests (not measured here).")  # fmt: skip
+        text += (
+            f" The quietest load ({at(quietest)}) was the slowest for the same step "
+            f"({on_server[quietest]:.0f} µs), consistent with caches going cold and the core "
+            "idling between requests (not measured here)."
+        )
     elif on_server[busiest] > 1.3 * on_server[quietest]:
-        text += (f" The busier the server, the slower the same step ({on_server[busiest]:.0f} µs "
-                 f"{at(busiest)} against {on_server[quietest]:.0f} µs {at(quietest)}): requests "
-                 "queue behind each other inside the step.")  # fmt: skip
+        text += (
+            f" The busier the server, the slower the same step ({on_server[busiest]:.0f} µs "
+            f"{at(busiest)} against {on_server[quietest]:.0f} µs {at(quietest)}): requests "
+            "queue behind each other inside the step."
+        )
     return text
 
 
@@ -316,13 +363,18 @@ def arrivals_rows(run: Run) -> list[dict[str, Any]]:
             if (v.a, v.b) != head or v.rate is None:
                 continue
             mine = [r for r in cells if r["rate"] == v.rate and r["label"] == v.a]
-            rows.append({
-                "arrivals": g.arrivals or "poisson", "rate": v.rate,
-                "gap_cv": _median(r["gap_cv"] for r in mine),
-                "cores_busy": _median(r["cores_busy"] for r in mine),
-                "delta_p50_us": v.delta_p50_us, "ci_low_us": v.ci_low_us,
-                "ci_high_us": v.ci_high_us, "verdict": v.verdict,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "arrivals": g.arrivals or "poisson",
+                    "rate": v.rate,
+                    "gap_cv": _median(r["gap_cv"] for r in mine),
+                    "cores_busy": _median(r["cores_busy"] for r in mine),
+                    "delta_p50_us": v.delta_p50_us,
+                    "ci_low_us": v.ci_low_us,
+                    "ci_high_us": v.ci_high_us,
+                    "verdict": v.verdict,
+                }
+            )
     return sorted(rows, key=lambda r: (r["rate"], r["arrivals"]))
 
 
@@ -339,17 +391,22 @@ def arrivals_sentence(run: Run) -> str:
         by_rate.setdefault(r["rate"], {})[r["arrivals"]] = r
     both = {rate: x for rate, x in by_rate.items() if {"poisson", "uniform"} <= set(x)}
     if not both:
-        return ("This run measured one arrival process only (the full scenario measures the "
-                "claim with evenly spaced arrivals too).")  # fmt: skip
+        return (
+            "This run measured one arrival process only (the full scenario measures the "
+            "claim with evenly spaced arrivals too)."
+        )
     parts = []
     for rate, x in sorted(both.items()):
         p, u = x["poisson"], x["uniform"]
         ratio = p["delta_p50_us"] / u["delta_p50_us"] if u["delta_p50_us"] > 0 else None
         times = f" ({ratio:.1f}x)" if ratio else ""
-        parts.append(f"at {rate:g} req/s, {p['delta_p50_us']:+,.0f} µs with random arrivals "
-                     f"against {u['delta_p50_us']:+,.0f} µs with evenly spaced ones{times}")  # fmt: skip
-    larger = sum(x["poisson"]["delta_p50_us"] > 1.2 * x["uniform"]["delta_p50_us"]
-                 for x in both.values())  # fmt: skip
+        parts.append(
+            f"at {rate:g} req/s, {p['delta_p50_us']:+,.0f} µs with random arrivals "
+            f"against {u['delta_p50_us']:+,.0f} µs with evenly spaced ones{times}"
+        )
+    larger = sum(
+        x["poisson"]["delta_p50_us"] > 1.2 * x["uniform"]["delta_p50_us"] for x in both.values()
+    )
     text = "The same servers at the same rates, only the arrivals changed: " + "; ".join(parts)
     if larger > len(both) / 2:
         return text + (

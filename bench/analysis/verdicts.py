@@ -81,8 +81,9 @@ class PairVerdict:
         return asdict(self)
 
 
-def paired_verdicts(run: Run, group: str | None = None, question: str | None = None
-                    ) -> list[PairVerdict]:  # fmt: skip
+def paired_verdicts(
+    run: Run, group: str | None = None, question: str | None = None
+) -> list[PairVerdict]:
     """Every pair of every paired group (and its A/A pair) at every rate, unloaded first;
     `group` keeps one group (by name), `question` the groups that answer it."""
     path = Path(run.path) / "run.json"
@@ -95,8 +96,11 @@ def paired_verdicts(run: Run, group: str | None = None, question: str | None = N
         rows = _CACHE[key]
     else:  # a run built in memory: nothing to key a cache on
         rows = _compute(run)
-    return [r for r in rows if (group is None or r.group == group)
-            and (question is None or r.question == question)]  # fmt: skip
+    return [
+        r
+        for r in rows
+        if (group is None or r.group == group) and (question is None or r.question == question)
+    ]
 
 
 _CACHE: dict[tuple[str, int], list[PairVerdict]] = {}
@@ -128,13 +132,20 @@ def _late_shares(run: Run) -> dict[tuple, dict[str, float]]:
         if "arms" in cell and "window" in cell:
             found[(cell.get("group", "main"), cell["rate"], cell["repeat"])] = {
                 label: arm.get("late_starts", 0) / arm["requests"]
-                for label, arm in cell["arms"].items() if arm.get("requests")
-            }  # fmt: skip
+                for label, arm in cell["arms"].items()
+                if arm.get("requests")
+            }
     return found
 
 
-def _judge(model: RunModel, group: Group, pair: Pair, rate: float | None,
-           repeats: list[dict], lates: list[dict[str, float]]) -> PairVerdict | None:  # fmt: skip
+def _judge(
+    model: RunModel,
+    group: Group,
+    pair: Pair,
+    rate: float | None,
+    repeats: list[dict],
+    lates: list[dict[str, float]],
+) -> PairVerdict | None:
     a, b = pair.a, pair.b
     usable = [(r, late) for r, late in zip(repeats, lates, strict=True) if a in r and b in r]
     if not usable:
@@ -157,15 +168,32 @@ def _judge(model: RunModel, group: Group, pair: Pair, rate: float | None,
     elif checks:
         verdict, reason = "inconclusive", "; ".join(checks)
     return PairVerdict(
-        group=group.name, question=group.question, rate=rate, a=a, b=b,
-        delta_p50_us=p50.delta_us, ci_low_us=p50.ci_low_us, ci_high_us=p50.ci_high_us,
-        margin_us=margin, verdict=verdict, a_a=pair.is_a_a, a_p50_us=p50.a_us,
-        b_p50_us=p50.b_us, delta_p99_us=p99.delta_us, p99_ci_low_us=p99.ci_low_us,
-        p99_ci_high_us=p99.ci_high_us, repeats=len(usable), a_requests=p50.a_requests,
-        b_requests=p50.b_requests, reason=reason, arrivals=group.arrivals if rate else None,
-        per_repeat_us=p50.per_repeat_us, checks=tuple(checks), confidence=t.confidence,
+        group=group.name,
+        question=group.question,
+        rate=rate,
+        a=a,
+        b=b,
+        delta_p50_us=p50.delta_us,
+        ci_low_us=p50.ci_low_us,
+        ci_high_us=p50.ci_high_us,
+        margin_us=margin,
+        verdict=verdict,
+        a_a=pair.is_a_a,
+        a_p50_us=p50.a_us,
+        b_p50_us=p50.b_us,
+        delta_p99_us=p99.delta_us,
+        p99_ci_low_us=p99.ci_low_us,
+        p99_ci_high_us=p99.ci_high_us,
+        repeats=len(usable),
+        a_requests=p50.a_requests,
+        b_requests=p50.b_requests,
+        reason=reason,
+        arrivals=group.arrivals if rate else None,
+        per_repeat_us=p50.per_repeat_us,
+        checks=tuple(checks),
+        confidence=t.confidence,
         samples=len(usable),
-    )  # fmt: skip
+    )
 
 
 def _checks(usable, a: str, b: str, margin: float, max_late: float) -> list[str]:
@@ -183,8 +211,9 @@ def _checks(usable, a: str, b: str, margin: float, max_late: float) -> list[str]
         moved, low, high = drift(series, confidence)
         own = abs(sorted(series)[len(series) // 2]) if series else 0.0
         if (low > margin or high < -margin) and abs(moved) > DRIFT_SHARE * own:
-            failed.append(f"repeat {number}: {a} - {b} drifted by {signed(moved)} µs within "
-                          f"its window")  # fmt: skip
+            failed.append(
+                f"repeat {number}: {a} - {b} drifted by {signed(moved)} µs within its window"
+            )
         worst = max((late.get(arm, 0.0) for arm in (a, b)), default=0.0)
         if worst > max_late:
             failed.append(f"repeat {number}: the client started {worst:.0%} of requests late")
@@ -256,8 +285,9 @@ def a_a_warning(rows: Sequence[PairVerdict]) -> str | None:
         )
     unsure = [r for r in checks if r.verdict == "inconclusive"]
     if unsure:
-        where_ = ", ".join(f"{where(r.rate)} ({r.reason or 'the interval crosses the margin'})"
-                           for r in unsure)  # fmt: skip
+        where_ = ", ".join(
+            f"{where(r.rate)} ({r.reason or 'the interval crosses the margin'})" for r in unsure
+        )
         return f"The A/A check cannot say whether the machine was quiet enough {where_}."
     return None
 
@@ -278,7 +308,22 @@ def verdict_rows(run: Run) -> list[dict[str, Any]]:
 
 def pair_rows(run: Run, question: str) -> list[dict[str, Any]]:
     """Every pair of the groups answering `question` (A/A pairs left out), at each rate."""
-    keys = ("group", "rate", "a", "b", "a_p50_us", "b_p50_us", "delta_p50_us", "ci_low_us",
-            "ci_high_us", "margin_us", "verdict", "reason")  # fmt: skip
-    return [{k: getattr(r, k) for k in keys}
-            for r in paired_verdicts(run, question=question) if not r.a_a]  # fmt: skip
+    keys = (
+        "group",
+        "rate",
+        "a",
+        "b",
+        "a_p50_us",
+        "b_p50_us",
+        "delta_p50_us",
+        "ci_low_us",
+        "ci_high_us",
+        "margin_us",
+        "verdict",
+        "reason",
+    )
+    return [
+        {k: getattr(r, k) for k in keys}
+        for r in paired_verdicts(run, question=question)
+        if not r.a_a
+    ]

@@ -73,8 +73,15 @@ class ArrivalStream:
     single process). `take()` returns the next intended start, in wall-clock seconds.
     """
 
-    def __init__(self, process: str, rate: float, seed: int, share: int = 0, shares: int = 1,
-                 clock: Callable[[], float] | None = None):  # fmt: skip
+    def __init__(
+        self,
+        process: str,
+        rate: float,
+        seed: int,
+        share: int = 0,
+        shares: int = 1,
+        clock: Callable[[], float] | None = None,
+    ):
         if process not in ARRIVALS:
             raise ValueError(f"arrivals must be one of {', '.join(ARRIVALS)}, got {process!r}")
         if rate <= 0:

@@ -40,8 +40,12 @@ def verify(server: ServerProcess, needs_auth: bool, path: str = "/me") -> None:
     def wrong(what: str) -> CellFailed:
         return CellFailed(f"{server.name} answered wrongly: {what}", server.log())
 
-    login = request(server.port, "POST", "/login",
-                    body={"username": seed_username(1), "password": SEED_PASSWORD})  # fmt: skip
+    login = request(
+        server.port,
+        "POST",
+        "/login",
+        body={"username": seed_username(1), "password": SEED_PASSWORD},
+    )
     if login.status != 200:
         raise wrong(f"POST /login gave {login.status}: {login.body[:200]!r}")
     me = request(server.port, "GET", "/me", token=login.json()["token"])
@@ -66,11 +70,23 @@ def verify(server: ServerProcess, needs_auth: bool, path: str = "/me") -> None:
 class LocustRun:
     """Locust headless as a subprocess, its output in `out_dir`; `kill` in `finally`."""
 
-    def __init__(self, url: str, out_dir: Path, users: int, rate: float | None,
-                 seeded_users: int, workers: int, run_time_s: int,
-                 arms: dict[str, list[str]] | None = None, seed: int = 0, path: str = "/me",
-                 cpus: tuple[int, ...] | None = None, arrivals: str = DEFAULT_ARRIVALS,
-                 tokens_file: Path | None = None, popularity: float = 1.0):  # fmt: skip
+    def __init__(
+        self,
+        url: str,
+        out_dir: Path,
+        users: int,
+        rate: float | None,
+        seeded_users: int,
+        workers: int,
+        run_time_s: int,
+        arms: dict[str, list[str]] | None = None,
+        seed: int = 0,
+        path: str = "/me",
+        cpus: tuple[int, ...] | None = None,
+        arrivals: str = DEFAULT_ARRIVALS,
+        tokens_file: Path | None = None,
+        popularity: float = 1.0,
+    ):
         self.output, self.ready = out_dir / "latency.json", out_dir / "locust.ready"
         self.log_path = out_dir / "locust.log"
         env = {
@@ -88,11 +104,30 @@ class LocustRun:
             "AUTHBENCH_POPULARITY": str(popularity),
         }
         argv = [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-            "-u", str(users), "-r", str(users), "--host", url,
-            "--csv", str(out_dir / "locust"), "--only-summary", "--loglevel", "WARNING",
-            "--stop-timeout", "0", "--run-time", f"{run_time_s}s", "--exit-code-on-error", "0",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(LOCUSTFILE),
+            "--headless",
+            "-u",
+            str(users),
+            "-r",
+            str(users),
+            "--host",
+            url,
+            "--csv",
+            str(out_dir / "locust"),
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            "--stop-timeout",
+            "0",
+            "--run-time",
+            f"{run_time_s}s",
+            "--exit-code-on-error",
+            "0",
+        ]
         if workers:
             argv += ["--processes", str(workers)]
         self.log_path.unlink(missing_ok=True)

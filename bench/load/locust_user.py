@@ -60,8 +60,9 @@ ARMS: dict[str, list[str]] = json.loads(os.environ.get("AUTHBENCH_ARMS") or "{}"
 SEED = int(os.environ.get("AUTHBENCH_SEED", "0"))
 TOKENS: dict[str, list[str]] = (
     json.loads(Path(os.environ["AUTHBENCH_TOKENS"]).read_text())
-    if os.environ.get("AUTHBENCH_TOKENS") else {}
-)  # fmt: skip
+    if os.environ.get("AUTHBENCH_TOKENS")
+    else {}
+)
 POPULARITY = float(os.environ.get("AUTHBENCH_POPULARITY") or 1.0)
 
 
@@ -76,8 +77,9 @@ def zipf_cdf(count: int, exponent: float) -> list[float]:
 
 
 # The population's header dicts, built once: the hot path only draws a rank.
-POPULATION = {label: [{"Authorization": f"Bearer {t}"} for t in tokens]
-              for label, tokens in TOKENS.items()}  # fmt: skip
+POPULATION = {
+    label: [{"Authorization": f"Bearer {t}"} for t in tokens] for label, tokens in TOKENS.items()
+}
 POPULATION_CDF = zipf_cdf(len(next(iter(TOKENS.values()))), POPULARITY) if TOKENS else []
 
 recorder = Recorder()  # single-server cells
@@ -109,9 +111,14 @@ def record_request(name, response_time, response, exception, start_time, context
     if intended is None:
         into.record(int(start_time), response_time * 1000.0, status, timing)
         return
-    into.record(int(intended), response_time * 1000.0, status, timing,
-                (start_time + response_time / 1000.0 - intended) * 1e6,
-                start_time - intended > LATE_AFTER_S)  # fmt: skip
+    into.record(
+        int(intended),
+        response_time * 1000.0,
+        status,
+        timing,
+        (start_time + response_time / 1000.0 - intended) * 1e6,
+        start_time - intended > LATE_AFTER_S,
+    )
 
 
 @events.cpu_warning.add_listener
@@ -156,8 +163,13 @@ def write_results(exit_code, **_):
     if RATE > 0:
         if _stream is not None:
             gaps.merge(_stream.gaps.encode())
-        data["arrivals"] = {"process": ARRIVALS, "rate": RATE, "seed": SEED,
-                            "processes": PROCESSES, "gaps": gaps.encode()}  # fmt: skip
+        data["arrivals"] = {
+            "process": ARRIVALS,
+            "rate": RATE,
+            "seed": SEED,
+            "processes": PROCESSES,
+            "gaps": gaps.encode(),
+        }
     data["distributed"] = isinstance(_runner(), MasterRunner)
     # Locust's own count at the same moment (its CSV is written before users stop).
     data["locust_counts"] = {
@@ -195,8 +207,10 @@ class MeUser(FastHttpUser):
         rng = random.Random(f"{SEED}:{number}")
         if ARMS and POPULATION:
             # A token population: no login; each request's token is drawn by popularity.
-            self.arms = [(url + path, path, POPULATION[label], arm_recorders[label])
-                         for label, (url, path) in ARMS.items()]  # fmt: skip
+            self.arms = [
+                (url + path, path, POPULATION[label], arm_recorders[label])
+                for label, (url, path) in ARMS.items()
+            ]
             self.draw = rng.randrange
             self.rank = lambda: bisect.bisect_left(POPULATION_CDF, rng.random())
         elif ARMS:

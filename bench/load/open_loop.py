@@ -127,9 +127,13 @@ def run(arms: list[Arm], stream: ArrivalStream, seed: int, until: float) -> None
             status, timing = answer
             conn.busy = False
             conn.arm.recorder.record(
-                int(conn.intended), (done - conn.sent) * 1e6, status, timing,
-                (done - conn.intended) * 1e6, conn.sent - conn.intended > LATE_AFTER_S,
-            )  # fmt: skip
+                int(conn.intended),
+                (done - conn.sent) * 1e6,
+                status,
+                timing,
+                (done - conn.intended) * 1e6,
+                conn.sent - conn.intended > LATE_AFTER_S,
+            )
             if status:
                 conn.arm.idle.append(conn)
             in_flight -= 1
@@ -147,10 +151,15 @@ def main(argv: list[str] | None = None) -> None:
     data = {
         "arms": {arm.label: arm.recorder.encode() for arm in arms},
         "seed": config["seed"],
-        "arrivals": {"process": config["arrivals"], "rate": config["rate"],
-                     "seed": config["seed"], "processes": 1, "gaps": stream.gaps.encode()},
+        "arrivals": {
+            "process": config["arrivals"],
+            "rate": config["rate"],
+            "seed": config["seed"],
+            "processes": 1,
+            "gaps": stream.gaps.encode(),
+        },
         "client": "independent",
-    }  # fmt: skip
+    }
     output = Path(config["output"])
     output.with_suffix(".tmp").write_text(json.dumps(data))
     output.with_suffix(".tmp").replace(output)

@@ -107,8 +107,15 @@ def summarise(
     peak_core = max((s / duration for s in generator.values()), default=0.0)
     locust_counts = data.get("locust_counts", {})
     stream = data.get("arrivals") if offered_rps else None
-    arrivals = {"process": stream["process"], "seed": stream["seed"],
-                "gap_cv": gap_cv(stream.get("gaps", {}), start, end)} if stream else None  # fmt: skip
+    arrivals = (
+        {
+            "process": stream["process"],
+            "seed": stream["seed"],
+            "gap_cv": gap_cv(stream.get("gaps", {}), start, end),
+        }
+        if stream
+        else None
+    )
     return {
         "window": {"start": start, "end": end, "duration_s": duration},
         "requests": requests,
@@ -177,8 +184,13 @@ class Lifecycle:
             self.populations[count] = Population(count)
         return self.populations[count]
 
-    def start_server(self, stack: contextlib.ExitStack, spec: ServerSpec, log_path: Path,
-                     population: Population | None = None):  # fmt: skip
+    def start_server(
+        self,
+        stack: contextlib.ExitStack,
+        spec: ServerSpec,
+        log_path: Path,
+        population: Population | None = None,
+    ):
         """The server of `spec` (behind its delay proxy, if any), started and verified.
 
         Returns the server, what the proxy calibration measured, the proxy's pids, and the
@@ -190,8 +202,10 @@ class Lifecycle:
         if spec.db_delay_ms is not None:
             # The proxy goes where the per-request lookup goes: Redis for a Redis-store server.
             url_key, target = (
-                ("REDIS_URL", self.kv.tcp_url) if spec.uses_redis else ("DATABASE_URL", self.pg.tcp_url)
-            )  # fmt: skip
+                ("REDIS_URL", self.kv.tcp_url)
+                if spec.uses_redis
+                else ("DATABASE_URL", self.pg.tcp_url)
+            )
             proxy = stack.enter_context(ProxyProcess(target, spec.db_delay_ms))
             if self.server_cores:
                 pin([proxy.process.pid], self.server_cores)
@@ -212,19 +226,45 @@ class Lifecycle:
         if population is None:
             return server, calibration, proxy_pids, None
         store_url = self.kv.url if spec.uses_redis else self.pg.url
-        return server, calibration, proxy_pids, population.tokens(spec.server, spec.store, env,
-                                                                  store_url)  # fmt: skip
+        return (
+            server,
+            calibration,
+            proxy_pids,
+            population.tokens(spec.server, spec.store, env, store_url),
+        )
 
-    def locust(self, cell_dir: Path, url: str, users: int, rate: float | None,
-               warmup_s: float, duration_s: int, **options) -> LocustRun:  # fmt: skip
+    def locust(
+        self,
+        cell_dir: Path,
+        url: str,
+        users: int,
+        rate: float | None,
+        warmup_s: float,
+        duration_s: int,
+        **options,
+    ) -> LocustRun:
         # --run-time is a bound, never reached normally: the runner stops Locust after the window.
         run_time_s = int(LOCUST_READY_TIMEOUT_S + warmup_s + duration_s + 30)
-        return LocustRun(url, cell_dir, users, rate, self.scenario.seeded_users, self.workers,
-                         run_time_s, cpus=self.generator_cores, **options)  # fmt: skip
+        return LocustRun(
+            url,
+            cell_dir,
+            users,
+            rate,
+            self.scenario.seeded_users,
+            self.workers,
+            run_time_s,
+            cpus=self.generator_cores,
+            **options,
+        )
 
     @staticmethod
-    def measure(locust: LocustRun, warmup_s: float, duration_s: int, groups: CpuGroups,
-                during: Callable[[], None] = lambda: None):  # fmt: skip
+    def measure(
+        locust: LocustRun,
+        warmup_s: float,
+        duration_s: int,
+        groups: CpuGroups,
+        during: Callable[[], None] = lambda: None,
+    ):
         """The measured window: wait for Locust's users, warm up, then whole seconds with CPU
         sampled at both ends. Returns (start, end, cpu used, recorder, Locust's data); Locust is
         killed whatever happens."""
@@ -244,16 +284,21 @@ class Lifecycle:
         return start, end, used(before, after), recorder, data
 
     @staticmethod
-    def _require_requests(locust: LocustRun, recorder: Recorder, data: dict[str, Any],
-                          start: int, end: int) -> None:  # fmt: skip
+    def _require_requests(
+        locust: LocustRun, recorder: Recorder, data: dict[str, Any], start: int, end: int
+    ) -> None:
         """A window in which a server (or a paired arm) got no request measures nothing: fail
         the cell with Locust's log instead of recording zeros."""
         arms = {label: Recorder.from_encoded(enc) for label, enc in data.get("arms", {}).items()}
-        empty = [label for label, r in (arms or {"the server": recorder}).items()
-                 if not r.window(start, end).count]  # fmt: skip
+        empty = [
+            label
+            for label, r in (arms or {"the server": recorder}).items()
+            if not r.window(start, end).count
+        ]
         if empty:
-            raise CellFailed(f"Locust measured no request to {', '.join(empty)}",
-                             tail(locust.log_path, 25))  # fmt: skip
+            raise CellFailed(
+                f"Locust measured no request to {', '.join(empty)}", tail(locust.log_path, 25)
+            )
 
     def run_cell(self, cell: Cell, run_dir: Path) -> dict[str, Any]:
         """A single-server cell: closed loop or fixed rate, the server alone."""
@@ -261,24 +306,43 @@ class Lifecycle:
         cell_dir = run_dir / "cells" / cell.id
         cell_dir.mkdir(parents=True, exist_ok=True)
         result = {
-            "id": cell.id, "index": cell.index, "label": spec.label, "server": spec.server,
-            "settings": spec.settings, "server_workers": spec.workers, "path": spec.path,
-            "locust_workers": self.workers, "model": cell.model, "users": cell.users,
-            "rate": cell.rate, "repeat": cell.repeat,
-        }  # fmt: skip
+            "id": cell.id,
+            "index": cell.index,
+            "label": spec.label,
+            "server": spec.server,
+            "settings": spec.settings,
+            "server_workers": spec.workers,
+            "path": spec.path,
+            "locust_workers": self.workers,
+            "model": cell.model,
+            "users": cell.users,
+            "rate": cell.rate,
+            "repeat": cell.repeat,
+        }
         with contextlib.ExitStack() as stack:
             server, calibration, proxy_pids, _ = self.start_server(
                 stack, spec, cell_dir / "server.log"
             )
             if calibration is not None:
                 result["db_delay"] = calibration
-            locust = self.locust(cell_dir, server.url, cell.users, cell.rate, scenario.warmup_s,
-                                 scenario.duration_s, path=spec.path, seed=cell.index,
-                                 arrivals=cell.arrivals)  # fmt: skip
+            locust = self.locust(
+                cell_dir,
+                server.url,
+                cell.users,
+                cell.rate,
+                scenario.warmup_s,
+                scenario.duration_s,
+                path=spec.path,
+                seed=cell.index,
+                arrivals=cell.arrivals,
+            )
 
             def groups() -> dict[str, list[int]]:
-                found = {"server": server.pids(), "postgres": self.pg.pids(),
-                         "load_generator": locust.pids()}  # fmt: skip
+                found = {
+                    "server": server.pids(),
+                    "postgres": self.pg.pids(),
+                    "load_generator": locust.pids(),
+                }
                 if spec.uses_redis and self.kv is not None:
                     found["redis"] = self.kv.pids()
                 return {**found, **({"delay_proxy": proxy_pids} if proxy_pids else {})}
@@ -294,8 +358,11 @@ class Lifecycle:
         """How busy the cores of the servers and their stores were, 0..1: every group but the
         load generator, over those cores (all of them when nothing is pinned)."""
         cores = len(self.server_cores) if self.server_cores else (os.cpu_count() or 1)
-        busy = sum(sec for group, sec in cpu_seconds.items()
-                   if group.rsplit("/", 1)[-1] != "load_generator")  # fmt: skip
+        busy = sum(
+            sec
+            for group, sec in cpu_seconds.items()
+            if group.rsplit("/", 1)[-1] != "load_generator"
+        )
         return round(busy / (duration_s * cores), 3)
 
     def run_paired(self, cell: PairedCell, run_dir: Path) -> dict[str, Any]:
@@ -304,12 +371,18 @@ class Lifecycle:
         cell_dir = run_dir / "cells" / cell.id
         cell_dir.mkdir(parents=True, exist_ok=True)
         result: dict[str, Any] = {
-            "id": cell.id, "index": cell.index,
+            "id": cell.id,
+            "index": cell.index,
             "model": "paired_unloaded" if rate is None else "paired",
-            "group": paired.name, "users": cell.users, "rate": rate, "repeat": cell.repeat,
-            "seed": paired.seed * 1000 + cell.index, "locust_workers": self.workers,
-            "latency_file": f"cells/{cell.id}/latency.json", "arms": {},
-        }  # fmt: skip
+            "group": paired.name,
+            "users": cell.users,
+            "rate": rate,
+            "repeat": cell.repeat,
+            "seed": paired.seed * 1000 + cell.index,
+            "locust_workers": self.workers,
+            "latency_file": f"cells/{cell.id}/latency.json",
+            "arms": {},
+        }
         population = self.population(paired.tokens) if paired.tokens else None
         # Start order, ports and the arms' order in Locust shuffled per cell (seeded): whatever
         # an arm gains from its position becomes noise between repeats, which the interval
@@ -332,15 +405,21 @@ class Lifecycle:
             options = {}
             if population is not None:
                 (cell_dir / "tokens.json").write_text(json.dumps(tokens))
-                options = {"tokens_file": cell_dir / "tokens.json",
-                           "popularity": paired.popularity}  # fmt: skip
+                options = {"tokens_file": cell_dir / "tokens.json", "popularity": paired.popularity}
                 result["population"] = population.describe(paired.popularity)
             urls = {spec.label: [servers[spec.label].url, spec.path] for spec in order}
             locust = self.locust(
-                cell_dir, next(iter(urls.values()))[0], cell.users, rate,
-                paired.warmup_s, paired.duration_s, arms=urls, seed=result["seed"],
-                arrivals=cell.arrivals, **options,
-            )  # fmt: skip
+                cell_dir,
+                next(iter(urls.values()))[0],
+                cell.users,
+                rate,
+                paired.warmup_s,
+                paired.duration_s,
+                arms=urls,
+                seed=result["seed"],
+                arrivals=cell.arrivals,
+                **options,
+            )
             groups = self._paired_groups(cell, servers, proxies, locust)
 
             def read_affinity() -> None:
@@ -381,23 +460,44 @@ class Lifecycle:
         return groups
 
     @staticmethod
-    def _paired_result(cell: PairedCell, result: dict[str, Any], start: int, end: int,
-                       cpu, data: dict[str, Any], calibrations) -> dict[str, Any]:  # fmt: skip
+    def _paired_result(
+        cell: PairedCell,
+        result: dict[str, Any],
+        start: int,
+        end: int,
+        cpu,
+        data: dict[str, Any],
+        calibrations,
+    ) -> dict[str, Any]:
         arm_recorders = {label: Recorder.from_encoded(enc) for label, enc in data["arms"].items()}
         sent = sum(r.window(start, end).count for r in arm_recorders.values())
         share = cell.rate / len(cell.arms) if cell.rate else None
         for spec in cell.arms:
             label = spec.label
-            own = {group.split("/", 1)[1]: by_pid for group, by_pid in cpu.items()
-                   if group.startswith(f"{label}/")}  # fmt: skip
+            own = {
+                group.split("/", 1)[1]: by_pid
+                for group, by_pid in cpu.items()
+                if group.startswith(f"{label}/")
+            }
             arm = summarise(
-                arm_recorders[label], {**data, "locust_counts": {}}, own, start, end, share,
-                generator=cpu["load_generator"], generator_requests=sent,
-            )  # fmt: skip
+                arm_recorders[label],
+                {**data, "locust_counts": {}},
+                own,
+                start,
+                end,
+                share,
+                generator=cpu["load_generator"],
+                generator_requests=sent,
+            )
             for key in ("recorded_requests_total", "locust_requests_total", "counts_agree"):
                 arm.pop(key)
-            arm.update(label=label, server=spec.server, settings=spec.settings,
-                       server_workers=spec.workers, path=spec.path)  # fmt: skip
+            arm.update(
+                label=label,
+                server=spec.server,
+                settings=spec.settings,
+                server_workers=spec.workers,
+                path=spec.path,
+            )
             if label in calibrations:
                 arm["db_delay"] = calibrations[label]
             result["arms"][label] = arm
@@ -405,10 +505,13 @@ class Lifecycle:
         measured = data.get("locust_counts", {}).get("measured")
         recorded = sum(r.total for r in arm_recorders.values())
         result.update(
-            window=first["window"], requests=sent, arrivals=first["arrivals"],
+            window=first["window"],
+            requests=sent,
+            arrivals=first["arrivals"],
             load_generator_peak_core=first["load_generator_peak_core"],
             load_generator_bound=first["load_generator_bound"],
-            recorded_requests_total=recorded, locust_requests_total=measured,
+            recorded_requests_total=recorded,
+            locust_requests_total=measured,
             counts_agree=recorded == measured,
-        )  # fmt: skip
+        )
         return result

@@ -156,8 +156,12 @@ def _logout(t):
     revokes = t.kind == "session" or t.revokes
     if revokes:
         return f"logout ({out.status}), then GET /me", reply, invalid_token, "401 invalid_token"
-    return (f"logout ({out.status}), then GET /me (a JWT without a denylist)", reply, ok,
-            "200: nothing was stored, so nothing was revoked (the trade-off, stated)")  # fmt: skip
+    return (
+        f"logout ({out.status}), then GET /me (a JWT without a denylist)",
+        reply,
+        ok,
+        "200: nothing was stored, so nothing was revoked (the trade-off, stated)",
+    )
 
 
 @register_case("an unknown, well-formed session token: 401 invalid_token", ("session",))
@@ -177,8 +181,13 @@ def _shape(t):
 
 @register_case("login ignores an offered token (no session fixation)", ("session",))
 def _fixation(t):
-    reply = request(t.port, "POST", "/login", token=t.token,
-                    body={"username": t.username, "password": t.password})  # fmt: skip
+    reply = request(
+        t.port,
+        "POST",
+        "/login",
+        token=t.token,
+        body={"username": t.username, "password": t.password},
+    )
     fresh = reply.status == 200 and reply.json().get("token") not in (None, t.token)
     return (
         "POST /login with Authorization: Bearer <token>",
@@ -254,9 +263,14 @@ def _confusion(t):
     )
 
 
-for _header in ({"kid": "../../../../dev/null"}, {"kid": "1' OR '1'='1"},
-                {"jku": "http://127.0.0.1:9/jwks.json"}, {"x5u": "http://127.0.0.1:9/cert"},
-                {"jwk": {"kty": "oct", "k": "c2VjcmV0"}}, {"crit": ["exp"]}):  # fmt: skip
+for _header in (
+    {"kid": "../../../../dev/null"},
+    {"kid": "1' OR '1'='1"},
+    {"jku": "http://127.0.0.1:9/jwks.json"},
+    {"x5u": "http://127.0.0.1:9/cert"},
+    {"jwk": {"kty": "oct", "k": "c2VjcmV0"}},
+    {"crit": ["exp"]},
+):
     _name = next(iter(_header))
 
     @register_case(
@@ -341,8 +355,11 @@ for _issuer in ("evil", "authbenc", "xauthbench"):
 
 for _audience in ("other", ["list"]):
 
-    @register_case(f"a wrong audience ({'a list' if isinstance(_audience, list) else _audience}): 401",
-           ("jwt",), needs_secret=True)  # fmt: skip
+    @register_case(
+        f"a wrong audience ({'a list' if isinstance(_audience, list) else _audience}): 401",
+        ("jwt",),
+        needs_secret=True,
+    )
     def _wrong_audience(t, audience=_audience):
         audience = [t.audience, "other"] if isinstance(audience, list) else audience
         return (

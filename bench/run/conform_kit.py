@@ -36,13 +36,15 @@ class Target:
     def port(self) -> int:
         return urlsplit(self.url).port or 80
 
-    def get(self, path: str = "/me", headers: dict[str, str] | None = None,
-            token: str | None = None) -> Reply:  # fmt: skip
+    def get(
+        self, path: str = "/me", headers: dict[str, str] | None = None, token: str | None = None
+    ) -> Reply:
         return request(self.port, "GET", path, headers=headers, token=token)
 
     def login(self) -> str:
-        reply = request(self.port, "POST", "/login",
-                        body={"username": self.username, "password": self.password})  # fmt: skip
+        reply = request(
+            self.port, "POST", "/login", body={"username": self.username, "password": self.password}
+        )
         if reply.status != 200:
             raise ConformError(f"cannot log in as {self.username}: POST /login gave {reply.status}")
         return reply.json()["token"]
@@ -89,8 +91,16 @@ def sign(header: dict, payload, key: bytes, digest=hashlib.sha256) -> str:
 
 def claims(t: Target, **changes) -> dict:
     now = int(time.time())
-    base = {"iss": t.issuer, "aud": t.audience, "sub": "1", "name": t.username, "iat": now,
-            "nbf": now, "exp": now + 600, "jti": secrets.token_urlsafe(8)}  # fmt: skip
+    base = {
+        "iss": t.issuer,
+        "aud": t.audience,
+        "sub": "1",
+        "name": t.username,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "jti": secrets.token_urlsafe(8),
+    }
     base.update(changes)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -168,8 +178,12 @@ def raw_get(t: Target, headers: list[tuple[str, str]]) -> Reply:
         conn.endheaders()
         answer = conn.getresponse()
         body = answer.read()
-        return Reply(answer.status, (time.perf_counter() - started) * 1000, body,
-                     {k.lower(): v for k, v in answer.getheaders()})  # fmt: skip
+        return Reply(
+            answer.status,
+            (time.perf_counter() - started) * 1000,
+            body,
+            {k.lower(): v for k, v in answer.getheaders()},
+        )
     except (OSError, http.client.HTTPException):
         return Reply(0, (time.perf_counter() - started) * 1000)
     finally:

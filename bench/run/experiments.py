@@ -27,22 +27,29 @@ def run_experiments(
             )
             yield "revocation", result
             last = result["last_accepted_ms"]
-            out(f"        accepted {result['accepted_after_logout']} times after logout"
+            out(
+                f"        accepted {result['accepted_after_logout']} times after logout"
                 + (f", last at {last:,.0f} ms" if last is not None else "")
-                + (" (still accepted at the end)" if result["still_accepted_at_end"] else ""))  # fmt: skip
+                + (" (still accepted at the end)" if result["still_accepted_at_end"] else "")
+            )
     if scenario.availability:
         for label in scenario.availability.servers:
             spec = scenario.server(label)
             store = "Redis" if spec.uses_redis else "PostgreSQL"
-            out(f"availability: {label}: {store} down and up again, then SIGTERM, under "
-                f"{scenario.availability.rate:g} req/s ...")  # fmt: skip
-            result = availability(spec, scenario.availability, scenario, pg,
-                                  run_dir / "availability" / label, kv)  # fmt: skip
+            out(
+                f"availability: {label}: {store} down and up again, then SIGTERM, under "
+                f"{scenario.availability.rate:g} req/s ..."
+            )
+            result = availability(
+                spec, scenario.availability, scenario, pg, run_dir / "availability" / label, kv
+            )
             yield "availability", result
             if "skipped" in result:
                 out(f"        skipped: {result['skipped']}")
                 continue
             with contextlib.suppress(KeyError):
-                out(f"        during the outage {result['outage_statuses']}, recovered after "
+                out(
+                    f"        during the outage {result['outage_statuses']}, recovered after "
                     f"{result['recovered_after_s']} s, revoked token accepted {result['revoked_accepted']} times, "
-                    f"slowest answer {result['slowest_answer_ms']:,.0f} ms")  # fmt: skip
+                    f"slowest answer {result['slowest_answer_ms']:,.0f} ms"
+                )

@@ -59,8 +59,15 @@ def format_top(rows: list[dict[str, object]]) -> str:
 
 
 def record(pid: int, seconds: int, fmt: str, target: Path) -> None:
-    argv = [py_spy(), "record", "--pid", str(pid), "--duration", str(seconds), "--rate", "200",
-            "--format", fmt, "--output", str(target), "--nonblocking"]  # fmt: skip
+    argv = [
+        py_spy(), "record",
+        "--pid",      str(pid),
+        "--duration", str(seconds),
+        "--rate",     "200",
+        "--format",   fmt,
+        "--output",   str(target),
+        "--nonblocking",
+    ]  # fmt: skip  # a table: one option and its value per row
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
     if done.returncode != 0 or not target.exists():
         said = (done.stderr or done.stdout).strip().splitlines()
@@ -69,8 +76,14 @@ def record(pid: int, seconds: int, fmt: str, target: Path) -> None:
         )
 
 
-def profile(server: str, seconds: int, root: Path, out: Callable[[str], None] = print,
-            load_generator: bool = False, rate: float | None = None) -> Path:  # fmt: skip
+def profile(
+    server: str,
+    seconds: int,
+    root: Path,
+    out: Callable[[str], None] = print,
+    load_generator: bool = False,
+    rate: float | None = None,
+) -> Path:
     """Profile one server under load, or (`load_generator`) the Locust process driving it, at
     a fixed `rate` or closed loop; returns the folder holding flamegraph.svg and top.txt."""
     who = "locust" if load_generator else server
@@ -85,9 +98,15 @@ def profile(server: str, seconds: int, root: Path, out: Callable[[str], None] = 
         log = run_dir / "server.log"
         with ServerProcess(server, env, log_path=log, cpus=cpus) as proc:
             locust = LocustRun(
-                proc.url, run_dir, USERS, rate, SEEDED_USERS, 0, seconds * 2 + 90,
+                proc.url,
+                run_dir,
+                USERS,
+                rate,
+                SEEDED_USERS,
+                0,
+                seconds * 2 + 90,
                 cpus=layout.load_generator if layout else None,
-            )  # fmt: skip
+            )
             try:
                 locust.wait_ready()
                 time.sleep(2)  # warm-up
@@ -102,7 +121,8 @@ def profile(server: str, seconds: int, root: Path, out: Callable[[str], None] = 
                 locust.kill()
     rows = top_functions(raw.read_text())
     (run_dir / "top.txt").write_text(format_top(rows) + "\n")
-    results.write_json(run_dir / "top.json", {"server": who, "seconds": seconds, "top": rows,
-                                              "rate": rate})  # fmt: skip
+    results.write_json(
+        run_dir / "top.json", {"server": who, "seconds": seconds, "top": rows, "rate": rate}
+    )
     out(format_top(rows[:10]))
     return run_dir

@@ -115,12 +115,24 @@ def jwt_timings(level: str) -> tuple[list[Timing], dict[str, int]]:
         auth = jwt_auth_for(algorithm)
         token = auth.issue(PRINCIPAL)
         sizes[algorithm] = len(token)
-        timings.append(time_sync(f"jwt_verify_{algorithm}", "jwt verify",
-                                 lambda a=auth, t=token: a.verify(t), level,
-                                 "the JWT server's auth step, key object loaded once"))  # fmt: skip
-        timings.append(time_sync(f"jwt_sign_{algorithm}", "jwt sign",
-                                 lambda a=auth: a.issue(PRINCIPAL), level,
-                                 "login: signing a new token"))  # fmt: skip
+        timings.append(
+            time_sync(
+                f"jwt_verify_{algorithm}",
+                "jwt verify",
+                lambda a=auth, t=token: a.verify(t),
+                level,
+                "the JWT server's auth step, key object loaded once",
+            )
+        )
+        timings.append(
+            time_sync(
+                f"jwt_sign_{algorithm}",
+                "jwt sign",
+                lambda a=auth: a.issue(PRINCIPAL),
+                level,
+                "login: signing a new token",
+            )
+        )
         extras = hs256_extras if algorithm == "HS256" else pem_pitfall
         timings += extras(auth, token, level)
     return timings, sizes
@@ -134,13 +146,21 @@ def hs256_extras(auth: JwtAuth, token: str, level: str) -> list[Timing]:
     prepared = jwt_auth_for("HS256", AUTHBENCH_JWT_PREPARED_KEY="1")
     prepared_token = prepared.issue(PRINCIPAL)
     return [
-        time_sync("jwt_verify_HS256_prepared_key", "jwt verify",
-                  lambda a=prepared, t=prepared_token: a.verify(t), level,
-                  "AUTHBENCH_JWT_PREPARED_KEY=1: PyJWT's per-call HMAC key checks done once"),
-        time_sync("jwt_decode_HS256_no_signature_check", "jwt verify",
-                  lambda t=token: jwt.decode(t, options={"verify_signature": False}), level,
-                  "parsing alone: most of HS256's cost is Python, not crypto"),
-    ]  # fmt: skip
+        time_sync(
+            "jwt_verify_HS256_prepared_key",
+            "jwt verify",
+            lambda a=prepared, t=prepared_token: a.verify(t),
+            level,
+            "AUTHBENCH_JWT_PREPARED_KEY=1: PyJWT's per-call HMAC key checks done once",
+        ),
+        time_sync(
+            "jwt_decode_HS256_no_signature_check",
+            "jwt verify",
+            lambda t=token: jwt.decode(t, options={"verify_signature": False}),
+            level,
+            "parsing alone: most of HS256's cost is Python, not crypto",
+        ),
+    ]
 
 
 def pem_pitfall(auth: JwtAuth, token: str, level: str) -> list[Timing]:
@@ -150,16 +170,31 @@ def pem_pitfall(auth: JwtAuth, token: str, level: str) -> list[Timing]:
     claims = {"sub": "1", "iss": s.issuer, "aud": s.audience, "exp": int(time.time()) + 60}
 
     def verify_pem() -> Any:
-        return jwt.decode(token, pem, algorithms=[algorithm], audience=s.audience,
-                          issuer=s.issuer, options=DECODE_OPTIONS)  # fmt: skip
+        return jwt.decode(
+            token,
+            pem,
+            algorithms=[algorithm],
+            audience=s.audience,
+            issuer=s.issuer,
+            options=DECODE_OPTIONS,
+        )
 
     return [
-        time_sync(f"jwt_verify_{algorithm}_pem_string", "pem pitfall", verify_pem, level,
-                  "the key handed over as PEM text: re-parsed on every call"),
-        time_sync(f"jwt_sign_{algorithm}_pem_string", "pem pitfall",
-                  lambda: jwt.encode(claims, secret_pem, algorithm=algorithm), level,
-                  "signing with the private key as PEM text"),
-    ]  # fmt: skip
+        time_sync(
+            f"jwt_verify_{algorithm}_pem_string",
+            "pem pitfall",
+            verify_pem,
+            level,
+            "the key handed over as PEM text: re-parsed on every call",
+        ),
+        time_sync(
+            f"jwt_sign_{algorithm}_pem_string",
+            "pem pitfall",
+            lambda: jwt.encode(claims, secret_pem, algorithm=algorithm),
+            level,
+            "signing with the private key as PEM text",
+        ),
+    ]
 
 
 def session_timings(level: str) -> list[Timing]:
@@ -229,8 +264,11 @@ async def redis_timings(urls: dict[str, str], level: str) -> list[Timing]:
     timings = []
     token_hash = hashlib.sha256(secrets.token_bytes(32)).digest()
     for transport, url in urls.items():
-        env = {"DATABASE_URL": "postgresql://unused/", "AUTHBENCH_SESSION_STORE": "redis",
-               "REDIS_URL": url}  # fmt: skip
+        env = {
+            "DATABASE_URL": "postgresql://unused/",
+            "AUTHBENCH_SESSION_STORE": "redis",
+            "REDIS_URL": url,
+        }
         sessions = RedisSessions(SessionSettings.from_env(env), "authbench-micro")
         await sessions.open()
         try:

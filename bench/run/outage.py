@@ -36,13 +36,18 @@ class Prober(threading.Thread):
             self.halt.wait(0.05)
 
 
-def availability(spec: ServerSpec, experiment: AvailabilitySpec, scenario: Scenario, pg,
-                 out_dir: Path, kv=None) -> dict[str, Any]:  # fmt: skip
+def availability(
+    spec: ServerSpec, experiment: AvailabilitySpec, scenario: Scenario, pg, out_dir: Path, kv=None
+) -> dict[str, Any]:
     """Fixed load; the store of the per-request lookup (PostgreSQL, or Redis for a Redis-store
     session server) stopped and started again; then SIGTERM to the server."""
     store = kv if spec.uses_redis else pg
-    base = {"label": spec.label, "server": spec.server, "settings": spec.settings,
-            "store": "redis" if spec.uses_redis else "postgres"}  # fmt: skip
+    base = {
+        "label": spec.label,
+        "server": spec.server,
+        "settings": spec.settings,
+        "store": "redis" if spec.uses_redis else "postgres",
+    }
     if not store.owned:
         named = "REDIS_URL" if spec.uses_redis else "DATABASE_URL"
         return {
@@ -52,8 +57,14 @@ def availability(spec: ServerSpec, experiment: AvailabilitySpec, scenario: Scena
     out_dir.mkdir(parents=True, exist_ok=True)
     env = server_env(spec, pg, kv)
     a = experiment
-    server = ServerProcess(spec.server, env, workers=spec.workers, log_path=out_dir / "server.log",
-                           runtime=spec.runtime, command=spec.command)  # fmt: skip
+    server = ServerProcess(
+        spec.server,
+        env,
+        workers=spec.workers,
+        log_path=out_dir / "server.log",
+        runtime=spec.runtime,
+        command=spec.command,
+    )
     events: dict[str, float] = {}
     with server:
         verify(server, needs_auth=True)
@@ -92,8 +103,15 @@ def availability(spec: ServerSpec, experiment: AvailabilitySpec, scenario: Scena
         for row in recorder.timeline()
         if start - 1 <= row["second"] < start + a.duration_s
     ]
-    return {**base, **events_summary(prober.samples, events), "events": events, "timeline": timeline,
-            "probes": prober.samples, "rate": a.rate, "duration_s": a.duration_s}  # fmt: skip
+    return {
+        **base,
+        **events_summary(prober.samples, events),
+        "events": events,
+        "timeline": timeline,
+        "probes": prober.samples,
+        "rate": a.rate,
+        "duration_s": a.duration_s,
+    }
 
 
 def events_summary(samples: list[dict[str, Any]], events: dict[str, float]) -> dict[str, Any]:

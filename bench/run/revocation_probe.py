@@ -22,8 +22,14 @@ from servers.store import SEED_PASSWORD, seed_username
 PROBE_TIMEOUT_S = 3.0
 
 
-def ask(port: int, method: str, path: str, token: str | None = None, body: dict | None = None,
-        timeout: float = PROBE_TIMEOUT_S) -> tuple[int, float, bytes]:  # fmt: skip
+def ask(
+    port: int,
+    method: str,
+    path: str,
+    token: str | None = None,
+    body: dict | None = None,
+    timeout: float = PROBE_TIMEOUT_S,
+) -> tuple[int, float, bytes]:
     """One request on a fresh connection: (status, milliseconds, body); status 0 if no answer."""
     reply = request(port, method, path, token=token, body=body, timeout=timeout)
     return reply.status, reply.ms, reply.body
@@ -62,8 +68,9 @@ def _probe(hosts: list[ServerProcess], token: str, seconds: float) -> list[tuple
     return samples
 
 
-def revocation(spec: ServerSpec, experiment: RevocationSpec, pg, out_dir: Path,
-               kv=None) -> dict[str, Any]:  # fmt: skip
+def revocation(
+    spec: ServerSpec, experiment: RevocationSpec, pg, out_dir: Path, kv=None
+) -> dict[str, Any]:
     """Log out through one app host, then probe all of them in turn until the window ends.
 
     Several hosts share one database, as behind a round-robin load balancer: what a host keeps

@@ -19,8 +19,17 @@ from servers.session import PROFILE_QUERIES, STORES
 MICRO_LEVELS = ("off", "quick", "full")
 PATHS = ("/me", "/profile")
 # What a paired group answers; the read side finds groups by this, never by their names.
-QUESTIONS = ("claim", "arrivals", "distance", "stores", "profile", "variants", "algorithms",
-             "runtimes", "other")  # fmt: skip
+QUESTIONS = (
+    "claim",
+    "arrivals",
+    "distance",
+    "stores",
+    "profile",
+    "variants",
+    "algorithms",
+    "runtimes",
+    "other",
+)
 
 
 def defaults(cls: type) -> dict[str, Any]:
@@ -93,9 +102,14 @@ class ServerSpec:
 
     def facts(self) -> dict[str, Any]:
         """The entry as recorded in run.json: as parsed, plus what its settings mean."""
-        return {**asdict(self), "store": self.store, "revocable": self.revocable,
-                "algorithm": self.algorithm, "cache_ttl_s": self.cache_ttl_s,
-                "profile_query": self.profile_query}  # fmt: skip
+        return {
+            **asdict(self),
+            "store": self.store,
+            "revocable": self.revocable,
+            "algorithm": self.algorithm,
+            "cache_ttl_s": self.cache_ttl_s,
+            "profile_query": self.profile_query,
+        }
 
     def runs(self, model: str, value: float, default: tuple) -> bool:
         """Whether this server runs a load point: its own list, else the scenario's."""
@@ -189,7 +203,7 @@ class PairedSpec:
             "baseline": self.baseline or headline[1],
             "a_a": [self.a_a_label, self.a_a] if self.a_a else None,
             "pairs": pairs,
-        }  # fmt: skip
+        }
 
 
 def differences(a: ServerSpec, b: ServerSpec) -> dict[str, list]:
@@ -197,8 +211,18 @@ def differences(a: ServerSpec, b: ServerSpec) -> dict[str, list]:
     differ in a setting are a variant of each other; the read side reads it from here."""
     facts_a, facts_b = a.facts(), b.facts()
     found = {}
-    for key in ("server", "runtime", "path", "workers", "db_delay_ms", "store", "revocable",
-                "algorithm", "cache_ttl_s", "profile_query"):  # fmt: skip
+    for key in (
+        "server",
+        "runtime",
+        "path",
+        "workers",
+        "db_delay_ms",
+        "store",
+        "revocable",
+        "algorithm",
+        "cache_ttl_s",
+        "profile_query",
+    ):
         if facts_a[key] != facts_b[key]:
             found[key] = [facts_a[key], facts_b[key]]
     for key in sorted(set(a.settings) | set(b.settings)):
@@ -313,14 +337,16 @@ class Scenario:
                 ]
                 arrivals = group.arrivals or self.arrivals
                 for users, rate in loads:
-                    cells.append(PairedCell(len(cells) + 1, group, arms, users, rate, repeat,
-                                            arrivals))  # fmt: skip
+                    cells.append(
+                        PairedCell(len(cells) + 1, group, arms, users, rate, repeat, arrivals)
+                    )
             for model, users, rate, value in points:
                 for spec in self.servers:
                     default = self.closed_users if model == "closed" else self.fixed_rates
                     if spec.runs(model, value, default):
-                        cells.append(Cell(len(cells) + 1, spec, model, users, rate, repeat,
-                                          self.arrivals))  # fmt: skip
+                        cells.append(
+                            Cell(len(cells) + 1, spec, model, users, rate, repeat, self.arrivals)
+                        )
         return cells
 
     def server(self, label: str) -> ServerSpec:
@@ -344,5 +370,18 @@ class Scenario:
         return data
 
 
-__all__ = ["ALGORITHMS", "ARRIVALS", "MICRO_LEVELS", "PATHS", "QUESTIONS", "AvailabilitySpec", "Cell", "PairedCell",
-           "PairedSpec", "RevocationSpec", "Scenario", "ServerSpec", "defaults"]  # fmt: skip
+__all__ = [
+    "ALGORITHMS",
+    "ARRIVALS",
+    "MICRO_LEVELS",
+    "PATHS",
+    "QUESTIONS",
+    "AvailabilitySpec",
+    "Cell",
+    "PairedCell",
+    "PairedSpec",
+    "RevocationSpec",
+    "Scenario",
+    "ServerSpec",
+    "defaults",
+]

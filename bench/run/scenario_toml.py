@@ -77,8 +77,10 @@ class Table:
         values = self.data[key]
         if not isinstance(values, list):
             raise self.error(f"field {key!r} must be a list of numbers, got {values!r}")
-        return tuple(Table({key: v}, self.where, self.inside).number(key, whole=whole, minimum=1)
-                     for v in values)  # fmt: skip
+        return tuple(
+            Table({key: v}, self.where, self.inside).number(key, whole=whole, minimum=1)
+            for v in values
+        )
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.data.get(key, default)
@@ -142,13 +144,17 @@ def parse_server(entry: Any, i: int, where: str, labels: set[str]) -> ServerSpec
         raise t.error(f"field 'path' must be one of {', '.join(PATHS)}")
     runtime, command = parse_runtime(t, entry, server, settings)
     spec = ServerSpec(
-        label, server, dict(settings),
+        label,
+        server,
+        dict(settings),
         workers=t.number("workers", d["workers"], whole=True, minimum=1),
         db_delay_ms=delay,
         closed_users=t.numbers("closed_users", whole=True, default=None),
         fixed_rates=t.numbers("fixed_rates", whole=False, default=None),
-        path=path, runtime=runtime, command=command,
-    )  # fmt: skip
+        path=path,
+        runtime=runtime,
+        command=command,
+    )
     try:
         spec.facts()  # the settings, read as the server reads them
     except ConfigError as exc:
@@ -158,12 +164,22 @@ def parse_server(entry: Any, i: int, where: str, labels: set[str]) -> ServerSpec
 
 # What the Node.js twins read (docs/server-contract.md); anything else in a node entry's settings
 # would be silently ignored, so it is refused.
-NODE_SETTINGS = {"AUTHBENCH_SESSION_STORE", "AUTHBENCH_TOKEN_TTL", "AUTHBENCH_SESSION_IDLE",
-                 "AUTHBENCH_JWT_ALG", "AUTHBENCH_JWT_SECRET", "AUTHBENCH_JWT_ISSUER",
-                 "AUTHBENCH_JWT_AUDIENCE", "AUTHBENCH_JWT_DENYLIST", "AUTHBENCH_JWT_LIBRARY",
-                 "AUTHBENCH_POOL_SIZE", "AUTHBENCH_DB_ACQUIRE_TIMEOUT",
-                 "AUTHBENCH_DB_COMMAND_TIMEOUT", "AUTHBENCH_DB_CONNECT_TIMEOUT",
-                 "AUTHBENCH_PROFILE_QUERY"}  # fmt: skip
+NODE_SETTINGS = {
+    "AUTHBENCH_SESSION_STORE",
+    "AUTHBENCH_TOKEN_TTL",
+    "AUTHBENCH_SESSION_IDLE",
+    "AUTHBENCH_JWT_ALG",
+    "AUTHBENCH_JWT_SECRET",
+    "AUTHBENCH_JWT_ISSUER",
+    "AUTHBENCH_JWT_AUDIENCE",
+    "AUTHBENCH_JWT_DENYLIST",
+    "AUTHBENCH_JWT_LIBRARY",
+    "AUTHBENCH_POOL_SIZE",
+    "AUTHBENCH_DB_ACQUIRE_TIMEOUT",
+    "AUTHBENCH_DB_COMMAND_TIMEOUT",
+    "AUTHBENCH_DB_CONNECT_TIMEOUT",
+    "AUTHBENCH_PROFILE_QUERY",
+}
 
 
 def parse_runtime(t: Table, entry: dict, server: str, settings: dict) -> tuple[str, tuple | None]:
@@ -246,10 +262,17 @@ def parse_paired(table: Any, where: str, labels: set[str], taken: set[str]) -> P
     if not rates and not unloaded:
         raise t.error("give rates, unloaded = true, or both")
     return PairedSpec(
-        name=name, arms=tuple(arms), pairs=pairs, rates=rates, question=question,
-        headline=tuple(headline), arrivals=arrivals,
+        name=name,
+        arms=tuple(arms),
+        pairs=pairs,
+        rates=rates,
+        question=question,
+        headline=tuple(headline),
+        arrivals=arrivals,
         users=t.number("users", d["users"], whole=True, minimum=1),
-        unloaded=unloaded, a_a=a_a, baseline=baseline,
+        unloaded=unloaded,
+        a_a=a_a,
+        baseline=baseline,
         warmup_s=t.number("warmup_s", d["warmup_s"], minimum=0),
         duration_s=t.number("duration_s", d["duration_s"], whole=True, minimum=1),
         seed=t.number("seed", d["seed"], whole=True, minimum=0),
@@ -257,7 +280,7 @@ def parse_paired(table: Any, where: str, labels: set[str], taken: set[str]) -> P
         margin_us=t.number("margin_us", d["margin_us"], minimum=0),
         tokens=t.number("tokens", d["tokens"], whole=True, minimum=0),
         popularity=t.number("popularity", d["popularity"], minimum=0),
-    )  # fmt: skip
+    )
 
 
 def experiment_table(data: dict, key: str, cls: type, where: str, labels: set[str]) -> Table | None:
@@ -321,8 +344,10 @@ def _reference_rate(top: Table, d: dict, rates: tuple, paired: list[PairedSpec])
     seeded = top.number("seeded_users", d["seeded_users"], whole=True, minimum=1)
     for group in paired:
         if group.tokens > seeded:
-            raise top.error(f"paired {group.name}: field 'tokens' ({group.tokens}) must not "
-                            f"exceed seeded_users ({seeded})")  # fmt: skip
+            raise top.error(
+                f"paired {group.name}: field 'tokens' ({group.tokens}) must not "
+                f"exceed seeded_users ({seeded})"
+            )
     known_rates = rates + tuple(r for group in paired for r in group.rates)
     reference = top.number("reference_rate", known_rates[0] if known_rates else None, minimum=1)
     if reference is not None and known_rates and reference not in known_rates:

@@ -99,10 +99,15 @@ def live(name: str, port: int, web_port: int = 8089, users: int = 10) -> None:
         raise ConfigError(f"port {web_port} on 127.0.0.1 is in use (Locust's web UI needs it)")
     with database_and_server(name, port) as server:
         argv = [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--host", server.url,
-            "--web-host", "127.0.0.1", "--web-port", str(web_port),
-            "--users", str(users), "--spawn-rate", str(users), "--autostart",
-        ]  # fmt: skip
+            sys.executable, "-m", "locust",
+            "-f",           str(LOCUSTFILE),
+            "--host",       server.url,
+            "--web-host",   "127.0.0.1",
+            "--web-port",   str(web_port),
+            "--users",      str(users),
+            "--spawn-rate", str(users),
+            "--autostart",
+        ]  # fmt: skip  # a table: one option and its value per row
         locust = subprocess.Popen(argv, start_new_session=True, stdin=subprocess.DEVNULL)
         try:
             print(f"{name} server at {server.url}; Locust's web UI at http://127.0.0.1:{web_port}")

@@ -40,10 +40,11 @@ async def _postgres_sessions(url: str, count: int) -> list[str]:
     conn = await asyncpg.connect(url, timeout=10)
     try:
         await conn.copy_records_to_table(
-            "sessions", schema_name="authbench",
+            "sessions",
+            schema_name="authbench",
             records=[(hash_token(t), i, expires) for i, t in enumerate(tokens, 1)],
             columns=["token_hash", "user_id", "expires_at"],
-        )  # fmt: skip
+        )
     finally:
         await conn.close()
     return tokens
@@ -52,14 +53,21 @@ async def _postgres_sessions(url: str, count: int) -> list[str]:
 async def _redis_sessions(url: str, count: int) -> list[str]:
     from servers.session import RedisSessions, SessionSettings
 
-    env = {"DATABASE_URL": "postgresql://unused/", "AUTHBENCH_SESSION_STORE": "redis",
-           "REDIS_URL": url}  # fmt: skip
+    env = {
+        "DATABASE_URL": "postgresql://unused/",
+        "AUTHBENCH_SESSION_STORE": "redis",
+        "REDIS_URL": url,
+    }
     store = RedisSessions(SessionSettings.from_env(env), "authbench-tokens")
     await store.open()
     tokens = [secrets.token_urlsafe(32) for _ in range(count)]
     try:
-        await asyncio.gather(*(store.create(hash_token(t), p)
-                               for t, p in zip(tokens, principals(count), strict=True)))  # fmt: skip
+        await asyncio.gather(
+            *(
+                store.create(hash_token(t), p)
+                for t, p in zip(tokens, principals(count), strict=True)
+            )
+        )
     finally:
         await store.close()
     return tokens

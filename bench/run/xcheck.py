@@ -52,8 +52,12 @@ TOKENS_PER_ARM = 32
 def tokens(port: int, count: int) -> list[str]:
     found = []
     for user in range(1, count + 1):
-        reply = request(port, "POST", "/login",
-                        body={"username": seed_username(user), "password": SEED_PASSWORD})  # fmt: skip
+        reply = request(
+            port,
+            "POST",
+            "/login",
+            body={"username": seed_username(user), "password": SEED_PASSWORD},
+        )
         if reply.status != 200:
             raise CellFailed(f"login as {seed_username(user)} on port {port} gave {reply.status}")
         found.append(reply.json()["token"])
@@ -63,8 +67,15 @@ def tokens(port: int, count: int) -> list[str]:
 class Check:
     """The servers of the claim group, up once; one measured cell per client, arrivals, repeat."""
 
-    def __init__(self, lifecycle: Lifecycle, folder: Path, rate: float, warmup_s: float,
-                 duration_s: int, out: Callable[[str], None]):  # fmt: skip
+    def __init__(
+        self,
+        lifecycle: Lifecycle,
+        folder: Path,
+        rate: float,
+        warmup_s: float,
+        duration_s: int,
+        out: Callable[[str], None],
+    ):
         self.lifecycle, self.folder, self.rate = lifecycle, folder, rate
         self.warmup_s, self.duration_s, self.out = warmup_s, duration_s, out
         self.servers: dict[str, Any] = {}
@@ -84,14 +95,29 @@ class Check:
         cell_dir.mkdir(parents=True, exist_ok=True)
         runner = self._locust if client == "locust" else self._independent
         start, end, data, generator_s = runner(cell_dir, arrivals, seed)
-        return {"client": client, "arrivals": arrivals, "repeat": repeat, "seed": seed,
-                "window": [start, end], "data": data, "generator_cpu_s": generator_s}  # fmt: skip
+        return {
+            "client": client,
+            "arrivals": arrivals,
+            "repeat": repeat,
+            "seed": seed,
+            "window": [start, end],
+            "data": data,
+            "generator_cpu_s": generator_s,
+        }
 
     def _locust(self, cell_dir: Path, arrivals: str, seed: int):
         urls = {label: [s.url, self.paths[label]] for label, s in self.servers.items()}
-        locust = self.lifecycle.locust(cell_dir, next(iter(urls.values()))[0], 32, self.rate,
-                                       self.warmup_s, self.duration_s, arms=urls, seed=seed,
-                                       arrivals=arrivals)  # fmt: skip
+        locust = self.lifecycle.locust(
+            cell_dir,
+            next(iter(urls.values()))[0],
+            32,
+            self.rate,
+            self.warmup_s,
+            self.duration_s,
+            arms=urls,
+            seed=seed,
+            arrivals=arrivals,
+        )
         start, end, cpu, _, data = self.lifecycle.measure(
             locust, self.warmup_s, self.duration_s, lambda: {"load_generator": locust.pids()}
         )
@@ -102,16 +128,30 @@ class Check:
         start = math.ceil(begin + self.warmup_s)
         end = start + self.duration_s
         config = {
-            "arms": [{"label": label, "port": s.port, "path": self.paths[label],
-                      "tokens": self.tokens[label]} for label, s in self.servers.items()],
-            "rate": self.rate, "arrivals": arrivals, "seed": seed, "begin": begin,
-            "until": end + 0.2, "output": str(cell_dir / "latency.json"),
-        }  # fmt: skip
+            "arms": [
+                {
+                    "label": label,
+                    "port": s.port,
+                    "path": self.paths[label],
+                    "tokens": self.tokens[label],
+                }
+                for label, s in self.servers.items()
+            ],
+            "rate": self.rate,
+            "arrivals": arrivals,
+            "seed": seed,
+            "begin": begin,
+            "until": end + 0.2,
+            "output": str(cell_dir / "latency.json"),
+        }
         path = cell_dir / "open_loop.json"
         path.write_text(json.dumps(config))
         cores = self.lifecycle.generator_cores
-        process = spawn_logged([sys.executable, "-m", "bench.load.open_loop", str(path)],
-                               cell_dir / "client.log", preexec_fn=preexec(cores))  # fmt: skip
+        process = spawn_logged(
+            [sys.executable, "-m", "bench.load.open_loop", str(path)],
+            cell_dir / "client.log",
+            preexec_fn=preexec(cores),
+        )
         try:
             deadline = end + LOCUST_READY_TIMEOUT_S
             while time.time() < start:
@@ -122,15 +162,18 @@ class Check:
             after = sample({"load_generator": [process.pid]})
             process.wait(max(1.0, deadline - time.time()))
         except subprocess.TimeoutExpired:
-            raise CellFailed("the independent client did not finish in time",
-                             tail(cell_dir / "client.log")) from None  # fmt: skip
+            raise CellFailed(
+                "the independent client did not finish in time", tail(cell_dir / "client.log")
+            ) from None
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait(5)
         if process.returncode != 0:
-            raise CellFailed(f"the independent client exited with {process.returncode}",
-                             tail(cell_dir / "client.log"))  # fmt: skip
+            raise CellFailed(
+                f"the independent client exited with {process.returncode}",
+                tail(cell_dir / "client.log"),
+            )
         cpu = used(before, after).get("load_generator", {})
         return start, end, json.loads((cell_dir / "latency.json").read_text()), sum(cpu.values())
 
@@ -145,16 +188,30 @@ def _windows(cell: dict[str, Any]):
 
 def estimate(cells: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
     """The headline pair's difference of medians over the cells' repeats, by the verdicts' method."""
-    repeats = [{arm: seconds_of(enc, *cell["window"]) for arm, enc in cell["data"]["arms"].items()}
-               for cell in cells]  # fmt: skip
+    repeats = [
+        {arm: seconds_of(enc, *cell["window"]) for arm, enc in cell["data"]["arms"].items()}
+        for cell in cells
+    ]
     (p50,) = paired_estimates([r[a] for r in repeats], [r[b] for r in repeats], (0.5,))
-    return {"delta_p50_us": p50.delta_us, "ci_low_us": p50.ci_low_us, "ci_high_us": p50.ci_high_us,
-            "repeats": p50.repeats, "per_repeat_us": list(p50.per_repeat_us)}  # fmt: skip
+    return {
+        "delta_p50_us": p50.delta_us,
+        "ci_low_us": p50.ci_low_us,
+        "ci_high_us": p50.ci_high_us,
+        "repeats": p50.repeats,
+        "per_repeat_us": list(p50.per_repeat_us),
+    }
 
 
-def xcheck(rate: float, repeats: int, warmup_s: float, duration_s: int, root: Path,
-           out: Callable[[str], None] = print, wrk: bool = True,
-           runtime: str = "python") -> tuple[Path, list[dict]]:  # fmt: skip
+def xcheck(
+    rate: float,
+    repeats: int,
+    warmup_s: float,
+    duration_s: int,
+    root: Path,
+    out: Callable[[str], None] = print,
+    wrk: bool = True,
+    runtime: str = "python",
+) -> tuple[Path, list[dict]]:
     """Run the cross-check on the default scenario's claim group, its servers in `runtime`;
     returns its folder and one row per (arrivals, client), then the wrk rows."""
     scenario = load("default")
@@ -179,8 +236,10 @@ def xcheck(rate: float, repeats: int, warmup_s: float, duration_s: int, root: Pa
             for arrivals, client in order:
                 done = len(cells)
                 left = (time.monotonic() - started) / done * (total - done) if done else None
-                out(f"[{done + 1:>2}/{total}] {client}, {arrivals} arrivals, {rate:g} req/s, "
-                    f"repeat {repeat}" + (f"  (about {left:.0f} s left)" if left else ""))  # fmt: skip
+                out(
+                    f"[{done + 1:>2}/{total}] {client}, {arrivals} arrivals, {rate:g} req/s, "
+                    f"repeat {repeat}" + (f"  (about {left:.0f} s left)" if left else "")
+                )
                 cells.append(check.cell(client, arrivals, repeat, seed=1000 + repeat))
         if wrk and shutil.which("wrk"):
             wrk_rows = wrk_cpu(lifecycle, check, (a, b), folder, out)
@@ -192,13 +251,30 @@ def xcheck(rate: float, repeats: int, warmup_s: float, duration_s: int, root: Pa
             mine = [c for c in cells if (c["arrivals"], c["client"]) == (arrivals, client)]
             sent = [sum(w.count for w in _windows(c)) for c in mine]
             cost = [c["generator_cpu_s"] / n * 1e6 for c, n in zip(mine, sent, strict=True) if n]
-            rows.append({"arrivals": arrivals, "client": client, "rate": rate, "a": a, "b": b,
-                         **estimate(mine, a, b),
-                         "client_cpu_us_per_request": round(sorted(cost)[len(cost) // 2], 1)
-                         if cost else None})  # fmt: skip
-    results.write_json(folder / "xcheck.json", {"rows": rows, "wrk": wrk_rows, "rate": rate,
-                                                "repeats": repeats, "duration_s": duration_s,
-                                                "runtime": runtime})  # fmt: skip
+            rows.append(
+                {
+                    "arrivals": arrivals,
+                    "client": client,
+                    "rate": rate,
+                    "a": a,
+                    "b": b,
+                    **estimate(mine, a, b),
+                    "client_cpu_us_per_request": round(sorted(cost)[len(cost) // 2], 1)
+                    if cost
+                    else None,
+                }
+            )
+    results.write_json(
+        folder / "xcheck.json",
+        {
+            "rows": rows,
+            "wrk": wrk_rows,
+            "rate": rate,
+            "repeats": repeats,
+            "duration_s": duration_s,
+            "runtime": runtime,
+        },
+    )
     return folder, rows + wrk_rows
 
 
@@ -212,14 +288,21 @@ def agreement(rows: list[dict[str, Any]]) -> list[str]:
         locust, independent = by["locust"]["delta_p50_us"], by["independent"]["delta_p50_us"]
         off = locust / independent - 1 if independent else math.inf
         verdict = "agree" if abs(off) <= AGREE_WITHIN else "DISAGREE"
-        lines.append(f"{arrivals:>8} arrivals: Locust {locust:+,.0f} µs, independent "
-                     f"{independent:+,.0f} µs: Locust {off:+.0%} of the independent client: "
-                     f"{verdict} (within {AGREE_WITHIN:.0%})")  # fmt: skip
+        lines.append(
+            f"{arrivals:>8} arrivals: Locust {locust:+,.0f} µs, independent "
+            f"{independent:+,.0f} µs: Locust {off:+.0%} of the independent client: "
+            f"{verdict} (within {AGREE_WITHIN:.0%})"
+        )
     return lines
 
 
-def wrk_cpu(lifecycle: Lifecycle, check: Check, labels: tuple[str, str], folder: Path,
-            out: Callable[[str], None]) -> list[dict[str, Any]]:  # fmt: skip
+def wrk_cpu(
+    lifecycle: Lifecycle,
+    check: Check,
+    labels: tuple[str, str],
+    folder: Path,
+    out: Callable[[str], None],
+) -> list[dict[str, Any]]:
     """Each server of the pair alone at saturation under wrk (16 connections, 4 s): its server
     process CPU per request, against Locust closed loop (16 users) on the same server."""
     rows = []
@@ -227,9 +310,21 @@ def wrk_cpu(lifecycle: Lifecycle, check: Check, labels: tuple[str, str], folder:
         server = check.servers[label]
         for client in ("wrk", "locust"):
             out(f"CPU per request at saturation: {label} under {client} ...")
-            rows.append({"kind": "cpu_xcheck", "server": label, "client": client,
-                         **_saturate(lifecycle, server, check.tokens[label][0],
-                                     check.paths[label], client, folder / f"{client}-{label}")})  # fmt: skip
+            rows.append(
+                {
+                    "kind": "cpu_xcheck",
+                    "server": label,
+                    "client": client,
+                    **_saturate(
+                        lifecycle,
+                        server,
+                        check.tokens[label][0],
+                        check.paths[label],
+                        client,
+                        folder / f"{client}-{label}",
+                    ),
+                }
+            )
     return rows
 
 
@@ -241,8 +336,15 @@ def _saturate(lifecycle: Lifecycle, server, token: str, path: str, client: str, 
         return {"server": server.pids()}
 
     if client == "wrk":
-        argv = ["wrk", "-t1", "-c16", f"-d{seconds + 2}s", "-H", f"Authorization: Bearer {token}",
-                f"{server.url}{path}"]  # fmt: skip
+        argv = [
+            "wrk",
+            "-t1",
+            "-c16",
+            f"-d{seconds + 2}s",
+            "-H",
+            f"Authorization: Bearer {token}",
+            f"{server.url}{path}",
+        ]
         process = spawn_logged(
             argv, folder / "wrk.log", preexec_fn=preexec(lifecycle.generator_cores)
         )
@@ -258,8 +360,10 @@ def _saturate(lifecycle: Lifecycle, server, token: str, path: str, client: str, 
         start, end, cpu, recorder, _ = lifecycle.measure(locust, 1, seconds, groups)
         requests = recorder.window(start, end).count
     server_s = sum(cpu["server"].values())
-    return {"requests_per_s": round(requests / seconds),
-            "server_cpu_us_per_request": round(server_s / requests * 1e6, 1)}  # fmt: skip
+    return {
+        "requests_per_s": round(requests / seconds),
+        "server_cpu_us_per_request": round(server_s / requests * 1e6, 1),
+    }
 
 
 def print_report(folder: Path, rows: list[dict[str, Any]], as_json: bool) -> None:
@@ -273,8 +377,23 @@ def print_report(folder: Path, rows: list[dict[str, Any]], as_json: bool) -> Non
         print(json.dumps([{k: r[k] for k in keys} for r in latency], indent=1))
         return
     print()
-    print(Table(latency, ["arrivals", "client", "rate", "a", "b", "delta_p50_us", "ci_low_us",
-                          "ci_high_us", "repeats", "client_cpu_us_per_request"]))  # fmt: skip
+    print(
+        Table(
+            latency,
+            [
+                "arrivals",
+                "client",
+                "rate",
+                "a",
+                "b",
+                "delta_p50_us",
+                "ci_low_us",
+                "ci_high_us",
+                "repeats",
+                "client_cpu_us_per_request",
+            ],
+        )
+    )
     print()
     for line in agreement(latency):
         print(line)

@@ -232,9 +232,16 @@ class ProxyProcess:
         self.port = port or free_port()
         host, port = tcp_address(target_dsn)
         argv = [
-            sys.executable, "-m", "bench.system.delay_proxy", "--listen-port", str(self.port),
-            "--target", f"{host}:{port}", "--one-way-ms", str(added_rtt_ms / 2),
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "bench.system.delay_proxy",
+            "--listen-port",
+            str(self.port),
+            "--target",
+            f"{host}:{port}",
+            "--one-way-ms",
+            str(added_rtt_ms / 2),
+        ]
         self.process = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )

@@ -24,9 +24,16 @@ class Reply:
         return json.loads(self.body)
 
 
-def request(port: int, method: str, path: str, *, token: str | None = None,
-            body: dict | None = None, headers: dict[str, str] | None = None,
-            timeout: float = 5.0) -> Reply:  # fmt: skip
+def request(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    token: str | None = None,
+    body: dict | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 5.0,
+) -> Reply:
     """`method path` to 127.0.0.1:port, with a bearer token and/or a JSON body if given."""
     sent = dict(headers or {})
     if token:

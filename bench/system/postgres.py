@@ -71,10 +71,17 @@ def _unprivileged_user(paths: list[Path]) -> str | None:
         entry = pwd.getpwnam(RUN_AS_USER)
     except KeyError:
         subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-             RUN_AS_USER],
-            check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                RUN_AS_USER,
+            ],
+            check=True,
+            capture_output=True,
+        )
         entry = pwd.getpwnam(RUN_AS_USER)
     _let_others_traverse(_bin_dir() / "postgres")
     for path in paths:
@@ -125,10 +132,19 @@ class EmbeddedPostgres(EmbeddedService):
     def prepare(self) -> None:
         self.socket_dir.mkdir()
         _unprivileged_user([self.root, self.socket_dir])
-        argv = [str(_bin_dir() / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
-                "--auth=trust", "--encoding=UTF8", "--no-sync"]  # fmt: skip
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False,
-                                **self.popen_options())  # fmt: skip
+        argv = [
+            str(_bin_dir() / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
+        ]
+        result = subprocess.run(
+            argv, capture_output=True, text=True, timeout=120, check=False, **self.popen_options()
+        )
         if result.returncode != 0:
             last = (result.stderr or result.stdout).strip().splitlines()[-1:] or ["no output"]
             raise PostgresError(f"initdb failed: {last[0]}")

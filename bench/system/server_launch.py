@@ -44,12 +44,15 @@ def node_binary(out=print) -> str:
         )
         pinned = NODE_DIR.parent.parent / "constraints.txt"  # a checkout: the versions tested
         argv = [sys.executable, "-m", "pip", "install", "--quiet", NODE_WHEEL]
-        done = subprocess.run(argv + (["-c", str(pinned)] if pinned.exists() else []),
-                              capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            argv + (["-c", str(pinned)] if pinned.exists() else []), capture_output=True, text=True
+        )
         if done.returncode != 0:
             said = (done.stderr or done.stdout).strip().splitlines()
-            raise RuntimeUnavailable(f"cannot install Node.js from PyPI ({NODE_WHEEL}): "
-                                     f"{said[-1] if said else 'pip failed'}")  # fmt: skip
+            raise RuntimeUnavailable(
+                f"cannot install Node.js from PyPI ({NODE_WHEEL}): "
+                f"{said[-1] if said else 'pip failed'}"
+            )
         importlib.invalidate_caches()
     home = _node_home()
     binary = home / "bin" / "node" if home else None
@@ -67,27 +70,57 @@ def npm_packages(out=print) -> Path:
         return modules
     argv = [node_binary(out), str(_node_home() / "lib/node_modules/npm/bin/npm-cli.js")]
     out("installing the Node servers' packages from servers/node/package-lock.json (npm ci) ...")
-    done = subprocess.run([*argv, "ci", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"],
-                          cwd=NODE_DIR, capture_output=True, text=True, timeout=600)  # fmt: skip
+    done = subprocess.run(
+        [*argv, "ci", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=NODE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode != 0:
         said = [line for line in (done.stderr or done.stdout).strip().splitlines() if line.strip()]
-        raise RuntimeUnavailable(f"npm ci in {NODE_DIR} failed (is the npm registry reachable?): "
-                                 f"{said[-1] if said else 'no output'}")  # fmt: skip
+        raise RuntimeUnavailable(
+            f"npm ci in {NODE_DIR} failed (is the npm registry reachable?): "
+            f"{said[-1] if said else 'no output'}"
+        )
     stamp.touch()
     return modules
 
 
-def server_argv(runtime: str, name: str, port: int, workers: int,
-                command: tuple[str, ...] | None = None, out=print) -> list[str]:  # fmt: skip
+def server_argv(
+    runtime: str,
+    name: str,
+    port: int,
+    workers: int,
+    command: tuple[str, ...] | None = None,
+    out=print,
+) -> list[str]:
     """The command line that starts server `name` of `runtime` on 127.0.0.1:port."""
     if command:
         return [part.format(port=port, workers=workers) for part in command]
     if runtime == "node":
         npm_packages(out)
-        return [node_binary(out), str(NODE_DIR / "server.js"), name, "--port", str(port),
-                "--workers", str(workers)]  # fmt: skip
-    argv = [sys.executable, "-m", "servers", name, "--port", str(port), "--workers", str(workers),
-            "--log-level", "info"]  # fmt: skip
+        return [
+            node_binary(out),
+            str(NODE_DIR / "server.js"),
+            name,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
+    argv = [
+        sys.executable,
+        "-m",
+        "servers",
+        name,
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--log-level",
+        "info",
+    ]
     return argv + (["--runtime", "fastapi"] if runtime == "fastapi" else [])
 
 
@@ -97,9 +130,13 @@ def node_micro(database_url: str, level: str, out=print) -> dict:
     import os
 
     npm_packages(out)
-    done = subprocess.run([node_binary(out), str(NODE_DIR / "micro.js"), level],
-                          env={**os.environ, "DATABASE_URL": database_url},
-                          capture_output=True, text=True, timeout=300)  # fmt: skip
+    done = subprocess.run(
+        [node_binary(out), str(NODE_DIR / "micro.js"), level],
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if done.returncode != 0:
         said = (done.stderr or done.stdout).strip().splitlines()
         raise RuntimeUnavailable(

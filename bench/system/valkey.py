@@ -96,12 +96,17 @@ class EmbeddedValkey(EmbeddedService):
     def argv(self) -> list[str]:
         return [
             str(_binary()),
-            "--port", str(self.port), "--bind", "127.0.0.1",
-            "--unixsocket", str(self.socket_path), "--unixsocketperm", "700",
-            "--dir", str(self.root), "--dbfilename", "sessions.rdb",
-            "--save", "3600 1", "--appendonly", "no",
-            "--logfile", "", "--loglevel", "warning",
-        ]  # fmt: skip
+            "--port",           str(self.port),
+            "--bind",           "127.0.0.1",
+            "--unixsocket",     str(self.socket_path),
+            "--unixsocketperm", "700",
+            "--dir",            str(self.root),
+            "--dbfilename",     "sessions.rdb",
+            "--save",           "3600 1",
+            "--appendonly",     "no",
+            "--logfile",        "",
+            "--loglevel",       "warning",
+        ]  # fmt: skip  # a table: one option and its value per row
 
     def before_start(self) -> None:
         with contextlib.suppress(FileNotFoundError):

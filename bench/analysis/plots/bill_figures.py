@@ -21,9 +21,11 @@ def plot_bill(run: Run, rate: float = 1_000_000) -> Figure | None:
     axis = fig.subplots()
     ys = list(range(len(rows)))[::-1]
     lefts = [0.0] * len(rows)
-    parts = (("app_cores", "app servers", RESOURCE_COLORS["server"]),
-             ("postgres_cores", "PostgreSQL", RESOURCE_COLORS["postgres"]),
-             ("redis_cores", "Redis", RESOURCE_COLORS["redis"]))  # fmt: skip
+    parts = (
+        ("app_cores", "app servers", RESOURCE_COLORS["server"]),
+        ("postgres_cores", "PostgreSQL", RESOURCE_COLORS["postgres"]),
+        ("redis_cores", "Redis", RESOURCE_COLORS["redis"]),
+    )
     for key, name, shade in parts:
         values = [r[key] for r in rows]
         if not any(v >= 0.5 for v in values):
@@ -59,15 +61,37 @@ def plot_model_check(run: Run) -> Figure | None:
     width = 0.38
     predicted = [r["predicted_rps"] for r in rows]
     measured = [r["measured_rps"] for r in rows]
-    axis.bar(xs - width / 2, predicted, width, color="white", edgecolor="black", hatch="..",
-             label="predicted from one worker's CPU per request")  # fmt: skip
-    axis.bar(xs + width / 2, measured, width, color=[color(run, r["server"]) for r in rows],
-             label="measured (two workers; the server's colour)")  # fmt: skip
+    axis.bar(
+        xs - width / 2,
+        predicted,
+        width,
+        color="white",
+        edgecolor="black",
+        hatch="..",
+        label="predicted from one worker's CPU per request",
+    )
+    axis.bar(
+        xs + width / 2,
+        measured,
+        width,
+        color=[color(run, r["server"]) for r in rows],
+        label="measured (two workers; the server's colour)",
+    )
     for x, r in zip(xs, rows, strict=True):
-        axis.annotate(f"{r['error_fraction']:+.0%}", (x + width / 2, r["measured_rps"]),
-                      ha="center", va="bottom", fontsize=9)  # fmt: skip
-        axis.annotate(f"limit: {r['bottleneck']}", (x - width / 2, r["predicted_rps"]),
-                      ha="center", va="bottom", fontsize=7)  # fmt: skip
+        axis.annotate(
+            f"{r['error_fraction']:+.0%}",
+            (x + width / 2, r["measured_rps"]),
+            ha="center",
+            va="bottom",
+            fontsize=9,
+        )
+        axis.annotate(
+            f"limit: {r['bottleneck']}",
+            (x - width / 2, r["predicted_rps"]),
+            ha="center",
+            va="bottom",
+            fontsize=7,
+        )
     axis.set_xticks(xs, [r["server"] for r in rows])
     axis.set_ylim(0, max(predicted + measured) * 1.2)
     axis.set_ylabel("requests/s, closed loop")

@@ -28,8 +28,9 @@ def plot_distance(run: Run) -> Figure | None:
     """Where the claim starts to hold: the session server with its store further away, beside
     the server it was paired with; left the medians, right the paired difference with its
     interval against the margin, on linear axes."""
-    sweeps = {s: rows for s in STORE_ROLE if (rows := [r for r in distance_rows(run, s)
-                                                       if r["p50_us"]])}  # fmt: skip
+    sweeps = {
+        s: rows for s in STORE_ROLE if (rows := [r for r in distance_rows(run, s) if r["p50_us"]])
+    }
     if not sweeps:
         return None
     fig = Figure(figsize=(11, 4.4), layout="constrained")
@@ -37,25 +38,45 @@ def plot_distance(run: Run) -> Figure | None:
     for store, rows in sweeps.items():
         shade = SERVER_COLORS[STORE_ROLE[store]]
         xs = [r["measured_rtt_ms"] for r in rows]
-        left.plot(xs, [r["p50_us"] for r in rows], "o-", color=shade,
-                  label=f"sessions in {STORE_NAMES[store]}, median")  # fmt: skip
+        left.plot(
+            xs,
+            [r["p50_us"] for r in rows],
+            "o-",
+            color=shade,
+            label=f"sessions in {STORE_NAMES[store]}, median",
+        )
         versus = rows[0]
         if versus["versus_p50_us"]:
-            left.axhline(versus["versus_p50_us"], color=color(run, versus["versus"]), ls="--",
-                         label=f"{versus['versus']} beside it, median (one per sweep)")  # fmt: skip
+            left.axhline(
+                versus["versus_p50_us"],
+                color=color(run, versus["versus"]),
+                ls="--",
+                label=f"{versus['versus']} beside it, median (one per sweep)",
+            )
         offset = 0.04 if len(sweeps) > 1 and store == "redis" else 0.0
         judged = [r for r in rows if r["delta_p50_us"] is not None]
-        right.errorbar([r["measured_rtt_ms"] + offset for r in judged],
-                       [r["delta_p50_us"] for r in judged],
-                       yerr=error_bars([r["delta_p50_us"] for r in judged],
-                                       [r["ci_low_us"] for r in judged],
-                                       [r["ci_high_us"] for r in judged]),
-                       fmt="o", color=shade, capsize=4,
-                       label=f"sessions in {STORE_NAMES[store]} − JWT")  # fmt: skip
+        right.errorbar(
+            [r["measured_rtt_ms"] + offset for r in judged],
+            [r["delta_p50_us"] for r in judged],
+            yerr=error_bars(
+                [r["delta_p50_us"] for r in judged],
+                [r["ci_low_us"] for r in judged],
+                [r["ci_high_us"] for r in judged],
+            ),
+            fmt="o",
+            color=shade,
+            capsize=4,
+            label=f"sessions in {STORE_NAMES[store]} − JWT",
+        )
         for r in judged:
-            right.annotate(f"{r['verdict'].replace('_', ' ')}", (r["measured_rtt_ms"] + offset,
-                           finite(r["ci_high_us"], r["delta_p50_us"])), xytext=(0, 4), textcoords="offset points",
-                           ha="center", fontsize=7)  # fmt: skip
+            right.annotate(
+                f"{r['verdict'].replace('_', ' ')}",
+                (r["measured_rtt_ms"] + offset, finite(r["ci_high_us"], r["delta_p50_us"])),
+                xytext=(0, 4),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7,
+            )
     margin = min(r["margin_us"] for rows in sweeps.values() for r in rows if r["margin_us"])
     right.axhspan(-margin, margin, color=MARGIN_COLOR, label=f"± margin ({margin:,.0f} {US})")
     right.axhline(0, color="black", lw=0.8)
@@ -63,8 +84,9 @@ def plot_distance(run: Run) -> Figure | None:
     title = "The paired verdict at each distance"
     if cost is not None:
         title += f"\n(the proxy alone, at 0 ms: {cost.delta_p50_us:+,.0f} {US})"
-    left.set_title(f"Median at {next(iter(sweeps.values()))[0]['rate']:g} req/s in total",
-                   fontsize=10)  # fmt: skip
+    left.set_title(
+        f"Median at {next(iter(sweeps.values()))[0]['rate']:g} req/s in total", fontsize=10
+    )
     right.set_title(title, fontsize=10)
     for axis in (left, right):
         axis.set_xlabel("added round trip to the store, measured (ms)")
@@ -74,8 +96,9 @@ def plot_distance(run: Run) -> Figure | None:
     right.set_ylabel(f"difference of medians ({US}; 95% interval)")
     handles = left.get_legend_handles_labels()
     more = right.get_legend_handles_labels()
-    fig.legend(handles[0] + more[0], handles[1] + more[1], loc="outside lower center", ncols=3,
-               fontsize=8)  # fmt: skip
+    fig.legend(
+        handles[0] + more[0], handles[1] + more[1], loc="outside lower center", ncols=3, fontsize=8
+    )
     return fig
 
 
@@ -96,10 +119,13 @@ def plot_revocation(run: Run) -> Figure | None:
         if r["still_accepted_at_end"]:
             axis.barh(y, probed_ms - floor_ms, left=floor_ms, color=shade)
             valid_ms = (r["token_valid_for_s"] or 0) * 1000 + probed_ms
-            axis.barh(y, valid_ms - probed_ms, left=probed_ms, color="white", edgecolor=shade,
-                      hatch="//")  # fmt: skip
-            note = (f" accepted until probing stopped ({r['probe_for_s']:g} s), then valid "
-                    f"{r['token_valid_for_s']:,.0f} s more (until exp)")  # fmt: skip
+            axis.barh(
+                y, valid_ms - probed_ms, left=probed_ms, color="white", edgecolor=shade, hatch="//"
+            )
+            note = (
+                f" accepted until probing stopped ({r['probe_for_s']:g} s), then valid "
+                f"{r['token_valid_for_s']:,.0f} s more (until exp)"
+            )
             end = valid_ms
         elif r["accepted_after_logout"]:
             end = r["last_accepted_ms"]
@@ -136,11 +162,21 @@ def plot_algorithms(run: Run) -> Figure | None:
         middle.plot([r["algorithm"]], [r["verify_us_in_process"] or 0], "kD", ms=5)
     for y, r in enumerate(judged):
         d = r["delta_p50_us"]
-        left.errorbar(d, y, xerr=error_bars([d], [r["ci_low_us"]], [r["ci_high_us"]]),
-                      fmt="o", color=jwt, capsize=4)  # fmt: skip
+        left.errorbar(
+            d,
+            y,
+            xerr=error_bars([d], [r["ci_low_us"]], [r["ci_high_us"]]),
+            fmt="o",
+            color=jwt,
+            capsize=4,
+        )
         left.plot([-r["margin_us"], r["margin_us"]], [y, y], color=MARGIN_COLOR, lw=9, zorder=0)
-        left.annotate(f"  {r['verdict'].replace('_', ' ')}",
-                      (max(finite(r["ci_high_us"], d), r["margin_us"]), y), va="center", fontsize=8)  # fmt: skip
+        left.annotate(
+            f"  {r['verdict'].replace('_', ' ')}",
+            (max(finite(r["ci_high_us"], d), r["margin_us"]), y),
+            va="center",
+            fontsize=8,
+        )
     base = next((r["algorithm"] for r in rows if r["verdict"] == "baseline"), "HS256")
     left.set_yticks(range(len(judged)), [f"{r['algorithm']} − {base}" for r in judged])
     left.axvline(0, color="black", lw=0.8)
@@ -150,15 +186,18 @@ def plot_algorithms(run: Run) -> Figure | None:
     middle.set_title("Server CPU per request (bars)\nand verify alone in-process (◆)", fontsize=10)
     sizes = (run.micro or {}).get("token_bytes", {})
     kinds = ["opaque", *[r["algorithm"] for r in rows]]
-    bars = right.bar(kinds, [sizes.get(k, 0) for k in kinds],
-                     color=[SERVER_COLORS["session"], *[jwt if i == 0 else "white"
-                                                       for i in range(len(rows))]],
-                     edgecolor=[SERVER_COLORS["session"], *[jwt] * len(rows)])  # fmt: skip
+    bars = right.bar(
+        kinds,
+        [sizes.get(k, 0) for k in kinds],
+        color=[SERVER_COLORS["session"], *[jwt if i == 0 else "white" for i in range(len(rows))]],
+        edgecolor=[SERVER_COLORS["session"], *[jwt] * len(rows)],
+    )
     for i, bar in enumerate(bars[1:]):
         bar.set_hatch(HATCHES[i % 7])
     for x, k in enumerate(kinds):
-        right.annotate(f"{sizes.get(k, 0)} B", (x, sizes.get(k, 0)), ha="center", va="bottom",
-                       fontsize=8)  # fmt: skip
+        right.annotate(
+            f"{sizes.get(k, 0)} B", (x, sizes.get(k, 0)), ha="center", va="bottom", fontsize=8
+        )
     right.set_ylabel("bytes")
     right.set_title("Token size, on every request\n(red: the opaque session token)", fontsize=10)
     for axis in (left, middle, right):
@@ -174,8 +213,10 @@ def plot_availability(run: Run) -> Figure | None:
         return None
     fig = Figure(figsize=(11, 2.4 * len(results) + 0.9), layout="constrained")
     axes = fig.subplots(len(results), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
-    slowest_ms = max((row["max_us"] / 1000 for r in results for row in r["timeline"]
-                      if row["t"] >= 0), default=1.0)  # fmt: skip
+    slowest_ms = max(
+        (row["max_us"] / 1000 for r in results for row in r["timeline"] if row["t"] >= 0),
+        default=1.0,
+    )
     twins = []
     for axis, r in zip(axes, results, strict=True):
         rows = [row for row in r["timeline"] if row["t"] >= 0]
@@ -184,26 +225,52 @@ def plot_availability(run: Run) -> Figure | None:
         for code in ("200", "401", "503", "0"):
             values = [row["statuses"].get(code, 0) for row in rows]
             if any(values):
-                axis.bar(ts, values, bottom=bottom, width=0.9, align="edge",
-                         color=STATUS_COLORS[code], edgecolor="black", linewidth=0.3,
-                         hatch="xx" if code == "0" else "", label=STATUS_NAMES[code])  # fmt: skip
+                axis.bar(
+                    ts,
+                    values,
+                    bottom=bottom,
+                    width=0.9,
+                    align="edge",
+                    color=STATUS_COLORS[code],
+                    edgecolor="black",
+                    linewidth=0.3,
+                    hatch="xx" if code == "0" else "",
+                    label=STATUS_NAMES[code],
+                )
                 bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         events = r["events"]
-        axis.axvspan(events["database_down"], events["database_up"], facecolor="#f0f0f0",
-                     zorder=0, label="the store stopped (shaded)")  # fmt: skip
-        axis.axvline(events["sigterm"], color="black", lw=2, ls="--", zorder=6,
-                     label="SIGTERM to the server")  # fmt: skip
+        axis.axvspan(
+            events["database_down"],
+            events["database_up"],
+            facecolor="#f0f0f0",
+            zorder=0,
+            label="the store stopped (shaded)",
+        )
+        axis.axvline(
+            events["sigterm"], color="black", lw=2, ls="--", zorder=6, label="SIGTERM to the server"
+        )
         twin = axis.twinx()
         twins.append(twin)
-        twin.plot([t + 0.45 for t in ts], [row["max_us"] / 1000 for row in rows], "-",
-                  color=color(run, r["label"]), lw=1.5, marker="D", ms=3,
-                  label="slowest request that second (ms, right axis)")  # fmt: skip
+        twin.plot(
+            [t + 0.45 for t in ts],
+            [row["max_us"] / 1000 for row in rows],
+            "-",
+            color=color(run, r["label"]),
+            lw=1.5,
+            marker="D",
+            ms=3,
+            label="slowest request that second (ms, right axis)",
+        )
         twin.set_ylim(0, slowest_ms * 1.15)
         twin.set_ylabel("slowest (ms)", fontsize=8)
         axis.set_ylabel("answers / s")
         stopped = STORE_NAMES[r.get("store", "postgres")]
-        axis.set_title(f"{r['label']} under {r['rate']:g} requests/s; {stopped} stopped",
-                       fontsize=9, loc="left", color=color(run, r["label"]))  # fmt: skip
+        axis.set_title(
+            f"{r['label']} under {r['rate']:g} requests/s; {stopped} stopped",
+            fontsize=9,
+            loc="left",
+            color=color(run, r["label"]),
+        )
     for twin in twins[1:]:
         twin.sharey(twins[0])
     axes[-1].set_xlabel("seconds since the load started")
@@ -213,6 +280,10 @@ def plot_availability(run: Run) -> Figure | None:
         for h, lab in zip(*axis.get_legend_handles_labels(), strict=True):
             seen.setdefault(lab, h)
     line = Patch(facecolor="white", edgecolor="black", label="line: slowest request (ms, right)")
-    fig.legend([*seen.values(), line], [*seen.keys(), line.get_label()],
-               loc="outside right upper", fontsize=8)  # fmt: skip
+    fig.legend(
+        [*seen.values(), line],
+        [*seen.keys(), line.get_label()],
+        loc="outside right upper",
+        fontsize=8,
+    )
     return fig

@@ -31,8 +31,14 @@ def plot_latency_vs_throughput(run: Run) -> Figure | None:
     group = run.model.claim
     if group is None:
         return None
-    rows = [r for r in cell_rows(run) if r["paired"] and r["group"] == group.name
-            and r["model"] == "fixed_rate" and not r["a_a_copy"]]  # fmt: skip
+    rows = [
+        r
+        for r in cell_rows(run)
+        if r["paired"]
+        and r["group"] == group.name
+        and r["model"] == "fixed_rate"
+        and not r["a_a_copy"]
+    ]
     if not rows:
         return None
     fig = Figure(figsize=(10.5, 4.2), layout="constrained")
@@ -41,10 +47,21 @@ def plot_latency_vs_throughput(run: Run) -> Figure | None:
         mine = [r for r in rows if r["label"] == label]
         folded = sorted((p for p in points(mine)), key=lambda p: p["rate"])
         for axis, key in ((left, "p50_us"), (right, "p99_us")):
-            axis.plot([p["rate"] for p in folded], [p[key] for p in folded], "-",
-                      color=color(run, label), label=label)  # fmt: skip
-            axis.plot([r["rate"] for r in mine], [r[key] for r in mine], "o", ms=3.5,
-                      color=color(run, label), alpha=0.6)  # fmt: skip
+            axis.plot(
+                [p["rate"] for p in folded],
+                [p[key] for p in folded],
+                "-",
+                color=color(run, label),
+                label=label,
+            )
+            axis.plot(
+                [r["rate"] for r in mine],
+                [r[key] for r in mine],
+                "o",
+                ms=3.5,
+                color=color(run, label),
+                alpha=0.6,
+            )
     left.set_title("median (line: median of the repeats; dots: each repeat)", fontsize=9)
     right.set_title("p99", fontsize=9)
     for axis in (left, right):
@@ -54,8 +71,10 @@ def plot_latency_vs_throughput(run: Run) -> Figure | None:
         axis.grid(True, alpha=0.3)
     legend_outside(fig, left, title="server")
     arrivals = group.arrivals or "poisson"
-    fig.suptitle(f"Latency against load, the servers measured side by side ({arrivals} arrivals)",
-                 fontsize=10)  # fmt: skip
+    fig.suptitle(
+        f"Latency against load, the servers measured side by side ({arrivals} arrivals)",
+        fontsize=10,
+    )
     return fig
 
 
@@ -90,10 +109,19 @@ def plot_percentile_spectrum(run: Run, rate: float | None = None) -> Figure | No
             counts.append(n)
             qs = [q for q in np.linspace(0, 0.99999, 2000) ** 0.25 if n * (1 - q) >= MIN_BEYOND]
             qs = [q for q in qs if q >= 0.5]
-            axis.plot([_nines_x(q) for q in qs], [pooled_quantile(mine, q) for q in qs],
-                      color=color(run, label), label=label)  # fmt: skip
-            axis.plot([_nines_x(qs[-1]) * 1.6], [pooled_quantile(mine, 1.0)], "v",
-                      color=color(run, label), ms=6)  # fmt: skip
+            axis.plot(
+                [_nines_x(q) for q in qs],
+                [pooled_quantile(mine, q) for q in qs],
+                color=color(run, label),
+                label=label,
+            )
+            axis.plot(
+                [_nines_x(qs[-1]) * 1.6],
+                [pooled_quantile(mine, 1.0)],
+                "v",
+                color=color(run, label),
+                ms=6,
+            )
         supported = [p for p in NINES if min(counts) * (1 - p / 100) >= MIN_BEYOND]
         axis.set_xscale("log")
         axis.set_yscale("log")
@@ -101,14 +129,20 @@ def plot_percentile_spectrum(run: Run, rate: float | None = None) -> Figure | No
         axis.minorticks_off()
         us_axis(axis.yaxis)
         axis.set_xlabel("percentile (log scale of 1 / (1 - q))")
-        span = f"{min(counts):,.0f}" if min(counts) == max(counts) else \
-            f"{min(counts):,.0f} to {max(counts):,.0f}"  # fmt: skip
+        span = (
+            f"{min(counts):,.0f}"
+            if min(counts) == max(counts)
+            else f"{min(counts):,.0f} to {max(counts):,.0f}"
+        )
         axis.set_title(f"{total:g} req/s in total; {span} requests per server", fontsize=9)
         axis.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel(f"latency ({US}, log scale)")
     legend_outside(fig, axes[0], title="server")
-    fig.suptitle(f"Percentile spectrum, every repeat pooled (▼ the slowest request; only "
-                 f"percentiles with at least {MIN_BEYOND} requests beyond them)", fontsize=9)  # fmt: skip
+    fig.suptitle(
+        f"Percentile spectrum, every repeat pooled (▼ the slowest request; only "
+        f"percentiles with at least {MIN_BEYOND} requests beyond them)",
+        fontsize=9,
+    )
     return fig
 
 
@@ -135,29 +169,44 @@ def plot_cpu_per_request(run: Run) -> Figure | None:
             for resource in ("server", "postgres", "redis"):
                 value = parts.get(resource) or 0.0
                 if value:
-                    axis.bar(i + offset, value, width * 0.95, bottom=bottom,
-                             color=RESOURCE_COLORS[resource], edgecolor=color(run, label),
-                             linewidth=2)  # fmt: skip
+                    axis.bar(
+                        i + offset,
+                        value,
+                        width * 0.95,
+                        bottom=bottom,
+                        color=RESOURCE_COLORS[resource],
+                        edgecolor=color(run, label),
+                        linewidth=2,
+                    )
                 bottom += value
-            axis.annotate(f"{bottom:,.0f}", (i + offset, bottom), ha="center", va="bottom",
-                          fontsize=7)  # fmt: skip
+            axis.annotate(
+                f"{bottom:,.0f}", (i + offset, bottom), ha="center", va="bottom", fontsize=7
+            )
         busy = f"\ncore {load.cores_busy:.0%} busy" if load.cores_busy else ""
-        where = (f"closed loop\n{load.users} users, alone" if load.model == "closed"
-                 else f"{load.rate:g} req/s\nin total")  # fmt: skip
+        where = (
+            f"closed loop\n{load.users} users, alone"
+            if load.model == "closed"
+            else f"{load.rate:g} req/s\nin total"
+        )
         xs.append(i)
         names.append(f"{where}{busy}")
     axis.set_xticks(xs, names, fontsize=8)
     axis.set_ylabel(f"CPU {US} per request")
     axis.set_xlabel(f"load at which it was measured (left bar {a}, right bar {b})")
-    handles = [Patch(facecolor=RESOURCE_COLORS[k], label=RESOURCE_NAMES[k])
-               for k in ("server", "postgres", "redis") if any(
-                   p.get(k) for p in stacks.values())]  # fmt: skip
-    handles += [Patch(facecolor="white", edgecolor=color(run, label), linewidth=2,
-                      label=f"outline: {label}") for label in (a, b)]  # fmt: skip
+    handles = [
+        Patch(facecolor=RESOURCE_COLORS[k], label=RESOURCE_NAMES[k])
+        for k in ("server", "postgres", "redis")
+        if any(p.get(k) for p in stacks.values())
+    ]
+    handles += [
+        Patch(
+            facecolor="white", edgecolor=color(run, label), linewidth=2, label=f"outline: {label}"
+        )
+        for label in (a, b)
+    ]
     fig.legend(handles=handles, loc="outside right upper", fontsize=8)
     axis.grid(True, axis="y", alpha=0.3)
-    fig.suptitle("CPU per request by process, at each load (medians over the repeats)",
-                 fontsize=10)  # fmt: skip
+    fig.suptitle("CPU per request by process, at each load (medians over the repeats)", fontsize=10)
     return fig
 
 
@@ -165,10 +214,17 @@ def _cpu_stacks(run: Run, group: str, loads, labels) -> dict[tuple, dict[str, fl
     found: dict[tuple, dict[str, float]] = {}
     for p in points(cell_rows(run)):
         for load in loads:
-            same = (p["model"] == "closed" and not p["paired"] and load.model == "closed"
-                    and p["users"] == load.users) or (
-                p["paired"] and p["group"] == group and load.model == "paired"
-                and p["rate"] == load.rate)  # fmt: skip
+            same = (
+                p["model"] == "closed"
+                and not p["paired"]
+                and load.model == "closed"
+                and p["users"] == load.users
+            ) or (
+                p["paired"]
+                and p["group"] == group
+                and load.model == "paired"
+                and p["rate"] == load.rate
+            )
             if same and p["label"] in labels:
                 found[(load.model, load.rate, load.users, p["label"])] = {
                     k: p.get(f"cpu_{k}_us") for k in ("server", "postgres", "redis")
@@ -182,10 +238,13 @@ MICRO_SHOWN = (
     ("session_lookup_unix_socket", "PostgreSQL session lookup (asyncpg, unix socket)", "session"),
     ("select_1_unix_socket", "SELECT 1: the bare round trip", "session"),
     ("session_lookup_tcp", "PostgreSQL session lookup (asyncpg, loopback TCP)", "session"),
-    ("redis_session_lookup_unix_socket", "Redis session lookup (redis-py, unix socket)",
-     "session_redis"),
+    (
+        "redis_session_lookup_unix_socket",
+        "Redis session lookup (redis-py, unix socket)",
+        "session_redis",
+    ),
     ("redis_session_lookup_tcp", "Redis session lookup (redis-py, loopback TCP)", "session_redis"),
-)  # fmt: skip
+)
 
 
 def plot_micro(run: Run) -> Figure | None:
@@ -200,10 +259,15 @@ def plot_micro(run: Run) -> Figure | None:
     fig = Figure(figsize=(8.5, 0.55 * len(shown) + 1.3), layout="constrained")
     axis = fig.subplots()
     ys = list(range(len(shown)))[::-1]
-    axis.barh(ys, [t["us_median"] for t, _, _ in shown],
-              xerr=[[t["us_median"] - t["us_p25"] for t, _, _ in shown],
-                    [t["us_p75"] - t["us_median"] for t, _, _ in shown]],
-              color=[SERVER_COLORS[role] for _, _, role in shown])  # fmt: skip
+    axis.barh(
+        ys,
+        [t["us_median"] for t, _, _ in shown],
+        xerr=[
+            [t["us_median"] - t["us_p25"] for t, _, _ in shown],
+            [t["us_p75"] - t["us_median"] for t, _, _ in shown],
+        ],
+        color=[SERVER_COLORS[role] for _, _, role in shown],
+    )
     for y, (t, _, _) in zip(ys, shown, strict=True):
         axis.annotate(f" {t['us_median']:,.1f} {US}", (t["us_p75"], y), va="center", fontsize=8)
     axis.set_yticks(ys, [text for _, text, _ in shown], fontsize=9)
@@ -224,8 +288,11 @@ def plot_arrivals(run: Run) -> Figure | None:
     head = (group.headline.a, group.headline.b)
     shown = []
     for g in (group, *others):
-        cores = {(r["rate"]): r["cores_busy"] for r in cell_rows(run)
-                 if r["paired"] and r["group"] == g.name and r["cores_busy"] is not None}  # fmt: skip
+        cores = {
+            (r["rate"]): r["cores_busy"]
+            for r in cell_rows(run)
+            if r["paired"] and r["group"] == g.name and r["cores_busy"] is not None
+        }
         for r in paired_verdicts(run, group=g.name):
             if (r.a, r.b) == head and r.rate is not None:
                 shown.append((g.arrivals or "poisson", r, cores.get(r.rate)))
@@ -239,15 +306,29 @@ def plot_arrivals(run: Run) -> Figure | None:
     for k, process in enumerate(processes):
         mine = sorted((r for p, r, _ in shown if p == process), key=lambda r: r.rate)
         xs = [r.rate + dodge * (k - 0.5) for r in mine]
-        left.errorbar(xs, [r.delta_p50_us for r in mine],
-                      yerr=error_bars([r.delta_p50_us for r in mine], [r.ci_low_us for r in mine],
-                                      [r.ci_high_us for r in mine]),
-                      fmt="o-" if process == "poisson" else "s--", capsize=4, color="black",
-                      mfc="black" if process == "poisson" else "white", label=f"{process} arrivals")  # fmt: skip
+        left.errorbar(
+            xs,
+            [r.delta_p50_us for r in mine],
+            yerr=error_bars(
+                [r.delta_p50_us for r in mine],
+                [r.ci_low_us for r in mine],
+                [r.ci_high_us for r in mine],
+            ),
+            fmt="o-" if process == "poisson" else "s--",
+            capsize=4,
+            color="black",
+            mfc="black" if process == "poisson" else "white",
+            label=f"{process} arrivals",
+        )
         busy = sorted((r.rate, c) for p, r, c in shown if p == process and c is not None)
-        right.plot([x for x, _ in busy], [c * 100 for _, c in busy],
-                   "o-" if process == "poisson" else "s--", color="black",
-                   mfc="black" if process == "poisson" else "white", label=f"{process} arrivals")  # fmt: skip
+        right.plot(
+            [x for x, _ in busy],
+            [c * 100 for _, c in busy],
+            "o-" if process == "poisson" else "s--",
+            color="black",
+            mfc="black" if process == "poisson" else "white",
+            label=f"{process} arrivals",
+        )
     left.axhline(0, color="black", lw=0.8)
     left.set_xlabel("requests per second, in total")
     left.set_ylabel(f"{head[0]} − {head[1]}, median ({US}; 95% interval)")

@@ -65,8 +65,11 @@ def variant_index(run: Run, label: str) -> int:
         return 1
     if server.plain:
         return 0
-    same = [s.label for s in run.model.servers.values()
-            if s.role == server.role and not s.plain and not s.copy_of]  # fmt: skip
+    same = [
+        s.label
+        for s in run.model.servers.values()
+        if s.role == server.role and not s.plain and not s.copy_of
+    ]
     return 2 + same.index(label) if label in same else 2
 
 

@@ -24,15 +24,29 @@ def verdict_chart(run: Run, shown: list[tuple[str, PairVerdict]], title: str) ->
     axis = fig.subplots()
     ys = list(range(len(shown)))[::-1]
     for y, (_, r) in zip(ys, shown, strict=True):
-        axis.plot([-r.margin_us, r.margin_us], [y, y], color=MARGIN_COLOR, lw=9,
-                  solid_capstyle="butt", zorder=1)  # fmt: skip
+        axis.plot(
+            [-r.margin_us, r.margin_us],
+            [y, y],
+            color=MARGIN_COLOR,
+            lw=9,
+            solid_capstyle="butt",
+            zorder=1,
+        )
         filled = hatch(run, r.a) == ""
         bounded = math.isfinite(r.ci_low_us) and math.isfinite(r.ci_high_us)  # one repeat: none
         xerr = (
             [[r.delta_p50_us - r.ci_low_us], [r.ci_high_us - r.delta_p50_us]] if bounded else None
         )
-        axis.errorbar(r.delta_p50_us, y, xerr=xerr, fmt="o", color=color(run, r.a),
-                      mfc=color(run, r.a) if filled else "white", capsize=4, zorder=3)  # fmt: skip
+        axis.errorbar(
+            r.delta_p50_us,
+            y,
+            xerr=xerr,
+            fmt="o",
+            color=color(run, r.a),
+            mfc=color(run, r.a) if filled else "white",
+            capsize=4,
+            zorder=3,
+        )
         right = max(r.ci_high_us if bounded else r.delta_p50_us, r.margin_us)
         label = r.verdict.replace("_", " ") + ("" if bounded else " (one repeat: no interval)")
         axis.annotate(f"  {label}", (right, y), va="center", fontsize=8)
@@ -42,8 +56,10 @@ def verdict_chart(run: Run, shown: list[tuple[str, PairVerdict]], title: str) ->
     highs = [max(finite(r.ci_high_us, r.delta_p50_us), r.margin_us) for _, r in shown]
     span = max(highs) - min(lows)
     axis.set_xlim(min(lows) - 0.08 * span, max(highs) + 0.3 * span)
-    axis.set_xlabel(f"difference of medians, a − b ({US}); dot: estimate, bar: 95% interval; "
-                    "grey band: ± the margin")  # fmt: skip
+    axis.set_xlabel(
+        f"difference of medians, a − b ({US}); dot: estimate, bar: 95% interval; "
+        "grey band: ± the margin"
+    )
     axis.set_title(title, fontsize=10)
     axis.grid(True, axis="x", alpha=0.3)
     return fig
@@ -56,8 +72,10 @@ def plot_claim(run: Run) -> Figure | None:
         return None
     order = {(p.a, p.b): i for i, p in enumerate(group.pairs)}
     rows = paired_verdicts(run, group=group.name)
-    shown = [(f"{r.a} − {r.b}, {when(r.rate)}" + ("  (A/A check)" if r.a_a else ""), r)
-             for r in sorted(rows, key=lambda r: (order.get((r.a, r.b), 99), r.rate or 0))]  # fmt: skip
+    shown = [
+        (f"{r.a} − {r.b}, {when(r.rate)}" + ("  (A/A check)" if r.a_a else ""), r)
+        for r in sorted(rows, key=lambda r: (order.get((r.a, r.b), 99), r.rate or 0))
+    ]
     if not shown:
         return None
     return verdict_chart(run, shown, "The paired verdicts of the claim: every pair, every load")
@@ -81,24 +99,35 @@ def plot_profile(run: Run) -> Figure | None:
         for r in paired_verdicts(run, group=group.name):
             if (r.a, r.b) == (group.headline.a, group.headline.b):
                 shown.append((f"/me: {r.a} − {r.b}, {when(r.rate)}", r))
-    profile = _tagged(run, "profile", {
-        ("postgres", "jwt"): "/profile: session (one joined query) − JWT",
-        ("redis", "jwt"): "/profile: session in Redis (+ data query) − JWT",
-        ("naive", "postgres"): "/profile: two queries − one query",
-    })  # fmt: skip
+    profile = _tagged(
+        run,
+        "profile",
+        {
+            ("postgres", "jwt"): "/profile: session (one joined query) − JWT",
+            ("redis", "jwt"): "/profile: session in Redis (+ data query) − JWT",
+            ("naive", "postgres"): "/profile: two queries − one query",
+        },
+    )
     if not profile:
         return None
-    return verdict_chart(run, shown + profile,
-                         "Does the lookup still cost anything when the endpoint reads the database?")  # fmt: skip
+    return verdict_chart(
+        run,
+        shown + profile,
+        "Does the lookup still cost anything when the endpoint reads the database?",
+    )
 
 
 def plot_stores(run: Run) -> Figure | None:
     """Where does a Redis session store win? Against JWT and against PostgreSQL, on GET /me."""
-    shown = _tagged(run, "stores", {
-        ("postgres", "jwt"): "session in PostgreSQL − JWT",
-        ("redis", "jwt"): "session in Redis − JWT",
-        ("redis", "postgres"): "session in Redis − session in PostgreSQL",
-    })  # fmt: skip
+    shown = _tagged(
+        run,
+        "stores",
+        {
+            ("postgres", "jwt"): "session in PostgreSQL − JWT",
+            ("redis", "jwt"): "session in Redis − JWT",
+            ("redis", "postgres"): "session in Redis − session in PostgreSQL",
+        },
+    )
     if not shown:
         return None
     shown.sort(key=lambda item: (item[0].split(",")[0], item[1].rate or 0))
@@ -110,8 +139,11 @@ def plot_variants(run: Run) -> Figure | None:
     from bench.analysis.revocation import variant_rows
 
     wanted = {(r["variant"], r["base"], r["rate"]) for r in variant_rows(run)}
-    shown = [(f"{r.a} − {r.b}, {when(r.rate)}", r)
-             for r in paired_verdicts(run, question="variants") if (r.a, r.b, r.rate) in wanted]  # fmt: skip
+    shown = [
+        (f"{r.a} − {r.b}, {when(r.rate)}", r)
+        for r in paired_verdicts(run, question="variants")
+        if (r.a, r.b, r.rate) in wanted
+    ]
     if not shown:
         return None
     return verdict_chart(
@@ -136,10 +168,21 @@ def plot_runtimes(run: Run) -> Figure | None:
     for y, r in zip(ys, rows, strict=True):
         left.plot([-r["margin_us"], r["margin_us"]], [y, y], color=MARGIN_COLOR, lw=9, zorder=1)
         d = r["delta_p50_us"]
-        left.errorbar(d, y, xerr=error_bars([d], [r["ci_low_us"]], [r["ci_high_us"]]),
-                      fmt="o", color=SERVER_COLORS["session"], capsize=4, zorder=3)  # fmt: skip
-        left.annotate(f"  {r['verdict'].replace('_', ' ')}",
-                      (max(finite(r["ci_high_us"], d), r["margin_us"]), y), va="center", fontsize=8)  # fmt: skip
+        left.errorbar(
+            d,
+            y,
+            xerr=error_bars([d], [r["ci_low_us"]], [r["ci_high_us"]]),
+            fmt="o",
+            color=SERVER_COLORS["session"],
+            capsize=4,
+            zorder=3,
+        )
+        left.annotate(
+            f"  {r['verdict'].replace('_', ' ')}",
+            (max(finite(r["ci_high_us"], d), r["margin_us"]), y),
+            va="center",
+            fontsize=8,
+        )
     left.set_yticks(
         ys, [f"{RUNTIME_NAMES.get(r['runtime'], r['runtime'])}, {when(r['rate'])}" for r in rows]
     )
@@ -151,24 +194,38 @@ def plot_runtimes(run: Run) -> Figure | None:
     left.set_xlabel(f"session − JWT, difference of medians ({US}); grey: ± margin")
     left.set_title("The verdict on each stack", fontsize=10)
     cpu = runtime_cpu_rows(run)
-    parts = (("http_stack_us", "HTTP stack (the runtime's control)", "#c5b0d5"),
-             ("auth_step_us", "auth step (server process)", RESOURCE_COLORS["server"]),
-             ("database_us", "database (PostgreSQL)", RESOURCE_COLORS["postgres"]))  # fmt: skip
-    names = [RUNTIME_NAMES.get(c["runtime"], c["runtime"]).replace(" (", "\n(")
-             + ("\nsession" if c["server"] == "session" else "\nJWT") for c in cpu]  # fmt: skip
+    parts = (
+        ("http_stack_us", "HTTP stack (the runtime's control)", "#c5b0d5"),
+        ("auth_step_us", "auth step (server process)", RESOURCE_COLORS["server"]),
+        ("database_us", "database (PostgreSQL)", RESOURCE_COLORS["postgres"]),
+    )
+    names = [
+        RUNTIME_NAMES.get(c["runtime"], c["runtime"]).replace(" (", "\n(")
+        + ("\nsession" if c["server"] == "session" else "\nJWT")
+        for c in cpu
+    ]
     bottom = [0.0] * len(cpu)
     for key, _, shade in parts:
         values = [max(c[key], 0.0) for c in cpu]
-        right.bar(range(len(cpu)), values, bottom=bottom, color=shade,
-                  edgecolor=[SERVER_COLORS["session" if c["server"] == "session" else "jwt_auth"] for c in cpu],
-                  linewidth=2)  # fmt: skip
+        right.bar(
+            range(len(cpu)),
+            values,
+            bottom=bottom,
+            color=shade,
+            edgecolor=[
+                SERVER_COLORS["session" if c["server"] == "session" else "jwt_auth"] for c in cpu
+            ],
+            linewidth=2,
+        )
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     right.set_xticks(range(len(cpu)), names, fontsize=8)
     right.set_ylabel(f"CPU {US} per request (closed loop, each server alone)")
     right.set_title("Where a request's CPU goes, per stack", fontsize=10)
     handles = [Patch(facecolor=shade, label=name) for _, name, shade in parts]
-    handles += [Patch(facecolor="white", edgecolor=SERVER_COLORS[k], linewidth=2, label=f"outline: {n}")
-                for k, n in (("session", "session server"), ("jwt_auth", "JWT server"))]  # fmt: skip
+    handles += [
+        Patch(facecolor="white", edgecolor=SERVER_COLORS[k], linewidth=2, label=f"outline: {n}")
+        for k, n in (("session", "session server"), ("jwt_auth", "JWT server"))
+    ]
     fig.legend(handles=handles, loc="outside right upper", fontsize=8)
     right.grid(True, axis="y", alpha=0.3)
     left.grid(True, axis="x", alpha=0.3)
