@@ -36,47 +36,8 @@ def plot_distance(run: Run) -> Figure | None:
     fig = Figure(figsize=(11, 4.4), layout="constrained")
     left, right = fig.subplots(1, 2)
     for store, rows in sweeps.items():
-        shade = SERVER_COLORS[STORE_ROLE[store]]
-        xs = [r["measured_rtt_ms"] for r in rows]
-        left.plot(
-            xs,
-            [r["p50_us"] for r in rows],
-            "o-",
-            color=shade,
-            label=f"sessions in {STORE_NAMES[store]}, median",
-        )
-        versus = rows[0]
-        if versus["versus_p50_us"]:
-            left.axhline(
-                versus["versus_p50_us"],
-                color=color(run, versus["versus"]),
-                ls="--",
-                label=f"{versus['versus']} beside it, median (one per sweep)",
-            )
         offset = 0.04 if len(sweeps) > 1 and store == "redis" else 0.0
-        judged = [r for r in rows if r["delta_p50_us"] is not None]
-        right.errorbar(
-            [r["measured_rtt_ms"] + offset for r in judged],
-            [r["delta_p50_us"] for r in judged],
-            yerr=error_bars(
-                [r["delta_p50_us"] for r in judged],
-                [r["ci_low_us"] for r in judged],
-                [r["ci_high_us"] for r in judged],
-            ),
-            fmt="o",
-            color=shade,
-            capsize=4,
-            label=f"sessions in {STORE_NAMES[store]} − JWT",
-        )
-        for r in judged:
-            right.annotate(
-                f"{r['verdict'].replace('_', ' ')}",
-                (r["measured_rtt_ms"] + offset, finite(r["ci_high_us"], r["delta_p50_us"])),
-                xytext=(0, 4),
-                textcoords="offset points",
-                ha="center",
-                fontsize=7,
-            )
+        _draw_distance_sweep(run, left, right, store, rows, offset)
     margin = min(r["margin_us"] for rows in sweeps.values() for r in rows if r["margin_us"])
     right.axhspan(-margin, margin, color=MARGIN_COLOR, label=f"± margin ({margin:,.0f} {US})")
     right.axhline(0, color="black", lw=0.8)
@@ -100,6 +61,51 @@ def plot_distance(run: Run) -> Figure | None:
         handles[0] + more[0], handles[1] + more[1], loc="outside lower center", ncols=3, fontsize=8
     )
     return fig
+
+
+def _draw_distance_sweep(run: Run, left, right, store: str, rows: list, offset: float) -> None:
+    """One store's sweep: its medians (and the paired server's) on the left, its paired
+    differences with their intervals and verdicts on the right, shifted by `offset` ms."""
+    shade = SERVER_COLORS[STORE_ROLE[store]]
+    xs = [r["measured_rtt_ms"] for r in rows]
+    left.plot(
+        xs,
+        [r["p50_us"] for r in rows],
+        "o-",
+        color=shade,
+        label=f"sessions in {STORE_NAMES[store]}, median",
+    )
+    versus = rows[0]
+    if versus["versus_p50_us"]:
+        left.axhline(
+            versus["versus_p50_us"],
+            color=color(run, versus["versus"]),
+            ls="--",
+            label=f"{versus['versus']} beside it, median (one per sweep)",
+        )
+    judged = [r for r in rows if r["delta_p50_us"] is not None]
+    right.errorbar(
+        [r["measured_rtt_ms"] + offset for r in judged],
+        [r["delta_p50_us"] for r in judged],
+        yerr=error_bars(
+            [r["delta_p50_us"] for r in judged],
+            [r["ci_low_us"] for r in judged],
+            [r["ci_high_us"] for r in judged],
+        ),
+        fmt="o",
+        color=shade,
+        capsize=4,
+        label=f"sessions in {STORE_NAMES[store]} − JWT",
+    )
+    for r in judged:
+        right.annotate(
+            f"{r['verdict'].replace('_', ' ')}",
+            (r["measured_rtt_ms"] + offset, finite(r["ci_high_us"], r["delta_p50_us"])),
+            xytext=(0, 4),
+            textcoords="offset points",
+            ha="center",
+            fontsize=7,
+        )
 
 
 def plot_revocation(run: Run) -> Figure | None:
@@ -217,60 +223,10 @@ def plot_availability(run: Run) -> Figure | None:
         (row["max_us"] / 1000 for r in results for row in r["timeline"] if row["t"] >= 0),
         default=1.0,
     )
-    twins = []
-    for axis, r in zip(axes, results, strict=True):
-        rows = [row for row in r["timeline"] if row["t"] >= 0]
-        ts = [row["t"] for row in rows]
-        bottom = [0] * len(rows)
-        for code in ("200", "401", "503", "0"):
-            values = [row["statuses"].get(code, 0) for row in rows]
-            if any(values):
-                axis.bar(
-                    ts,
-                    values,
-                    bottom=bottom,
-                    width=0.9,
-                    align="edge",
-                    color=STATUS_COLORS[code],
-                    edgecolor="black",
-                    linewidth=0.3,
-                    hatch="xx" if code == "0" else "",
-                    label=STATUS_NAMES[code],
-                )
-                bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-        events = r["events"]
-        axis.axvspan(
-            events["database_down"],
-            events["database_up"],
-            facecolor="#f0f0f0",
-            zorder=0,
-            label="the store stopped (shaded)",
-        )
-        axis.axvline(
-            events["sigterm"], color="black", lw=2, ls="--", zorder=6, label="SIGTERM to the server"
-        )
-        twin = axis.twinx()
-        twins.append(twin)
-        twin.plot(
-            [t + 0.45 for t in ts],
-            [row["max_us"] / 1000 for row in rows],
-            "-",
-            color=color(run, r["label"]),
-            lw=1.5,
-            marker="D",
-            ms=3,
-            label="slowest request that second (ms, right axis)",
-        )
-        twin.set_ylim(0, slowest_ms * 1.15)
-        twin.set_ylabel("slowest (ms)", fontsize=8)
-        axis.set_ylabel("answers / s")
-        stopped = STORE_NAMES[r.get("store", "postgres")]
-        axis.set_title(
-            f"{r['label']} under {r['rate']:g} requests/s; {stopped} stopped",
-            fontsize=9,
-            loc="left",
-            color=color(run, r["label"]),
-        )
+    twins = [
+        _draw_availability_panel(run, axis, r, slowest_ms)
+        for axis, r in zip(axes, results, strict=True)
+    ]
     for twin in twins[1:]:
         twin.sharey(twins[0])
     axes[-1].set_xlabel("seconds since the load started")
@@ -287,3 +243,60 @@ def plot_availability(run: Run) -> Figure | None:
         fontsize=8,
     )
     return fig
+
+
+def _draw_availability_panel(run: Run, axis, r: dict, slowest_ms: float):
+    """One server's panel: its answers per second stacked by status, the outage shaded, the
+    SIGTERM marked, and the slowest answer per second on a right axis, which it returns."""
+    rows = [row for row in r["timeline"] if row["t"] >= 0]
+    ts = [row["t"] for row in rows]
+    bottom = [0] * len(rows)
+    for code in ("200", "401", "503", "0"):
+        values = [row["statuses"].get(code, 0) for row in rows]
+        if any(values):
+            axis.bar(
+                ts,
+                values,
+                bottom=bottom,
+                width=0.9,
+                align="edge",
+                color=STATUS_COLORS[code],
+                edgecolor="black",
+                linewidth=0.3,
+                hatch="xx" if code == "0" else "",
+                label=STATUS_NAMES[code],
+            )
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    events = r["events"]
+    axis.axvspan(
+        events["database_down"],
+        events["database_up"],
+        facecolor="#f0f0f0",
+        zorder=0,
+        label="the store stopped (shaded)",
+    )
+    axis.axvline(
+        events["sigterm"], color="black", lw=2, ls="--", zorder=6, label="SIGTERM to the server"
+    )
+    twin = axis.twinx()
+    twin.plot(
+        [t + 0.45 for t in ts],
+        [row["max_us"] / 1000 for row in rows],
+        "-",
+        color=color(run, r["label"]),
+        lw=1.5,
+        marker="D",
+        ms=3,
+        label="slowest request that second (ms, right axis)",
+    )
+    twin.set_ylim(0, slowest_ms * 1.15)
+    twin.set_ylabel("slowest (ms)", fontsize=8)
+    axis.set_ylabel("answers / s")
+    stopped = STORE_NAMES[r.get("store", "postgres")]
+    axis.set_title(
+        f"{r['label']} under {r['rate']:g} requests/s; {stopped} stopped",
+        fontsize=9,
+        loc="left",
+        color=color(run, r["label"]),
+    )
+    return twin

@@ -22,7 +22,7 @@ from bench.analysis.plots.palette import (
     us_axis,
 )
 from bench.analysis.runs import Run, cell_rows, points
-from bench.analysis.verdicts import paired_verdicts
+from bench.analysis.verdicts import PairVerdict, paired_verdicts
 
 
 def plot_latency_vs_throughput(run: Run) -> Figure | None:
@@ -161,36 +161,15 @@ def plot_cpu_per_request(run: Run) -> Figure | None:
     stacks = _cpu_stacks(run, group.name, loads, (a, b))
     fig = Figure(figsize=(1.9 * len(loads) + 3.2, 4.3), layout="constrained")
     axis = fig.subplots()
-    width, xs, names = 0.38, [], []
+    width = 0.38
     for i, load in enumerate(loads):
         for offset, label in ((-width / 2, a), (width / 2, b)):
             parts = stacks.get((load.model, load.rate, load.users, label), {})
-            bottom = 0.0
-            for resource in ("server", "postgres", "redis"):
-                value = parts.get(resource) or 0.0
-                if value:
-                    axis.bar(
-                        i + offset,
-                        value,
-                        width * 0.95,
-                        bottom=bottom,
-                        color=RESOURCE_COLORS[resource],
-                        edgecolor=color(run, label),
-                        linewidth=2,
-                    )
-                bottom += value
+            total = _stacked_bar(axis, i + offset, width * 0.95, parts, color(run, label))
             axis.annotate(
-                f"{bottom:,.0f}", (i + offset, bottom), ha="center", va="bottom", fontsize=7
+                f"{total:,.0f}", (i + offset, total), ha="center", va="bottom", fontsize=7
             )
-        busy = f"\ncore {load.cores_busy:.0%} busy" if load.cores_busy else ""
-        where = (
-            f"closed loop\n{load.users} users, alone"
-            if load.model == "closed"
-            else f"{load.rate:g} req/s\nin total"
-        )
-        xs.append(i)
-        names.append(f"{where}{busy}")
-    axis.set_xticks(xs, names, fontsize=8)
+    axis.set_xticks(range(len(loads)), [_load_name(load) for load in loads], fontsize=8)
     axis.set_ylabel(f"CPU {US} per request")
     axis.set_xlabel(f"load at which it was measured (left bar {a}, right bar {b})")
     handles = [
@@ -208,6 +187,37 @@ def plot_cpu_per_request(run: Run) -> Figure | None:
     axis.grid(True, axis="y", alpha=0.3)
     fig.suptitle("CPU per request by process, at each load (medians over the repeats)", fontsize=10)
     return fig
+
+
+def _stacked_bar(axis, x: float, width: float, parts: dict[str, float], edge: str) -> float:
+    """One bar: the CPU per request of the server process and its stores stacked, outlined in
+    the server's colour; returns the bar's height."""
+    bottom = 0.0
+    for resource in ("server", "postgres", "redis"):
+        value = parts.get(resource) or 0.0
+        if value:
+            axis.bar(
+                x,
+                value,
+                width,
+                bottom=bottom,
+                color=RESOURCE_COLORS[resource],
+                edgecolor=edge,
+                linewidth=2,
+            )
+        bottom += value
+    return bottom
+
+
+def _load_name(load) -> str:
+    """The name under a load's bars: how the load was driven, and how busy the servers' core was."""
+    busy = f"\ncore {load.cores_busy:.0%} busy" if load.cores_busy else ""
+    where = (
+        f"closed loop\n{load.users} users, alone"
+        if load.model == "closed"
+        else f"{load.rate:g} req/s\nin total"
+    )
+    return f"{where}{busy}"
 
 
 def _cpu_stacks(run: Run, group: str, loads, labels) -> dict[tuple, dict[str, float]]:
@@ -286,16 +296,7 @@ def plot_arrivals(run: Run) -> Figure | None:
     if group is None or not others:
         return None
     head = (group.headline.a, group.headline.b)
-    shown = []
-    for g in (group, *others):
-        cores = {
-            (r["rate"]): r["cores_busy"]
-            for r in cell_rows(run)
-            if r["paired"] and r["group"] == g.name and r["cores_busy"] is not None
-        }
-        for r in paired_verdicts(run, group=g.name):
-            if (r.a, r.b) == head and r.rate is not None:
-                shown.append((g.arrivals or "poisson", r, cores.get(r.rate)))
+    shown = _arrival_points(run, (group, *others), head)
     if not shown:
         return None
     fig = Figure(figsize=(10, 4), layout="constrained")
@@ -343,3 +344,21 @@ def plot_arrivals(run: Run) -> Figure | None:
     legend_outside(fig, left)
     fig.suptitle("Same servers, same rate: evenly spaced against random arrivals", fontsize=10)
     return fig
+
+
+def _arrival_points(
+    run: Run, groups, head: tuple[str, str]
+) -> list[tuple[str, PairVerdict, float | None]]:
+    """(arrival process, paired verdict, servers' core busy) of the pair `head` at every rate
+    of each group."""
+    shown = []
+    for g in groups:
+        cores = {
+            (r["rate"]): r["cores_busy"]
+            for r in cell_rows(run)
+            if r["paired"] and r["group"] == g.name and r["cores_busy"] is not None
+        }
+        for r in paired_verdicts(run, group=g.name):
+            if (r.a, r.b) == head and r.rate is not None:
+                shown.append((g.arrivals or "poisson", r, cores.get(r.rate)))
+    return shown

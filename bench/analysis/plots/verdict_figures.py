@@ -7,9 +7,20 @@ from __future__ import annotations
 import math
 
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
-from bench.analysis.plots.palette import MARGIN_COLOR, US, color, error_bars, finite, hatch
+from bench.analysis.plots.palette import (
+    MARGIN_COLOR,
+    RESOURCE_COLORS,
+    SERVER_COLORS,
+    US,
+    color,
+    error_bars,
+    finite,
+    hatch,
+)
 from bench.analysis.runs import Run
+from bench.analysis.runtimes import RUNTIME_NAMES, runtime_cpu_rows, runtime_rows
 from bench.analysis.stores import tag
 from bench.analysis.verdicts import PairVerdict, paired_verdicts
 
@@ -154,16 +165,27 @@ def plot_variants(run: Run) -> Figure | None:
 def plot_runtimes(run: Run) -> Figure | None:
     """Is it Python's answer? Left: session minus JWT per runtime with its interval and margin.
     Right: CPU per request of each server alone, split into HTTP stack, auth step and database."""
-    from matplotlib.patches import Patch
-
-    from bench.analysis.plots.palette import RESOURCE_COLORS, SERVER_COLORS
-    from bench.analysis.runtimes import RUNTIME_NAMES, runtime_cpu_rows, runtime_rows
-
     rows = runtime_rows(run)
     if not rows:
         return None
     fig = Figure(figsize=(12, 0.5 * len(rows) + 3), layout="constrained")
     left, right = fig.subplots(1, 2, width_ratios=(1, 1.2))
+    _draw_runtime_verdicts(left, rows)
+    parts = _draw_runtime_cpu(right, runtime_cpu_rows(run))
+    handles = [Patch(facecolor=shade, label=name) for _, name, shade in parts]
+    handles += [
+        Patch(facecolor="white", edgecolor=SERVER_COLORS[k], linewidth=2, label=f"outline: {n}")
+        for k, n in (("session", "session server"), ("jwt_auth", "JWT server"))
+    ]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8)
+    right.grid(True, axis="y", alpha=0.3)
+    left.grid(True, axis="x", alpha=0.3)
+    return fig
+
+
+def _draw_runtime_verdicts(left, rows: list[dict]) -> None:
+    """The left panel: session minus JWT on each stack, its interval, the margin as a grey band
+    and the verdict in words."""
     ys = list(range(len(rows)))[::-1]
     for y, r in zip(ys, rows, strict=True):
         left.plot([-r["margin_us"], r["margin_us"]], [y, y], color=MARGIN_COLOR, lw=9, zorder=1)
@@ -193,7 +215,11 @@ def plot_runtimes(run: Run) -> Figure | None:
     left.set_xlim(min(lows) - 0.1 * span, max(highs) + 0.35 * span)
     left.set_xlabel(f"session − JWT, difference of medians ({US}); grey: ± margin")
     left.set_title("The verdict on each stack", fontsize=10)
-    cpu = runtime_cpu_rows(run)
+
+
+def _draw_runtime_cpu(right, cpu: list[dict]) -> tuple[tuple[str, str, str], ...]:
+    """The right panel: each stack's servers' CPU per request stacked as HTTP stack, auth step
+    and database, outlined by server; returns the parts (key, name, colour) for the legend."""
     parts = (
         ("http_stack_us", "HTTP stack (the runtime's control)", "#c5b0d5"),
         ("auth_step_us", "auth step (server process)", RESOURCE_COLORS["server"]),
@@ -221,12 +247,4 @@ def plot_runtimes(run: Run) -> Figure | None:
     right.set_xticks(range(len(cpu)), names, fontsize=8)
     right.set_ylabel(f"CPU {US} per request (closed loop, each server alone)")
     right.set_title("Where a request's CPU goes, per stack", fontsize=10)
-    handles = [Patch(facecolor=shade, label=name) for _, name, shade in parts]
-    handles += [
-        Patch(facecolor="white", edgecolor=SERVER_COLORS[k], linewidth=2, label=f"outline: {n}")
-        for k, n in (("session", "session server"), ("jwt_auth", "JWT server"))
-    ]
-    fig.legend(handles=handles, loc="outside right upper", fontsize=8)
-    right.grid(True, axis="y", alpha=0.3)
-    left.grid(True, axis="x", alpha=0.3)
-    return fig
+    return parts
