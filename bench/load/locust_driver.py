@@ -67,6 +67,39 @@ def verify(server: ServerProcess, needs_auth: bool, path: str = "/me") -> None:
             )
 
 
+def locust_argv(url: str, out_dir: Path, users: int, workers: int, run_time_s: int) -> list[str]:
+    """Locust's command line: the authbench locustfile headless against `url`, every user
+    spawned at once, only the summary CSV, stopped after `run_time_s`, in `workers` processes."""
+    argv = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "-u",
+        str(users),
+        "-r",
+        str(users),
+        "--host",
+        url,
+        "--csv",
+        str(out_dir / "locust"),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--stop-timeout",
+        "0",
+        "--run-time",
+        f"{run_time_s}s",
+        "--exit-code-on-error",
+        "0",
+    ]
+    if workers:
+        argv += ["--processes", str(workers)]
+    return argv
+
+
 class LocustRun:
     """Locust headless as a subprocess, its output in `out_dir`; `kill` in `finally`."""
 
@@ -103,33 +136,7 @@ class LocustRun:
             "AUTHBENCH_TOKENS": str(tokens_file or ""),
             "AUTHBENCH_POPULARITY": str(popularity),
         }
-        argv = [
-            sys.executable,
-            "-m",
-            "locust",
-            "-f",
-            str(LOCUSTFILE),
-            "--headless",
-            "-u",
-            str(users),
-            "-r",
-            str(users),
-            "--host",
-            url,
-            "--csv",
-            str(out_dir / "locust"),
-            "--only-summary",
-            "--loglevel",
-            "WARNING",
-            "--stop-timeout",
-            "0",
-            "--run-time",
-            f"{run_time_s}s",
-            "--exit-code-on-error",
-            "0",
-        ]
-        if workers:
-            argv += ["--processes", str(workers)]
+        argv = locust_argv(url, out_dir, users, workers, run_time_s)
         self.log_path.unlink(missing_ok=True)
         self.process = spawn_logged(argv, self.log_path, env=env, preexec_fn=preexec(cpus))
 

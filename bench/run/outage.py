@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, LocustRun, verify
+from bench.load.recorder import Recorder
 from bench.run.revocation_probe import PROBE_TIMEOUT_S, ask, login
 from bench.run.scenario import AvailabilitySpec, Scenario, ServerSpec
 from bench.system.server_process import ServerProcess, server_env
@@ -65,39 +66,10 @@ def availability(
         runtime=spec.runtime,
         command=spec.command,
     )
-    events: dict[str, float] = {}
     with server:
-        verify(server, needs_auth=True)
-        valid, revoked = login(server.port, 2), login(server.port, 3)
-        ask(server.port, "POST", "/logout", revoked)
-        run_time = int(LOCUST_READY_TIMEOUT_S + a.duration_s + 30)
-        locust = LocustRun(server.url, out_dir, a.users, a.rate, scenario.seeded_users, 0, run_time)
-        prober = None
-        try:
-            locust.wait_ready()
-            start = float(int(time.time()) + 1)
-            prober = Prober(server.port, valid, revoked, start)
-            locust.sleep_until(start)
-            prober.start()
-            schedule = [
-                (a.database_down_at_s, "database_down", store.stop),
-                (a.database_down_at_s + a.database_down_for_s, "database_up", store.start),
-                (a.sigterm_at_s, "sigterm", server.terminate),
-            ]
-            for at, name, action in schedule:
-                locust.sleep_until(start + at)
-                events[f"{name}_requested"] = round(time.time() - start, 3)
-                action()
-                events[name] = round(time.time() - start, 3)  # done: fully down, or ready again
-            locust.sleep_until(start + a.duration_s)
-            recorder, _ = locust.finish()
-        finally:
-            if prober is not None:
-                prober.halt.set()
-                prober.join(PROBE_TIMEOUT_S + 1)
-            locust.kill()
-            if store.pid is None:  # never leave the run without its store
-                store.start()
+        start, recorder, prober, events = _outage_under_load(
+            server, store, a, scenario.seeded_users, out_dir
+        )
     timeline = [
         {**row, "t": row["second"] - int(start)}
         for row in recorder.timeline()
@@ -112,6 +84,48 @@ def availability(
         "rate": a.rate,
         "duration_s": a.duration_s,
     }
+
+
+def _outage_under_load(
+    server: ServerProcess, store, a: AvailabilitySpec, seeded_users: int, out_dir: Path
+) -> tuple[float, Recorder, Prober, dict[str, float]]:
+    """On a running server: a fixed load and the prober from the next whole second, then the
+    schedule played (store down, store up, SIGTERM), each event's time asked and done noted;
+    the store is always started again. Returns the start, Locust's recorder, the prober and
+    the events."""
+    events: dict[str, float] = {}
+    verify(server, needs_auth=True)
+    valid, revoked = login(server.port, 2), login(server.port, 3)
+    ask(server.port, "POST", "/logout", revoked)
+    run_time = int(LOCUST_READY_TIMEOUT_S + a.duration_s + 30)
+    locust = LocustRun(server.url, out_dir, a.users, a.rate, seeded_users, 0, run_time)
+    prober = None
+    try:
+        locust.wait_ready()
+        start = float(int(time.time()) + 1)
+        prober = Prober(server.port, valid, revoked, start)
+        locust.sleep_until(start)
+        prober.start()
+        schedule = [
+            (a.database_down_at_s, "database_down", store.stop),
+            (a.database_down_at_s + a.database_down_for_s, "database_up", store.start),
+            (a.sigterm_at_s, "sigterm", server.terminate),
+        ]
+        for at, name, action in schedule:
+            locust.sleep_until(start + at)
+            events[f"{name}_requested"] = round(time.time() - start, 3)
+            action()
+            events[name] = round(time.time() - start, 3)  # done: fully down, or ready again
+        locust.sleep_until(start + a.duration_s)
+        recorder, _ = locust.finish()
+    finally:
+        if prober is not None:
+            prober.halt.set()
+            prober.join(PROBE_TIMEOUT_S + 1)
+        locust.kill()
+        if store.pid is None:  # never leave the run without its store
+            store.start()
+    return start, recorder, prober, events
 
 
 def events_summary(samples: list[dict[str, Any]], events: dict[str, float]) -> dict[str, Any]:

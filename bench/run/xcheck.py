@@ -220,8 +220,6 @@ def xcheck(
     a, b = group.headline or group.pairs[0]
     folder = results.new_run_dir(root, "xcheck" if runtime == "python" else f"xcheck-{runtime}")
     layout = plan_layout()
-    plan = [(arrivals, client) for arrivals in ARRIVAL_PROCESSES for client in CLIENTS]
-    cells: list[dict[str, Any]] = []
     started = time.monotonic()
     with postgres() as pg, contextlib.ExitStack() as stack:
         asyncio.run(prepare_database(pg.url, scenario.seeded_users, scenario.seeded_sessions))
@@ -230,21 +228,51 @@ def xcheck(
         lifecycle = Lifecycle(scenario, pg, 0, layout)
         check = Check(lifecycle, folder, rate, warmup_s, duration_s, out)
         check.start(stack, arms)
-        total = repeats * len(plan)
-        for repeat in range(1, repeats + 1):
-            order = plan if repeat % 2 else [(arr, c) for arr, c in plan[::-1]]
-            for arrivals, client in order:
-                done = len(cells)
-                left = (time.monotonic() - started) / done * (total - done) if done else None
-                out(
-                    f"[{done + 1:>2}/{total}] {client}, {arrivals} arrivals, {rate:g} req/s, "
-                    f"repeat {repeat}" + (f"  (about {left:.0f} s left)" if left else "")
-                )
-                cells.append(check.cell(client, arrivals, repeat, seed=1000 + repeat))
+        cells = _measure_cells(check, repeats, rate, out, started)
         if wrk and shutil.which("wrk"):
             wrk_rows = wrk_cpu(lifecycle, check, (a, b), folder, out)
         else:
             wrk_rows = []
+    rows = latency_rows(cells, rate, a, b)
+    results.write_json(
+        folder / "xcheck.json",
+        {
+            "rows": rows,
+            "wrk": wrk_rows,
+            "rate": rate,
+            "repeats": repeats,
+            "duration_s": duration_s,
+            "runtime": runtime,
+        },
+    )
+    return folder, rows + wrk_rows
+
+
+def _measure_cells(
+    check: Check, repeats: int, rate: float, out: Callable[[str], None], started: float
+) -> list[dict[str, Any]]:
+    """Every (arrivals, client) cell once per repeat, in reverse order on even repeats so that
+    neither client always goes first; says each cell and the time left (at the pace since
+    `started`, a time.monotonic()) as it goes."""
+    plan = [(arrivals, client) for arrivals in ARRIVAL_PROCESSES for client in CLIENTS]
+    cells: list[dict[str, Any]] = []
+    total = repeats * len(plan)
+    for repeat in range(1, repeats + 1):
+        order = plan if repeat % 2 else [(arr, c) for arr, c in plan[::-1]]
+        for arrivals, client in order:
+            done = len(cells)
+            left = (time.monotonic() - started) / done * (total - done) if done else None
+            out(
+                f"[{done + 1:>2}/{total}] {client}, {arrivals} arrivals, {rate:g} req/s, "
+                f"repeat {repeat}" + (f"  (about {left:.0f} s left)" if left else "")
+            )
+            cells.append(check.cell(client, arrivals, repeat, seed=1000 + repeat))
+    return cells
+
+
+def latency_rows(cells: list[dict[str, Any]], rate: float, a: str, b: str) -> list[dict[str, Any]]:
+    """One row per (arrivals, client): the pair's difference of medians over the repeats, and
+    the client's median CPU per request sent."""
     rows = []
     for arrivals in ARRIVAL_PROCESSES:
         for client in CLIENTS:
@@ -264,18 +292,7 @@ def xcheck(
                     else None,
                 }
             )
-    results.write_json(
-        folder / "xcheck.json",
-        {
-            "rows": rows,
-            "wrk": wrk_rows,
-            "rate": rate,
-            "repeats": repeats,
-            "duration_s": duration_s,
-            "runtime": runtime,
-        },
-    )
-    return folder, rows + wrk_rows
+    return rows
 
 
 def agreement(rows: list[dict[str, Any]]) -> list[str]:
