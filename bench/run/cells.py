@@ -1,7 +1,7 @@
 """One cell's lifecycle, the same for every cell: servers started (behind a delay proxy where the
 scenario says) and their answers verified -> Locust started headless, warm-up discarded ->
 measured window in whole seconds, CPU sampled from /proc at both ends -> Locust and servers
-stopped in `finally` -> the window's figures.
+stopped in `finally` -> the window's figures (bench.run.cell_figures).
 
 A single-server cell measures one server closed loop or at a fixed rate; a paired cell runs
 every arm of a group at once, one Locust run sending each request to an arm drawn at random.
@@ -9,7 +9,6 @@ every arm of a group at once, one Locust run sending each request to an arm draw
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import math
@@ -20,146 +19,31 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.load.arrivals import gap_cv
 from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, CellFailed, LocustRun, verify
-from bench.load.recorder import Recorder, percentiles
+from bench.load.recorder import Recorder
+from bench.run.cell_figures import summarise
 from bench.run.scenario import Cell, PairedCell, Scenario, ServerSpec
 from bench.run.tokens import Population
 from bench.system.cpu_accounting import sample, used
 from bench.system.delay_proxy import ProxyProcess
-from bench.system.pinning import CoreLayout, pin
+from bench.system.pinning import CoreLayout, affinity, pin
+from bench.system.postgres import arm_backends
 from bench.system.processes import tail
 from bench.system.server_process import ServerProcess, server_env
-from servers.connections import worker_pid
-
-# A load generator that used more than this share of a core was the bottleneck: its cell's
-# req/s says more about Locust than about the server. Applied here, recorded in run.json.
-SATURATED_CORE_FRACTION = 0.9
 
 CpuGroups = Callable[[], dict[str, list[int]]]
 
 
-def arm_backends(url: str, server_pids: dict[str, list[int]]) -> dict[str, list[int]]:
-    """Per arm, the PostgreSQL backends serving it, found by their connection names
-    (servers.connections.connection_name) in pg_stat_activity."""
+def shuffled_arms(cell: PairedCell, seed: int) -> list[ServerSpec]:
+    """The arms of a paired cell in the order they start (and take their ports, and appear in
+    Locust), shuffled by the cell's seed.
 
-    async def fetch() -> list[tuple[int, str]]:
-        import asyncpg
-
-        conn = await asyncpg.connect(url, timeout=10)
-        try:
-            rows = await conn.fetch(
-                "SELECT pid, application_name FROM pg_stat_activity "
-                "WHERE application_name LIKE 'authbench-%'"
-            )
-        finally:
-            await conn.close()
-        return [(row["pid"], row["application_name"]) for row in rows]
-
-    owner = {pid: arm for arm, pids in server_pids.items() for pid in pids}
-    found: dict[str, list[int]] = {arm: [] for arm in server_pids}
-    for backend, application in asyncio.run(fetch()):
-        if (pid := worker_pid(application)) in owner:
-            found[owner[pid]].append(backend)
-    return found
-
-
-def affinity(generator: int, server: int, database: list[int]) -> dict[str, list[int] | None]:
-    """The cores each kind of process may run on, read back from the live processes."""
-
-    def cores(pid: int | None) -> list[int] | None:
-        try:
-            return sorted(os.sched_getaffinity(pid)) if pid else None
-        except (OSError, AttributeError):
-            return None
-
-    return {
-        "load_generator": cores(generator),
-        "servers": cores(server),
-        "postgres": cores(database[0] if database else None),
-    }
-
-
-def summarise(
-    recorder: Recorder,
-    data: dict[str, Any],
-    cpu: dict[str, dict[int, float]],
-    start: int,
-    end: int,
-    offered_rps: float | None,
-    generator: dict[int, float] | None = None,
-    generator_requests: int | None = None,
-) -> dict[str, Any]:
-    """One server's figures over the measured window.
-
-    `cpu` holds this server's own process groups; `generator` is the load generator's CPU by
-    pid, shared by every arm of a paired cell and divided by all the requests it sent
-    (`generator_requests`), so its per-request figure is the same for every arm.
-    """
-    window = recorder.window(start, end)
-    duration = end - start
-    requests = window.count
-    ok = window.statuses.get(200, 0)
-    generator = cpu.get("load_generator", {}) if generator is None else generator
-    groups = {**cpu, "load_generator": generator}
-    sent = requests if generator_requests is None else generator_requests
-    cpu_seconds, per_request = _cpu_per_request(groups, requests, sent)
-    peak_core = max((s / duration for s in generator.values()), default=0.0)
-    locust_counts = data.get("locust_counts", {})
-    stream = data.get("arrivals") if offered_rps else None
-    arrivals = (
-        {
-            "process": stream["process"],
-            "seed": stream["seed"],
-            "gap_cv": gap_cv(stream.get("gaps", {}), start, end),
-        }
-        if stream
-        else None
-    )
-    return {
-        "window": {"start": start, "end": end, "duration_s": duration},
-        "requests": requests,
-        "ok": ok,
-        "statuses": {str(code): n for code, n in sorted(window.statuses.items())},
-        "error_count": requests - ok,
-        "throughput_rps": round(requests / duration, 1),
-        "ok_rps": round(ok / duration, 1),
-        "offered_rps": offered_rps,
-        "latency_us": percentiles(window.service),
-        "corrected_latency_us": percentiles(window.corrected),
-        "auth_us": percentiles(window.auth),
-        "late_starts": window.late,
-        "cache_hits": window.cache_hits,
-        "cache_hit_share": round(window.cache_hits / requests, 4) if requests else None,
-        "arrivals": arrivals,
-        "cpu_seconds": cpu_seconds,
-        "cpu_us_per_request": per_request,
-        # Share of one core each group kept busy: the load at which CPU per request was measured.
-        "cpu_cores_busy": {group: round(sec / duration, 3) for group, sec in cpu_seconds.items()},
-        "cpu_processes": {group: len(by_pid) for group, by_pid in groups.items()},
-        "load_generator_peak_core": round(peak_core, 3),
-        "load_generator_cpu_warnings": data.get("cpu_warnings", 0),
-        "load_generator_bound": peak_core > SATURATED_CORE_FRACTION
-        or data.get("cpu_warnings", 0) > 0,
-        "recorded_requests_total": recorder.total,
-        "locust_requests_total": locust_counts.get("measured"),
-        "counts_agree": recorder.total == locust_counts.get("measured"),
-        "distributed": data.get("distributed", False),
-        "timeline": recorder.timeline(),
-    }
-
-
-def _cpu_per_request(groups: dict[str, dict[int, float]], requests: int, sent: int):
-    """CPU seconds per process group, and µs per request: the load generator's over every
-    request it sent, each other group's over its own requests; `total` sums the measured ones."""
-    cpu_seconds = {group: round(sum(by_pid.values()), 6) for group, by_pid in groups.items()}
-    per_request: dict[str, float | None] = {}
-    for group, seconds in cpu_seconds.items():
-        divisor = sent if group == "load_generator" else requests
-        per_request[group] = round(seconds / divisor * 1e6, 2) if divisor else None
-    measured_groups = [v for g, v in per_request.items() if v is not None and groups[g]]
-    per_request["total"] = round(sum(measured_groups), 2) if requests else None
-    return cpu_seconds, per_request
+    Whatever an arm gains from its position becomes noise between repeats, which the interval
+    covers, instead of a bias it cannot see (two copies of one server differed by a steady 2%
+    when the copy always started last)."""
+    order = list(cell.arms)
+    random.Random(seed).shuffle(order)
+    return order
 
 
 class Lifecycle:
@@ -384,24 +268,12 @@ class Lifecycle:
             "arms": {},
         }
         population = self.population(paired.tokens) if paired.tokens else None
-        # Start order, ports and the arms' order in Locust shuffled per cell (seeded): whatever
-        # an arm gains from its position becomes noise between repeats, which the interval
-        # covers, instead of a bias it cannot see (two copies of one server differed by a
-        # steady 2% when the copy always started last).
-        order = list(cell.arms)
-        random.Random(result["seed"]).shuffle(order)
+        order = shuffled_arms(cell, result["seed"])
         result["arm_order"] = [spec.label for spec in order]
         with contextlib.ExitStack() as stack:
-            servers, proxies, calibrations, tokens = {}, {}, {}, {}
-            for spec in order:
-                server, calibration, proxy_pids, minted = self.start_server(
-                    stack, spec, cell_dir / f"server-{spec.label}.log", population
-                )
-                servers[spec.label], proxies[spec.label] = server, proxy_pids
-                if calibration is not None:
-                    calibrations[spec.label] = calibration
-                if minted is not None:
-                    tokens[spec.label] = minted
+            servers, proxies, calibrations, tokens = self._start_arms(
+                stack, order, cell_dir, population
+            )
             options = {}
             if population is not None:
                 (cell_dir / "tokens.json").write_text(json.dumps(tokens))
@@ -434,6 +306,28 @@ class Lifecycle:
         seconds = {g: sum(by_pid.values()) for g, by_pid in cpu.items()}
         result["server_cores_busy"] = self.server_cores_busy(seconds, end - start)
         return result
+
+    def _start_arms(
+        self,
+        stack: contextlib.ExitStack,
+        order: list[ServerSpec],
+        cell_dir: Path,
+        population: Population | None,
+    ):
+        """Every arm's server started in `order`, each with its own log; returns, by label, the
+        servers, their proxies' pids, what each proxy calibration measured, and the tokens
+        minted for each arm when the group has a population."""
+        servers, proxies, calibrations, tokens = {}, {}, {}, {}
+        for spec in order:
+            server, calibration, proxy_pids, minted = self.start_server(
+                stack, spec, cell_dir / f"server-{spec.label}.log", population
+            )
+            servers[spec.label], proxies[spec.label] = server, proxy_pids
+            if calibration is not None:
+                calibrations[spec.label] = calibration
+            if minted is not None:
+                tokens[spec.label] = minted
+        return servers, proxies, calibrations, tokens
 
     def _paired_groups(self, cell: PairedCell, servers, proxies, locust) -> CpuGroups:
         """CPU process groups per arm: its server, its own PostgreSQL backends, its proxy, and

@@ -16,7 +16,8 @@ from typing import Any
 
 from bench import results
 from bench.load.recorder import LATE_AFTER_S
-from bench.run.cells import SATURATED_CORE_FRACTION, Lifecycle
+from bench.run.cell_figures import SATURATED_CORE_FRACTION
+from bench.run.cells import Lifecycle
 from bench.run.environment import collect_environment
 from bench.run.experiments import run_experiments
 from bench.run.scenario import Cell, PairedCell, Scenario

