@@ -258,76 +258,16 @@ def command_compare(args: argparse.Namespace) -> None:
     print(analysis.compare_sentence(a, b))
 
 
-LATENCY_KEYS = (
-    "kind",
-    "group",
-    "question",
-    "rate",
-    "arrivals",
-    "a",
-    "b",
-    "delta_p50_us",
-    "ci_low_us",
-    "ci_high_us",
-    "margin_us",
-    "verdict",
-    "a_a",
-    "delta_p99_us",
-    "p99_ci_low_us",
-    "p99_ci_high_us",
-    "repeats",
-    "reason",
-    "method",
-    "confidence",
-    "seed",
-    "samples",
-)
-CPU_KEYS = (
-    "kind",
-    "what",
-    "load",
-    "model",
-    "rate",
-    "users",
-    "a",
-    "b",
-    "a_us",
-    "b_us",
-    "ratio",
-    "ci_low",
-    "ci_high",
-    "margin",
-    "verdict",
-    "repeats",
-    "cores_busy",
-    "method",
-)
-
-
 def command_verdict(args: argparse.Namespace) -> None:
     import json
 
     from bench import analysis
-    from bench.analysis import cpu_ratios, verdicts
 
     run = analysis.load(args.run_dir)
-    rows = verdicts.paired_verdicts(run)
-    cpu = cpu_ratios.cpu_ratio_rows(run)
     if args.json:
-        found = [{k: row.as_dict()[k] for k in LATENCY_KEYS} for row in rows]
-        found += [{k: row.as_dict()[k] for k in CPU_KEYS} for row in cpu]
-        print(json.dumps(found, indent=1))
+        print(json.dumps(analysis.verdict_json(run), indent=1))
         return
-    if not rows:
-        raise ResultsError(f"{run.path} has no paired cells: no verdict to give")
-    print(f"{run.path}: a - b on the median, 95% interval ({verdicts.METHOD}), margin")
-    for row in rows:
-        print(verdicts.verdict_line(row))
-    if warning := verdicts.a_a_warning(rows):
-        print(warning)
-    if cpu:
-        print()
-        print(cpu_ratios.cpu_ratio_sentence(run))
+    print(analysis.verdict_text(run))
 
 
 def command_xcheck(args: argparse.Namespace) -> None:
@@ -348,40 +288,16 @@ def command_xcheck(args: argparse.Namespace) -> None:
 
 def command_coverage(args: argparse.Namespace) -> None:
     from bench import analysis
-    from bench.analysis.coverage import coverage
+    from bench.analysis.coverage import complete_runs_of, coverage_shown
 
     if args.existing is not None:
         folders = sorted(p.parent for p in args.existing.glob("*/run.json"))
     else:
-        from bench.run import runner, scenario_toml
+        from bench.run.repeated_runs import repeated_runs
 
-        chosen = scenario_toml.load(args.scenario)
-        root = args.results / f"coverage-{chosen.name}"
-        folders = []
-        for i in range(1, args.runs + 1):
-            _print_now(f"coverage run {i} of {args.runs} ({chosen.name}) ...")
-            folders.append(runner.Runner(chosen, root, f"coverage-{i}", None, lambda _: None).run())
-    loaded = [analysis.load(f) for f in folders]
-    runs = [
-        r
-        for r in loaded
-        if r.meta["status"] == "complete"
-        and r.meta["scenario"].get("name") == Path(args.scenario).stem
-    ]
-    if len(runs) < 2:
-        raise ResultsError(
-            f"coverage needs at least two complete runs of the {args.scenario} "
-            f"scenario, found {len(runs)}"
-        )
-    shares = ("a_a_contain_zero", "latency_overlap", "cpu_overlap")  # 0.95, not a rounded 0.9
-    print(
-        analysis.Table(
-            [
-                {k: f"{v:.0%}" if k in shares and v is not None else v for k, v in row.items()}
-                for row in coverage(runs)
-            ]
-        )
-    )
+        folders = repeated_runs(args.scenario, args.runs, args.results, _print_now)
+    runs = complete_runs_of([analysis.load(f) for f in folders], args.scenario)
+    print(analysis.Table(coverage_shown(runs)))
 
 
 def command_conform(args: argparse.Namespace) -> None:

@@ -159,6 +159,8 @@ from bench.analysis.tables import (
     compare_sentence,
     summary_table,
     summary_text,
+    verdict_json,
+    verdict_text,
 )
 from bench.analysis.under_load import (
     arrivals_rows,
@@ -324,9 +326,11 @@ __all__ = [
     "variant_rows",
     "variant_sentence",
     "variant_words",
+    "verdict_json",
     "verdict_line",
     "verdict_rows",
     "verdict_sentence",
+    "verdict_text",
     "verdict_words",
     "verdicts",
     "weighted_quantile",

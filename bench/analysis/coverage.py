@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import statistics
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from scipy import stats
@@ -28,6 +29,7 @@ from bench.analysis.intervals import bootstrap_ratio_of_means, hierarchical_boot
 from bench.analysis.latency_files import paired_data
 from bench.analysis.runs import Run, cell_rows
 from bench.analysis.verdicts import paired_verdicts
+from bench.results import ResultsError
 
 NORMAL_97_5 = 1.96
 
@@ -118,6 +120,34 @@ def coverage(runs: Sequence[Run]) -> list[dict[str, Any]]:
             }
         )
     return found
+
+
+# The shares `authbench coverage` shows as percentages: 95%, not a rounded 0.9.
+SHARES = ("a_a_contain_zero", "latency_overlap", "cpu_overlap")
+
+
+def complete_runs_of(runs: Sequence[Run], scenario: str) -> list[Run]:
+    """The complete runs of `scenario` (its name, or the path of its .toml) among `runs`, the
+    runs coverage compares; ResultsError when there are fewer than two."""
+    found = [
+        r
+        for r in runs
+        if r.meta["status"] == "complete" and r.meta["scenario"].get("name") == Path(scenario).stem
+    ]
+    if len(found) < 2:
+        raise ResultsError(
+            f"coverage needs at least two complete runs of the {scenario} "
+            f"scenario, found {len(found)}"
+        )
+    return found
+
+
+def coverage_shown(runs: Sequence[Run]) -> list[dict[str, Any]]:
+    """The rows of `coverage`, its shares as percentages: what `authbench coverage` prints."""
+    return [
+        {k: f"{v:.0%}" if k in SHARES and v is not None else v for k, v in row.items()}
+        for row in coverage(runs)
+    ]
 
 
 def _head(run: Run) -> tuple[str, str]:

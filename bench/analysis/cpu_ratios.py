@@ -54,6 +54,35 @@ class CpuRatio:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def as_json(self) -> dict[str, Any]:
+        """The row as `authbench verdict --json` gives it: the keys of JSON_KEYS, in order."""
+        found = self.as_dict()
+        return {k: found[k] for k in JSON_KEYS}
+
+
+# What `authbench verdict --json` gives of a CPU ratio, in this order (verdicts.JSON_KEYS: the
+# same for a latency verdict).
+JSON_KEYS = (
+    "kind",
+    "what",
+    "load",
+    "model",
+    "rate",
+    "users",
+    "a",
+    "b",
+    "a_us",
+    "b_us",
+    "ratio",
+    "ci_low",
+    "ci_high",
+    "margin",
+    "verdict",
+    "repeats",
+    "cores_busy",
+    "method",
+)
+
 
 def decide_ratio(low: float, high: float, margin: float) -> str:
     if low != low or high != high:  # nan: one repeat

@@ -9,6 +9,7 @@ from bench.analysis import answer, verdicts
 from bench.analysis.cpu_ratios import cpu_ratio_rows, cpu_ratio_sentence
 from bench.analysis.runs import Run, saturated_fraction
 from bench.analysis.under_load import summary_rows
+from bench.results import ResultsError
 
 
 class Table:
@@ -114,6 +115,27 @@ def summary_text(run: Run) -> str:
         )
     lines += ["", SCOPE]
     return "\n".join(lines)
+
+
+def verdict_text(run: Run) -> str:
+    """What `authbench verdict` prints: every paired verdict, the A/A warning if any, and the
+    CPU ratios in a sentence; ResultsError for a run without paired cells."""
+    rows = verdicts.paired_verdicts(run)
+    if not rows:
+        raise ResultsError(f"{run.path} has no paired cells: no verdict to give")
+    lines = [f"{run.path}: a - b on the median, 95% interval ({verdicts.METHOD}), margin"]
+    lines += [verdicts.verdict_line(row) for row in rows]
+    if warning := verdicts.a_a_warning(rows):
+        lines.append(warning)
+    if cpu_ratio_rows(run):
+        lines += ["", cpu_ratio_sentence(run)]
+    return "\n".join(lines)
+
+
+def verdict_json(run: Run) -> list[dict[str, Any]]:
+    """What `authbench verdict --json` prints: the paired verdicts, then the CPU ratios."""
+    found = [row.as_json() for row in verdicts.paired_verdicts(run)]
+    return found + [row.as_json() for row in cpu_ratio_rows(run)]
 
 
 SCOPE = (

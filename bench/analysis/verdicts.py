@@ -80,6 +80,39 @@ class PairVerdict:
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def as_json(self) -> dict[str, Any]:
+        """The row as `authbench verdict --json` gives it: the keys of JSON_KEYS, in order."""
+        found = self.as_dict()
+        return {k: found[k] for k in JSON_KEYS}
+
+
+# What `authbench verdict --json` gives of a latency verdict, in this order: a stable format for
+# scripts, whatever PairVerdict gains (cpu_ratios.JSON_KEYS: the same for a CPU ratio).
+JSON_KEYS = (
+    "kind",
+    "group",
+    "question",
+    "rate",
+    "arrivals",
+    "a",
+    "b",
+    "delta_p50_us",
+    "ci_low_us",
+    "ci_high_us",
+    "margin_us",
+    "verdict",
+    "a_a",
+    "delta_p99_us",
+    "p99_ci_low_us",
+    "p99_ci_high_us",
+    "repeats",
+    "reason",
+    "method",
+    "confidence",
+    "seed",
+    "samples",
+)
+
 
 def paired_verdicts(
     run: Run, group: str | None = None, question: str | None = None
