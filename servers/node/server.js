@@ -13,6 +13,7 @@ const http = require('node:http');
 const net = require('node:net');
 const { ConfigError, handler } = require('./lib/common');
 const { KINDS } = require('./lib/auth');
+const { answerBeyondLimits } = require('./lib/refusals');
 
 const GRACE_MS = 5000;
 
@@ -56,7 +57,7 @@ async function serve(options) {
   } catch (err) {
     fail(err instanceof ConfigError ? err.message : `start-up failed: ${err.message}`);
   }
-  const server = http.createServer(handler(auth));
+  const server = answerBeyondLimits(http.createServer(handler(auth)));
   server.keepAliveTimeout = 65_000;
   server.listen(options.port, options.host);
   let stopping = false;
