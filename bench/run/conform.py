@@ -10,7 +10,7 @@ said so. The test suite runs the same catalogue against every twin of this proje
 
 from __future__ import annotations
 
-from bench.run import conform_cases  # noqa: F401  (registers the catalogue)
+from bench.run import conform_cases, conform_limits  # noqa: F401  (register the catalogue)
 from bench.run.conform_kit import (
     CATALOGUE,
     KINDS,
