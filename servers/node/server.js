@@ -1,5 +1,5 @@
 'use strict';
-// Start one Node.js twin on 127.0.0.1, after checking its configuration:
+// Start one Node.js twin on 127.0.0.1 (or --host), after checking its configuration:
 //
 //     node server.js session|jwt_auth|control [--host 127.0.0.1] [--port 8000] [--workers 1]
 //
