@@ -21,7 +21,7 @@ from typing import Any
 
 from servers.common import Principal
 from servers.jwt_auth import JwtAuth, JwtSettings, share_jwt_keys
-from servers.store import hash_token, seed_username
+from servers.store import hash_token, insert_sessions, seed_username
 
 LIFETIME_S = 3600
 
@@ -31,20 +31,12 @@ def principals(count: int) -> list[Principal]:
 
 
 async def _postgres_sessions(url: str, count: int) -> list[str]:
-    import datetime as dt
-
     import asyncpg
 
     tokens = [secrets.token_urlsafe(32) for _ in range(count)]
-    expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=LIFETIME_S)
     conn = await asyncpg.connect(url, timeout=10)
     try:
-        await conn.copy_records_to_table(
-            "sessions",
-            schema_name="authbench",
-            records=[(hash_token(t), i, expires) for i, t in enumerate(tokens, 1)],
-            columns=["token_hash", "user_id", "expires_at"],
-        )
+        await insert_sessions(conn, tokens, range(1, count + 1), LIFETIME_S)
     finally:
         await conn.close()
     return tokens
