@@ -25,6 +25,7 @@ from bench.run.cell_figures import summarise
 from bench.run.scenario import Cell, PairedCell, Scenario, ServerSpec
 from bench.run.tokens import Population
 from bench.system.cpu_accounting import sample, used
+from bench.system.datastores import Stores
 from bench.system.delay_proxy import ProxyProcess
 from bench.system.pinning import CoreLayout, affinity, pin
 from bench.system.postgres import arm_backends
@@ -49,9 +50,10 @@ def shuffled_arms(cell: PairedCell, seed: int) -> list[ServerSpec]:
 class Lifecycle:
     """What every cell shares: the stores, the core layout, Locust's worker count."""
 
-    def __init__(self, scenario: Scenario, pg, workers: int, layout: CoreLayout | None, kv=None):
-        self.scenario, self.pg, self.workers, self.layout = scenario, pg, workers, layout
-        self.kv = kv  # the Redis-compatible session store, when a server keeps sessions there
+    def __init__(self, scenario: Scenario, stores: Stores, workers: int, layout: CoreLayout | None):
+        self.scenario, self.stores, self.workers, self.layout = scenario, stores, workers, layout
+        # PostgreSQL, and the Redis-compatible session store when a server keeps sessions there
+        self.pg, self.kv = stores.pg, stores.kv
         self.populations: dict[int, Population] = {}
 
     @property
@@ -79,7 +81,7 @@ class Lifecycle:
 
         Returns the server, what the proxy calibration measured, the proxy's pids, and the
         arm's tokens when a population is asked for."""
-        env = server_env(spec, self.pg, self.kv)
+        env = server_env(self.pg, self.kv, spec.settings, spec.uses_redis, spec.label)
         if population is not None:
             population.prepare_env(spec.server, env)
         calibration, proxy_pids = None, []

@@ -56,7 +56,7 @@ def availability(
             "skipped": f"needs the embedded store: {named} names a server we must not stop",
         }
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = server_env(spec, pg, kv)
+    env = server_env(pg, kv, spec.settings, spec.uses_redis, spec.label)
     a = experiment
     server = ServerProcess(
         spec.server,

@@ -124,12 +124,14 @@ class ServerProcess:
         self.stop()
 
 
-def server_env(spec, pg, kv=None) -> dict[str, str]:
-    """The environment of a scenario's server: PostgreSQL's URL, the Redis store's URL when the
-    server keeps its sessions there, then the server's own settings."""
+def server_env(
+    pg, kv, settings: dict[str, str], uses_redis: bool = False, label: str = "the server"
+) -> dict[str, str]:
+    """The environment of a server: PostgreSQL's URL, the Redis store's URL when the server keeps
+    its sessions there (`uses_redis`), then the server's own settings."""
     env = {"DATABASE_URL": pg.url}
-    if spec.uses_redis:
+    if uses_redis:
         if kv is None:
-            raise RuntimeError(f"{spec.label} keeps sessions in Redis, but no store was started")
+            raise RuntimeError(f"{label} keeps sessions in Redis, but no store was started")
         env["REDIS_URL"] = kv.url
-    return {**env, **spec.settings}
+    return {**env, **settings}
