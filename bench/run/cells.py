@@ -19,18 +19,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, CellFailed, LocustRun, verify
+from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, CellFailed, LocustRun
 from bench.load.recorder import Recorder
 from bench.run.cell_figures import summarise
 from bench.run.scenario import Cell, PairedCell, Scenario, ServerSpec
-from bench.run.tokens import Population
 from bench.system.cpu_accounting import sample, used
 from bench.system.datastores import Stores
 from bench.system.delay_proxy import ProxyProcess
 from bench.system.pinning import CoreLayout, affinity, pin
 from bench.system.postgres import arm_backends
 from bench.system.processes import tail
-from bench.system.server_process import ServerProcess, server_env
+from bench.system.server_process import ServerProcess, server_env, verify
+from bench.system.tokens import Population
 
 CpuGroups = Callable[[], dict[str, list[int]]]
 
@@ -65,7 +65,7 @@ class Lifecycle:
         return self.layout.load_generator if self.layout else None
 
     def population(self, count: int) -> Population:
-        """The run's token population of `count` users, minted once (bench.run.tokens)."""
+        """The run's token population of `count` users, minted once (bench.system.tokens)."""
         if count not in self.populations:
             self.populations[count] = Population(count)
         return self.populations[count]

@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, LocustRun, verify
+from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, LocustRun
 from bench.load.recorder import Recorder
 from bench.run.revocation_probe import PROBE_TIMEOUT_S, ask, login
 from bench.run.scenario import AvailabilitySpec, Scenario, ServerSpec
-from bench.system.server_process import ServerProcess, server_env
+from bench.system.server_process import ServerProcess, server_env, verify
 
 
 class Prober(threading.Thread):
