@@ -8,9 +8,10 @@ of one of N seeded users, drawn with Zipf popularity (user k is asked 1/k^s as o
 recorded (the servers say each hit in Server-Timing).
 
 Logging N users in through every arm would take minutes, so the harness mints the tokens
-directly, exactly as the servers would: session rows (servers.store.insert_sessions) in PostgreSQL or
-keys in Redis, shared by every session arm of that store; JWTs signed with the arm's own key
-(the harness hands every JWT arm its key in the environment, as it does for several workers).
+directly, exactly as the servers would: session rows (servers.store.insert_sessions) in
+PostgreSQL or keys in Redis, shared by every session arm of that store; JWTs signed with the
+arm's own key (the harness hands every JWT arm its key in the environment, as it does for
+several workers).
 """
 
 from __future__ import annotations
