@@ -33,6 +33,7 @@ from bench import results
 from bench.analysis.intervals import paired_estimates
 from bench.analysis.latency_files import seconds_of
 from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, CellFailed
+from bench.run.arms import start_arm
 from bench.run.cells import Lifecycle
 from bench.run.scenario_toml import load
 from bench.system.cpu_accounting import sample, used
@@ -82,12 +83,11 @@ class Check:
         self.tokens: dict[str, list[str]] = {}
 
     def start(self, stack: contextlib.ExitStack, arms) -> None:
+        stores, cores = self.lifecycle.stores, self.lifecycle.server_cores
         for spec in arms:
-            server, _, _, _ = self.lifecycle.start_server(
-                stack, spec, self.folder / f"server-{spec.label}.log"
-            )
-            self.servers[spec.label], self.paths[spec.label] = server, spec.path
-            self.tokens[spec.label] = tokens(server.port, TOKENS_PER_ARM)
+            arm = start_arm(stack, spec, stores, cores, self.folder / f"server-{spec.label}.log")
+            self.servers[spec.label], self.paths[spec.label] = arm.server, spec.path
+            self.tokens[spec.label] = tokens(arm.server.port, TOKENS_PER_ARM)
 
     def cell(self, client: str, arrivals: str, repeat: int, seed: int) -> dict[str, Any]:
         cell_dir = self.folder / "cells" / f"{client}-{arrivals}-{repeat}"
