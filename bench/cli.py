@@ -225,7 +225,8 @@ def command_micro(args: argparse.Namespace) -> None:
     from bench.system.datastores import stores
 
     with stores(needs_redis=True, users=10) as up:
-        print(format_micro(run_micro(*transports(up.pg, up.kv), args.level)))
+        dsns, redis_urls = transports(up.pg, up.kv)
+        print(format_micro(run_micro(dsns, args.level, redis_urls)))
 
 
 def command_plot(args: argparse.Namespace) -> None:
