@@ -240,14 +240,7 @@ def command_plot(args: argparse.Namespace) -> None:
 def command_compare(args: argparse.Namespace) -> None:
     from bench import analysis
 
-    a, b = analysis.load(args.run_a), analysis.load(args.run_b)
-    rows = analysis.compare_rows(a, b)
-    if not rows:
-        raise ResultsError(f"{a.name} and {b.name} have no paired claim comparison in common")
-    print(f"a: {a.path}\nb: {b.path}\n")
-    print(analysis.Table(rows))
-    print()
-    print(analysis.compare_sentence(a, b))
+    print(analysis.compare_text(analysis.load(args.run_a), analysis.load(args.run_b)))
 
 
 def command_verdict(args: argparse.Namespace) -> None:
@@ -343,18 +336,9 @@ def command_summary(args: argparse.Namespace) -> None:
 
 
 def command_list(args: argparse.Namespace) -> None:
-    from bench.analysis import Table
-    from bench.results import list_runs
+    from bench.analysis import runs_text
 
-    rows = list_runs(args.results)
-    if not rows:
-        print(f"no runs under {args.results}/ yet: make bench")
-        return
-    print(
-        Table(
-            rows, ["path", "status", "scenario", "cells", "planned_cells", "started_at", "problem"]
-        )
-    )
+    print(runs_text(args.results))
 
 
 def command_serve(args: argparse.Namespace) -> None:

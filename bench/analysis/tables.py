@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from bench.analysis import answer, verdicts
 from bench.analysis.cpu_ratios import cpu_ratio_rows, cpu_ratio_sentence
 from bench.analysis.runs import Run, saturated_fraction
 from bench.analysis.under_load import summary_rows
-from bench.results import ResultsError
+from bench.results import ResultsError, list_runs
 
 
 class Table:
@@ -200,6 +201,23 @@ def compare_sentence(a: Run, b: Run) -> str:
     else:
         text += " Every pair of intervals overlaps."
     return text
+
+
+def compare_text(a: Run, b: Run) -> str:
+    """`python -m bench compare`: both runs' folders, the side-by-side rows, what they say."""
+    rows = compare_rows(a, b)
+    if not rows:
+        raise ResultsError(f"{a.name} and {b.name} have no paired claim comparison in common")
+    return f"a: {a.path}\nb: {b.path}\n\n{Table(rows)}\n\n{compare_sentence(a, b)}"
+
+
+def runs_text(root: Path) -> str:
+    """`python -m bench list`: the past runs under `root` and how they ended."""
+    rows = list_runs(root)
+    if not rows:
+        return f"no runs under {root}/ yet: make bench"
+    columns = ["path", "status", "scenario", "cells", "planned_cells", "started_at", "problem"]
+    return str(Table(rows, columns))
 
 
 # --------------------------------------------------------------------------------------------
