@@ -20,6 +20,7 @@ from typing import Any
 from bench.load.arrivals import DEFAULT_ARRIVALS
 from bench.load.recorder import Recorder
 from bench.system.pinning import preexec
+from bench.system.ports import free_port
 from bench.system.processes import signal_tree, spawn_logged, tail, tree
 from bench.system.server_process import ServerFailed
 
@@ -61,7 +62,10 @@ def locust_argv(url: str, out_dir: Path, users: int, workers: int, run_time_s: i
         "0",
     ]
     if workers:
-        argv += ["--processes", str(workers)]
+        # The implicit master would listen on every interface at 5557: loopback, a free port.
+        port = str(free_port())
+        argv += ["--processes", str(workers), "--master-bind-host", "127.0.0.1"]
+        argv += ["--master-bind-port", port, "--master-port", port]
     return argv
 
 
