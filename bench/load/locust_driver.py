@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.load.arrivals import DEFAULT_ARRIVALS
+from bench.load.load_plan import PLAN_ENV, LoadPlan
 from bench.load.recorder import Recorder
 from bench.system.pinning import preexec
 from bench.system.ports import free_port
@@ -86,24 +87,29 @@ class LocustRun:
         path: str = "/me",
         cpus: tuple[int, ...] | None = None,
         arrivals: str = DEFAULT_ARRIVALS,
-        tokens_file: Path | None = None,
+        tokens: dict[str, list[str]] | None = None,
         popularity: float = 1.0,
+        cell: str = "",
     ):
         self.output, self.ready = out_dir / "latency.json", out_dir / "locust.ready"
         self.log_path = out_dir / "locust.log"
+        self.plan = LoadPlan(
+            rate=rate or 0.0,
+            arrivals=arrivals,
+            processes=max(1, workers),
+            seeded_users=seeded_users,
+            path=path,
+            arms=arms or {},
+            seed=seed,
+            tokens=tokens or {},
+            popularity=popularity,
+            cell=cell or out_dir.name,
+        )
         env = {
             **os.environ,
+            PLAN_ENV: str(self.plan.write(out_dir / "locust-plan.json")),
             "AUTHBENCH_OUTPUT": str(self.output),
             "AUTHBENCH_READY_FILE": str(self.ready),
-            "AUTHBENCH_RATE": str(rate or 0),
-            "AUTHBENCH_ARRIVALS": arrivals,
-            "AUTHBENCH_PROCESSES": str(max(1, workers)),
-            "AUTHBENCH_SEEDED_USERS": str(seeded_users),
-            "AUTHBENCH_ARMS": json.dumps(arms or {}),
-            "AUTHBENCH_PATH": path,
-            "AUTHBENCH_SEED": str(seed),
-            "AUTHBENCH_TOKENS": str(tokens_file or ""),
-            "AUTHBENCH_POPULARITY": str(popularity),
         }
         argv = locust_argv(url, out_dir, users, workers, run_time_s)
         self.log_path.unlink(missing_ok=True)

@@ -2,21 +2,12 @@
 fixed rate from one arrival stream.
 
 Run by the bench runner as a subprocess (never inside Jupyter: gevent's monkey-patching fights
-the kernel's event loop). Settings come from the environment:
-
-    AUTHBENCH_OUTPUT        where the master (or the lone process) writes the recorded latencies
-    AUTHBENCH_READY_FILE    touched once every user is spawned
-    AUTHBENCH_RATE          total requests per second for the fixed-rate model; 0 = closed loop
-    AUTHBENCH_ARRIVALS      the arrival process at a fixed rate: poisson (default) or uniform
-    AUTHBENCH_PROCESSES     how many load-generator processes share the rate (1)
-    AUTHBENCH_SEEDED_USERS  how many seeded accounts to log in as
-    AUTHBENCH_PATH          what each request asks for: /me (default) or /profile
-    AUTHBENCH_ARMS          paired mode: JSON {arm label: [base URL, path]}; every user logs in
-                            to each arm, and every request goes to an arm drawn at random
-    AUTHBENCH_SEED          seeds the arrival stream and each user's arm draws
-    AUTHBENCH_TOKENS        paired mode with a token population: JSON file {arm: [tokens]};
-                            each request carries one, drawn with Zipf popularity (no logins)
-    AUTHBENCH_POPULARITY    the Zipf exponent of that draw (1.0)
+the kernel's event loop). What to do comes from one place, the cell's `LoadPlan`
+(bench.load.load_plan: rate, arrival process, processes, seeded users, path, arms, seed, token
+population, popularity): the master or the lone process reads it from the file named in
+`AUTHBENCH_PLAN`; every worker, on this host or another, asks the master for it
+(bench.load.handshake). The master alone writes the results (`AUTHBENCH_OUTPUT`) and says when
+users are spawned (`AUTHBENCH_READY_FILE`).
 
 Paired mode is the design behind every latency verdict: the arms of a comparison run at once,
 and one stream of requests at a fixed total rate is shared between them at random (equal
@@ -45,25 +36,14 @@ from locust import FastHttpUser, constant, events, task
 from locust.exception import StopUser
 from locust.runners import MasterRunner, WorkerRunner
 
-from bench.load.arrivals import DEFAULT_ARRIVALS, ArrivalStream, GapStats
+from bench.load.arrivals import ArrivalStream, GapStats
+from bench.load.handshake import MasterSide, WorkerSide
+from bench.load.load_plan import LoadPlan
 from bench.load.precise_sleep import Sleeper
 from bench.load.recorder import LATE_AFTER_S, Recorder
 from servers.store import SEED_PASSWORD, seed_username
 
-RATE = float(os.environ.get("AUTHBENCH_RATE", "0") or 0)
-ARRIVALS = os.environ.get("AUTHBENCH_ARRIVALS") or DEFAULT_ARRIVALS
-PROCESSES = int(os.environ.get("AUTHBENCH_PROCESSES", "1") or 1)
-SEEDED_USERS = int(os.environ.get("AUTHBENCH_SEEDED_USERS", "10000"))
-PATH = os.environ.get("AUTHBENCH_PATH") or "/me"
 PATHS = frozenset(("/me", "/profile"))  # the requests that are measured
-ARMS: dict[str, list[str]] = json.loads(os.environ.get("AUTHBENCH_ARMS") or "{}")
-SEED = int(os.environ.get("AUTHBENCH_SEED", "0"))
-TOKENS: dict[str, list[str]] = (
-    json.loads(Path(os.environ["AUTHBENCH_TOKENS"]).read_text())
-    if os.environ.get("AUTHBENCH_TOKENS")
-    else {}
-)
-POPULARITY = float(os.environ.get("AUTHBENCH_POPULARITY") or 1.0)
 
 
 def zipf_cdf(count: int, exponent: float) -> list[float]:
@@ -76,26 +56,63 @@ def zipf_cdf(count: int, exponent: float) -> list[float]:
     return cdf
 
 
-# The population's header dicts, built once: the hot path only draws a rank.
-POPULATION = {
-    label: [{"Authorization": f"Bearer {t}"} for t in tokens] for label, tokens in TOKENS.items()
-}
-POPULATION_CDF = zipf_cdf(len(next(iter(TOKENS.values()))), POPULARITY) if TOKENS else []
+class Load:
+    """This process's part of a cell: the plan, its share of the arrival stream, one recorder
+    per arm, and the token population's header dicts, built once (the hot path draws a rank)."""
+
+    def __init__(self, plan: LoadPlan, share: int = 0):
+        self.plan, self.share = plan, share
+        self.arm_recorders = {label: Recorder() for label in plan.arms}
+        self.population = {
+            label: [{"Authorization": f"Bearer {t}"} for t in tokens]
+            for label, tokens in plan.tokens.items()
+        }
+        first = next(iter(plan.tokens.values()), [])
+        self.population_cdf = zipf_cdf(len(first), plan.popularity) if first else []
+        self.stream: ArrivalStream | None = None
+
+    def arrivals(self) -> ArrivalStream:
+        """This process's arrival stream, created on first use."""
+        if self.stream is None:
+            plan = self.plan
+            self.stream = ArrivalStream(
+                plan.arrivals, plan.rate, plan.seed, self.share % plan.processes, plan.processes
+            )
+        return self.stream
+
 
 recorder = Recorder()  # single-server cells
-arm_recorders = {label: Recorder() for label in ARMS}  # paired cells
 gaps = GapStats()  # merged gap statistics (the master's, in distributed mode)
 _user_numbers = itertools.count()
-_stream: ArrivalStream | None = None
+_load: Load | None = None  # set at init (the master, the lone process) or by the master's answer
+_node: MasterSide | WorkerSide | None = None
+_environment = None
 
 
-def stream() -> ArrivalStream:
-    """This process's arrival stream, created on first use (the worker index is known then)."""
-    global _stream
-    if _stream is None:
-        share = max(getattr(_runner(), "worker_index", 0), 0)
-        _stream = ArrivalStream(ARRIVALS, RATE, SEED, share % PROCESSES, PROCESSES)
-    return _stream
+@events.init.add_listener
+def start_node(environment, **_):
+    """The lone process and the master read the plan file; a worker asks the master."""
+    global _environment, _load, _node
+    _environment = environment
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        _node = WorkerSide(environment)
+        return
+    _load = Load(LoadPlan.from_environment())
+    if isinstance(runner, MasterRunner):
+        output = os.environ.get("AUTHBENCH_OUTPUT")
+        _node = MasterSide(environment, _load.plan, Path(output).parent if output else None)
+
+
+def current_load() -> Load | None:
+    """The plan and state of this process; a worker waits (in its users' greenlets) for the
+    master's answer, and gets None if the master refused it or never answered."""
+    global _load
+    if _load is None and isinstance(_node, WorkerSide):
+        plan = _node.wait()
+        if plan is not None and _load is None:
+            _load = Load(plan, _node.share)
+    return _load
 
 
 @events.request.add_listener
@@ -129,17 +146,20 @@ def note_cpu_warning(**_):
 @events.report_to_master.add_listener
 def send_to_master(client_id, data, **_):
     data["authbench"] = recorder.drain()
-    data["authbench_arms"] = {label: arm.drain() for label, arm in arm_recorders.items()}
-    if _stream is not None:
-        data["authbench_gaps"] = _stream.gaps.encode()
-        _stream.gaps = GapStats()
+    if _load is not None:
+        data["authbench_arms"] = {label: r.drain() for label, r in _load.arm_recorders.items()}
+        if _load.stream is not None:
+            data["authbench_gaps"] = _load.stream.gaps.encode()
+            _load.stream.gaps = GapStats()
+    if isinstance(_node, WorkerSide):
+        _node.report(data)
 
 
 @events.worker_report.add_listener
 def merge_from_worker(client_id, data, **_):
     recorder.merge(data.get("authbench", {}))
     for label, encoded in data.get("authbench_arms", {}).items():
-        arm_recorders[label].merge(encoded)
+        _load.arm_recorders.setdefault(label, Recorder()).merge(encoded)
     gaps.merge(data.get("authbench_gaps", {}))
 
 
@@ -153,24 +173,29 @@ def announce_ready(user_count, **_):
 @events.quit.add_listener
 def write_results(exit_code, **_):
     """After the master has had the workers' final reports: write one file."""
+    if isinstance(_node, WorkerSide):
+        _node.quit()
     output = os.environ.get("AUTHBENCH_OUTPUT")
-    if not output or isinstance(_runner(), WorkerRunner):
+    if not output or isinstance(_runner(), WorkerRunner) or _load is None:
         return
+    plan = _load.plan
     data = recorder.encode()
-    if arm_recorders:
-        data["arms"] = {label: arm.encode() for label, arm in arm_recorders.items()}
-    data["seed"] = SEED
-    if RATE > 0:
-        if _stream is not None:
-            gaps.merge(_stream.gaps.encode())
+    if _load.arm_recorders:
+        data["arms"] = {label: arm.encode() for label, arm in _load.arm_recorders.items()}
+    data["seed"] = plan.seed
+    if plan.rate > 0:
+        if _load.stream is not None:
+            gaps.merge(_load.stream.gaps.encode())
         data["arrivals"] = {
-            "process": ARRIVALS,
-            "rate": RATE,
-            "seed": SEED,
-            "processes": PROCESSES,
+            "process": plan.arrivals,
+            "rate": plan.rate,
+            "seed": plan.seed,
+            "processes": plan.processes,
             "gaps": gaps.encode(),
         }
     data["distributed"] = isinstance(_runner(), MasterRunner)
+    if isinstance(_node, MasterSide):
+        data["workers"] = _node.record()
     # Locust's own count at the same moment (its CSV is written before users stop).
     data["locust_counts"] = {
         "measured": sum(_environment.stats.get(p, "GET").num_requests for p in PATHS),
@@ -179,15 +204,6 @@ def write_results(exit_code, **_):
     tmp = Path(output + ".tmp")
     tmp.write_text(json.dumps(data))
     tmp.replace(output)
-
-
-_environment = None
-
-
-@events.init.add_listener
-def remember_environment(environment, **_):
-    global _environment
-    _environment = environment
 
 
 def _runner():
@@ -199,31 +215,37 @@ class MeUser(FastHttpUser):
     (or /profile) with its bearer token."""
 
     wait_time = constant(0)
+    sleeper: Sleeper | None = None
 
     def on_start(self) -> None:
-        worker = max(getattr(self.environment.runner, "worker_index", 0), 0)
-        number = worker * 100_003 + next(_user_numbers)
-        username = seed_username(1 + number % SEEDED_USERS)
-        rng = random.Random(f"{SEED}:{number}")
-        if ARMS and POPULATION:
+        load = current_load()
+        if load is None:  # a worker the master refused, or never answered: nothing to send
+            raise StopUser
+        plan = load.plan
+        number = load.share * 100_003 + next(_user_numbers)
+        username = seed_username(1 + number % plan.seeded_users)
+        rng = random.Random(f"{plan.seed}:{number}")
+        if plan.arms and load.population:
             # A token population: no login; each request's token is drawn by popularity.
             self.arms = [
-                (url + path, path, POPULATION[label], arm_recorders[label])
-                for label, (url, path) in ARMS.items()
+                (url + path, path, load.population[label], load.arm_recorders[label])
+                for label, (url, path) in plan.arms.items()
             ]
             self.draw = rng.randrange
-            self.rank = lambda: bisect.bisect_left(POPULATION_CDF, rng.random())
-        elif ARMS:
+            cdf = load.population_cdf
+            self.rank = lambda: bisect.bisect_left(cdf, rng.random())
+        elif plan.arms:
             # One token per arm; the arm of each request drawn from this user's own stream.
             self.arms = [
-                (url + path, path, self._login(url, username), arm_recorders[label])
-                for label, (url, path) in ARMS.items()
+                (url + path, path, self._login(url, username), load.arm_recorders[label])
+                for label, (url, path) in plan.arms.items()
             ]
             self.draw = rng.randrange
         else:
-            self.arms = [(PATH, PATH, self._login("", username), recorder)]
+            self.arms = [(plan.path, plan.path, self._login("", username), recorder)]
             self.draw = None
-        self.fixed_rate = RATE > 0
+        self.load, self.by_popularity = load, bool(load.population)
+        self.fixed_rate = plan.rate > 0
         self.sleeper = Sleeper() if self.fixed_rate else None
 
     def on_stop(self) -> None:
@@ -248,11 +270,11 @@ class MeUser(FastHttpUser):
         url, path, headers, into = (
             self.arms[self.draw(len(self.arms))] if self.draw else self.arms[0]
         )
-        if POPULATION:  # a token population: this request's token drawn by popularity
+        if self.by_popularity:  # a token population: this request's token drawn by popularity
             headers = headers[self.rank()]
         context = {"recorder": into}
         if self.fixed_rate:
-            intended = stream().take()
+            intended = self.load.arrivals().take()
             self.sleeper.sleep_until(intended)  # to the microsecond: no millisecond bursts
             context["intended"] = intended
         self.client.get(url, headers=headers, name=path, context=context)

@@ -10,7 +10,6 @@ every arm of a group at once, one Locust run sending each request to an arm draw
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import random
@@ -226,9 +225,8 @@ class Lifecycle:
                 stack, order, cell_dir, population
             )
             options = {}
-            if population is not None:
-                (cell_dir / "tokens.json").write_text(json.dumps(tokens))
-                options = {"tokens_file": cell_dir / "tokens.json", "popularity": paired.popularity}
+            if population is not None:  # the tokens travel in the load plan
+                options = {"tokens": tokens, "popularity": paired.popularity}
                 result["population"] = population.describe(paired.popularity)
             urls = {spec.label: [servers[spec.label].url, spec.path] for spec in order}
             locust = self.locust(
