@@ -20,6 +20,7 @@ from typing import Any
 
 from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, CellFailed, LocustRun
 from bench.load.recorder import Recorder
+from bench.load.remote_workers import RemoteWorkers
 from bench.run.arms import start_arm
 from bench.run.cell_figures import summarise
 from bench.run.scenario import Cell, PairedCell, Scenario, ServerSpec
@@ -47,6 +48,9 @@ def shuffled_arms(cell: PairedCell, seed: int) -> list[ServerSpec]:
 
 class Lifecycle:
     """What every cell shares: the stores, the core layout, Locust's worker count."""
+
+    remote: RemoteWorkers | None = None  # Locust workers on other hosts, in every Locust cell
+    last_cell: str | None = None  # the id of the cell after which remote workers leave
 
     def __init__(self, scenario: Scenario, stores: Stores, workers: int, layout: CoreLayout | None):
         self.scenario, self.stores, self.workers, self.layout = scenario, stores, workers, layout
@@ -89,6 +93,8 @@ class Lifecycle:
             self.workers,
             run_time_s,
             cpus=self.generator_cores,
+            remote=self.remote,
+            run_ends=cell_dir.name == self.last_cell,
             **options,
         )
 
@@ -116,7 +122,9 @@ class Lifecycle:
         finally:
             locust.kill()
         Lifecycle._require_requests(locust, recorder, data, start, end)
-        return start, end, used(before, after), recorder, data
+        cpu = used(before, after)
+        cpu.setdefault("load_generator", {}).update(locust.workers_cpu(data, start, end))
+        return start, end, cpu, recorder, data
 
     @staticmethod
     def _require_requests(
@@ -185,6 +193,7 @@ class Lifecycle:
                 locust, scenario.warmup_s, scenario.duration_s, groups
             )
         result.update(summarise(recorder, data, cpu, start, end, cell.rate))
+        result["load_generators"] = data.get("workers")  # distributed: which workers, where
         result["server_cores_busy"] = self.server_cores_busy(result["cpu_seconds"], end - start)
         return result
 
@@ -252,6 +261,7 @@ class Lifecycle:
                 locust, paired.warmup_s, paired.duration_s, groups, during=read_affinity
             )
         result = self._paired_result(cell, result, start, end, cpu, data, calibrations)
+        result["load_generators"] = data.get("workers")  # distributed: which workers, where
         seconds = {g: sum(by_pid.values()) for g, by_pid in cpu.items()}
         result["server_cores_busy"] = self.server_cores_busy(seconds, end - start)
         return result

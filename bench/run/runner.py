@@ -15,6 +15,7 @@ from typing import Any
 
 from bench import results
 from bench.load.recorder import LATE_AFTER_S
+from bench.load.remote_workers import RemoteWorkers
 from bench.run.cell_figures import SATURATED_CORE_FRACTION
 from bench.run.cells import Lifecycle
 from bench.run.environment import collect_environment
@@ -86,8 +87,9 @@ class Runner:
         workers: int | None = None,
         out: Output = print,
         pin: bool = True,
+        remote: RemoteWorkers | None = None,
     ):
-        self.scenario, self.out = scenario, out
+        self.scenario, self.out, self.remote = scenario, out, remote
         self.plan = scenario.plan()
         self.workers = scenario.locust_workers if workers is None else workers
         self.layout = plan_layout(load_generator_processes=max(1, self.workers)) if pin else None
@@ -101,6 +103,7 @@ class Runner:
             "scenario": scenario.as_dict(),
             "settings": {
                 "locust_workers": self.workers,
+                "remote_workers": remote.as_dict() if remote else None,
                 "seed_kdf": f"scrypt n={LOAD_TEST_KDF.n} r={LOAD_TEST_KDF.r} p={LOAD_TEST_KDF.p}",
                 "late_after_ms": round(LATE_AFTER_S * 1000, 3),
                 "saturated_core_fraction": SATURATED_CORE_FRACTION,
@@ -138,6 +141,12 @@ class Runner:
                 per_cell_guess = scenario.warmup_s + scenario.duration_s + 3.5
                 progress = Progress(len(self.plan), per_cell_guess, out)
                 lifecycle = Lifecycle(scenario, up, self.workers, self.layout)
+                if self.remote is not None:
+                    lifecycle.remote, lifecycle.last_cell = (
+                        self.remote,
+                        self.plan[-1].id if self.plan else None,
+                    )
+                    out(self.remote.waiting_line())
                 for cell in self.plan:
                     progress.begin(cell)
                     if isinstance(cell, PairedCell):
