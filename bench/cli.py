@@ -27,6 +27,7 @@ EXPECTED_ERRORS = (
     ("bench.system.delay_proxy", "DelayProxyError"),
     ("bench.system.server_launch", "RuntimeUnavailable"),
     ("bench.run.conform", "ConformError"),
+    ("bench.load.remote_workers", "RemoteWorkersError"),
     ("servers.common", "ConfigError"),
 )
 DEFAULT_RESULTS = Path("results")
@@ -77,7 +78,10 @@ def add_run_commands(commands) -> None:
     )
     run.add_argument("--scenario", default="default", help="quick, default, full or a .toml path")
     run.add_argument("--label", help="names the run folder (default: the scenario's name)")
-    run.add_argument("--workers", type=int, help="Locust worker processes (0: one process)")
+    run.add_argument("--workers", "--locust-workers", type=int, help="local Locust workers")
+    run.add_argument("--remote-workers", type=int, default=0, help="Locust workers on other hosts")
+    run.add_argument("--master-bind", metavar="ADDR[:PORT]", help="where they connect (port 5557)")
+    run.add_argument("--remote-wait", type=int, default=30, help="seconds each cell waits for them")
     run.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="where run folders go")
     run.add_argument("--no-plots", action="store_true", help="skip drawing the plots")
     run.add_argument(
@@ -85,6 +89,10 @@ def add_run_commands(commands) -> None:
         action="store_true",
         help="do not pin the load generator and the servers to separate cores",
     )
+    worker = commands.add_parser("worker", help="Locust workers on this host for a remote run")
+    worker.add_argument("--master", required=True, metavar="ADDR[:PORT]")
+    worker.add_argument("--processes", type=int, default=1, help="worker processes on this host")
+    worker.add_argument("--wait", type=float, default=300, help="seconds to wait for each master")
     micro = commands.add_parser("micro", help="micro-benchmarks of the auth step, in-process")
     micro.add_argument("--level", choices=("quick", "full"), default="full")
     prof = commands.add_parser(
@@ -183,6 +191,7 @@ def add_read_commands(commands) -> None:
 def command_run(args: argparse.Namespace) -> None:
     from bench import analysis
     from bench.analysis.plots import draw_all
+    from bench.load.remote_workers import RemoteWorkers
     from bench.run import runner, scenario_toml
     from bench.system.datastores import check_named
 
@@ -194,9 +203,10 @@ def command_run(args: argparse.Namespace) -> None:
         )
     if args.workers is not None and args.workers < 0:
         raise scenario_toml.ScenarioError("--workers must be 0 or more")
+    remote = RemoteWorkers.from_options(args.remote_workers, args.master_bind, args.remote_wait)
     check_named(chosen.needs_redis)  # DATABASE_URL, REDIS_URL: before any run folder exists
     job = runner.Runner(
-        chosen, args.results, args.label, args.workers, _print_now, pin=not args.no_pin
+        chosen, args.results, args.label, args.workers, _print_now, not args.no_pin, remote
     )
     try:
         job.run()
@@ -218,6 +228,12 @@ def command_run(args: argparse.Namespace) -> None:
 
 def _print_now(line: str) -> None:
     print(line, flush=True)
+
+
+def command_worker(args: argparse.Namespace) -> None:
+    from bench.run.remote_worker import serve_master
+
+    raise SystemExit(serve_master(args.master, args.processes, args.wait, _print_now))
 
 
 def command_micro(args: argparse.Namespace) -> None:
@@ -355,6 +371,7 @@ def command_live(args: argparse.Namespace) -> None:
 
 COMMANDS = {
     "run": command_run,
+    "worker": command_worker,
     "micro": command_micro,
     "plot": command_plot,
     "compare": command_compare,
