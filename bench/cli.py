@@ -211,7 +211,7 @@ def command_run(args: argparse.Namespace) -> None:
     try:
         job.run()
     except (KeyboardInterrupt, *expected_errors()):
-        kept = len(job.record["cells"])
+        kept = len(job.record.cells)
         print(
             f"authbench: {job.run_dir} keeps its {kept} finished cells and says how the run ended",
             file=sys.stderr,

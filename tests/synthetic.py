@@ -1,7 +1,8 @@
-"""Synthetic runs for the read-side tests, written the way the harness writes a run: the scenario
-through the real scenario types (so run.json records the same facts and roles), paired cells with
-per-second HdrHistograms in latency files, closed-loop cells with CPU figures. Every figure is
-chosen by the test, so its truth is known."""
+"""Synthetic runs for the read-side tests, written the way the harness writes a run: through the
+results format's types (bench.results: a test cannot write a shape the harness never writes),
+the scenario through the real scenario types (so run.json records the same facts and roles),
+paired cells with per-second HdrHistograms in latency files, closed-loop cells with CPU figures.
+Every figure is chosen by the test, so its truth is known."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import numpy as np
 
 from bench import analysis
 from bench.load.recorder import Recorder
+from bench.results import RunRecord, write_run
+from bench.results.run_settings import Environment, RunSettings
 from bench.run.scenario import PairedSpec, Scenario, ServerSpec
 
 START = 1_000
@@ -87,23 +90,58 @@ def paired_cells(
                 cell.rate,
                 **(extra(cell, spec.label) if extra else {}),
             )
+        requests = per_second * seconds * len(cell.arms)
         cells.append(
             {
                 "id": cell.id,
+                "index": cell.index,
                 "model": "paired" if cell.rate else "paired_unloaded",
                 "group": cell.group.name,
                 "users": cell.users,
                 "rate": cell.rate,
                 "repeat": cell.repeat,
-                "requests": per_second * seconds * len(cell.arms),
-                "window": {"start": START, "end": START + seconds, "duration_s": seconds},
+                "seed": cell.group.seed * 1000 + cell.index,
+                "locust_workers": 0,
                 "latency_file": f"cells/{cell.id}/latency.json",
-                "arms": arms,
-                "server_cores_busy": 0.5,
+                "arm_order": [spec.label for spec in cell.arms],
+                "cpu_affinity": {"load_generator": [0], "servers": [1], "postgres": [1]},
+                "window": window(seconds),
+                "requests": requests,
+                "arrivals": arrivals(cell.rate),
+                "load_generator_peak_core": 0.5,
                 "load_generator_bound": False,
+                "server_cores_busy": 0.5,
+                "arms": arms,
+                **counts(requests),
             }
         )
     return cells
+
+
+def window(seconds: int = 10) -> dict[str, int]:
+    return {"start": START, "end": START + seconds, "duration_s": seconds}
+
+
+def arrivals(rate: float | None) -> dict[str, Any] | None:
+    return {"process": "poisson", "seed": 1, "gap_cv": 1.0} if rate else None
+
+
+def db_delay(set_ms: float, added_ms: float) -> dict[str, float]:
+    """A delay proxy's calibration: `set_ms` asked, `added_ms` measured."""
+    return {
+        "set_rtt_ms": set_ms,
+        "direct_rtt_us": 80.0,
+        "proxied_rtt_us": 80.0 + added_ms * 1000,
+        "added_rtt_ms": added_ms,
+    }
+
+
+def counts(requests: int) -> dict[str, Any]:
+    return {
+        "recorded_requests_total": requests,
+        "locust_requests_total": requests,
+        "counts_agree": True,
+    }
 
 
 def arm_figures(
@@ -118,12 +156,20 @@ def arm_figures(
     hits: int = 0,
     **more: Any,
 ) -> dict[str, Any]:
+    cpu = {"server": server_us, "postgres": postgres_us, "redis": redis_us, "load_generator": 90.0}
     figures = {
         "label": spec.label,
         "server": spec.server,
         "settings": spec.settings,
+        "server_workers": spec.workers,
+        "path": spec.path,
+        "window": window(),
         "requests": requests,
+        "ok": requests,
+        "statuses": {"200": requests},
+        "throughput_rps": requests / 10,
         "ok_rps": requests / 10,
+        "offered_rps": rate,
         "error_count": 0,
         "late_starts": late,
         "latency_us": {
@@ -136,15 +182,18 @@ def arm_figures(
         },
         "corrected_latency_us": {"p50": p50 * 1.02, "p99": p50 * 3.1, "max": p50 * 10},
         "auth_us": {"p50": p50 / 3},
-        "cpu_us_per_request": {
-            "server": server_us,
-            "postgres": postgres_us,
-            "redis": redis_us,
-            "load_generator": 90.0,
-        },
+        "cache_hits": hits,
         "cache_hit_share": hits / requests if requests else None,
+        "arrivals": arrivals(rate),
+        "cpu_seconds": {group: us * requests / 1e6 for group, us in cpu.items()},
+        "cpu_us_per_request": cpu,
+        "cpu_cores_busy": {group: us * requests / 1e7 for group, us in cpu.items()},
+        "cpu_processes": {group: 1 for group in cpu},
+        "load_generator_peak_core": 0.5,
+        "load_generator_cpu_warnings": 0,
         "load_generator_bound": False,
-        "arrivals": {"process": "poisson", "seed": 1, "gap_cv": 1.0} if rate else None,
+        "distributed": False,
+        "timeline": [],
     }
     figures.update(more)
     return figures
@@ -161,32 +210,133 @@ def closed_cell(
     busy: float = 0.9,
 ) -> dict[str, Any]:
     spec = ServerSpec(label, kind)
+    requests = int(rps * 10)
     return {
         "id": f"{label}-closed-{repeat}",
+        "index": repeat,
         "model": "closed",
         "users": users,
         "rate": None,
         "repeat": repeat,
+        "locust_workers": 0,
         "server_cores_busy": busy,
-        **arm_figures(spec, 600.0, int(rps * 10), None, server_us, postgres_us, ok_rps=rps),
+        **counts(requests),
+        **arm_figures(spec, 600.0, requests, None, server_us, postgres_us, ok_rps=rps),
     }
 
 
-def write(path: Path, sc: Scenario, cells: list[dict], **extra: Any) -> analysis.Run:
-    """run.json as the harness writes it (current format), then loaded as the notebooks do."""
+def record(
+    sc: Scenario,
+    cells: list[dict],
+    settings: dict[str, Any] | None = None,
+    **extra: Any,
+) -> RunRecord:
+    """A finished run as the harness records it, through the format's types: `settings`
+    changes the run's settings, `extra` adds experiments (micro, revocation, availability)."""
+    chosen = {
+        "late_after_ms": 2.0,
+        "locust_workers": 0,
+        "seed_kdf": "scrypt n=1024 r=8 p=1",
+        "pinned": False,
+        "cpu_layout": None,
+        **(settings or {}),
+    }
+    return RunRecord(
+        label="synthetic",
+        status="complete",
+        started_at="2026-12-01T00:00:00+00:00",
+        finished_at="2026-12-01T00:10:00+00:00",
+        scenario=sc.record(),
+        settings=RunSettings.model_validate(chosen),
+        environment=Environment(cpu_model="synthetic", cpu_count=2),
+        planned_cells=len(cells),
+        cells=cells,
+        **extra,
+    )
+
+
+def write(
+    path: Path,
+    sc: Scenario,
+    cells: list[dict],
+    settings: dict[str, Any] | None = None,
+    **extra: Any,
+) -> analysis.Run:
+    """run.json as the harness writes it (the current format, through its types), then loaded
+    as the notebooks do."""
     path.mkdir(parents=True, exist_ok=True)
     (path / "cells").mkdir(exist_ok=True)
-    meta = {
-        "format": 2,
-        "status": "complete",
-        "scenario": sc.as_dict(),
-        "settings": {"saturated_core_fraction": 0.9, "late_after_ms": 2.0},
-        "environment": {"cpu_model": "synthetic", "cpu_count": 2},
-        "cells": cells,
-        **extra,
-    }
-    (path / "run.json").write_text(json.dumps(meta))
+    write_run(path, record(sc, cells, settings, **extra))
     return analysis.load(path)
+
+
+def timing(name: str, us: float, group: str = "g") -> dict[str, Any]:
+    """One micro-benchmark timed at `us` µs per call, with a narrow spread."""
+    return {
+        "name": name,
+        "group": group,
+        "us_median": us,
+        "us_min": us * 0.9,
+        "us_p25": us * 0.95,
+        "us_p75": us * 1.05,
+        "batches": 5,
+        "calls_per_batch": 10,
+        "note": "",
+    }
+
+
+def micro(token_bytes: dict[str, int] | None = None, **figures: float) -> dict[str, Any]:
+    """Micro-benchmarks timed at `figures` (name=µs), and the tokens' sizes."""
+    sizes = token_bytes or {"opaque": 43, "HS256": 288, "RS256": 587}
+    return {
+        "level": "quick",
+        "timings": [timing(name, us) for name, us in figures.items()],
+        "token_bytes": sizes,
+        "authorization_header_bytes": {k: v + 22 for k, v in sizes.items()},
+    }
+
+
+def revocation(label: str = "session", kind: str = "session", **changes: Any) -> dict[str, Any]:
+    """The revocation probe of one server: refused at once unless `changes` say otherwise."""
+    return {
+        "label": label,
+        "server": kind,
+        "settings": {},
+        "hosts": 2,
+        "logout_status": 204,
+        "probe_for_s": 3.0,
+        "probes": 300,
+        "accepted_after_logout": 0,
+        "last_accepted_ms": None,
+        "first_refused_ms": 0.0,
+        "still_accepted_at_end": False,
+        "token_valid_for_s": None,
+        "other_statuses": [],
+        "samples": [],
+        **changes,
+    }
+
+
+def availability(label: str = "session", kind: str = "session", **changes: Any) -> dict[str, Any]:
+    """The availability experiment of one server: failed closed, recovered; `changes` alter it."""
+    return {
+        "label": label,
+        "server": kind,
+        "settings": {},
+        "store": "postgres",
+        "revoked_accepted": 0,
+        "unanswered_before_sigterm": 0,
+        "slowest_answer_ms": 12.4,
+        "outage_statuses": {"503": 50},
+        "recovered_after_s": 0.003,
+        "after_sigterm_statuses": {"0": 12},
+        "events": {"database_down": 3.0, "database_up": 6.2},
+        "timeline": [],
+        "probes": [],
+        "rate": 200.0,
+        "duration_s": 14,
+        **changes,
+    }
 
 
 def run_sentences() -> dict[str, Callable]:

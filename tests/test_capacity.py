@@ -7,17 +7,15 @@ from pathlib import Path
 import pytest
 
 from bench import analysis
+from bench.run.scenario import ServerSpec
+from tests import synthetic
 
-SERVERS = [
-    {"label": "jwt_auth", "server": "jwt_auth", "settings": {}},
-    {"label": "session", "server": "session", "settings": {}},
-    {
-        "label": "session_redis",
-        "server": "session",
-        "settings": {"AUTHBENCH_SESSION_STORE": "redis"},
-    },
-    {"label": "session_2_workers", "server": "session", "settings": {}, "workers": 2},
-]
+SERVERS = (
+    ServerSpec("jwt_auth", "jwt_auth"),
+    ServerSpec("session", "session"),
+    ServerSpec("session_redis", "session", {"AUTHBENCH_SESSION_STORE": "redis"}),
+    ServerSpec("session_2_workers", "session", workers=2),
+)
 LAYOUT = {"load_generator": [0], "servers": [1]}
 
 
@@ -32,22 +30,17 @@ def closed(
     cpu = {"server": server_us, "postgres": postgres_us, "load_generator": generator_us}
     if redis_us is not None:
         cpu["redis"] = redis_us
-    server = next(s["server"] for s in SERVERS if s["label"] == label)
-    return {
-        "id": f"{label}-closed",
-        "label": label,
-        "server": server,
-        "model": "closed",
-        "users": 16,
-        "rate": None,
-        "repeat": 1,
-        "requests": 10_000,
-        "ok_rps": ok_rps,
-        "error_count": 0,
-        "latency_us": {"p50": 500.0},
-        "cpu_us_per_request": cpu,
-        "load_generator_bound": False,
-    }
+    spec = next(s for s in SERVERS if s.label == label)
+    cell = synthetic.closed_cell(label, spec.server, 1, server_us, postgres_us, rps=ok_rps)
+    cell.update(
+        id=f"{label}-closed",
+        server_workers=spec.workers,
+        requests=10_000,
+        latency_us={"p50": 500.0},
+        cpu_us_per_request=cpu,
+        server_cores_busy=None,
+    )
+    return cell
 
 
 def make_run(session_2_workers_rps: float, generator_us: float = 50.0) -> analysis.Run:
@@ -57,14 +50,9 @@ def make_run(session_2_workers_rps: float, generator_us: float = 50.0) -> analys
         closed("session_redis", 9_500, server_us=80, redis_us=8, generator_us=generator_us),
         closed("session_2_workers", session_2_workers_rps, 80, 25, generator_us=generator_us),
     ]
-    meta = {
-        "status": "complete",
-        "scenario": {"servers": SERVERS},
-        "settings": {"cpu_layout": LAYOUT},
-        "environment": {},
-        "cells": cells,
-    }
-    return analysis.Run(Path("/nonexistent/synthetic"), meta)
+    sc = synthetic.scenario(servers=SERVERS)
+    record = synthetic.record(sc, cells, settings={"cpu_layout": LAYOUT, "pinned": True})
+    return analysis.Run(Path("/nonexistent/synthetic"), record)
 
 
 def test_cores_and_nodes_follow_cpu_per_request():
@@ -101,8 +89,8 @@ def test_model_check_names_the_load_generator_when_it_runs_out_first():
 
 def test_model_check_without_pinning_shares_every_core():
     run = make_run(8_000)
-    run.meta["settings"]["cpu_layout"] = None
-    run.meta["environment"]["cpu_count"] = 2
+    run.record.settings.cpu_layout = None
+    run.record.environment.cpu_count = 2
     (row,) = analysis.model_check_rows(run)
     assert row["predicted_rps"] == pytest.approx(2e6 / 150)  # 100 µs serving + 50 µs sending
     assert row["bottleneck"] == "machine's cores, shared"
@@ -124,11 +112,11 @@ def test_model_check_sentence_follows_the_miss(measured, words, not_words):
 
 def test_model_check_sentence_says_when_the_cost_per_request_moved():
     dearer = make_run(7_000)
-    dearer.meta["cells"][3]["cpu_us_per_request"].update(server=110, postgres=30)  # 140 µs
+    dearer.cells[3].cpu_us_per_request.update(server=110, postgres=30)  # 140 µs
     said = analysis.model_check_sentence(dearer)
     assert "140 µs of server and store CPU with 2 workers against 100 µs with one: 40% more" in said
     steady = make_run(9_500)
-    steady.meta["cells"][3]["cpu_us_per_request"].update(server=75, postgres=25)
+    steady.cells[3].cpu_us_per_request.update(server=75, postgres=25)
     assert "which the model assumes constant" not in analysis.model_check_sentence(steady)
 
 
@@ -136,7 +124,7 @@ def test_bill_sentence_says_more_or_fewer_cores_than_jwt():
     said = analysis.bill_sentence(make_run(9_000))
     assert "Sessions in PostgreSQL need 30 more cores in all than JWT (1.43x)" in said
     cheap = make_run(9_000)
-    cheap.meta["cells"][1]["cpu_us_per_request"].update(server=30, postgres=10)
+    cheap.cells[1].cpu_us_per_request.update(server=30, postgres=10)
     said = analysis.bill_sentence(cheap)
     assert "need 30 fewer cores" in said and "more cores" not in said
 

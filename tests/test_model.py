@@ -16,8 +16,8 @@ import pytest
 
 from bench import analysis
 from bench.analysis import plots
-from bench.analysis.legacy import upgrade
 from bench.analysis.notebook import open_run
+from bench.results.upgrade import upgrade
 from tests import synthetic
 
 

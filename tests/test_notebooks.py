@@ -18,6 +18,7 @@ from nbclient import NotebookClient
 from bench import analysis
 from bench.analysis import verdicts
 from bench.analysis.notebook import open_run, pointed_at, project_root
+from bench.results.cell_records import PairedCell
 
 NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
 
@@ -87,8 +88,8 @@ def swapped_run(tmp_path_factory) -> Path:
         reference.path, folder, ignore=shutil.ignore_patterns("plots", "*.log", "report.html")
     )
     for cell in reference.cells:
-        if "arms" in cell and {head.a, head.b} <= set(cell["arms"]):
-            path = folder / cell["latency_file"]
+        if isinstance(cell, PairedCell) and {head.a, head.b} <= set(cell.arms):
+            path = folder / cell.latency_file
             latency = json.loads(path.read_text())
             arms = latency["arms"]
             arms[head.a], arms[head.b] = arms[head.b], arms[head.a]

@@ -8,14 +8,13 @@ without an entry in FLIPS fails `test_every_sentence_is_pushed_both_ways`.
 
 from __future__ import annotations
 
-import copy
-import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bench import analysis
+from bench.results import write_run
 from bench.run.scenario import PairedSpec, ServerSpec
 from tests import synthetic
 
@@ -76,25 +75,7 @@ def closed_cells(
 
 
 def micro(**figures: float) -> dict:
-    timings = [
-        {
-            "name": n,
-            "group": "g",
-            "us_median": v,
-            "us_min": v * 0.9,
-            "us_p25": v * 0.95,
-            "us_p75": v * 1.05,
-            "batches": 5,
-            "calls_per_batch": 10,
-            "note": "",
-        }
-        for n, v in figures.items()
-    ]
-    return {
-        "level": "quick",
-        "timings": timings,
-        "token_bytes": {"opaque": 43, "HS256": 288, "RS256": figures.get("rs256_bytes", 587)},
-    }
+    return synthetic.micro({"opaque": 43, "HS256": 288, "RS256": 587}, **figures)
 
 
 # --- the claim ---------------------------------------------------------------------------------
@@ -146,7 +127,7 @@ def flips_runs(tmp):
     )
     for c in cells:
         if "far" in c["arms"]:
-            c["arms"]["far"]["db_delay"] = {"set_rtt_ms": 5, "added_rtt_ms": 5.2}
+            c["arms"]["far"]["db_delay"] = synthetic.db_delay(5, 5.2)
     with_distance = write(tmp / "a", sc, cells)
     bare = write(tmp / "b", *claim_run(tmp / "b", 1_000))
     return with_distance, bare
@@ -284,8 +265,7 @@ def micro_runs(tmp):
 def token_runs(tmp):
     sc = synthetic.scenario()
     big = write(tmp / "a", sc, [], micro=micro(jwt_verify_HS256=30))
-    small_micro = micro(jwt_verify_HS256=30)
-    small_micro["token_bytes"] = {"opaque": 43, "HS256": 60}
+    small_micro = synthetic.micro({"opaque": 43, "HS256": 60}, jwt_verify_HS256=30)
     small = write(tmp / "b", sc, [], micro=small_micro)
     return big, small
 
@@ -417,22 +397,14 @@ def distance_runs(tmp):
     )
 
     def runs(path, far_median):
-        group_run(
-            path,
-            (near, far),
-            group,
-            lambda a, r, rate: {"near": 850, "far": far_median, "jwt_auth": 800}[a],
+        sc = synthetic.scenario(servers=(CONTROL, PG, JWT, near, far), groups=(group,))
+        cells = synthetic.paired_cells(
+            path, sc, lambda a, r, rate: {"near": 850, "far": far_median, "jwt_auth": 800}[a]
         )
-        meta = json.loads((path / "run.json").read_text())
-        for c in meta["cells"]:
-            for label, arm in c["arms"].items():
-                if label in ("near", "far"):
-                    arm["db_delay"] = {
-                        "set_rtt_ms": 5 if label == "far" else 0,
-                        "added_rtt_ms": 5.1 if label == "far" else 0.05,
-                    }
-        (path / "run.json").write_text(json.dumps(meta))
-        return analysis.load(path)
+        for c in cells:
+            c["arms"]["near"]["db_delay"] = synthetic.db_delay(0, 0.05)
+            c["arms"]["far"]["db_delay"] = synthetic.db_delay(5, 5.1)
+        return write(path, sc, cells)
 
     return runs(tmp / "a", 6_000), runs(tmp / "b", 830)
 
@@ -527,16 +499,7 @@ def runtime_runs(tmp, undecided: bool = False):
 
 # --- experiments outside the grid ---------------------------------------------------------------
 
-OUTAGE = {
-    "label": "session",
-    "store": "postgres",
-    "outage_statuses": {"503": 50},
-    "events": {"database_down": 3.0, "database_up": 6.2},
-    "recovered_after_s": 0.003,
-    "slowest_answer_ms": 12.4,
-    "revoked_accepted": 0,
-    "after_sigterm_statuses": {"0": 12},
-}
+OUTAGE = synthetic.availability()
 
 
 def availability_runs(tmp):
@@ -560,33 +523,16 @@ def failure_runs(tmp):
 
 def revocation_runs(tmp):
     sc = synthetic.scenario()
-    probe = {
-        "label": "session",
-        "hosts": 2,
-        "logout_status": 204,
-        "accepted_after_logout": 0,
-        "last_accepted_ms": None,
-        "still_accepted_at_end": False,
-        "probe_for_s": 3,
-        "token_valid_for_s": None,
-    }
-    refused = write(tmp / "a", sc, [], revocation=[probe])
-    kept = write(
-        tmp / "b",
-        sc,
-        [],
-        revocation=[
-            {
-                **probe,
-                "label": "jwt_auth",
-                "accepted_after_logout": 300,
-                "last_accepted_ms": 2990.0,
-                "still_accepted_at_end": True,
-                "token_valid_for_s": 3596,
-            }
-        ],
+    refused = write(tmp / "a", sc, [], revocation=[synthetic.revocation()])
+    kept = synthetic.revocation(
+        "jwt_auth",
+        "jwt_auth",
+        accepted_after_logout=300,
+        last_accepted_ms=2990.0,
+        still_accepted_at_end=True,
+        token_valid_for_s=3596,
     )
-    return refused, kept
+    return refused, write(tmp / "b", sc, [], revocation=[kept])
 
 
 def capacity_runs(tmp):
@@ -598,17 +544,8 @@ def capacity_runs(tmp):
         cells += [
             synthetic.closed_cell("s2", "session", r, 90, 25, rps=measured_rps) for r in (1, 2, 3)
         ]
-        meta_extra = {
-            "settings": {
-                "cpu_layout": {"servers": [1], "load_generator": [0]},
-                "saturated_core_fraction": 0.9,
-            }
-        }
-        write(path, sc, cells)
-        meta = json.loads((path / "run.json").read_text())
-        meta["settings"].update(meta_extra["settings"])
-        (path / "run.json").write_text(json.dumps(meta))
-        return analysis.load(path)
+        layout = {"cpu_layout": {"servers": [1], "load_generator": [0]}, "pinned": True}
+        return write(path, sc, cells, settings=layout)
 
     return runs(tmp / "a", 9_500), runs(tmp / "b", 4_000)
 
@@ -714,11 +651,9 @@ def test_the_words_follow_the_data(tmp_path, name):
 def test_compare_sentence_blames_the_machine_only_when_the_machines_differ(tmp_path):
     a = write(tmp_path / "a", *claim_run(tmp_path / "a", 1_000))
     b = write(tmp_path / "b", *claim_run(tmp_path / "b", 2_000))
-    meta = copy.deepcopy(b.meta)
-    meta["environment"]["hostname"] = "elsewhere"
-    for key in ("path",):
-        meta.pop(key, None)
-    (tmp_path / "b" / "run.json").write_text(json.dumps(meta))
+    moved = b.record.model_copy(deep=True)
+    moved.environment.hostname = "elsewhere"
+    write_run(tmp_path / "b", moved)
     other_machine = analysis.load(tmp_path / "b")
     assert "the machine moved the number" in analysis.compare_sentence(a, other_machine)
     assert "something changed between the runs" in analysis.compare_sentence(a, b)

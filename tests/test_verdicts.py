@@ -155,9 +155,7 @@ def test_verdict_json_has_every_decided_comparison(tmp_path):
 
 
 def test_verdict_command_on_a_run_without_paired_cells_says_so(tmp_path):
-    (tmp_path / "cells").mkdir()
-    meta = {"status": "complete", "scenario": {}, "environment": {}, "cells": []}
-    (tmp_path / "run.json").write_text(json.dumps(meta))
+    synthetic.write(tmp_path, synthetic.scenario(), [])
     done = subprocess.run(
         [sys.executable, "-m", "bench", "verdict", str(tmp_path)], capture_output=True, text=True
     )

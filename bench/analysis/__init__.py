@@ -3,8 +3,8 @@
 Nothing here starts a process or imports the run side (an import-linter contract checks it):
 everything a conclusion needs is read from the run folder. By topic:
 
-- `runs`, `model`: loading a run (older formats through `legacy`), its rows, and the typed
-  model of who is who in it (servers, paired groups and their roles, thresholds);
+- `runs`, `model`: loading a run (bench.results: typed records, older formats upgraded), its
+  rows, and the model of who is who in it (servers, paired groups and their roles, thresholds);
 - `intervals`, `latency_files`, `verdicts`: the one verdict rule of the paired design and its
   statistics; `cpu_ratios`: CPU per request by role and load; `answer`: the answer in a sentence;
 - `under_load`: the summary per server and the under-load sentences;
@@ -44,6 +44,7 @@ from bench.analysis.availability import (
     availability_rows,
     availability_sentence,
     failure_mode_sentence,
+    measured_availability,
 )
 from bench.analysis.capacity import (
     LOOKUP_FLOOR_US,
@@ -128,9 +129,12 @@ from bench.analysis.runs import (
     measured_figures,
     median,
     micro_figure,
+    micro_rows,
+    micro_timings,
     points,
     saturated_fraction,
     spread,
+    token_sizes,
 )
 from bench.analysis.runtimes import (
     RUNTIME_NAMES,
@@ -276,10 +280,13 @@ __all__ = [
     "hierarchical_bootstrap",
     "load",
     "load_generator_sentence",
+    "measured_availability",
     "measured_figures",
     "median",
     "micro_figure",
+    "micro_rows",
     "micro_sentence",
+    "micro_timings",
     "model_check_rows",
     "model_check_sentence",
     "named",
@@ -326,6 +333,7 @@ __all__ = [
     "tag",
     "tail_sentence",
     "token_size_sentence",
+    "token_sizes",
     "variant_pairs",
     "variant_rows",
     "variant_sentence",

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from bench.analysis import verdicts
-from bench.analysis.runs import Run, arm_figures, micro_figure
+from bench.analysis.runs import Run, arm_figures, micro_figure, token_sizes
 
 
 def algorithm_rows(run: Run) -> list[dict[str, Any]]:
     """Per JWT arm of the groups answering "algorithms": the algorithm, its verify and sign
     in-process, CPU per request and latency in the paired cells, the paired verdict against the
     baseline arm, and its token size."""
-    sizes = (run.micro or {}).get("token_bytes", {})
+    sizes = token_sizes(run)
     rows = []
     for group in run.model.groups_for("algorithms"):
         judged = {

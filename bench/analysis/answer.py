@@ -38,10 +38,10 @@ def condition(run: Run, row: verdicts.PairVerdict) -> str:
     """Where and how it was measured, in a phrase."""
     a = run.model.server(row.a)
     store = STORE_NAMES.get(a.store or "", "the store")
-    env = run.meta.get("environment", {})
+    env = run.record.environment
     near = (
         "on the same host"
-        if a.db_delay_ms is None and env.get("postgres_source", "embedded") == "embedded"
+        if a.db_delay_ms is None and (env.postgres_source or "embedded") == "embedded"
         else "where DATABASE_URL put it"
     )
     load = (
@@ -49,8 +49,8 @@ def condition(run: Run, row: verdicts.PairVerdict) -> str:
         if row.rate is None
         else f"{row.rate:,.0f} requests per second in total, {row.arrivals or 'poisson'} arrivals"
     )
-    cpu = env.get("cpu_model") or "this machine"
-    cores = env.get("cpu_count")
+    cpu = env.cpu_model or "this machine"
+    cores = env.cpu_count
     return (
         f"On this machine ({cpu}{f', {cores} cores' if cores else ''}), with {store} {near}, "
         f"GET {a.path}, at {load}"

@@ -4,7 +4,7 @@ per-call key checks). Each sentence picks its words from the micro-benchmarks it
 
 from __future__ import annotations
 
-from bench.analysis.runs import Run, micro_figure
+from bench.analysis.runs import Run, micro_figure, token_sizes
 
 
 def micro_sentence(run: Run) -> str:
@@ -39,7 +39,7 @@ def micro_sentence(run: Run) -> str:
 
 
 def token_size_sentence(run: Run) -> str:
-    sizes = (run.micro or {}).get("token_bytes")
+    sizes = token_sizes(run)
     if not sizes:
         return "This run recorded no token sizes."
     opaque = sizes["opaque"]

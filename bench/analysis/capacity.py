@@ -166,14 +166,14 @@ def saturation_rows(run: Run, pg_node_cores: int = PG_NODE_CORES) -> list[dict[s
 def revocation_window_rows(run: Run) -> list[dict[str, Any]]:
     """How long a logged-out token keeps working in each design: measured where the run has the
     revocation experiment, else what the design allows by construction."""
-    measured = {r["label"]: r for r in run.meta.get("revocation") or []}
+    measured = {r.label: r for r in run.record.revocation}
     rows = []
     for scheme, label in scheme_servers(run):
         server = run.model.server(label)
         probe = measured.get(label)
         cache_s = server.cache_ttl_s
         if not server.revocable:
-            lifetime = probe.get("token_valid_for_s") if probe else None
+            lifetime = probe.token_valid_for_s if probe else None
             window = (
                 f"the token's lifetime ({lifetime:,.0f} s left at logout)"
                 if lifetime
@@ -187,8 +187,8 @@ def revocation_window_rows(run: Run) -> list[dict[str, Any]]:
             {
                 "scheme": scheme,
                 "window": window,
-                "accepted_after_logout": probe["accepted_after_logout"] if probe else None,
-                "last_accepted_ms": probe["last_accepted_ms"] if probe else None,
+                "accepted_after_logout": probe.accepted_after_logout if probe else None,
+                "last_accepted_ms": probe.last_accepted_ms if probe else None,
             }
         )
     rows.append(
@@ -205,10 +205,10 @@ def revocation_window_rows(run: Run) -> list[dict[str, Any]]:
 def _cores(run: Run) -> tuple[int, int] | int | None:
     """Cores of the servers (with their stores) and of the load generator, as pinned; or the
     machine's core count, shared by all of them, for a run with --no-pin."""
-    layout = run.meta.get("settings", {}).get("cpu_layout")
+    layout = run.record.settings.cpu_layout
     if layout:
-        return len(layout["servers"]), len(layout["load_generator"])
-    return run.meta.get("environment", {}).get("cpu_count")
+        return len(layout.servers), len(layout.load_generator)
+    return run.record.environment.cpu_count
 
 
 def model_check_rows(run: Run) -> list[dict[str, Any]]:

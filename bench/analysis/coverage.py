@@ -132,7 +132,7 @@ def complete_runs_of(runs: Sequence[Run], scenario: str) -> list[Run]:
     found = [
         r
         for r in runs
-        if r.meta["status"] == "complete" and r.meta["scenario"].get("name") == Path(scenario).stem
+        if r.record.status == "complete" and r.record.scenario.name == Path(scenario).stem
     ]
     if len(found) < 2:
         raise ResultsError(

@@ -7,6 +7,7 @@ from typing import Any
 
 from bench.analysis import verdicts
 from bench.analysis.runs import STORE_NAMES, Run, cell_rows, measured_figures, median, points
+from bench.results.cell_records import DbDelay
 
 
 def _sweep(run: Run, store: str):
@@ -29,10 +30,10 @@ def distance_rows(run: Run, store: str = "postgres") -> list[dict[str, Any]]:
     group, delayed = _sweep(run, store)
     if group is None:
         return []
-    calibrations: dict[str, list[dict[str, Any]]] = {}
-    for _, figures, _ in measured_figures(run):
-        if figures["label"] in delayed and figures.get("db_delay"):
-            calibrations.setdefault(figures["label"], []).append(figures["db_delay"])
+    calibrations: dict[str, list[DbDelay]] = {}
+    for m in measured_figures(run):
+        if m.figures.label in delayed and m.figures.db_delay:
+            calibrations.setdefault(m.figures.label, []).append(m.figures.db_delay)
     by_arm = {
         r.a: r
         for r in verdicts.paired_verdicts(run, group=group.name)
@@ -54,7 +55,7 @@ def distance_rows(run: Run, store: str = "postgres") -> list[dict[str, Any]]:
                 "server": label,
                 "store": store,
                 "set_rtt_ms": run.model.server(label).db_delay_ms,
-                "measured_rtt_ms": median(c["added_rtt_ms"] for c in cal),
+                "measured_rtt_ms": median(c.added_rtt_ms for c in cal),
                 "rate": v.rate if v else f.get("rate"),
                 "p50_us": v.a_p50_us if v else None,
                 "auth_share": (f["auth_p50_us"] / f["p50_us"])

@@ -1,10 +1,9 @@
-"""The paired cells' latency files, read back: per group, rate, repeat and arm, the recorded
-latencies of every measured second (what the bootstrap resamples)."""
+"""The paired cells' latency files, decoded: per group, rate, repeat and arm, the recorded
+latencies of every measured second (what the intervals and the drift check read). The files
+are read by bench.results.load_latency, the cells come from the loaded run."""
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,8 @@ import numpy as np
 from hdrh.histogram import HdrHistogram
 
 from bench.analysis.intervals import Seconds, weighted_quantile
+from bench.results import RUN_FILE, load_latency
+from bench.results.cell_records import Cell, PairedCell
 
 
 def seconds_of(encoded: dict[str, Any], start: int, end: int, kind: str = "service") -> Seconds:
@@ -35,29 +36,36 @@ def seconds_of(encoded: dict[str, Any], start: int, end: int, kind: str = "servi
     return out
 
 
-@lru_cache(maxsize=8)
-def _paired_data(run_dir: str, stamp: int) -> dict[Any, dict[int, dict[str, Seconds]]]:
+PairedData = dict[tuple[str, float | None], dict[int, dict[str, Seconds]]]
+# Decoded runs by (folder, run.json's modification time): decoding is the slow part.
+_DECODED: dict[tuple[str, int], PairedData] = {}
+_KEEP = 8
+
+
+def _decode(run_dir: Path, cells: list[Cell]) -> PairedData:
     """{(group, rate or None for unloaded): {repeat: {arm: Seconds}}} from the latency files."""
-    meta = json.loads((Path(run_dir) / "run.json").read_text())
-    found: dict[Any, dict[int, dict[str, Seconds]]] = {}
-    for cell in meta.get("cells", []):
-        if "arms" not in cell or "window" not in cell:
+    found: PairedData = {}
+    for cell in cells:
+        if not isinstance(cell, PairedCell):
             continue
-        path = Path(run_dir) / cell["latency_file"]
-        if not path.is_file():
+        latency = load_latency(run_dir, cell)
+        if latency is None:
             continue
-        latency = json.loads(path.read_text())
-        start, end = cell["window"]["start"], cell["window"]["end"]
-        key = (cell.get("group", "main"), cell["rate"])
-        found.setdefault(key, {})[cell["repeat"]] = {
+        start, end = cell.window.start, cell.window.end
+        found.setdefault((cell.group, cell.rate), {})[cell.repeat] = {
             arm: seconds_of(encoded, start, end) for arm, encoded in latency.get("arms", {}).items()
         }
     return found
 
 
-def paired_data(run) -> dict[Any, dict[int, dict[str, Seconds]]]:
-    path = Path(run.path)
-    return _paired_data(str(path.resolve()), (path / "run.json").stat().st_mtime_ns)
+def paired_data(run) -> PairedData:
+    path = Path(run.path).resolve()
+    key = (str(path), (path / RUN_FILE).stat().st_mtime_ns)
+    if key not in _DECODED:
+        while len(_DECODED) >= _KEEP:
+            _DECODED.pop(next(iter(_DECODED)))
+        _DECODED[key] = _decode(path, run.cells)
+    return _DECODED[key]
 
 
 def per_second_medians(a: Seconds, b: Seconds, q: float = 0.5) -> list[float]:

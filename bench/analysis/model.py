@@ -1,8 +1,8 @@
 """A typed model of a run: who the servers are, what each paired group asks, which pair is its
 headline, which arm is a variant of which, and the thresholds the run applied.
 
-Everything here is read from what the run recorded (run.json), once; older formats arrive
-through bench.analysis.legacy. Nothing on the read side interprets a group's name, an arm's
+Everything here is read from what the run recorded (bench.results: the scenario as run and the
+thresholds), once; older formats arrive upgraded. Nothing on the read side interprets a group's name, an arm's
 label or a setting string: it asks this model. Rename every group and arm of a run, and the
 same sentences, verdicts and figures come out with the new names.
 """
@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-DEFAULT_MARGIN_FRACTION = 0.10  # the one home of the default margin: 10% of the baseline's median
+from bench.results import RunRecord
+from bench.results.run_settings import DEFAULT_MARGIN_FRACTION, Thresholds
+from bench.results.scenario_records import PairedGroupRecord, PairRecord, ServerRecord
 
 
 @dataclass(frozen=True)
@@ -87,18 +89,6 @@ class Group:
 
 
 @dataclass(frozen=True)
-class Thresholds:
-    """What the run applied, and what the verdict rule needs."""
-
-    saturated_core_fraction: float = 0.9
-    late_after_ms: float = 2.0
-    max_late_share: float = 0.05  # above it, the client did not keep its schedule
-    min_repeats: int = 2
-    min_requests_per_arm: int = 200  # per repeat: fewer, and a median says little
-    confidence: float = 0.95
-
-
-@dataclass(frozen=True)
 class RunModel:
     servers: dict[str, Server]
     groups: tuple[Group, ...]
@@ -143,63 +133,57 @@ class RunModel:
         return self.server(label).role
 
 
-def _server(entry: dict[str, Any]) -> Server:
+def _server(entry: ServerRecord) -> Server:
     return Server(
-        label=entry["label"],
-        kind=entry["server"],
-        path=entry.get("path", "/me"),
-        settings=dict(entry.get("settings") or {}),
-        workers=entry.get("workers", 1),
-        db_delay_ms=entry.get("db_delay_ms"),
-        store=entry.get("store"),
-        revocable=bool(entry.get("revocable")),
-        algorithm=entry.get("algorithm"),
-        cache_ttl_s=float(entry.get("cache_ttl_s") or 0.0),
-        profile_query=entry.get("profile_query"),
-        runtime=entry.get("runtime") or "python",
+        label=entry.label,
+        kind=entry.server,
+        path=entry.path,
+        settings=dict(entry.settings),
+        workers=entry.workers,
+        db_delay_ms=entry.db_delay_ms,
+        store=entry.store,
+        revocable=entry.revocable,
+        algorithm=entry.algorithm,
+        cache_ttl_s=entry.cache_ttl_s,
+        profile_query=entry.profile_query,
+        runtime=entry.runtime,
     )
 
 
-def _pair(entry: dict[str, Any]) -> Pair:
-    return Pair(entry["a"], entry["b"], entry.get("kind", "compare"), entry.get("differs") or {})
+def _pair(entry: PairRecord) -> Pair:
+    return Pair(entry.a, entry.b, entry.kind, dict(entry.differs))
 
 
-def _group(entry: dict[str, Any]) -> Group:
-    roles = entry["roles"]
-    pairs = tuple(_pair(p) for p in roles["pairs"])
-    head = tuple(roles["headline"])
-    headline = next(p for p in pairs if (p.a, p.b) == head)
+def _group(entry: PairedGroupRecord) -> Group:
+    roles = entry.roles
+    pairs = tuple(_pair(p) for p in roles.pairs)
+    headline = next(p for p in pairs if (p.a, p.b) == tuple(roles.headline))
     a_a = next((p for p in pairs if p.is_a_a), None)
-    margin = entry.get("margin_fraction")
     return Group(
-        name=entry.get("name", "main"),
-        question=entry.get("question", "claim"),
-        arms=tuple(entry["arms"]),
+        name=entry.name,
+        question=entry.question,
+        arms=tuple(entry.arms),
         pairs=pairs,
         headline=headline,
-        baseline=roles["baseline"],
+        baseline=roles.baseline,
         a_a=a_a,
-        rates=tuple(entry.get("rates") or ()),
-        unloaded=entry.get("unloaded", True),
-        margin_fraction=DEFAULT_MARGIN_FRACTION if margin is None else margin,
-        margin_us=entry.get("margin_us"),
-        arrivals=entry.get("arrivals"),
-        tokens=entry.get("tokens") or 0,
+        rates=tuple(entry.rates),
+        unloaded=entry.unloaded,
+        margin_fraction=entry.margin_fraction,
+        margin_us=entry.margin_us,
+        arrivals=entry.arrivals,
+        tokens=entry.tokens,
     )
 
 
-def build(meta: dict[str, Any]) -> RunModel:
-    """The model of an upgraded run.json (bench.analysis.legacy.upgrade)."""
-    scenario = meta["scenario"]
-    servers = {s["label"]: _server(s) for s in scenario.get("servers") or []}
-    groups = tuple(_group(g) for g in scenario.get("paired") or [])
+def build(run: RunRecord) -> RunModel:
+    """The model of a run as it recorded it (any format, upgraded on load)."""
+    servers = {s.label: _server(s) for s in run.scenario.servers}
+    groups = tuple(_group(g) for g in run.scenario.paired)
     for group in groups:
         if group.a_a and group.a_a.a not in servers:
             original = servers[group.a_a.b]
             servers[group.a_a.a] = Server(
                 **{**original.__dict__, "label": group.a_a.a, "copy_of": original.label}
             )
-    recorded = {**meta.get("settings", {}), **meta.get("statistics", {})}
-    known = Thresholds.__dataclass_fields__
-    thresholds = Thresholds(**{k: v for k, v in recorded.items() if k in known})
-    return RunModel(servers, groups, thresholds)
+    return RunModel(servers, groups, run.settings)

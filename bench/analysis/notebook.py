@@ -39,18 +39,15 @@ def pointed_at(parameters: str, run_dir: Path | str) -> str:
 
 def describe(run: Run) -> str:
     """One paragraph of Markdown: what was measured, where and when."""
-    env, scenario = run.meta["environment"], run.meta["scenario"]
-    cells = len(run.cells)
-    planned = run.meta.get("planned_cells", cells)
-    status = run.meta["status"] if run.meta["status"] == "complete" else f"**{run.meta['status']}**"
-    commit = (env.get("git_commit") or "unknown")[:10] + (
-        " (dirty)" if env.get("git_dirty") else ""
-    )
+    record = run.record
+    env = record.environment
+    status = record.status if record.status == "complete" else f"**{record.status}**"
+    commit = (env.git_commit or "unknown")[:10] + (" (dirty)" if env.git_dirty else "")
     return (
-        f"Run `{run.name}`: scenario **{scenario['name']}**, {cells} of {planned} cells, {status}; "
-        f"started {run.meta.get('started_at')}. Machine: {env.get('cpu_model')} "
-        f"({env.get('cpu_count')} cores), {env.get('os_release')}, Python {env.get('python_version')}, "
-        f"PostgreSQL {env.get('postgres_version')}, PyJWT {env.get('package_pyjwt')}, "
-        f"asyncpg {env.get('package_asyncpg')}, Locust {env.get('package_locust')}; "
-        f"authbench commit {commit}. Load average at start: {env.get('load_average_1m')}."
+        f"Run `{run.name}`: scenario **{record.scenario.name}**, {len(record.cells)} of "
+        f"{record.planned_cells} cells, {status}; started {record.started_at}. Machine: "
+        f"{env.cpu_model} ({env.cpu_count} cores), {env.os_release}, Python {env.python_version}, "
+        f"PostgreSQL {env.postgres_version}, PyJWT {env.package('pyjwt')}, "
+        f"asyncpg {env.package('asyncpg')}, Locust {env.package('locust')}; "
+        f"authbench commit {commit}. Load average at start: {env.load_average_1m}."
     )

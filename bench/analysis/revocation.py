@@ -13,16 +13,16 @@ from bench.analysis.runs import Run, arm_figures
 def revocation_rows(run: Run) -> list[dict[str, Any]]:
     return [
         {
-            "server": r["label"],
-            "hosts": r.get("hosts"),
-            "logout_status": r["logout_status"],
-            "accepted_after_logout": r["accepted_after_logout"],
-            "last_accepted_ms": r["last_accepted_ms"],
-            "still_accepted_at_end": r["still_accepted_at_end"],
-            "probe_for_s": r["probe_for_s"],
-            "token_valid_for_s": r.get("token_valid_for_s"),
+            "server": r.label,
+            "hosts": r.hosts,
+            "logout_status": r.logout_status,
+            "accepted_after_logout": r.accepted_after_logout,
+            "last_accepted_ms": r.last_accepted_ms,
+            "still_accepted_at_end": r.still_accepted_at_end,
+            "probe_for_s": r.probe_for_s,
+            "token_valid_for_s": r.token_valid_for_s,
         }
-        for r in run.meta.get("revocation") or []
+        for r in run.record.revocation
     ]
 
 

@@ -14,25 +14,27 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from bench.analysis.legacy import upgrade
 from bench.analysis.model import RunModel, build
-from bench.results import load_run
+from bench.results import RunRecord, load_run
+from bench.results.cell_records import Cell, Measurement
+from bench.results.experiment_records import MicroRecord, Timing
 
 CPU_GROUPS = ("server", "postgres", "redis", "load_generator")
 
 
 @dataclass
 class Run:
+    """A run folder and what it recorded, of any format read as the current one."""
+
     path: Path
-    meta: dict[str, Any]
+    record: RunRecord
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
-        self.meta = upgrade(self.meta)  # a run of any format reads as the current one
 
     @property
-    def cells(self) -> list[dict[str, Any]]:
-        return self.meta["cells"]
+    def cells(self) -> list[Cell]:
+        return self.record.cells
 
     @property
     def name(self) -> str:
@@ -50,7 +52,7 @@ class Run:
     @cached_property
     def model(self) -> RunModel:
         """Who is who in this run, as it recorded it (bench.analysis.model)."""
-        return build(self.meta)
+        return build(self.record)
 
     @property
     def a_a_labels(self) -> set[str]:
@@ -59,11 +61,11 @@ class Run:
 
     @property
     def reference_rate(self) -> float | None:
-        return self.meta["scenario"].get("reference_rate")
+        return self.record.scenario.reference_rate
 
     @property
-    def micro(self) -> dict[str, Any] | None:
-        return self.meta.get("micro")
+    def micro(self) -> MicroRecord | None:
+        return self.record.micro
 
 
 def load(path: str | Path) -> Run:
@@ -73,49 +75,44 @@ def load(path: str | Path) -> Run:
 
 def saturated_fraction(run: Run) -> float:
     """The share of a core above which the run marked its load generator as the bottleneck."""
-    return run.meta["settings"]["saturated_core_fraction"]
+    return run.record.settings.saturated_core_fraction
 
 
 def _get(mapping: dict | None, key: str) -> Any:
     return None if mapping is None else mapping.get(key)
 
 
-def measured_figures(run: Run) -> Iterable[tuple[dict[str, Any], dict[str, Any], bool]]:
-    """(cell, figures, paired): a single-server cell's own figures, or each arm of a paired
-    cell. A paired cell at a fixed total rate reads as a fixed-rate point per arm, the
-    unloaded one as a closed loop with one user: their figures have the same meaning."""
+def measured_figures(run: Run) -> Iterable[Measurement]:
+    """Every server's figures in every cell, as a point of its load model: a single-server
+    cell's own, or each arm of a paired cell (at a fixed total rate a fixed-rate point, the
+    unloaded one a closed loop with one user: their figures have the same meaning)."""
     for cell in run.cells:
-        if "requests" not in cell:
-            continue  # a cell that failed before measuring
-        if "arms" not in cell:
-            yield cell, cell, False
-            continue
-        for label, arm in cell["arms"].items():
-            model = "closed" if cell["rate"] is None else "fixed_rate"
-            yield {**cell, "id": f"{cell['id']}/{label}", "model": model}, arm, True
+        yield from cell.measurements()
 
 
 def cell_rows(run: Run) -> list[dict[str, Any]]:
     """One flat row per measured server and cell: the figures the tables and plots use."""
     rows = []
     a_a = run.a_a_labels
-    for cell, figures, paired in measured_figures(run):
-        latency, corrected = figures.get("latency_us"), figures.get("corrected_latency_us")
-        cpu = figures.get("cpu_us_per_request") or {}
+    for m in measured_figures(run):
+        figures = m.figures
+        latency, corrected = figures.latency_us, figures.corrected_latency_us
+        cpu = figures.cpu_us_per_request
+        arrivals = figures.arrivals
         rows.append(
             {
-                "id": cell["id"],
-                "label": figures["label"],
-                "server": figures["server"],
-                "paired": paired,
-                "a_a_copy": paired and figures["label"] in a_a,
-                "group": cell.get("group", ""),
-                "model": cell["model"],
-                "users": cell["users"],
-                "rate": cell["rate"],
-                "repeat": cell["repeat"],
-                "ok_rps": figures["ok_rps"],
-                "errors": figures["error_count"],
+                "id": m.id,
+                "label": figures.label,
+                "server": figures.server,
+                "paired": m.paired,
+                "a_a_copy": m.paired and figures.label in a_a,
+                "group": m.group,
+                "model": m.model,
+                "users": m.users,
+                "rate": m.rate,
+                "repeat": m.repeat,
+                "ok_rps": figures.ok_rps,
+                "errors": figures.error_count,
                 "p50_us": _get(latency, "p50"),
                 "p90_us": _get(latency, "p90"),
                 "p99_us": _get(latency, "p99"),
@@ -125,15 +122,15 @@ def cell_rows(run: Run) -> list[dict[str, Any]]:
                 "corrected_p50_us": _get(corrected, "p50"),
                 "corrected_p99_us": _get(corrected, "p99"),
                 "corrected_max_us": _get(corrected, "max"),
-                "auth_p50_us": _get(figures.get("auth_us"), "p50"),
-                "late_starts": figures.get("late_starts", 0),
+                "auth_p50_us": _get(figures.auth_us, "p50"),
+                "late_starts": figures.late_starts,
                 **{f"cpu_{group}_us": cpu.get(group) for group in CPU_GROUPS},
                 "cpu_service_us": _service_cpu(cpu),
-                "load_generator_bound": figures["load_generator_bound"],
-                "cores_busy": cell.get("server_cores_busy"),
-                "cache_hit_share": figures.get("cache_hit_share"),
-                "arrivals": (figures.get("arrivals") or {}).get("process"),
-                "gap_cv": (figures.get("arrivals") or {}).get("gap_cv"),
+                "load_generator_bound": figures.load_generator_bound,
+                "cores_busy": m.cores_busy,
+                "cache_hit_share": figures.cache_hit_share,
+                "arrivals": arrivals.process if arrivals else None,
+                "gap_cv": arrivals.gap_cv if arrivals else None,
                 "latency": latency,
                 "corrected": corrected,
             }
@@ -235,11 +232,26 @@ def arm_figures(run: Run, group: str, rate: float | None) -> dict[str, dict[str,
     }
 
 
+def micro_timings(run: Run) -> dict[str, Timing]:
+    """The run's micro-benchmarks by name; empty when it ran none."""
+    return {t.name: t for t in run.micro.timings} if run.micro else {}
+
+
+def token_sizes(run: Run) -> dict[str, int]:
+    """Every token's size in bytes by kind (opaque, HS256, ...); empty without micro-benchmarks."""
+    return dict(run.micro.token_bytes) if run.micro else {}
+
+
 def micro_figure(run: Run, name: str) -> float | None:
-    for timing in (run.micro or {}).get("timings", []):
-        if timing["name"] == name:
-            return timing["us_median"]
-    return None
+    """The median µs per call of one micro-benchmark, None if the run did not time it."""
+    timing = micro_timings(run).get(name)
+    return timing.us_median if timing else None
+
+
+def micro_rows(run: Run, groups: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The micro-benchmarks as rows (those of `groups` only, if given), for a table."""
+    timings = micro_timings(run).values()
+    return [t.model_dump() for t in timings if not groups or t.group in groups]
 
 
 STORE_NAMES = {"postgres": "PostgreSQL", "redis": "Redis"}

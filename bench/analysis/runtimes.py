@@ -32,8 +32,8 @@ def _in_process(run: Run, runtime: str) -> tuple[float | None, float | None]:
         return micro_figure(run, "jwt_verify_HS256"), micro_figure(
             run, "session_lookup_unix_socket"
         )
-    timings = ((run.meta.get("micro_runtimes") or {}).get(runtime) or {}).get("timings", [])
-    figure = {t["name"]: t["us_median"] for t in timings}
+    measured = (run.record.micro_runtimes or {}).get(runtime)
+    figure = {t.name: t.us_median for t in measured.timings} if measured else {}
     return figure.get("jwt_verify_HS256"), figure.get("session_lookup")
 
 

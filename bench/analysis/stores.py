@@ -7,13 +7,13 @@ from typing import Any
 
 from bench.analysis import verdicts
 from bench.analysis.model import Server
-from bench.analysis.runs import Run
+from bench.analysis.runs import Run, micro_figure, micro_timings
 from bench.analysis.verdicts import pair_rows, verdict_words
 
 
 def store_micro_rows(run: Run) -> list[dict[str, Any]]:
     """Per transport: the session lookup in PostgreSQL against the one in Redis, in-process."""
-    timings = {t["name"]: t for t in (run.micro or {}).get("timings", [])}
+    timings = micro_timings(run)
     rows = []
     for transport in ("unix_socket", "tcp"):
         pg, kv = (
@@ -24,13 +24,13 @@ def store_micro_rows(run: Run) -> list[dict[str, Any]]:
             rows.append(
                 {
                     "transport": transport.replace("_", " "),
-                    "postgres_us": pg["us_median"],
-                    "redis_us": kv["us_median"],
-                    "difference_us": round(kv["us_median"] - pg["us_median"], 1),
+                    "postgres_us": pg.us_median,
+                    "redis_us": kv.us_median,
+                    "difference_us": round(kv.us_median - pg.us_median, 1),
                     # Batches' interquartile ranges apart: a difference the batches agree on.
-                    "apart": kv["us_p75"] < pg["us_p25"] or pg["us_p75"] < kv["us_p25"],
-                    "redis_ping_us": timings.get(f"redis_ping_{transport}", {}).get("us_median"),
-                    "select_1_us": timings.get(f"select_1_{transport}", {}).get("us_median"),
+                    "apart": kv.us_p75 < pg.us_p25 or pg.us_p75 < kv.us_p25,
+                    "redis_ping_us": micro_figure(run, f"redis_ping_{transport}"),
+                    "select_1_us": micro_figure(run, f"select_1_{transport}"),
                 }
             )
     return rows

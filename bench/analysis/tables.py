@@ -183,8 +183,8 @@ def compare_sentence(a: Run, b: Run) -> str:
         return f"{a.name} and {b.name} have no paired claim comparison in common."
     same = sum(r["same_verdict"] for r in rows)
     apart = [r for r in rows if not r["overlap"]]
-    machines = [run.meta.get("environment", {}).get("hostname") for run in (a, b)]
-    cpus = [run.meta.get("environment", {}).get("cpu_model") for run in (a, b)]
+    machines = [run.record.environment.hostname for run in (a, b)]
+    cpus = [run.record.environment.cpu_model for run in (a, b)]
     text = f"The two runs reach the same verdict in {same} of {len(rows)} comparisons."
     if apart and (machines[0] != machines[1] or cpus[0] != cpus[1]):
         text += (

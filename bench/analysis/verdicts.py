@@ -27,6 +27,7 @@ from bench.analysis.intervals import CONFIDENCE, METHOD, drift, paired_estimates
 from bench.analysis.latency_files import paired_data, per_second_medians
 from bench.analysis.model import Group, Pair, RunModel
 from bench.analysis.runs import Run
+from bench.results.cell_records import PairedCell
 
 VERDICTS = ("holds", "no_difference", "reversed", "inconclusive")
 
@@ -162,11 +163,11 @@ def _late_shares(run: Run) -> dict[tuple, dict[str, float]]:
     """Per (group, rate, repeat): each arm's share of requests that started late."""
     found = {}
     for cell in run.cells:
-        if "arms" in cell and "window" in cell:
-            found[(cell.get("group", "main"), cell["rate"], cell["repeat"])] = {
-                label: arm.get("late_starts", 0) / arm["requests"]
-                for label, arm in cell["arms"].items()
-                if arm.get("requests")
+        if isinstance(cell, PairedCell):
+            found[(cell.group, cell.rate, cell.repeat)] = {
+                label: arm.late_starts / arm.requests
+                for label, arm in cell.arms.items()
+                if arm.requests
             }
     return found
 

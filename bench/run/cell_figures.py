@@ -11,13 +11,13 @@ from typing import Any
 
 from bench.load.arrivals import gap_cv
 from bench.load.recorder import Recorder, percentiles
-
-# A load generator that used more than this share of a core was the bottleneck: its cell's
-# req/s says more about Locust than about the server. Applied here, recorded in run.json.
-SATURATED_CORE_FRACTION = 0.9
+from bench.results.cell_records import Arrivals, Counts, DbDelay, Figures, Window
+from bench.results.run_settings import SATURATED_CORE_FRACTION
+from bench.run.scenario import ServerSpec
 
 
 def summarise(
+    spec: ServerSpec,
     recorder: Recorder,
     data: dict[str, Any],
     cpu: dict[str, dict[int, float]],
@@ -26,8 +26,10 @@ def summarise(
     offered_rps: float | None,
     generator: dict[int, float] | None = None,
     generator_requests: int | None = None,
-) -> dict[str, Any]:
-    """One server's figures over the measured window.
+    db_delay: dict[str, float] | None = None,
+) -> Figures:
+    """One server's figures over the measured window, with who it was (`spec`, and what its
+    delay proxy's calibration measured).
 
     `cpu` holds this server's own process groups; `generator` is the load generator's CPU by
     pid, shared by every arm of a paired cell and divided by all the requests it sent
@@ -41,50 +43,62 @@ def summarise(
     groups = {**cpu, "load_generator": generator}
     sent = requests if generator_requests is None else generator_requests
     cpu_seconds, per_request = _cpu_per_request(groups, requests, sent)
-    locust_counts = data.get("locust_counts", {})
-    return {
-        "window": {"start": start, "end": end, "duration_s": duration},
-        "requests": requests,
-        "ok": ok,
-        "statuses": {str(code): n for code, n in sorted(window.statuses.items())},
-        "error_count": requests - ok,
-        "throughput_rps": round(requests / duration, 1),
-        "ok_rps": round(ok / duration, 1),
-        "offered_rps": offered_rps,
-        "latency_us": percentiles(window.service),
-        "corrected_latency_us": percentiles(window.corrected),
-        "auth_us": percentiles(window.auth),
-        "late_starts": window.late,
-        "cache_hits": window.cache_hits,
-        "cache_hit_share": round(window.cache_hits / requests, 4) if requests else None,
-        "arrivals": _arrivals(data, offered_rps, start, end),
-        "cpu_seconds": cpu_seconds,
-        "cpu_us_per_request": per_request,
+    return Figures(
+        label=spec.label,
+        server=spec.server,
+        settings=spec.settings,
+        server_workers=spec.workers,
+        path=spec.path,
+        db_delay=DbDelay(**db_delay) if db_delay else None,
+        window=Window(start=start, end=end, duration_s=duration),
+        requests=requests,
+        ok=ok,
+        statuses={str(code): n for code, n in sorted(window.statuses.items())},
+        error_count=requests - ok,
+        throughput_rps=round(requests / duration, 1),
+        ok_rps=round(ok / duration, 1),
+        offered_rps=offered_rps,
+        latency_us=percentiles(window.service),
+        corrected_latency_us=percentiles(window.corrected),
+        auth_us=percentiles(window.auth),
+        late_starts=window.late,
+        cache_hits=window.cache_hits,
+        cache_hit_share=round(window.cache_hits / requests, 4) if requests else None,
+        arrivals=_arrivals(data, offered_rps, start, end),
+        cpu_seconds=cpu_seconds,
+        cpu_us_per_request=per_request,
         # Share of one core each group kept busy: the load at which CPU per request was measured.
-        "cpu_cores_busy": {group: round(sec / duration, 3) for group, sec in cpu_seconds.items()},
-        "cpu_processes": {group: len(by_pid) for group, by_pid in groups.items()},
+        cpu_cores_busy={group: round(sec / duration, 3) for group, sec in cpu_seconds.items()},
+        cpu_processes={group: len(by_pid) for group, by_pid in groups.items()},
         **_load_generator_health(generator, data, duration),
-        "recorded_requests_total": recorder.total,
-        "locust_requests_total": locust_counts.get("measured"),
-        "counts_agree": recorder.total == locust_counts.get("measured"),
-        "distributed": data.get("distributed", False),
-        "timeline": recorder.timeline(),
-    }
+        distributed=data.get("distributed", False),
+        timeline=recorder.timeline(),
+    )
+
+
+def counts(recorded: int, data: dict[str, Any]) -> Counts:
+    """Whether the recorder (`recorded` requests over the whole run) and Locust agree."""
+    measured = data.get("locust_counts", {}).get("measured")
+    return Counts(
+        recorded_requests_total=recorded,
+        locust_requests_total=measured,
+        counts_agree=recorded == measured,
+    )
 
 
 def _arrivals(
     data: dict[str, Any], offered_rps: float | None, start: int, end: int
-) -> dict[str, Any] | None:
+) -> Arrivals | None:
     """At a fixed rate, the arrival process Locust drew from: its name, its seed, and how
     regular its gaps were in the window (their coefficient of variation); None closed loop."""
     stream = data.get("arrivals") if offered_rps else None
     if not stream:
         return None
-    return {
-        "process": stream["process"],
-        "seed": stream["seed"],
-        "gap_cv": gap_cv(stream.get("gaps", {}), start, end),
-    }
+    return Arrivals(
+        process=stream["process"],
+        seed=stream["seed"],
+        gap_cv=gap_cv(stream.get("gaps", {}), start, end),
+    )
 
 
 def _load_generator_health(

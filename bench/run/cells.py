@@ -21,8 +21,10 @@ from typing import Any
 from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, CellFailed, LocustRun
 from bench.load.recorder import Recorder
 from bench.load.remote_workers import RemoteWorkers
+from bench.results.cell_records import Figures, LoadGenerators, SingleCell
+from bench.results.cell_records import PairedCell as PairedCellRecord
 from bench.run.arms import start_arm
-from bench.run.cell_figures import summarise
+from bench.run.cell_figures import counts, summarise
 from bench.run.scenario import Cell, PairedCell, Scenario, ServerSpec
 from bench.system.cpu_accounting import sample, used
 from bench.system.datastores import Stores
@@ -143,30 +145,14 @@ class Lifecycle:
                 f"Locust measured no request to {', '.join(empty)}", tail(locust.log_path, 25)
             )
 
-    def run_cell(self, cell: Cell, run_dir: Path) -> dict[str, Any]:
+    def run_cell(self, cell: Cell, run_dir: Path) -> SingleCell:
         """A single-server cell: closed loop or fixed rate, the server alone."""
         spec, scenario = cell.server, self.scenario
         cell_dir = run_dir / "cells" / cell.id
         cell_dir.mkdir(parents=True, exist_ok=True)
-        result = {
-            "id": cell.id,
-            "index": cell.index,
-            "label": spec.label,
-            "server": spec.server,
-            "settings": spec.settings,
-            "server_workers": spec.workers,
-            "path": spec.path,
-            "locust_workers": self.workers,
-            "model": cell.model,
-            "users": cell.users,
-            "rate": cell.rate,
-            "repeat": cell.repeat,
-        }
         with contextlib.ExitStack() as stack:
             arm = start_arm(stack, spec, self.stores, self.server_cores, cell_dir / "server.log")
             server, calibration, proxy_pids = arm.server, arm.calibration, arm.proxy_pids
-            if calibration is not None:
-                result["db_delay"] = calibration
             locust = self.locust(
                 cell_dir,
                 server.url,
@@ -192,10 +178,20 @@ class Lifecycle:
             start, end, cpu, recorder, data = self.measure(
                 locust, scenario.warmup_s, scenario.duration_s, groups
             )
-        result.update(summarise(recorder, data, cpu, start, end, cell.rate))
-        result["load_generators"] = data.get("workers")  # distributed: which workers, where
-        result["server_cores_busy"] = self.server_cores_busy(result["cpu_seconds"], end - start)
-        return result
+        figures = summarise(spec, recorder, data, cpu, start, end, cell.rate, db_delay=calibration)
+        return SingleCell(
+            **dict(figures),
+            **dict(counts(recorder.total, data)),
+            model=cell.model,
+            id=cell.id,
+            index=cell.index,
+            users=cell.users,
+            rate=cell.rate,
+            repeat=cell.repeat,
+            locust_workers=self.workers,
+            server_cores_busy=self.server_cores_busy(figures.cpu_seconds, end - start),
+            load_generators=LoadGenerators.of(data.get("workers")),
+        )
 
     def server_cores_busy(self, cpu_seconds: dict[str, float], duration_s: int) -> float:
         """How busy the cores of the servers and their stores were, 0..1: every group but the
@@ -208,7 +204,7 @@ class Lifecycle:
         )
         return round(busy / (duration_s * cores), 3)
 
-    def run_paired(self, cell: PairedCell, run_dir: Path) -> dict[str, Any]:
+    def run_paired(self, cell: PairedCell, run_dir: Path) -> PairedCellRecord:
         """Every arm up at once; one Locust run sends each request to an arm drawn at random."""
         paired, rate = cell.group, cell.rate
         cell_dir = run_dir / "cells" / cell.id
@@ -224,7 +220,6 @@ class Lifecycle:
             "seed": paired.seed * 1000 + cell.index,
             "locust_workers": self.workers,
             "latency_file": f"cells/{cell.id}/latency.json",
-            "arms": {},
         }
         population = self.population(paired.tokens) if paired.tokens else None
         order = shuffled_arms(cell, result["seed"])
@@ -260,11 +255,10 @@ class Lifecycle:
             start, end, cpu, _, data = self.measure(
                 locust, paired.warmup_s, paired.duration_s, groups, during=read_affinity
             )
-        result = self._paired_result(cell, result, start, end, cpu, data, calibrations)
-        result["load_generators"] = data.get("workers")  # distributed: which workers, where
         seconds = {g: sum(by_pid.values()) for g, by_pid in cpu.items()}
         result["server_cores_busy"] = self.server_cores_busy(seconds, end - start)
-        return result
+        result["load_generators"] = LoadGenerators.of(data.get("workers"))
+        return self._paired_result(cell, result, start, end, cpu, data, calibrations)
 
     def _start_arms(
         self,
@@ -320,10 +314,38 @@ class Lifecycle:
         cpu,
         data: dict[str, Any],
         calibrations,
-    ) -> dict[str, Any]:
+    ) -> PairedCellRecord:
+        """The cell's record: what the run noted on the way (`result`), each arm's figures,
+        and the figures the arms share (window, arrivals, the load generator's health)."""
+        arms = Lifecycle._paired_arms(cell, start, end, cpu, data, calibrations)
+        first = next(iter(arms.values()))
+        recorded = sum(Recorder.from_encoded(enc).total for enc in data["arms"].values())
+        return PairedCellRecord(
+            **result,
+            window=first.window,
+            requests=sum(arm.requests for arm in arms.values()),
+            arrivals=first.arrivals,
+            load_generator_peak_core=first.load_generator_peak_core,
+            load_generator_bound=first.load_generator_bound,
+            arms=arms,
+            **dict(counts(recorded, data)),
+        )
+
+    @staticmethod
+    def _paired_arms(
+        cell: PairedCell,
+        start: int,
+        end: int,
+        cpu,
+        data: dict[str, Any],
+        calibrations,
+    ) -> dict[str, Figures]:
+        """Each arm's figures over the window: its own process groups, and the load
+        generator's CPU divided by every request it sent, whichever arm it went to."""
         arm_recorders = {label: Recorder.from_encoded(enc) for label, enc in data["arms"].items()}
         sent = sum(r.window(start, end).count for r in arm_recorders.values())
         share = cell.rate / len(cell.arms) if cell.rate else None
+        arms = {}
         for spec in cell.arms:
             label = spec.label
             own = {
@@ -331,7 +353,8 @@ class Lifecycle:
                 for group, by_pid in cpu.items()
                 if group.startswith(f"{label}/")
             }
-            arm = summarise(
+            arms[label] = summarise(
+                spec,
                 arm_recorders[label],
                 {**data, "locust_counts": {}},
                 own,
@@ -340,30 +363,6 @@ class Lifecycle:
                 share,
                 generator=cpu["load_generator"],
                 generator_requests=sent,
+                db_delay=calibrations.get(label),
             )
-            for key in ("recorded_requests_total", "locust_requests_total", "counts_agree"):
-                arm.pop(key)
-            arm.update(
-                label=label,
-                server=spec.server,
-                settings=spec.settings,
-                server_workers=spec.workers,
-                path=spec.path,
-            )
-            if label in calibrations:
-                arm["db_delay"] = calibrations[label]
-            result["arms"][label] = arm
-        first = next(iter(result["arms"].values()))
-        measured = data.get("locust_counts", {}).get("measured")
-        recorded = sum(r.total for r in arm_recorders.values())
-        result.update(
-            window=first["window"],
-            requests=sent,
-            arrivals=first["arrivals"],
-            load_generator_peak_core=first["load_generator_peak_core"],
-            load_generator_bound=first["load_generator_bound"],
-            recorded_requests_total=recorded,
-            locust_requests_total=measured,
-            counts_agree=recorded == measured,
-        )
-        return result
+        return arms

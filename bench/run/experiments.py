@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
+from bench.results.experiment_records import (
+    AvailabilityRecord,
+    RevocationRecord,
+    SkippedAvailability,
+)
 from bench.run.outage import availability
 from bench.run.revocation_probe import revocation
 from bench.run.scenario import Scenario
@@ -14,7 +17,7 @@ from bench.run.scenario import Scenario
 
 def run_experiments(
     scenario: Scenario, pg, run_dir: Path, out, kv=None
-) -> Iterator[tuple[str, dict[str, Any]]]:
+) -> Iterator[tuple[str, RevocationRecord | AvailabilityRecord | SkippedAvailability]]:
     """The scenario's [revocation] and [availability] experiments: yields ("revocation" or
     "availability", result) as each finishes, for the runner to record and save."""
     if scenario.revocation:
@@ -26,11 +29,11 @@ def run_experiments(
                 scenario.server(label), scenario.revocation, pg, run_dir / "revocation" / label, kv
             )
             yield "revocation", result
-            last = result["last_accepted_ms"]
+            last = result.last_accepted_ms
             out(
-                f"        accepted {result['accepted_after_logout']} times after logout"
+                f"        accepted {result.accepted_after_logout} times after logout"
                 + (f", last at {last:,.0f} ms" if last is not None else "")
-                + (" (still accepted at the end)" if result["still_accepted_at_end"] else "")
+                + (" (still accepted at the end)" if result.still_accepted_at_end else "")
             )
     if scenario.availability:
         for label in scenario.availability.servers:
@@ -44,12 +47,12 @@ def run_experiments(
                 spec, scenario.availability, scenario, pg, run_dir / "availability" / label, kv
             )
             yield "availability", result
-            if "skipped" in result:
-                out(f"        skipped: {result['skipped']}")
+            if isinstance(result, SkippedAvailability):
+                out(f"        skipped: {result.skipped}")
                 continue
-            with contextlib.suppress(KeyError):
-                out(
-                    f"        during the outage {result['outage_statuses']}, recovered after "
-                    f"{result['recovered_after_s']} s, revoked token accepted {result['revoked_accepted']} times, "
-                    f"slowest answer {result['slowest_answer_ms']:,.0f} ms"
-                )
+            slowest = result.slowest_answer_ms
+            out(
+                f"        during the outage {result.outage_statuses}, recovered after "
+                f"{result.recovered_after_s} s, revoked token accepted {result.revoked_accepted} times, "
+                + (f"slowest answer {slowest:,.0f} ms" if slowest is not None else "no answer")
+            )

@@ -14,12 +14,12 @@ import secrets
 import statistics
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from bench.results.experiment_records import MicroRecord, RuntimeMicroRecord, Timing
 from servers.common import Principal
 from servers.jwt_auth import ALGORITHMS, DECODE_OPTIONS, JwtAuth, JwtSettings
 from servers.session import LOOKUP, TOKEN_SHAPE
@@ -27,31 +27,18 @@ from servers.session import LOOKUP, TOKEN_SHAPE
 LEVELS = {"quick": (5, 0.02), "full": (11, 0.1)}  # batches, seconds per batch
 
 
-@dataclass
-class Timing:
-    name: str
-    group: str
-    us_median: float
-    us_min: float
-    us_p25: float
-    us_p75: float
-    batches: int
-    calls_per_batch: int
-    note: str = ""
-
-
 def _summarise(name: str, group: str, per_call_us: list[float], calls: int, note: str) -> Timing:
     quartiles = statistics.quantiles(per_call_us, n=4) if len(per_call_us) > 1 else per_call_us * 3
     return Timing(
-        name,
-        group,
-        round(statistics.median(per_call_us), 2),
-        round(min(per_call_us), 2),
-        round(quartiles[0], 2),
-        round(quartiles[2], 2),
-        len(per_call_us),
-        calls,
-        note,
+        name=name,
+        group=group,
+        us_median=round(statistics.median(per_call_us), 2),
+        us_min=round(min(per_call_us), 2),
+        us_p25=round(quartiles[0], 2),
+        us_p75=round(quartiles[2], 2),
+        batches=len(per_call_us),
+        calls_per_batch=calls,
+        note=note,
     )
 
 
@@ -310,7 +297,7 @@ def transports(pg, kv=None) -> tuple[dict[str, str], dict[str, str] | None]:
 
 def run_micro(
     dsns: dict[str, str], level: str = "full", redis_urls: dict[str, str] | None = None
-) -> dict[str, Any]:
+) -> MicroRecord:
     """Every micro-benchmark; `dsns` maps a transport name (unix_socket, tcp) to a DSN, and
     `redis_urls` the same for the Redis-compatible store (None: not measured)."""
     timings, sizes = jwt_timings(level)
@@ -319,23 +306,21 @@ def run_micro(
         timings += asyncio.run(database_timings(dsns, level))
     if redis_urls:
         timings += asyncio.run(redis_timings(redis_urls, level))
-    return {
-        "level": level,
-        "timings": [asdict(t) for t in timings],
-        "token_bytes": sizes,
-        "authorization_header_bytes": {
+    return MicroRecord(
+        level=level,
+        timings=timings,
+        token_bytes=sizes,
+        authorization_header_bytes={
             kind: len("Authorization: Bearer ") + size for kind, size in sizes.items()
         },
-    }
+    )
 
 
-def format_micro(micro: dict[str, Any]) -> str:
+def format_micro(micro: MicroRecord | RuntimeMicroRecord) -> str:
     lines = [f"{'micro-benchmark':40} {'median µs':>10} {'p25':>9} {'p75':>9}"]
-    for t in micro["timings"]:
-        lines.append(
-            f"{t['name']:40} {t['us_median']:>10.1f} {t['us_p25']:>9.1f} {t['us_p75']:>9.1f}"
-        )
-    if "token_bytes" in micro:
-        sizes = ", ".join(f"{k} {v} B" for k, v in micro["token_bytes"].items())
+    for t in micro.timings:
+        lines.append(f"{t.name:40} {t.us_median:>10.1f} {t.us_p25:>9.1f} {t.us_p75:>9.1f}")
+    if isinstance(micro, MicroRecord):
+        sizes = ", ".join(f"{k} {v} B" for k, v in micro.token_bytes.items())
         lines.append(f"token size: {sizes}")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, LocustRun
 from bench.load.recorder import Recorder
+from bench.results.experiment_records import AvailabilityRecord, SkippedAvailability
 from bench.run.revocation_probe import PROBE_TIMEOUT_S, ask, login
 from bench.run.scenario import AvailabilitySpec, Scenario, ServerSpec
 from bench.system.server_process import ServerProcess, server_env, verify
@@ -39,7 +40,7 @@ class Prober(threading.Thread):
 
 def availability(
     spec: ServerSpec, experiment: AvailabilitySpec, scenario: Scenario, pg, out_dir: Path, kv=None
-) -> dict[str, Any]:
+) -> AvailabilityRecord | SkippedAvailability:
     """Fixed load; the store of the per-request lookup (PostgreSQL, or Redis for a Redis-store
     session server) stopped and started again; then SIGTERM to the server."""
     store = kv if spec.uses_redis else pg
@@ -51,10 +52,9 @@ def availability(
     }
     if not store.owned:
         named = "REDIS_URL" if spec.uses_redis else "DATABASE_URL"
-        return {
-            **base,
-            "skipped": f"needs the embedded store: {named} names a server we must not stop",
-        }
+        return SkippedAvailability(
+            **base, skipped=f"needs the embedded store: {named} names a server we must not stop"
+        )
     out_dir.mkdir(parents=True, exist_ok=True)
     env = server_env(pg, kv, spec.settings, spec.uses_redis, spec.label)
     a = experiment
@@ -75,15 +75,15 @@ def availability(
         for row in recorder.timeline()
         if start - 1 <= row["second"] < start + a.duration_s
     ]
-    return {
+    return AvailabilityRecord(
         **base,
         **events_summary(prober.samples, events),
-        "events": events,
-        "timeline": timeline,
-        "probes": prober.samples,
-        "rate": a.rate,
-        "duration_s": a.duration_s,
-    }
+        events=events,
+        timeline=timeline,
+        probes=prober.samples,
+        rate=a.rate,
+        duration_s=a.duration_s,
+    )
 
 
 def _outage_under_load(

@@ -10,9 +10,9 @@ import contextlib
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 from bench.load.locust_driver import CellFailed
+from bench.results.experiment_records import RevocationRecord
 from bench.run.scenario import RevocationSpec, ServerSpec
 from bench.system.oneshot import request
 from bench.system.server_process import ServerProcess, server_env
@@ -70,7 +70,7 @@ def _probe(hosts: list[ServerProcess], token: str, seconds: float) -> list[tuple
 
 def revocation(
     spec: ServerSpec, experiment: RevocationSpec, pg, out_dir: Path, kv=None
-) -> dict[str, Any]:
+) -> RevocationRecord:
     """Log out through one app host, then probe all of them in turn until the window ends.
 
     Several hosts share one database, as behind a round-robin load balancer: what a host keeps
@@ -106,19 +106,19 @@ def revocation(
     accepted = [ms for ms, status, _ in samples if status == 200]
     refused = [ms for ms, status, _ in samples if status == 401]
     expiry = _token_expiry_s(token)
-    return {
-        "label": spec.label,
-        "server": spec.server,
-        "settings": spec.settings,
-        "hosts": experiment.hosts,
-        "logout_status": logout_status,
-        "probe_for_s": experiment.probe_for_s,
-        "probes": len(samples),
-        "accepted_after_logout": len(accepted),
-        "last_accepted_ms": max(accepted) if accepted else None,
-        "first_refused_ms": min(refused) if refused else None,
-        "still_accepted_at_end": bool(samples) and samples[-1][1] == 200,
-        "token_valid_for_s": round(expiry, 1) if expiry is not None else None,
-        "other_statuses": sorted({status for _, status, _ in samples} - {200, 401}),
-        "samples": samples,
-    }
+    return RevocationRecord(
+        label=spec.label,
+        server=spec.server,
+        settings=spec.settings,
+        hosts=experiment.hosts,
+        logout_status=logout_status,
+        probe_for_s=experiment.probe_for_s,
+        probes=len(samples),
+        accepted_after_logout=len(accepted),
+        last_accepted_ms=max(accepted) if accepted else None,
+        first_refused_ms=min(refused) if refused else None,
+        still_accepted_at_end=bool(samples) and samples[-1][1] == 200,
+        token_valid_for_s=round(expiry, 1) if expiry is not None else None,
+        other_statuses=sorted({status for _, status, _ in samples} - {200, 401}),
+        samples=samples,
+    )

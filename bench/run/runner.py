@@ -11,12 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from bench import results
 from bench.load.recorder import LATE_AFTER_S
 from bench.load.remote_workers import RemoteWorkers
-from bench.run.cell_figures import SATURATED_CORE_FRACTION
+from bench.results.cell_records import Cell as CellRecord
+from bench.results.cell_records import Figures
+from bench.results.experiment_records import RuntimeMicroRecord
+from bench.results.run_settings import CpuLayout, Environment, RemoteWorkersRecord, RunSettings
 from bench.run.cells import Lifecycle
 from bench.run.environment import collect_environment
 from bench.run.experiments import run_experiments
@@ -45,23 +47,22 @@ class Progress:
             f"about {_clock(per_cell * left)} left)"
         )
 
-    def end(self, result: dict[str, Any]) -> None:
+    def end(self, result: CellRecord) -> None:
+        """A line per server the cell measured, labelled when it measured several."""
         self.done += 1
-        if "arms" in result:
-            width = max(len(label) for label in result["arms"])
-            for label, arm in result["arms"].items():
-                self.out(self._line(arm, f"{label:<{width}}  "))
-        else:
-            self.out(self._line(result))
+        measured = result.measurements()
+        width = max(len(m.figures.label) for m in measured) if len(measured) > 1 else 0
+        for m in measured:
+            self.out(self._line(m.figures, f"{m.figures.label:<{width}}  " if width else ""))
 
     @staticmethod
-    def _line(result: dict[str, Any], prefix: str = "") -> str:
-        lat, cpu = result["latency_us"] or {}, result["cpu_us_per_request"]
-        flags = "  [load generator bound]" if result["load_generator_bound"] else ""
-        if result["error_count"]:
-            flags += f"  [{result['error_count']} errors]"
+    def _line(figures: Figures, prefix: str = "") -> str:
+        lat, cpu = figures.latency_us or {}, figures.cpu_us_per_request
+        flags = "  [load generator bound]" if figures.load_generator_bound else ""
+        if figures.error_count:
+            flags += f"  [{figures.error_count} errors]"
         return (
-            f"        {prefix}{result['ok_rps']:>8,.0f} req/s  p50 {lat.get('p50', 0):>6,.0f} µs  "
+            f"        {prefix}{figures.ok_rps:>8,.0f} req/s  p50 {lat.get('p50', 0):>6,.0f} µs  "
             f"p99 {lat.get('p99', 0):>7,.0f} µs  server {cpu.get('server') or 0:>6.1f} µs/req"
             f"{flags}"
         )
@@ -94,27 +95,24 @@ class Runner:
         self.workers = scenario.locust_workers if workers is None else workers
         self.layout = plan_layout(load_generator_processes=max(1, self.workers)) if pin else None
         self.run_dir = results.new_run_dir(root, label or scenario.name)
-        self.record = {
-            "format": results.FORMAT_VERSION,
-            "label": label or scenario.name,
-            "status": "running",
-            "started_at": results.utc_now(),
-            "finished_at": None,
-            "scenario": scenario.as_dict(),
-            "settings": {
-                "locust_workers": self.workers,
-                "remote_workers": remote.as_dict() if remote else None,
-                "seed_kdf": f"scrypt n={LOAD_TEST_KDF.n} r={LOAD_TEST_KDF.r} p={LOAD_TEST_KDF.p}",
-                "late_after_ms": round(LATE_AFTER_S * 1000, 3),
-                "saturated_core_fraction": SATURATED_CORE_FRACTION,
-                "pinned": self.layout is not None,
-                "cpu_layout": self.layout.as_dict() if self.layout else None,
-            },
-            "environment": collect_environment(),
-            "planned_cells": len(self.plan),
-            "cells": [],
-            "micro": None,
-        }
+        self.record = results.RunRecord(
+            label=label or scenario.name,
+            status="running",
+            started_at=results.utc_now(),
+            finished_at=None,
+            scenario=scenario.record(),
+            settings=RunSettings(
+                locust_workers=self.workers,
+                seed_kdf=f"scrypt n={LOAD_TEST_KDF.n} r={LOAD_TEST_KDF.r} p={LOAD_TEST_KDF.p}",
+                remote_workers=RemoteWorkersRecord(**remote.as_dict()) if remote else None,
+                late_after_ms=round(LATE_AFTER_S * 1000, 3),
+                pinned=self.layout is not None,
+                cpu_layout=CpuLayout(**self.layout.as_dict()) if self.layout else None,
+            ),
+            environment=Environment.model_validate(collect_environment()),
+            planned_cells=len(self.plan),
+            cells=[],
+        )
         self.save()
 
     def save(self) -> None:
@@ -130,7 +128,8 @@ class Runner:
                 scenario.needs_redis, scenario.seeded_users, scenario.seeded_sessions, cores=cores
             ) as up:
                 pg, kv = up.pg, up.kv
-                record["environment"].update(up.facts())
+                for key, value in up.facts().items():
+                    setattr(record.environment, key, value)
                 if self.layout is not None:
                     out(
                         f"cores: load generator on {_cores(self.layout.load_generator)}, "
@@ -153,22 +152,22 @@ class Runner:
                         result = lifecycle.run_paired(cell, self.run_dir)
                     else:
                         result = lifecycle.run_cell(cell, self.run_dir)
-                    record["cells"].append(result)
+                    record.cells.append(result)
                     self.save()
                     progress.end(result)
                 for kind, result in run_experiments(scenario, pg, self.run_dir, out, kv):
-                    record.setdefault(kind, []).append(result)
+                    getattr(record, kind).append(result)
                     self.save()
-            record["status"] = "complete"
+            record.status = "complete"
         except KeyboardInterrupt:
-            record["status"] = "interrupted"
+            record.status = "interrupted"
             raise
         except BaseException as exc:
-            record["status"] = "failed"
-            record["error"] = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            record.status = "failed"
+            record.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise
         finally:
-            record["finished_at"] = results.utc_now()
+            record.finished_at = results.utc_now()
             self.save()
         return self.run_dir
 
@@ -177,15 +176,17 @@ class Runner:
 
         self.out("micro-benchmarks (in-process, no HTTP) ...")
         dsns, redis_urls = transports(pg, kv)
-        self.record["micro"] = run_micro(dsns, self.scenario.micro, redis_urls)
+        self.record.micro = run_micro(dsns, self.scenario.micro, redis_urls)
         self.save()
-        self.out(format_micro(self.record["micro"]))
+        self.out(format_micro(self.record.micro))
         if any(spec.runtime == "node" for spec in self.scenario.servers):
             from bench.system.server_launch import node_micro
 
             self.out("micro-benchmarks of the Node.js twins ...")
-            self.record["micro_runtimes"] = {
-                "node": node_micro(pg.url, self.scenario.micro, self.out)
-            }
+            # Timings from another process (servers/node/micro.js): checked as they come in.
+            node = RuntimeMicroRecord.model_validate(
+                node_micro(pg.url, self.scenario.micro, self.out)
+            )
+            self.record.micro_runtimes = {"node": node}
             self.save()
-            self.out(format_micro(self.record["micro_runtimes"]["node"]))
+            self.out(format_micro(node))

@@ -12,6 +12,12 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
 from bench.load.arrivals import ARRIVALS, DEFAULT_ARRIVALS
+from bench.results.scenario_records import (
+    PairRecord,
+    RolesRecord,
+    ScenarioRecord,
+    ServerRecord,
+)
 from servers.common import env_choice, env_flag, env_float
 from servers.jwt_auth import ALGORITHMS, DEFAULT_ALGORITHM
 from servers.session import PROFILE_QUERIES, STORES
@@ -100,16 +106,16 @@ class ServerSpec:
             return None
         return env_choice(self.settings, "AUTHBENCH_PROFILE_QUERY", PROFILE_QUERIES)
 
-    def facts(self) -> dict[str, Any]:
+    def record(self) -> ServerRecord:
         """The entry as recorded in run.json: as parsed, plus what its settings mean."""
-        return {
+        return ServerRecord(
             **asdict(self),
-            "store": self.store,
-            "revocable": self.revocable,
-            "algorithm": self.algorithm,
-            "cache_ttl_s": self.cache_ttl_s,
-            "profile_query": self.profile_query,
-        }
+            store=self.store,
+            revocable=self.revocable,
+            algorithm=self.algorithm,
+            cache_ttl_s=self.cache_ttl_s,
+            profile_query=self.profile_query,
+        )
 
     def runs(self, model: str, value: float, default: tuple) -> bool:
         """Whether this server runs a load point: its own list, else the scenario's."""
@@ -183,33 +189,27 @@ class PairedSpec:
         extra = ((self.a_a_label, self.a_a),) if self.a_a else ()
         return self.pairs + extra
 
-    def roles(self, servers: dict[str, ServerSpec]) -> dict[str, Any]:
+    def roles(self, servers: dict[str, ServerSpec]) -> RolesRecord:
         """Who is who in this group, as run.json records it for the read side: the headline
         pair, the baseline, the A/A pair, and for every pair what differs between its arms."""
         pairs = []
         for a, b in self.all_pairs:
             kind = "a_a" if a == self.a_a_label else "compare"
-            pairs.append(
-                {
-                    "a": a,
-                    "b": b,
-                    "kind": kind,
-                    "differs": {} if kind == "a_a" else differences(servers[a], servers[b]),
-                }
-            )
+            differs = {} if kind == "a_a" else differences(servers[a], servers[b])
+            pairs.append(PairRecord(a=a, b=b, kind=kind, differs=differs))
         headline = self.headline or self.pairs[0]
-        return {
-            "headline": list(headline),
-            "baseline": self.baseline or headline[1],
-            "a_a": [self.a_a_label, self.a_a] if self.a_a else None,
-            "pairs": pairs,
-        }
+        return RolesRecord(
+            headline=headline,
+            baseline=self.baseline or headline[1],
+            a_a=(self.a_a_label, self.a_a) if self.a_a else None,
+            pairs=pairs,
+        )
 
 
 def differences(a: ServerSpec, b: ServerSpec) -> dict[str, list]:
     """What differs between two servers, fact by fact: [a's, b's]. Two servers of one kind that
     differ in a setting are a variant of each other; the read side reads it from here."""
-    facts_a, facts_b = a.facts(), b.facts()
+    facts_a, facts_b = a.record().model_dump(), b.record().model_dump()
     found = {}
     for key in (
         "server",
@@ -358,16 +358,16 @@ class Scenario:
         full micro-benchmarks (which time a Redis GET against the PostgreSQL lookup) run."""
         return self.micro == "full" or any(spec.uses_redis for spec in self.servers)
 
-    def as_dict(self) -> dict[str, Any]:
-        """As recorded in run.json: every field with its defaults applied, and each server's
-        facts (store, revocable, algorithm, cache)."""
+    def record(self) -> ScenarioRecord:
+        """As recorded in run.json: every field with its defaults applied, each server's
+        facts (store, revocable, algorithm, cache), and who is who in each paired group."""
         data = asdict(self)
-        data["servers"] = [spec.facts() for spec in self.servers]
+        data["servers"] = [spec.record() for spec in self.servers]
         for group, recorded in zip(self.paired, data["paired"], strict=True):
             arms = {spec.label: spec for spec in self.paired_arms(group)}
             recorded["arrivals"] = group.arrivals or self.arrivals
             recorded["roles"] = group.roles(arms)
-        return data
+        return ScenarioRecord.model_validate(data)
 
 
 __all__ = [

@@ -156,7 +156,7 @@ def parse_server(entry: Any, i: int, where: str, labels: set[str]) -> ServerSpec
         command=command,
     )
     try:
-        spec.facts()  # the settings, read as the server reads them
+        spec.record()  # the settings, read as the server reads them
     except ConfigError as exc:
         raise t.error(f"settings: {exc}") from None
     return spec

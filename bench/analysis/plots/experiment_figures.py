@@ -6,6 +6,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from bench.analysis.algorithms import algorithm_rows
+from bench.analysis.availability import measured_availability
 from bench.analysis.distance import distance_rows, proxy_cost
 from bench.analysis.plots.palette import (
     HATCHES,
@@ -19,7 +20,8 @@ from bench.analysis.plots.palette import (
     finite,
 )
 from bench.analysis.revocation import revocation_rows
-from bench.analysis.runs import STORE_NAMES, Run
+from bench.analysis.runs import STORE_NAMES, Run, token_sizes
+from bench.results.experiment_records import AvailabilityRecord
 
 STORE_ROLE = {"postgres": "session", "redis": "session_redis"}
 
@@ -190,7 +192,7 @@ def plot_algorithms(run: Run) -> Figure | None:
     left.set_title(f"Latency, paired, at {judged[0]['rate']:g} req/s in total", fontsize=10)
     middle.set_ylabel(f"{US} per request")
     middle.set_title("Server CPU per request (bars)\nand verify alone in-process (◆)", fontsize=10)
-    sizes = (run.micro or {}).get("token_bytes", {})
+    sizes = token_sizes(run)
     kinds = ["opaque", *[r["algorithm"] for r in rows]]
     bars = right.bar(
         kinds,
@@ -214,13 +216,13 @@ def plot_algorithms(run: Run) -> Figure | None:
 def plot_availability(run: Run) -> Figure | None:
     """Per second under a fixed load: answers by status, the slowest answer, the store outage
     and the SIGTERM marked; every panel on the same axes so the servers compare at a glance."""
-    results = [r for r in run.meta.get("availability") or [] if "skipped" not in r]
+    results = measured_availability(run)
     if not results:
         return None
     fig = Figure(figsize=(11, 2.4 * len(results) + 0.9), layout="constrained")
     axes = fig.subplots(len(results), 1, sharex=True, sharey=True, squeeze=False)[:, 0]
     slowest_ms = max(
-        (row["max_us"] / 1000 for r in results for row in r["timeline"] if row["t"] >= 0),
+        (row.max_us / 1000 for r in results for row in r.timeline if row.t >= 0),
         default=1.0,
     )
     twins = [
@@ -245,14 +247,14 @@ def plot_availability(run: Run) -> Figure | None:
     return fig
 
 
-def _draw_availability_panel(run: Run, axis, r: dict, slowest_ms: float):
+def _draw_availability_panel(run: Run, axis, r: AvailabilityRecord, slowest_ms: float):
     """One server's panel: its answers per second stacked by status, the outage shaded, the
     SIGTERM marked, and the slowest answer per second on a right axis, which it returns."""
-    rows = [row for row in r["timeline"] if row["t"] >= 0]
-    ts = [row["t"] for row in rows]
+    rows = [row for row in r.timeline if row.t >= 0]
+    ts = [row.t for row in rows]
     bottom = [0] * len(rows)
     for code in ("200", "401", "503", "0"):
-        values = [row["statuses"].get(code, 0) for row in rows]
+        values = [row.statuses.get(code, 0) for row in rows]
         if any(values):
             axis.bar(
                 ts,
@@ -267,7 +269,7 @@ def _draw_availability_panel(run: Run, axis, r: dict, slowest_ms: float):
                 label=STATUS_NAMES[code],
             )
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    events = r["events"]
+    events = r.events
     axis.axvspan(
         events["database_down"],
         events["database_up"],
@@ -281,9 +283,9 @@ def _draw_availability_panel(run: Run, axis, r: dict, slowest_ms: float):
     twin = axis.twinx()
     twin.plot(
         [t + 0.45 for t in ts],
-        [row["max_us"] / 1000 for row in rows],
+        [row.max_us / 1000 for row in rows],
         "-",
-        color=color(run, r["label"]),
+        color=color(run, r.label),
         lw=1.5,
         marker="D",
         ms=3,
@@ -292,11 +294,11 @@ def _draw_availability_panel(run: Run, axis, r: dict, slowest_ms: float):
     twin.set_ylim(0, slowest_ms * 1.15)
     twin.set_ylabel("slowest (ms)", fontsize=8)
     axis.set_ylabel("answers / s")
-    stopped = STORE_NAMES[r.get("store", "postgres")]
+    stopped = STORE_NAMES[r.store]
     axis.set_title(
-        f"{r['label']} under {r['rate']:g} requests/s; {stopped} stopped",
+        f"{r.label} under {r.rate:g} requests/s; {stopped} stopped",
         fontsize=9,
         loc="left",
-        color=color(run, r["label"]),
+        color=color(run, r.label),
     )
     return twin

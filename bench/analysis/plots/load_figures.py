@@ -21,7 +21,7 @@ from bench.analysis.plots.palette import (
     main_labels,
     us_axis,
 )
-from bench.analysis.runs import Run, cell_rows, points
+from bench.analysis.runs import Run, cell_rows, micro_timings, points
 from bench.analysis.verdicts import PairVerdict, paired_verdicts
 
 
@@ -262,7 +262,7 @@ def plot_micro(run: Run) -> Figure | None:
     on a linear axis, each bar in the colour of the server whose step it is."""
     from bench.analysis.plots.palette import SERVER_COLORS
 
-    timings = {t["name"]: t for t in (run.micro or {}).get("timings", [])}
+    timings = micro_timings(run)
     shown = [(timings[name], text, role) for name, text, role in MICRO_SHOWN if name in timings]
     if not shown:
         return None
@@ -271,17 +271,17 @@ def plot_micro(run: Run) -> Figure | None:
     ys = list(range(len(shown)))[::-1]
     axis.barh(
         ys,
-        [t["us_median"] for t, _, _ in shown],
+        [t.us_median for t, _, _ in shown],
         xerr=[
-            [t["us_median"] - t["us_p25"] for t, _, _ in shown],
-            [t["us_p75"] - t["us_median"] for t, _, _ in shown],
+            [t.us_median - t.us_p25 for t, _, _ in shown],
+            [t.us_p75 - t.us_median for t, _, _ in shown],
         ],
         color=[SERVER_COLORS[role] for _, _, role in shown],
     )
     for y, (t, _, _) in zip(ys, shown, strict=True):
-        axis.annotate(f" {t['us_median']:,.1f} {US}", (t["us_p75"], y), va="center", fontsize=8)
+        axis.annotate(f" {t.us_median:,.1f} {US}", (t.us_p75, y), va="center", fontsize=8)
     axis.set_yticks(ys, [text for _, text, _ in shown], fontsize=9)
-    axis.set_xlim(0, max(t["us_p75"] for t, _, _ in shown) * 1.25)
+    axis.set_xlim(0, max(t.us_p75 for t, _, _ in shown) * 1.25)
     axis.set_xlabel(f"{US} per call (median of batches; whiskers: p25 to p75)")
     axis.set_title("The auth step alone, in-process, one call at a time", fontsize=10)
     axis.grid(True, axis="x", alpha=0.3)
