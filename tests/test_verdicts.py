@@ -14,10 +14,10 @@ from bench.analysis import verdicts
 from tests import synthetic
 
 
-def run_with(tmp_path, medians, repeats=3, **changes):
+def run_with(tmp_path, medians, repeats=3, settings=None, **changes):
     sc = synthetic.scenario(groups=(synthetic.claim_group(),), repeats=repeats)
     cells = synthetic.paired_cells(tmp_path, sc, medians, **changes)
-    return synthetic.write(tmp_path, sc, cells)
+    return synthetic.write(tmp_path, sc, cells, settings=settings)
 
 
 def head(run, a="session", b="jwt_auth") -> verdicts.PairVerdict:
@@ -37,6 +37,15 @@ def test_a_known_difference_is_recovered_inside_its_interval(tmp_path):
     assert found.margin_us == pytest.approx(80, rel=0.05)  # 10% of JWT's median
     assert found.verdict == "holds" and found.method == verdicts.METHOD
     assert len(found.per_repeat_us) == 3 and found.seed is None and found.samples == 3
+
+
+def test_the_interval_is_at_the_confidence_the_run_recorded(tmp_path):
+    """A run judged at 99% gets the wider interval it asked for, and says so on its rows."""
+    usual = head(run_with(tmp_path / "a", levels(1_000)))
+    strict = head(run_with(tmp_path / "b", levels(1_000), settings={"confidence": 0.99}))
+    assert (usual.confidence, strict.confidence) == (0.95, 0.99)
+    assert strict.delta_p50_us == usual.delta_p50_us
+    assert strict.ci_low_us < usual.ci_low_us and strict.ci_high_us > usual.ci_high_us
 
 
 def test_identical_arms_give_no_difference_and_the_a_a_check_passes(tmp_path):

@@ -121,7 +121,7 @@ def cpu_ratio_rows(run: Run) -> list[CpuRatio]:
         for role, what in WHAT.items():
             xs = [v[a][f"cpu_{role}_us"] for v in both]
             ys = [v[b][f"cpu_{role}_us"] for v in both]
-            found = ratio_interval(xs, ys)
+            found = ratio_interval(xs, ys, run.model.thresholds.confidence)
             if found is None:
                 continue
             ratio, low, high, repeats = found

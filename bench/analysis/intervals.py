@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-CONFIDENCE = 0.95
+from bench.results.run_settings import CONFIDENCE  # the default; a run's verdicts use its own
+
 METHOD = "t interval over per-repeat differences (scipy.stats.ttest_1samp)"
 RATIO_METHOD = "t interval over per-repeat log ratios (scipy.stats.ttest_1samp), exponentiated"
 
@@ -96,7 +97,10 @@ def t_interval(
 
 
 def paired_estimates(
-    a: Sequence[Seconds], b: Sequence[Seconds], quantiles: Sequence[float] = (0.5, 0.99)
+    a: Sequence[Seconds],
+    b: Sequence[Seconds],
+    quantiles: Sequence[float] = (0.5, 0.99),
+    confidence: float = CONFIDENCE,
 ) -> list[Estimate]:
     """a minus b at each quantile, one difference per repeat, with its t interval.
 
@@ -109,7 +113,7 @@ def paired_estimates(
         per_repeat = [
             pooled_quantile([ra], q) - pooled_quantile([rb], q) for ra, rb in zip(a, b, strict=True)
         ]
-        mean, low, high = t_interval(per_repeat)
+        mean, low, high = t_interval(per_repeat, confidence)
         found.append(
             Estimate(
                 quantile=q,

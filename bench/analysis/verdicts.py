@@ -74,7 +74,7 @@ class PairVerdict:
     checks: tuple[str, ...] = field(default=())  # what failed: drift, schedule
     kind: str = "latency"
     method: str = METHOD
-    confidence: float = 0.95
+    confidence: float = CONFIDENCE
     seed: None = None  # the t interval draws nothing at random
     samples: int = 0  # the independent samples the interval rests on: the repeats
 
@@ -184,14 +184,16 @@ def _judge(
     usable = [(r, late) for r, late in zip(repeats, lates, strict=True) if a in r and b in r]
     if not usable:
         return None
-    p50, p99 = paired_estimates([r[a] for r, _ in usable], [r[b] for r, _ in usable])
+    t = model.thresholds
+    p50, p99 = paired_estimates(
+        [r[a] for r, _ in usable], [r[b] for r, _ in usable], confidence=t.confidence
+    )
     with_base = [r[group.baseline] for r, _ in usable if group.baseline in r]
     base = pooled_quantile(with_base, 0.5) if with_base else p50.b_us
     margin = group.margin_us
     margin = round(group.margin_fraction * base, 1) if margin is None else margin
-    t = model.thresholds
     verdict, reason = decide(p50.ci_low_us, p50.ci_high_us, margin), ""
-    checks = _checks(usable, a, b, margin, t.max_late_share)
+    checks = _checks(usable, a, b, margin, t.max_late_share, t.confidence)
     if len(usable) < t.min_repeats:
         verdict, reason = "inconclusive", "one repeat: run-to-run noise not measured"
     elif p50.fewest_requests < t.min_requests_per_arm:
@@ -230,7 +232,9 @@ def _judge(
     )
 
 
-def _checks(usable, a: str, b: str, margin: float, max_late: float) -> list[str]:
+def _checks(
+    usable, a: str, b: str, margin: float, max_late: float, level: float = CONFIDENCE
+) -> list[str]:
     """What makes a repeat unfit to average in. Drift: the difference of medians, second by
     second, moved within the window by surely more than the margin (the 95% interval of its
     Theil-Sen drift lies wholly beyond it) and by more than DRIFT_SHARE of the repeat's own
@@ -239,7 +243,7 @@ def _checks(usable, a: str, b: str, margin: float, max_late: float) -> list[str]
     a steady row is flagged stays at 5% (at 95% each, 10 of 60 loaded rows of five default runs
     on the 2-core build machine were flagged; with the correction, 1). Schedule: the client started more than `max_late` of an arm's requests late."""
     failed = []
-    confidence = 1 - (1 - CONFIDENCE) / max(len(usable), 1)
+    confidence = 1 - (1 - level) / max(len(usable), 1)
     for number, (repeat, late) in enumerate(usable, 1):
         series = per_second_medians(repeat[a], repeat[b])
         moved, low, high = drift(series, confidence)

@@ -12,6 +12,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from typing import Any
 
 from bench.load.arrivals import ARRIVALS, DEFAULT_ARRIVALS
+from bench.results.run_settings import DEFAULT_MARGIN_FRACTION
 from bench.results.scenario_records import (
     PairRecord,
     RolesRecord,
@@ -172,7 +173,7 @@ class PairedSpec:
     warmup_s: float = 3.0
     duration_s: int = 15
     seed: int = 1
-    margin_fraction: float = 0.10
+    margin_fraction: float = DEFAULT_MARGIN_FRACTION
     margin_us: float | None = None
     # A token population (bench.system.tokens): each request carries the token of one of `tokens`
     # users, Zipf-distributed with exponent `popularity`; 0: one token per Locust user.
