@@ -2,7 +2,10 @@
 
 A kind of cell is one class with a `model` literal (its tag on disk) and `measurements()`, the
 figures it holds as the read side folds them: one per server, each a point of a load model
-("closed" or "fixed_rate"). Adding a kind is one place: its class here, named in CELL_KINDS.
+("closed" or "fixed_rate"). Adding a kind is one place: its class here, named in CELL_KINDS;
+the `Cell` union, the loader's error locations, the runner's progress lines and the read
+side's rows follow from it. (Raise FORMAT_VERSION with it, so that an older authbench says
+that a run is newer than it rather than that a cell is corrupt.)
 """
 
 from __future__ import annotations
@@ -226,7 +229,8 @@ class PairedCell(Counts):
         ]
 
 
-CELL_KINDS = (SingleCell, PairedCell)
+CELL_KINDS = (SingleCell, PairedCell)  # every kind of cell a run may hold
+# A union built from the tuple (`X | Y` cannot be), told apart by the `model` tag.
 Cell = Annotated[Union[CELL_KINDS], Field(discriminator="model")]  # noqa: UP007
 # The tags of the kinds: pydantic names them in an error's location, the loader drops them.
 CELL_TAGS = frozenset(

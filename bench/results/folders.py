@@ -12,12 +12,12 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from bench.results.base import ResultsError
-from bench.results.cell_records import CELL_TAGS, PairedCell
+from bench.results.cell_records import CELL_TAGS
 from bench.results.experiment_records import AVAILABILITY_TAGS
 from bench.results.records import RunRecord
 from bench.results.upgrade import upgrade
@@ -97,8 +97,14 @@ def load_run(run_dir: str | Path) -> RunRecord:
         raise ResultsError(f"{file}: {exc}") from None
 
 
-def load_latency(run_dir: str | Path, cell: PairedCell) -> dict[str, Any] | None:
-    """A paired cell's latency file: per arm, its encoded per-second HdrHistograms
+class WithLatencyFile(Protocol):
+    """A cell that keeps its per-second histograms in a file of the run folder (a paired cell)."""
+
+    latency_file: str
+
+
+def load_latency(run_dir: str | Path, cell: WithLatencyFile) -> dict[str, Any] | None:
+    """A cell's latency file: per arm, its encoded per-second HdrHistograms
     ({"arms": {label: {"seconds": {second: {"service": ..., ...}}}}}); None if not kept."""
     file = Path(run_dir) / cell.latency_file
     if not file.is_file():
