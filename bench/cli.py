@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench.results import ResultsError
-from servers import SERVERS
+from servers import SERVERS, runtime_catalogue
 
 # Errors that mean "bad input or environment": one line, exit 2, never a traceback. Named, not
 # imported: the read-side commands never load the modules that start processes, and an error
@@ -118,7 +118,7 @@ def add_run_commands(commands) -> None:
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument(
         "--runtime",
-        choices=("python", "fastapi", "node"),
+        choices=runtime_catalogue.NAMES,
         default="python",
         help="which implementation of the server contract",
     )
@@ -135,7 +135,7 @@ def add_check_commands(commands) -> None:
     xcheck.add_argument("--no-wrk", action="store_true", help="skip the wrk CPU cross-check")
     xcheck.add_argument(
         "--runtime",
-        choices=("python", "fastapi", "node"),
+        choices=runtime_catalogue.NAMES,
         default="python",
         help="whose twins to cross-check",
     )

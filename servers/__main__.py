@@ -19,6 +19,7 @@ import os
 from servers import SERVERS
 from servers.common import ConfigError
 from servers.jwt_auth import share_jwt_keys
+from servers.runtime_catalogue import UVICORN_NAMES
 from servers.startup import check, fail
 
 
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--log-level", default="warning")
-    parser.add_argument("--runtime", choices=("python", "fastapi"), default="python")
+    parser.add_argument("--runtime", choices=UVICORN_NAMES, default="python")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")

@@ -15,6 +15,7 @@ import pytest
 
 from bench.system.postgres import EmbeddedPostgres
 from bench.system.server_process import ServerProcess
+from servers import runtime_catalogue
 from servers.store import LOAD_TEST_KDF, SEED_PASSWORD, prepare_database
 from tests.client import call
 
@@ -84,7 +85,7 @@ def servers(pg, tmp_path_factory) -> Iterator[Servers]:
 
 # Every implementation of the server contract runs the same suite: routes, RFC 6750 input, the
 # security catalogue, faults (docs/server-contract.md).
-RUNTIMES = ("python", "fastapi", "node")
+RUNTIMES = runtime_catalogue.NAMES
 
 
 @pytest.fixture(scope="session", params=RUNTIMES)

