@@ -57,7 +57,13 @@ def test_plan_interleaves_servers_inside_every_point_and_repeat():
         ({"load": {"closed_users": []}}, "give closed_users, fixed_rates or both"),
         ({"load": {"closed_users": [0]}}, "field 'closed_users' must be at least 1"),
         ({"load": {"fixed_rates": 100}}, "field 'fixed_rates' must be a list"),
-        ({"micro": "lots"}, "field 'micro' must be one of off, quick, full"),
+        ({"micro": "lots"}, "field 'micro' must be one of 'off', 'quick' or 'full', got 'lots'"),
+        ({"duration_s": 2.0}, "field 'duration_s' must be a whole number, got 2.0"),
+        ({"warmup_s": True}, "field 'warmup_s' must be a number, got True"),
+        ({"servers": [{}]}, "servers entry 1: field 'server' is missing"),
+        ({"servers": [5]}, "servers entry 1: must be a table"),
+        ({"load": {"closed_users": [1], "warmup_s": 3}}, "load: unknown field 'warmup_s'"),
+        ({"closed_users": [1]}, "unknown field 'closed_users'"),
         ({"reference_rate": 7}, "field 'reference_rate' must be one of the rates"),
     ],
 )
@@ -191,3 +197,58 @@ def test_paired_mistakes_name_the_field(change, message):
     with pytest.raises(ScenarioError) as caught:
         parse(data, Path("x.toml"))
     assert message in str(caught.value)
+
+
+def test_every_mistake_is_one_line_and_the_first_comes_first():
+    data = {
+        **MINIMAL,
+        "servers": [{"server": "session", "workers": 0, "wrokers": 2}, {"server": "node"}],
+        "duration_s": "ten",
+    }
+    with pytest.raises(ScenarioError) as caught:
+        parse(data, Path("quick.toml"))
+    assert str(caught.value).splitlines() == [
+        "scenario quick.toml: servers entry 1: field 'workers' must be at least 1, got 0",
+        "scenario quick.toml: servers entry 1: unknown field 'wrokers'",
+        "scenario quick.toml: servers entry 2: field 'server' must be one of "
+        "'session', 'jwt_auth' or 'control', got 'node'",
+        "scenario quick.toml: field 'duration_s' must be a number, got 'ten'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            {"runtime": "java"},
+            "'runtime' must be one of python, fastapi, node, or give a 'command'",
+        ),
+        ({"runtime": "node", "command": ["x", "{port}"]}, "give 'runtime' or 'command', not both"),
+        ({"command": ["./server"]}, "field 'command' must have a {port} placeholder"),
+        ({"command": []}, "field 'command' must be a list of strings"),
+        (
+            {"runtime": "node", "settings": {"AUTHBENCH_SESSION_CACHE_TTL": "1"}},
+            "servers entry 1: the node runtime does not read AUTHBENCH_SESSION_CACHE_TTL",
+        ),
+        (
+            {"settings": {"AUTHBENCH_SESSION_STORE": "mongo"}},
+            "settings: AUTHBENCH_SESSION_STORE must be one of postgres, redis, got 'mongo'",
+        ),
+        ({"label": "a b"}, "field 'label' must be letters, digits, - or _"),
+    ],
+)
+def test_server_entry_mistakes_name_the_field(entry, message):
+    with pytest.raises(ScenarioError) as caught:
+        parse({**MINIMAL, "servers": [{"server": "session", **entry}]}, Path("x.toml"))
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_command_of_its_own_and_a_node_server_parse():
+    servers = [
+        {"server": "session", "label": "mine", "command": ["./s", "--port", "{port}"]},
+        {"server": "jwt_auth", "runtime": "node", "settings": {"AUTHBENCH_JWT_ALG": "HS256"}},
+    ]
+    mine, node = parse({**MINIMAL, "servers": servers}, Path("x.toml")).servers
+    assert (mine.runtime, mine.command) == ("command", ("./s", "--port", "{port}"))
+    assert (node.label, node.runtime, node.command) == ("jwt_auth", "node", None)

@@ -1,15 +1,19 @@
 """What a scenario is: servers, paired groups, load points, experiments, and the plan of cells.
 
-Scenarios are data: TOML files in bench/run/scenarios/ (or any path), read and checked by
-bench.run.scenario_toml. The defaults live here, once, as the dataclasses' field defaults; the
-parser reads them from here. `plan()` turns a scenario into cells, interleaving the servers
-inside every load point and repeat (A B C A B C ...) so that drift hits every server alike.
+Scenarios are data: TOML files in bench/run/scenarios/ (or any path), read by
+bench.run.scenario_toml and checked by pydantic against these dataclasses. Every field, its type,
+its least value and its default live here, once; the rules across fields (bench.run.scenario_rules)
+are attached here as validators. Built in code, the dataclasses are plain: only a file is checked.
+`plan()` turns a scenario into cells, interleaving the servers inside every load point and repeat
+(A B C A B C ...) so that drift hits every server alike.
 """
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, dataclass, field, fields, replace
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
 
 from bench.load.arrivals import ARRIVALS, DEFAULT_ARRIVALS
 from bench.results.run_settings import DEFAULT_MARGIN_FRACTION
@@ -19,8 +23,11 @@ from bench.results.scenario_records import (
     ScenarioRecord,
     ServerRecord,
 )
+from bench.run import scenario_rules
+from servers import SERVERS
 from servers.common import env_choice, env_flag, env_float
 from servers.jwt_auth import ALGORITHMS, DEFAULT_ALGORITHM
+from servers.runtime_catalogue import NAMES as RUNTIME_NAMES
 from servers.session import PROFILE_QUERIES, STORES
 
 MICRO_LEVELS = ("off", "quick", "full")
@@ -37,36 +44,38 @@ QUESTIONS = (
     "runtimes",
     "other",
 )
+RUNTIME_CHOICES = (*RUNTIME_NAMES, "command")  # "command": the server is a `command` of its own
 
-
-def defaults(cls: type) -> dict[str, Any]:
-    """A dataclass's field defaults: the one home of every scenario default."""
-    found = {}
-    for f in fields(cls):
-        if f.default is not MISSING:
-            found[f.name] = f.default
-        elif f.default_factory is not MISSING:
-            found[f.name] = f.default_factory()
-    return found
+# How a file's values are checked: numbers must be numbers (TOML's true is not 1), each with its
+# least value; a float field takes a whole number too. A mistake is worded by the reader.
+AtLeastOne = Annotated[StrictInt, Field(ge=1)]
+ZeroOrMore = Annotated[StrictInt, Field(ge=0)]
+NonNegative = Annotated[StrictFloat, Field(ge=0)]
+Rate = Annotated[StrictFloat, Field(ge=1)]
+Brief = Annotated[StrictFloat, Field(ge=0.1)]
+CHECKED = ConfigDict(extra="forbid")  # a field that is not one of these is a mistake
 
 
 @dataclass(frozen=True)
 class ServerSpec:
-    label: str
-    server: str
+    __pydantic_config__ = CHECKED
+    label: Annotated[str, Field(pattern=r"^[\w-]+$")]  # in a file: the server's kind unless set
+    server: Literal[SERVERS]
     settings: dict[str, str] = field(default_factory=dict)
-    workers: int = 1
+    workers: AtLeastOne = 1
     # Reach the session store over TCP through the delay proxy, adding this round trip (ms); None:
     # direct. The store is PostgreSQL, or Redis for a session server with the Redis store.
-    db_delay_ms: float | None = None
+    db_delay_ms: NonNegative | None = None
     # Load points for this server only; None: the scenario's [load].
-    closed_users: tuple[int, ...] | None = None
-    fixed_rates: tuple[float, ...] | None = None
-    path: str = "/me"  # what each request asks for: /me, or /profile (reads the database anyway)
+    closed_users: tuple[AtLeastOne, ...] | None = None
+    fixed_rates: tuple[Rate, ...] | None = None
+    # What each request asks for: /me, or /profile (reads the database anyway).
+    path: Literal[PATHS] = "/me"
     # Which implementation of the server contract: python (the reference), fastapi or node; or
     # a `command` of its own (an argument list with {port} and optionally {workers}).
-    runtime: str = "python"
-    command: tuple[str, ...] | None = None
+    runtime: Literal[RUNTIME_CHOICES] = "python"
+    command: Annotated[tuple[str, ...], Field(min_length=1)] | None = None
+    _rules = model_validator(mode="after")(scenario_rules.server_rules)
 
     # What the settings mean, read the way the servers read them (servers.common's parsers), so
     # that the run records facts and nothing downstream re-parses setting strings.
@@ -128,57 +137,63 @@ class ServerSpec:
 class RevocationSpec:
     """Log out, then probe until 401: how long a revoked token keeps working."""
 
-    servers: tuple[str, ...]
-    probe_for_s: float = 3.0
-    hosts: int = 2  # app servers behind a round-robin balancer: logout reaches one of them
+    __pydantic_config__ = CHECKED
+    servers: Annotated[tuple[str, ...], Field(min_length=1)]
+    probe_for_s: Brief = 3.0
+    hosts: AtLeastOne = 2  # app servers behind a round-robin balancer: logout reaches one of them
 
 
 @dataclass(frozen=True)
 class AvailabilitySpec:
     """Under a fixed load: stop the store for a while, start it again, then SIGTERM the server."""
 
-    servers: tuple[str, ...]
-    rate: float = 200.0
-    users: int = 16
-    duration_s: int = 14
-    database_down_at_s: float = 3.0
-    database_down_for_s: float = 3.0
-    sigterm_at_s: float = 11.0
+    __pydantic_config__ = CHECKED
+    servers: Annotated[tuple[str, ...], Field(min_length=1)]
+    rate: Rate = 200.0
+    users: AtLeastOne = 16
+    duration_s: AtLeastOne = 14
+    database_down_at_s: NonNegative = 3.0
+    database_down_for_s: Brief = 3.0
+    sigterm_at_s: NonNegative = 11.0
+    _rules = model_validator(mode="after")(scenario_rules.availability_rules)
 
 
 @dataclass(frozen=True)
 class PairedSpec:
     """The arms of a comparison, run at once and sharing one random stream of requests.
 
-    Every latency verdict comes from here. `question` says what the group answers (QUESTIONS);
-    `headline` is the pair its answer is about (the first pair unless set). `a_a` names an arm
-    that also runs a second time as `<label>_aa`: the harness checking itself, since two copies
-    of one server must come out `no_difference`. The margin is `margin_fraction` of the
-    baseline arm's median unless `margin_us` sets it; the baseline is the second arm of the
-    headline pair unless set. `arrivals` is the arrival process at a fixed rate (None: the
-    scenario's).
+    Every latency verdict comes from here. `pairs` are every pair of arms, in order, unless set;
+    `question` says what the group answers (QUESTIONS); `headline` is the pair its answer is
+    about (the first pair unless set). `a_a` names an arm that also runs a second time as
+    `<label>_aa`: the harness checking itself, since two copies of one server must come out
+    `no_difference`. The margin is `margin_fraction` of the baseline arm's median unless
+    `margin_us` sets it; the baseline is the second arm of the headline pair unless set. The
+    derived defaults (pairs, headline, baseline) are filled in when a file is checked.
+    `arrivals` is the arrival process at a fixed rate (None: the scenario's).
     """
 
-    arms: tuple[str, ...]
-    pairs: tuple[tuple[str, str], ...]
-    name: str = "main"
-    question: str = "claim"
+    __pydantic_config__ = CHECKED
+    arms: Annotated[tuple[str, ...], Field(min_length=2)]
+    pairs: tuple[tuple[str, str], ...] = ()
+    name: Annotated[str, Field(pattern=r"^[^\W\d]\w*$")] = "main"
+    question: Literal[QUESTIONS] = "claim"
     headline: tuple[str, str] | None = None
-    arrivals: str | None = None
-    rates: tuple[float, ...] = ()
-    users: int = 32
-    unloaded: bool = True
+    arrivals: Literal[ARRIVALS] | None = None
+    rates: tuple[Rate, ...] = ()
+    users: AtLeastOne = 32
+    unloaded: StrictBool = True
     a_a: str | None = None
     baseline: str | None = None
-    warmup_s: float = 3.0
-    duration_s: int = 15
-    seed: int = 1
-    margin_fraction: float = DEFAULT_MARGIN_FRACTION
-    margin_us: float | None = None
+    warmup_s: NonNegative = 3.0
+    duration_s: AtLeastOne = 15
+    seed: ZeroOrMore = 1
+    margin_fraction: NonNegative = DEFAULT_MARGIN_FRACTION
+    margin_us: NonNegative | None = None
     # A token population (bench.system.tokens): each request carries the token of one of `tokens`
     # users, Zipf-distributed with exponent `popularity`; 0: one token per Locust user.
-    tokens: int = 0
-    popularity: float = 1.0
+    tokens: ZeroOrMore = 0
+    popularity: NonNegative = 1.0
+    _rules = model_validator(mode="after")(scenario_rules.paired_rules)
 
     @property
     def a_a_label(self) -> str | None:
@@ -291,25 +306,27 @@ class Cell:
 
 @dataclass(frozen=True)
 class Scenario:
+    __pydantic_config__ = CHECKED
     name: str
     path: str
-    servers: tuple[ServerSpec, ...]
-    warmup_s: float
-    duration_s: int
+    servers: Annotated[tuple[ServerSpec, ...], Field(min_length=1)]
+    warmup_s: NonNegative
+    duration_s: AtLeastOne
     description: str = ""
-    closed_users: tuple[int, ...] = ()
-    fixed_rates: tuple[float, ...] = ()
-    fixed_rate_users: int = 16
-    arrivals: str = DEFAULT_ARRIVALS
-    repeats: int = 1
-    seeded_users: int = 10_000
-    seeded_sessions: int = 10_000
-    locust_workers: int = 0
-    micro: str = "quick"
-    reference_rate: float | None = None
+    closed_users: tuple[AtLeastOne, ...] = ()  # closed_users to fixed_rate_users: [load] in a file
+    fixed_rates: tuple[Rate, ...] = ()
+    fixed_rate_users: AtLeastOne = 16
+    arrivals: Literal[ARRIVALS] = DEFAULT_ARRIVALS
+    repeats: AtLeastOne = 1
+    seeded_users: AtLeastOne = 10_000
+    seeded_sessions: ZeroOrMore = 10_000
+    locust_workers: ZeroOrMore = 0
+    micro: Literal[MICRO_LEVELS] = "quick"
+    reference_rate: Rate | None = None  # the first rate unless set
     revocation: RevocationSpec | None = None
     availability: AvailabilitySpec | None = None
     paired: tuple[PairedSpec, ...] = ()
+    _rules = model_validator(mode="after")(scenario_rules.scenario_rules)
 
     def paired_arms(self, group: PairedSpec) -> tuple[ServerSpec, ...]:
         """The servers of a paired group's cells, the A/A copy last."""
@@ -384,5 +401,4 @@ __all__ = [
     "RevocationSpec",
     "Scenario",
     "ServerSpec",
-    "defaults",
 ]
