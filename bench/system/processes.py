@@ -1,7 +1,8 @@
-"""Processes the harness owns: started with their output in a log file, found as trees in /proc
-(a server with its workers, PostgreSQL with its backends), signalled as trees.
+"""Processes the harness owns: started with their output in a log file, found as trees (a
+server with its workers, PostgreSQL with its backends), signalled as trees.
 
-PostgreSQL backends call setsid(), so a process group does not hold them: walk parent links.
+PostgreSQL backends call setsid(), so a process group does not hold them: psutil walks parent
+links. (Their CPU time is read by bench.system.cpu_accounting, more precisely than psutil can.)
 """
 
 from __future__ import annotations
@@ -11,23 +12,15 @@ import os
 import subprocess
 from pathlib import Path
 
+import psutil
+
 
 def children(pid: int) -> list[int]:
-    """All descendants of `pid`."""
-    by_parent: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            stat = Path(entry.path, "stat").read_text()
-            ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
-            by_parent.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in by_parent.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
+    """All descendants of `pid` ([] if it is gone)."""
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def tree(pid: int) -> list[int]:
