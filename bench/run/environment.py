@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psutil
+
 PACKAGES = (
     "authbench",
     "locust",
@@ -63,11 +65,7 @@ def collect_os() -> dict[str, object]:
 
 
 def collect_memory() -> dict[str, object]:
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return {"memory_total_mb": int(line.split()[1]) // 1024}
-    return {"memory_total_mb": None}
+    return {"memory_total_mb": psutil.virtual_memory().total // 2**20}  # /proc/meminfo MemTotal
 
 
 def collect_load() -> dict[str, object]:
