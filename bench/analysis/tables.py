@@ -14,7 +14,14 @@ from bench.results import ResultsError, list_runs
 
 
 class Table:
-    """Rows shown as text (stdout) or HTML (notebooks); None shows as a dash."""
+    """Rows shown as text (stdout) or HTML (notebooks); None shows as a dash.
+
+    The HTML and the DataFrame are pandas'. The text is not DataFrame.to_string: it has no
+    per-column alignment (one `justify` for every header, and it moves the values with them),
+    one space between columns, and bools and None in number columns skip the formatters; on
+    the reference summary every line came out different and the numbers no longer stood under
+    their headers. These dozen lines give the first column left, the numbers right, two spaces.
+    """
 
     def __init__(
         self,
