@@ -62,6 +62,10 @@ class Table:
             )
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        """The text grid: what a notebook keeps as the table's text, with no object address."""
+        return str(self)
+
     def frame(self):
         """The rows as a pandas DataFrame (raw values, headed columns): to compute with."""
         import pandas as pd
