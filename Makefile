@@ -14,7 +14,7 @@ RUN ?= results/reference
 WORKERS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup bench micro plots profile report serve live test lint constraints notebooks clean
+.PHONY: help setup bench micro plots profile report serve live test lint constraints notebooks docs docs-check clean
 
 help: ## List the targets (the default goal)
 	@echo "authbench: server-side session lookup versus JWT, measured."
@@ -71,6 +71,12 @@ lint: $(STAMP) ## Check style (ruff) and the architecture (import-linter contrac
 
 notebooks: $(STAMP) ## Open JupyterLab on notebooks/ (they read the committed reference run)
 	$(VENV)/bin/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
+
+docs: $(STAMP) ## Regenerate the notebooks' outputs and the generated blocks of README and docs/ from the reference runs
+	$(PY) -m bench.analysis.docs
+
+docs-check: $(STAMP) ## Fail, naming the place, when a generated block or a notebook output differs from make docs
+	$(PY) -m bench.analysis.docs --check
 
 clean: ## Remove the venv and caches (results/ is yours: runs are never deleted here)
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
