@@ -1,7 +1,8 @@
 """Notebooks: their conclusions are computed, exercises ask before they tell, and a different run
 gives different sentences.
 
-(nbmake, configured in pyproject.toml, also executes every notebook against the reference run.)
+(tests/test_docs.py executes every notebook against the reference run and checks that the
+outputs committed with it are what that execution gives.)
 """
 
 from __future__ import annotations
@@ -32,14 +33,6 @@ def run_notebook(notebook: Path, run_path: Path):
         nb, timeout=180, resources={"metadata": {"path": str(notebook.parent)}}
     ).execute()
     return nb
-
-
-def default_run(notebook: Path) -> Path:
-    """The run a notebook opens by default: the RUN of its parameters cell."""
-    nb = nbformat.read(notebook, as_version=4)
-    (parameters,) = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    (run,) = re.findall(r'^RUN = "([^"]+)"', parameters.source, flags=re.M)
-    return project_root() / run
 
 
 def outputs_text(cell) -> str:
@@ -97,15 +90,21 @@ def swapped_run(tmp_path_factory) -> Path:
     return folder
 
 
-def test_notebooks_are_numbered_stripped_and_link_the_glossary():
+def test_notebooks_are_numbered_committed_with_outputs_and_link_the_glossary():
+    """Every code cell but the parameters has outputs, counted in order, with nothing of the
+    execution's own (timings, the Python version) that would change on the next `make docs`."""
     assert [nb.name[:3] for nb in NOTEBOOKS] == [f"{i:02d}-" for i in range(1, len(NOTEBOOKS) + 1)]
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
         assert "../docs/glossary.md" in nb.cells[0].source, path.name
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                assert not cell.outputs and cell.execution_count is None, path.name
+        assert nb.metadata.language_info == {"name": "python"}, path.name
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), path.name
+        for number, cell in enumerate(nb.cells, 1):
+            assert "execution" not in cell.metadata, f"{path.name} cell {number}"
+            if cell.cell_type == "code" and "parameters" not in cell.metadata.get("tags", []):
+                assert cell.outputs, f"{path.name} cell {number} has no output: run make docs"
 
 
 def exercises(nb) -> dict[str, dict[str, list[int]]]:
@@ -131,10 +130,11 @@ def test_every_notebook_has_an_exercise_that_asks_before_it_tells():
 
 
 def test_no_answer_is_printed_before_its_prompt():
-    """By the outputs, on the reference run: the figure each answer puts in bold appears in no
-    output above the exercise's prompt."""
+    """By the committed outputs (tests/test_docs.py keeps them equal to a fresh execution on the
+    reference run): the figure each answer puts in bold appears in no output above the
+    exercise's prompt."""
     for path in NOTEBOOKS:
-        nb = run_notebook(path, default_run(path))
+        nb = nbformat.read(path, as_version=4)
         for key, roles in exercises(nb).items():
             answer = outputs_text(nb.cells[roles["answer"][0]])
             figures = re.findall(r"\*\*([^*]+)\*\*", answer)
