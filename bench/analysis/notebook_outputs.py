@@ -119,14 +119,28 @@ class Difference:
         )
 
 
+def _around(x: str, y: str, width: int = 40) -> tuple[str, str]:
+    """Both lines cut to `width` characters either side of where they first differ."""
+    at = next(
+        (i for i, (p, q) in enumerate(zip(x, y, strict=False)) if p != q), min(len(x), len(y))
+    )
+    start = max(0, at - width)
+
+    def cut(line: str) -> str:
+        end = at + width
+        return ("..." if start else "") + line[start:end] + ("..." if end < len(line) else "")
+
+    return cut(x), cut(y)
+
+
 def _first_line_apart(a: str, b: str) -> tuple[int, str, str]:
     left, right = a.splitlines(), b.splitlines()
     for i in range(max(len(left), len(right))):
         x = left[i] if i < len(left) else "(nothing)"
         y = right[i] if i < len(right) else "(nothing)"
         if x != y:
-            return i + 1, x, y
-    return 1, a, b
+            return i + 1, *_around(x, y)
+    return 1, *_around(a, b)  # only line endings differ
 
 
 def first_difference(name: str, committed, fresh) -> Difference | None:
