@@ -8,6 +8,7 @@ The notebooks are executed here once each (this is the test that runs them in ma
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 import shutil
 import subprocess
@@ -42,6 +43,32 @@ def test_every_generated_block_is_shown_somewhere():
         for block in markdown_blocks.find(path.read_text().split("\n"), path.name)
     }
     assert shown == set(generated.BLOCKS)
+
+
+MICROSECONDS = re.compile(r"\d[\d,.]*\s?µs")
+DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
+
+
+def sections_outside_blocks(path: Path) -> list[tuple[int, str]]:
+    """(line, text) of each section (heading to heading) of a Markdown file, generated blocks
+    left out."""
+    lines = path.read_text().split("\n")
+    for block in markdown_blocks.find(lines, path.name):
+        lines[block.first : block.last + 1] = [""] * (block.last + 1 - block.first)
+    starts = [0] + [i for i, line in enumerate(lines) if line.startswith("#")] + [len(lines)]
+    return [(a + 1, "\n".join(lines[a:b])) for a, b in itertools.pairwise(starts)]
+
+
+def test_prose_quotes_a_measured_figure_only_beside_the_date_of_its_run():
+    """A figure in µs outside the generated blocks was measured elsewhere (the xcheck, the
+    coverage runs, the timer fix...): its section names the day it was measured."""
+    undated = [
+        f"{path.relative_to(ROOT)}:{line}: {MICROSECONDS.search(text).group()}"
+        for path in docs.markdown_files(ROOT)
+        for line, text in sections_outside_blocks(path)
+        if MICROSECONDS.search(text) and not DATE.search(text)
+    ]
+    assert not undated, "\n".join(undated)
 
 
 def checkout(tmp_path: Path, *files: str) -> Path:
