@@ -40,20 +40,20 @@ def _folder(run: Run) -> str:
 
 
 def _day_and_machine(run: Run) -> str:
-    env = run.meta.get("environment", {})
-    cores = f", {env['cpu_count']} cores" if env.get("cpu_count") else ""
-    return f"{str(run.meta.get('started_at'))[:10]}, {env.get('cpu_model') or 'a machine'}{cores}"
+    env = run.record.environment
+    cores = f", {env.cpu_count} cores" if env.cpu_count else ""
+    return f"{str(run.record.started_at)[:10]}, {env.cpu_model or 'a machine'}{cores}"
 
 
 def which_run(run: Run) -> str:
     """The run, as prose names it: folder, scenario, day and machine."""
-    scenario = run.meta["scenario"]["name"]
+    scenario = run.record.scenario.name
     return f"{_folder(run)} (the {scenario} scenario, {_day_and_machine(run)})"
 
 
 def _took(run: Run) -> str:
     """How long a run took from its start to its end, as recorded: '25 min 33 s'."""
-    started, finished = run.meta.get("started_at"), run.meta.get("finished_at")
+    started, finished = run.record.started_at, run.record.finished_at
     if not started or not finished:
         return "an unrecorded time"
     seconds = round(
@@ -65,7 +65,7 @@ def _took(run: Run) -> str:
 def durations(*runs: Run) -> str:
     """How long each reference run took, start to end (set-up and installation not included)."""
     said = [
-        f"the `{run.meta['scenario']['name']}` reference run took {_took(run)} ({_folder(run)}, "
+        f"the `{run.record.scenario.name}` reference run took {_took(run)} ({_folder(run)}, "
         f"{_day_and_machine(run)})"
         for run in runs
     ]
