@@ -19,7 +19,7 @@ from typing import Any
 
 from bench.load.arrivals import DEFAULT_ARRIVALS
 from bench.load.recorder import Recorder
-from bench.system.oneshot import request
+from bench.system.http_client import request
 from bench.system.pinning import preexec
 from bench.system.processes import signal_tree, spawn_logged, tail, tree
 from bench.system.server_process import ServerFailed, ServerProcess

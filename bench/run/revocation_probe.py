@@ -14,7 +14,7 @@ from typing import Any
 
 from bench.load.locust_driver import CellFailed
 from bench.run.scenario import RevocationSpec, ServerSpec
-from bench.system.oneshot import request
+from bench.system.http_client import request
 from bench.system.server_process import ServerProcess, server_env
 from servers.jwt_auth import share_jwt_keys
 from servers.store import SEED_PASSWORD, seed_username

@@ -37,7 +37,7 @@ from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, CellFailed
 from bench.run.cells import Lifecycle
 from bench.run.scenario_toml import load
 from bench.system.cpu_accounting import sample, used
-from bench.system.oneshot import request
+from bench.system.http_client import request
 from bench.system.pinning import pin, plan_layout, preexec
 from bench.system.postgres import postgres
 from bench.system.processes import spawn_logged, tail
