@@ -107,6 +107,7 @@ def add_run_commands(commands) -> None:
     live.add_argument("--users", type=int, default=10, help="users to start with")
     serve = commands.add_parser("serve", help="serve one server with its own PostgreSQL")
     serve.add_argument("--server", choices=SERVERS, default="session")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument(
@@ -368,7 +369,7 @@ def command_list(args: argparse.Namespace) -> None:
 def command_serve(args: argparse.Namespace) -> None:
     from bench.run.serve import serve
 
-    serve(args.server, args.port, args.workers, args.runtime)
+    serve(args.server, args.port, args.workers, args.runtime, args.host)
 
 
 def command_live(args: argparse.Namespace) -> None:

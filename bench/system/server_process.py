@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.system.oneshot import request
+from bench.system.http_client import Endpoint, request
 from bench.system.pinning import preexec
 from bench.system.ports import free_port
 from bench.system.processes import spawn_logged, tail, tree
@@ -40,7 +40,7 @@ class ServerFailed(RuntimeError):
 
 @dataclass
 class ServerProcess:
-    """`python -m servers NAME` on 127.0.0.1, its output in a log file."""
+    """`python -m servers NAME` on host:port (127.0.0.1 unless told), its output in a log file."""
 
     name: str
     env: dict[str, str]
@@ -50,11 +50,16 @@ class ServerProcess:
     cpus: tuple[int, ...] | None = None  # pinned to these cores (None: wherever it runs)
     runtime: str = "python"  # python, fastapi or node (bench.system.server_launch)
     command: tuple[str, ...] | None = None  # a server of the contract's own command line
+    host: str = "127.0.0.1"  # the address it listens on
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint.local(self.port, self.host)
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.endpoint.url
 
     @property
     def pid(self) -> int | None:
@@ -69,7 +74,9 @@ class ServerProcess:
             handle, path = tempfile.mkstemp(prefix=f"authbench-{self.name}-", suffix=".log")
             os.close(handle)
             self.log_path = Path(path)
-        argv = server_argv(self.runtime, self.name, self.port, self.workers, self.command)
+        argv = server_argv(
+            self.runtime, self.name, self.port, self.workers, self.command, host=self.host
+        )
         self.process = spawn_logged(
             argv, self.log_path, env={**os.environ, **self.env}, preexec_fn=preexec(self.cpus)
         )
@@ -88,7 +95,7 @@ class ServerProcess:
                     f"{self.name} server exited with code {self.process.returncode} at start-up",
                     self.log(),
                 )
-            if request(self.port, "GET", "/healthz", timeout=1).status == 200:
+            if request(self.endpoint, "GET", "/healthz", timeout=1).status == 200:
                 return
             time.sleep(0.05)
         raise ServerFailed(f"{self.name} server not ready after {timeout_s:.0f} s", self.log())
