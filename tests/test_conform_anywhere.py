@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -23,6 +24,9 @@ from tests.conftest import JWT_SECRET, login
 from tests.tls_ca import make_ca
 
 MOUNTED = Path(__file__).with_name("mounted_twin.py")
+BEYOND_LIMITS = re.compile(
+    r"^\w{4}  (a 1 MiB Authorization|a 5,000-byte path|a request half-closed)"
+)
 
 
 def conform(url: str, *options: str) -> subprocess.CompletedProcess:
@@ -79,6 +83,8 @@ def test_a_twin_on_another_loopback_address_conforms_there(pg, tmp_path):
         done = conform(f"http://127.0.0.2:{port}", "--secret", JWT_SECRET)
     passed(done)
     assert done.stdout.startswith(f"http://127.0.0.2:{port}: the jwt catalogue, plain HTTP\n")
+    beyond = [x for x in done.stdout.splitlines() if BEYOND_LIMITS.search(x)]
+    assert len(beyond) == 3 and all(x.startswith("PASS") for x in beyond), beyond
 
 
 def test_every_runtime_listens_on_the_address_it_is_given(pg, runtime, tmp_path):
@@ -98,6 +104,9 @@ def test_behind_tls_it_passes_with_the_ca_file(tls_twin):
     done = conform(url, "--secret", JWT_SECRET, "--ca-file", str(ca_file))
     passed(done)
     assert f"TLS, certificate checked against {ca_file}" in done.stdout.splitlines()[0]
+    beyond = [x for x in done.stdout.splitlines() if BEYOND_LIMITS.search(x)]
+    assert [x[:4] for x in beyond] == ["PASS", "PASS", "SKIP"], beyond  # half-closed: http only
+    assert "over https a client's FIN ends the TLS session" in beyond[2]
     assert "insecure" not in done.stdout
 
 

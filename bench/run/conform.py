@@ -6,9 +6,10 @@ contract's routes under `/auth`); https is checked against the system's trust st
 `--ca-file`, or not at all with `--insecure` (which every line of the output then says). Every
 case is one or two real HTTP requests and what must come back: RFC 6750 answers to bad input,
 refusals of forged, tampered, expired and otherwise wrong tokens, the routes' shapes,
-Server-Timing, and what logout does. Cases that must sign a token with the server's key (a
-wrong claim on a valid signature) need `--secret` (HS256); without it they are skipped, and
-said so. The test suite runs the same catalogue against every twin of this project.
+Server-Timing, what logout does, and answers beyond an HTTP stack's own limits
+(conform_limits.py). Cases that must sign a token with the server's key (a wrong claim on a
+valid signature) need `--secret` (HS256); without it they are skipped, and said so. The test
+suite runs the same catalogue against every twin of this project.
 
 A server that cannot be reached, a refused certificate, or answers the catalogue cannot work
 with (no /healthz, no login) end the check with one line (`ConformError`).
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 
-from bench.run import conform_cases  # noqa: F401  (registers the catalogue)
+from bench.run import conform_cases, conform_limits  # noqa: F401  (register the catalogue)
 from bench.run.conform_kit import (
     CATALOGUE,
     KINDS,
