@@ -26,4 +26,11 @@ class Lenient(jwt_auth.JwtAuth):
 app = jwt_auth.App(lambda environ: Lenient(jwt_auth.JwtSettings.from_env(environ)))
 
 if __name__ == "__main__":
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", lifespan="on")
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        log_level="warning",
+        lifespan="on",
+        http="servers.uvicorn_http:HttpToolsProtocol",
+    )

@@ -50,7 +50,7 @@ def main() -> None:
         ssl_certfile=args.certfile,
         ssl_keyfile=args.keyfile,
         loop="uvloop",
-        http="httptools",
+        http="servers.uvicorn_http:HttpToolsProtocol",  # as python -m servers serves them
         lifespan="on",
         log_level="warning",
     )

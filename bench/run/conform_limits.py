@@ -1,19 +1,25 @@
 """The catalogue's cases beyond an HTTP stack's own limits (docs/server-contract.md): requests
-that a parser may refuse, or that most clients never send, as raw bytes.
+that a parser refuses, or that most clients never send, as raw bytes.
 
 Each must get an answer, never a reset: a 1 MiB Authorization header, a 5,000-byte path, a
-request half-closed by the client after sending it. The bytes go through the harness's client
-(`bench.system.http_client.exchange`), so they reach the URL's host, under its prefix, over TLS
-when it is https; an answer with `Connection: close` is read to the end of the connection, so
-that an RST after it fails the case.
+request half-closed by the client after sending it, malformed request lines and headers, and
+random bytes. A server that refuses must answer, close with a FIN, and read what the client is
+still sending in the meantime: closing a socket with unread data sends an RST, and the client
+then sees `ConnectionResetError` instead of the answer.
+
+The bytes go through the harness's client (`bench.system.http_client.exchange`), so they reach
+the URL's host, under its prefix, over TLS when it is https; an answer with `Connection: close`
+is read to the end of the connection, so that an RST after it fails the case.
 """
 
 from __future__ import annotations
 
+import random
+
 from bench.run.conform_kit import BOTH, Skipped, challenge_error, register_case
 from bench.system.http_client import Endpoint, Exchange, Reply, exchange
 
-__all__ = ["Exchange", "exchange", "get", "huge_token", "long_path"]
+__all__ = ["MALFORMED", "Exchange", "exchange", "get", "huge_token", "long_path", "random_bytes"]
 
 ONE_MIB = 1 << 20
 LOCAL = Endpoint()
@@ -38,6 +44,30 @@ def huge_token(base: Endpoint = LOCAL) -> bytes:
 
 def long_path(base: Endpoint = LOCAL) -> bytes:
     return get("/" + "a" * 4999, base=base)
+
+
+MALFORMED = {
+    "a malformed request line": b"GET /me HTTP/1.1 extra\r\nHost: 127.0.0.1\r\n\r\n",
+    "a request line that is not HTTP": b"GARBAGE\r\n\r\n",
+    "a header line without a colon": b"GET /me HTTP/1.1\r\nHost: 127.0.0.1\r\nNo colon here\r\n\r\n",
+    "a NUL byte in the path": b"GET /m\x00e HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    "Content-Length and Transfer-Encoding both": (
+        b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    ),
+    "a malformed header with 1 MiB of body behind it": (
+        b"POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1048576\r\nNo colon\r\n\r\n"
+        + b"x" * ONE_MIB
+    ),
+}
+
+
+def random_bytes(seed: int, size: int = 256 * 1024) -> bytes:
+    """`size` random bytes (seeded): no HTTP method starts with them, in practice."""
+    return random.Random(seed).randbytes(size)
+
+
+# The cases -------------------------------------------------------------------------------
 
 
 def _described(ex: Exchange) -> Reply:
@@ -85,3 +115,17 @@ def _half_closed(t):
         return r.status == 200 and r.json().get("username") == t.username
 
     return "GET /me, then shutdown(SHUT_WR)", reply, whole, "200 with the user"
+
+
+for _name, _data in MALFORMED.items():
+
+    @register_case(f"{_name}: 400, never a reset", BOTH)
+    def _malformed(t, _name=_name, _data=_data):
+        sent = repr(_data[:48])[2:-1] + ("..." if len(_data) > 48 else "")
+        return sent, _described(exchange(t.endpoint, _data)), lambda r: r.status == 400, "400"
+
+
+@register_case("256 KiB of random bytes: 400, never a reset", BOTH)
+def _random(t):
+    reply = _described(exchange(t.endpoint, random_bytes(2026)))
+    return "random bytes (seed 2026)", reply, lambda r: r.status == 400, "400"

@@ -317,6 +317,8 @@ def exchange(
             error = "reset"
         except TimeoutError:
             error = "timeout"
+        except OSError as exc:
+            error = exc.strerror or type(exc).__name__
     reply = _parse(received, (time.perf_counter() - started) * 1000)
     if not error and reply.status == 0:
         error = "closed without an answer"

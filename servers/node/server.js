@@ -1,5 +1,5 @@
 'use strict';
-// Start one Node.js twin on 127.0.0.1, after checking its configuration:
+// Start one Node.js twin on 127.0.0.1 (or --host), after checking its configuration:
 //
 //     node server.js session|jwt_auth|control [--host 127.0.0.1] [--port 8000] [--workers 1]
 //
@@ -13,6 +13,7 @@ const http = require('node:http');
 const net = require('node:net');
 const { ConfigError, handler } = require('./lib/common');
 const { KINDS } = require('./lib/auth');
+const { answerBeyondLimits } = require('./lib/refusals');
 
 const GRACE_MS = 5000;
 
@@ -56,7 +57,7 @@ async function serve(options) {
   } catch (err) {
     fail(err instanceof ConfigError ? err.message : `start-up failed: ${err.message}`);
   }
-  const server = http.createServer(handler(auth));
+  const server = answerBeyondLimits(http.createServer(handler(auth)));
   server.keepAliveTimeout = 65_000;
   server.listen(options.port, options.host);
   let stopping = false;
