@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -188,7 +187,7 @@ def command_run(args: argparse.Namespace) -> None:
     from bench import analysis
     from bench.analysis.plots import draw_all
     from bench.run import runner, scenario_toml
-    from bench.system import postgres, valkey
+    from bench.system.datastores import check_named
 
     chosen = scenario_toml.load(args.scenario)
     if not Path("/proc/self/stat").exists():
@@ -198,10 +197,7 @@ def command_run(args: argparse.Namespace) -> None:
         )
     if args.workers is not None and args.workers < 0:
         raise scenario_toml.ScenarioError("--workers must be 0 or more")
-    if os.environ.get("DATABASE_URL"):
-        postgres.check_reachable(os.environ["DATABASE_URL"])  # before any run folder exists
-    if chosen.needs_redis and os.environ.get("REDIS_URL"):
-        valkey.check_reachable(os.environ["REDIS_URL"])
+    check_named(chosen.needs_redis)  # DATABASE_URL, REDIS_URL: before any run folder exists
     job = runner.Runner(
         chosen, args.results, args.label, args.workers, _print_now, pin=not args.no_pin
     )
@@ -228,16 +224,12 @@ def _print_now(line: str) -> None:
 
 
 def command_micro(args: argparse.Namespace) -> None:
-    import asyncio
-
     from bench.run.microbench import format_micro, run_micro, transports
-    from bench.system.postgres import postgres
-    from bench.system.valkey import redis_store
-    from servers.store import prepare_database
+    from bench.system.datastores import stores
 
-    with postgres() as pg, redis_store(True) as kv:
-        asyncio.run(prepare_database(pg.url, 10))
-        print(format_micro(run_micro(*transports(pg, kv), args.level)))
+    with stores(needs_redis=True, users=10) as up:
+        dsns, redis_urls = transports(up.pg, up.kv)
+        print(format_micro(run_micro(dsns, args.level, redis_urls)))
 
 
 def command_plot(args: argparse.Namespace) -> None:

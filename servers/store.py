@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,17 +166,17 @@ async def seed_users(conn, count: int, kdf: Scrypt | None = None) -> None:
     )
 
 
-async def seed_sessions(conn, count: int, users: int, lifetime_s: int = 3600) -> None:
-    """Fill the sessions table with `count` live sessions of unknown tokens.
-
-    The benchmark's own sessions are created by logging in; these give the index a realistic
-    size so that the lookup under test is not a lookup in a table of ten rows.
-    """
+async def insert_sessions(
+    conn, tokens: Sequence[str], user_ids: Iterable[int], lifetime_s: int = 3600
+) -> None:
+    """Session rows for `tokens`, one per user id in turn, live for `lifetime_s`: the sha256 of
+    each token (never the token), as a login stores it. The one way sessions are seeded."""
     import datetime as dt
 
     expires_at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=lifetime_s)
     rows = [
-        (hash_token(secrets.token_urlsafe(32)), 1 + i % users, expires_at) for i in range(count)
+        (hash_token(token), user_id, expires_at)
+        for token, user_id in zip(tokens, user_ids, strict=True)
     ]
     await conn.copy_records_to_table(
         "sessions",
@@ -183,6 +184,16 @@ async def seed_sessions(conn, count: int, users: int, lifetime_s: int = 3600) ->
         records=rows,
         columns=["token_hash", "user_id", "expires_at"],
     )
+
+
+async def seed_sessions(conn, count: int, users: int, lifetime_s: int = 3600) -> None:
+    """Fill the sessions table with `count` live sessions of unknown tokens.
+
+    The benchmark's own sessions are created by logging in; these give the index a realistic
+    size so that the lookup under test is not a lookup in a table of ten rows.
+    """
+    tokens = [secrets.token_urlsafe(32) for _ in range(count)]
+    await insert_sessions(conn, tokens, (1 + i % users for i in range(count)), lifetime_s)
 
 
 # Seeded load-test accounts get a cheap scrypt record: every Locust user logs in once during

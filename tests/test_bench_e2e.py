@@ -326,6 +326,20 @@ def test_unreachable_redis_url_is_one_line(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def test_micro_command_times_the_auth_step_over_its_own_stores():
+    """`bench micro`: PostgreSQL and Valkey up and seeded for it, every lookup timed over both
+    transports (it once passed its arguments to run_micro in the wrong order)."""
+    result = bench("micro", "--level", "quick")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for name in (
+        "jwt_verify_HS256",
+        "session_lookup_unix_socket",
+        "session_lookup_tcp",
+        "redis_session_lookup_unix_socket",
+    ):
+        assert name in result.stdout
+
+
 def test_a_profile_and_redis_scenario_runs_end_to_end(tmp_path):
     """Server entries with path = "/profile" and a session server on the Redis store: paired,
     verified, measured, judged; the Redis arm's store CPU is its own; a closed-loop cell too."""

@@ -1,9 +1,9 @@
 """Driving a server with Locust: one way to start it, wait for it, stop it and read its results.
 
 Used by the runner's cells and by the experiments alike (so neither imports the other):
-`verify` checks a server's answers before any load, `LocustRun` runs Locust headless as a
-subprocess (optionally pinned to the load generator's cores) and reads what the authbench
-recorder wrote on the way out.
+`LocustRun` runs Locust headless as a subprocess (optionally pinned to the load generator's
+cores) and reads what the authbench recorder wrote on the way out. (A server's answers are
+checked before any load by bench.system.server_process.verify.)
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ from typing import Any
 
 from bench.load.arrivals import DEFAULT_ARRIVALS
 from bench.load.recorder import Recorder
-from bench.system.http_client import request
 from bench.system.pinning import preexec
 from bench.system.processes import signal_tree, spawn_logged, tail, tree
-from bench.system.server_process import ServerFailed, ServerProcess
-from servers.store import SEED_PASSWORD, seed_username
+from bench.system.server_process import ServerFailed
 
 LOCUSTFILE = Path(__file__).with_name("locust_user.py")
 LOCUST_READY_TIMEOUT_S = 60.0
@@ -32,39 +30,6 @@ LOCUST_STOP_TIMEOUT_S = 30.0
 
 class CellFailed(ServerFailed):
     """A cell that could not be measured; `log` holds the server's or Locust's output."""
-
-
-def verify(server: ServerProcess, needs_auth: bool, path: str = "/me") -> None:
-    """Before any load: the server answers login, /me and a missing token as it should."""
-
-    def wrong(what: str) -> CellFailed:
-        return CellFailed(f"{server.name} answered wrongly: {what}", server.log())
-
-    login = request(
-        server.port,
-        "POST",
-        "/login",
-        body={"username": seed_username(1), "password": SEED_PASSWORD},
-    )
-    if login.status != 200:
-        raise wrong(f"POST /login gave {login.status}: {login.body[:200]!r}")
-    me = request(server.port, "GET", "/me", token=login.json()["token"])
-    if me.status != 200 or "user_id" not in me.json():
-        raise wrong(f"GET /me with a fresh token gave {me.status}: {me.body[:200]!r}")
-    if not me.headers.get("server-timing", "").startswith("auth;dur="):
-        raise wrong("GET /me has no Server-Timing: auth;dur=... header")
-    if path == "/profile":
-        profile = request(server.port, "GET", path, token=login.json()["token"])
-        if profile.status != 200 or "orders" not in profile.json():
-            raise wrong(f"GET /profile gave {profile.status}: {profile.body[:200]!r}")
-    if needs_auth:
-        anonymous = request(server.port, "GET", path)
-        if anonymous.status != 401 or not anonymous.headers.get("www-authenticate", "").startswith(
-            "Bearer"
-        ):
-            raise wrong(
-                f"GET {path} without a token gave {anonymous.status}, not 401 with a Bearer challenge"
-            )
 
 
 def locust_argv(url: str, out_dir: Path, users: int, workers: int, run_time_s: int) -> list[str]:

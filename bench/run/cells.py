@@ -19,17 +19,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, CellFailed, LocustRun, verify
+from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, CellFailed, LocustRun
 from bench.load.recorder import Recorder
+from bench.run.arms import start_arm
 from bench.run.cell_figures import summarise
 from bench.run.scenario import Cell, PairedCell, Scenario, ServerSpec
-from bench.run.tokens import Population
 from bench.system.cpu_accounting import sample, used
-from bench.system.delay_proxy import ProxyProcess
-from bench.system.pinning import CoreLayout, affinity, pin
+from bench.system.datastores import Stores
+from bench.system.pinning import CoreLayout, affinity
 from bench.system.postgres import arm_backends
 from bench.system.processes import tail
-from bench.system.server_process import ServerProcess, server_env
+from bench.system.tokens import Population
 
 CpuGroups = Callable[[], dict[str, list[int]]]
 
@@ -49,9 +49,10 @@ def shuffled_arms(cell: PairedCell, seed: int) -> list[ServerSpec]:
 class Lifecycle:
     """What every cell shares: the stores, the core layout, Locust's worker count."""
 
-    def __init__(self, scenario: Scenario, pg, workers: int, layout: CoreLayout | None, kv=None):
-        self.scenario, self.pg, self.workers, self.layout = scenario, pg, workers, layout
-        self.kv = kv  # the Redis-compatible session store, when a server keeps sessions there
+    def __init__(self, scenario: Scenario, stores: Stores, workers: int, layout: CoreLayout | None):
+        self.scenario, self.stores, self.workers, self.layout = scenario, stores, workers, layout
+        # PostgreSQL, and the Redis-compatible session store when a server keeps sessions there
+        self.pg, self.kv = stores.pg, stores.kv
         self.populations: dict[int, Population] = {}
 
     @property
@@ -63,59 +64,10 @@ class Lifecycle:
         return self.layout.load_generator if self.layout else None
 
     def population(self, count: int) -> Population:
-        """The run's token population of `count` users, minted once (bench.run.tokens)."""
+        """The run's token population of `count` users, minted once (bench.system.tokens)."""
         if count not in self.populations:
             self.populations[count] = Population(count)
         return self.populations[count]
-
-    def start_server(
-        self,
-        stack: contextlib.ExitStack,
-        spec: ServerSpec,
-        log_path: Path,
-        population: Population | None = None,
-    ):
-        """The server of `spec` (behind its delay proxy, if any), started and verified.
-
-        Returns the server, what the proxy calibration measured, the proxy's pids, and the
-        arm's tokens when a population is asked for."""
-        env = server_env(spec, self.pg, self.kv)
-        if population is not None:
-            population.prepare_env(spec.server, env)
-        calibration, proxy_pids = None, []
-        if spec.db_delay_ms is not None:
-            # The proxy goes where the per-request lookup goes: Redis for a Redis-store server.
-            url_key, target = (
-                ("REDIS_URL", self.kv.tcp_url)
-                if spec.uses_redis
-                else ("DATABASE_URL", self.pg.tcp_url)
-            )
-            proxy = stack.enter_context(ProxyProcess(target, spec.db_delay_ms))
-            if self.server_cores:
-                pin([proxy.process.pid], self.server_cores)
-            calibration = proxy.calibrate()
-            env[url_key] = proxy.dsn
-            proxy_pids = [proxy.process.pid]
-        server = ServerProcess(
-            spec.server,
-            env,
-            workers=spec.workers,
-            log_path=log_path,
-            cpus=self.server_cores,
-            runtime=spec.runtime,
-            command=spec.command,
-        )
-        stack.enter_context(server)
-        verify(server, needs_auth=spec.server != "control", path=spec.path)
-        if population is None:
-            return server, calibration, proxy_pids, None
-        store_url = self.kv.url if spec.uses_redis else self.pg.url
-        return (
-            server,
-            calibration,
-            proxy_pids,
-            population.tokens(spec.server, spec.store, env, store_url),
-        )
 
     def locust(
         self,
@@ -204,9 +156,8 @@ class Lifecycle:
             "repeat": cell.repeat,
         }
         with contextlib.ExitStack() as stack:
-            server, calibration, proxy_pids, _ = self.start_server(
-                stack, spec, cell_dir / "server.log"
-            )
+            arm = start_arm(stack, spec, self.stores, self.server_cores, cell_dir / "server.log")
+            server, calibration, proxy_pids = arm.server, arm.calibration, arm.proxy_pids
             if calibration is not None:
                 result["db_delay"] = calibration
             locust = self.locust(
@@ -314,19 +265,18 @@ class Lifecycle:
         cell_dir: Path,
         population: Population | None,
     ):
-        """Every arm's server started in `order`, each with its own log; returns, by label, the
-        servers, their proxies' pids, what each proxy calibration measured, and the tokens
-        minted for each arm when the group has a population."""
+        """Every arm started in `order` (bench.run.arms), each with its own log; returns, by
+        label, the servers, their proxies' pids, what each proxy calibration measured, and the
+        tokens minted for each arm when the group has a population."""
         servers, proxies, calibrations, tokens = {}, {}, {}, {}
         for spec in order:
-            server, calibration, proxy_pids, minted = self.start_server(
-                stack, spec, cell_dir / f"server-{spec.label}.log", population
-            )
-            servers[spec.label], proxies[spec.label] = server, proxy_pids
-            if calibration is not None:
-                calibrations[spec.label] = calibration
-            if minted is not None:
-                tokens[spec.label] = minted
+            log_path = cell_dir / f"server-{spec.label}.log"
+            arm = start_arm(stack, spec, self.stores, self.server_cores, log_path, population)
+            servers[spec.label], proxies[spec.label] = arm.server, arm.proxy_pids
+            if arm.calibration is not None:
+                calibrations[spec.label] = arm.calibration
+            if arm.tokens is not None:
+                tokens[spec.label] = arm.tokens
         return servers, proxies, calibrations, tokens
 
     def _paired_groups(self, cell: PairedCell, servers, proxies, locust) -> CpuGroups:

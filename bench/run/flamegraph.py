@@ -8,7 +8,6 @@ most samples ended (self time) as a short table. Everything lands in results/<st
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import shutil
 import subprocess
@@ -19,10 +18,9 @@ from pathlib import Path
 
 from bench import results
 from bench.load.locust_driver import LocustRun
-from bench.system.pinning import pin, plan_layout
-from bench.system.postgres import postgres
-from bench.system.server_process import ServerFailed, ServerProcess
-from servers.store import prepare_database
+from bench.system.datastores import stores
+from bench.system.pinning import plan_layout
+from bench.system.server_process import ServerFailed, ServerProcess, server_env
 
 SEEDED_USERS = 1_000
 USERS = 16
@@ -89,12 +87,9 @@ def profile(
     who = "locust" if load_generator else server
     run_dir = results.new_run_dir(root, f"profile-{who}")
     layout = plan_layout()
-    with postgres() as pg:
-        asyncio.run(prepare_database(pg.url, SEEDED_USERS))
-        if layout:
-            pin(pg.pids(), layout.servers)
-        env = {"DATABASE_URL": pg.url}
-        cpus = layout.servers if layout else None
+    cpus = layout.servers if layout else None
+    with stores(users=SEEDED_USERS, cores=cpus) as up:
+        env = server_env(up.pg, None, {})
         log = run_dir / "server.log"
         with ServerProcess(server, env, log_path=log, cpus=cpus) as proc:
             locust = LocustRun(

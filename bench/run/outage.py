@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, LocustRun, verify
+from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, LocustRun
 from bench.load.recorder import Recorder
 from bench.run.revocation_probe import PROBE_TIMEOUT_S, ask, login
 from bench.run.scenario import AvailabilitySpec, Scenario, ServerSpec
-from bench.system.server_process import ServerProcess, server_env
+from bench.system.server_process import ServerProcess, server_env, verify
 
 
 class Prober(threading.Thread):
@@ -56,7 +56,7 @@ def availability(
             "skipped": f"needs the embedded store: {named} names a server we must not stop",
         }
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = server_env(spec, pg, kv)
+    env = server_env(pg, kv, spec.settings, spec.uses_redis, spec.label)
     a = experiment
     server = ServerProcess(
         spec.server,

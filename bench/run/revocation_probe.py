@@ -77,7 +77,7 @@ def revocation(
     in memory (a session cache) survives a logout that another host handled.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    env = server_env(spec, pg, kv)
+    env = server_env(pg, kv, spec.settings, spec.uses_redis, spec.label)
     if spec.server == "jwt_auth":
         share_jwt_keys(env)  # every host must accept the tokens the others issue
     with contextlib.ExitStack() as stack:

@@ -1,14 +1,13 @@
 """The runner: one run of a scenario, from the stores to the last experiment.
 
-PostgreSQL (and Valkey, when a server keeps sessions there) up and seeded once per run -> cores
-split between the load generator and the rest -> micro-benchmarks -> every cell through one
+PostgreSQL (and Valkey, when a server keeps sessions there) up, seeded and pinned once per run
+(bench.system.datastores) -> cores split between the load generator and the rest -> micro-benchmarks -> every cell through one
 lifecycle (bench.run.cells) -> the revocation and availability experiments -> everything
 stopped in `finally`. run.json is rewritten after every cell, and says how the run ended.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,10 +20,9 @@ from bench.run.cells import Lifecycle
 from bench.run.environment import collect_environment
 from bench.run.experiments import run_experiments
 from bench.run.scenario import Cell, PairedCell, Scenario
-from bench.system.pinning import pin, plan_layout
-from bench.system.postgres import postgres
-from bench.system.valkey import redis_store
-from servers.store import LOAD_TEST_KDF, prepare_database
+from bench.system.datastores import stores
+from bench.system.pinning import plan_layout
+from servers.store import LOAD_TEST_KDF
 
 Output = Callable[[str], None]
 
@@ -124,22 +122,13 @@ class Runner:
         record, scenario, out = self.record, self.scenario, self.out
         out(f"run folder: {self.run_dir}  ({len(self.plan)} cells; {scenario.description})")
         try:
-            with postgres() as pg, redis_store(scenario.needs_redis) as kv:
-                embedded = pg.owned
-                record["environment"]["postgres_version"] = pg.version
-                record["environment"]["postgres_source"] = (
-                    "embedded" if embedded else "DATABASE_URL"
-                )
-                asyncio.run(
-                    prepare_database(pg.url, scenario.seeded_users, scenario.seeded_sessions)
-                )
-                if kv is not None:
-                    record["environment"]["redis_version"] = kv.version
-                    record["environment"]["redis_source"] = "embedded" if kv.owned else "REDIS_URL"
+            cores = self.layout.servers if self.layout is not None else None
+            with stores(
+                scenario.needs_redis, scenario.seeded_users, scenario.seeded_sessions, cores=cores
+            ) as up:
+                pg, kv = up.pg, up.kv
+                record["environment"].update(up.facts())
                 if self.layout is not None:
-                    pin(pg.pids(), self.layout.servers)  # backends forked later inherit it
-                    if kv is not None:
-                        pin(kv.pids(), self.layout.servers)
                     out(
                         f"cores: load generator on {_cores(self.layout.load_generator)}, "
                         f"servers and PostgreSQL on {_cores(self.layout.servers)} (--no-pin: off)"
@@ -148,7 +137,7 @@ class Runner:
                     self.micro(pg, kv)
                 per_cell_guess = scenario.warmup_s + scenario.duration_s + 3.5
                 progress = Progress(len(self.plan), per_cell_guess, out)
-                lifecycle = Lifecycle(scenario, pg, self.workers, self.layout, kv)
+                lifecycle = Lifecycle(scenario, up, self.workers, self.layout)
                 for cell in self.plan:
                     progress.begin(cell)
                     if isinstance(cell, PairedCell):

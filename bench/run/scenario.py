@@ -168,7 +168,7 @@ class PairedSpec:
     seed: int = 1
     margin_fraction: float = 0.10
     margin_us: float | None = None
-    # A token population (bench.run.tokens): each request carries the token of one of `tokens`
+    # A token population (bench.system.tokens): each request carries the token of one of `tokens`
     # users, Zipf-distributed with exponent `popularity`; 0: one token per Locust user.
     tokens: int = 0
     popularity: float = 1.0

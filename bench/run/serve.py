@@ -6,7 +6,6 @@ Everything started here stops when the command ends: Ctrl-C, SIGTERM, or the ser
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -14,13 +13,12 @@ import time
 from collections.abc import Iterator
 
 from bench.run.scenario import ServerSpec
+from bench.system.datastores import stores
 from bench.system.ports import port_in_use
-from bench.system.postgres import postgres
-from bench.system.server_process import ServerFailed, ServerProcess
-from bench.system.valkey import redis_store
+from bench.system.server_process import ServerFailed, ServerProcess, server_env
 from servers import NEEDS_DATABASE
 from servers.common import ConfigError
-from servers.store import SEED_PASSWORD, prepare_database, seed_username
+from servers.store import SEED_PASSWORD, seed_username
 
 SEEDED_USERS = 10_000
 
@@ -44,9 +42,9 @@ def database_and_server(
     all stopped when the block ends."""
     if port_in_use(host, port):
         raise ConfigError(f"port {port} on {host} is in use (choose another with PORT=...)")
-    with postgres() as pg, redis_store(uses_redis(name, settings)) as kv:
-        asyncio.run(prepare_database(pg.url, SEEDED_USERS, kdf=None))  # full-cost logins
-        env = {"DATABASE_URL": pg.url, **({"REDIS_URL": kv.url} if kv else {}), **(settings or {})}
+    needs_redis = uses_redis(name, settings)
+    with stores(needs_redis, SEEDED_USERS, kdf=None) as up:  # kdf=None: full-cost logins
+        env = server_env(up.pg, up.kv, settings or {}, needs_redis, name)
         with ServerProcess(name, env, workers, port, runtime=runtime, host=host) as server:
             yield server
 

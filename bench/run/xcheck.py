@@ -17,7 +17,6 @@ one Locust measures for it closed loop: a cross-check of the CPU accounting, nev
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import math
@@ -34,14 +33,15 @@ from bench import results
 from bench.analysis.intervals import paired_estimates
 from bench.analysis.latency_files import seconds_of
 from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, CellFailed
+from bench.run.arms import start_arm
 from bench.run.cells import Lifecycle
 from bench.run.scenario_toml import load
 from bench.system.cpu_accounting import sample, used
+from bench.system.datastores import stores
 from bench.system.http_client import request
-from bench.system.pinning import pin, plan_layout, preexec
-from bench.system.postgres import postgres
+from bench.system.pinning import plan_layout, preexec
 from bench.system.processes import spawn_logged, tail
-from servers.store import SEED_PASSWORD, prepare_database, seed_username
+from servers.store import SEED_PASSWORD, seed_username
 
 AGREE_WITHIN = 0.20
 ARRIVAL_PROCESSES = ("uniform", "poisson")
@@ -83,12 +83,11 @@ class Check:
         self.tokens: dict[str, list[str]] = {}
 
     def start(self, stack: contextlib.ExitStack, arms) -> None:
+        stores, cores = self.lifecycle.stores, self.lifecycle.server_cores
         for spec in arms:
-            server, _, _, _ = self.lifecycle.start_server(
-                stack, spec, self.folder / f"server-{spec.label}.log"
-            )
-            self.servers[spec.label], self.paths[spec.label] = server, spec.path
-            self.tokens[spec.label] = tokens(server.port, TOKENS_PER_ARM)
+            arm = start_arm(stack, spec, stores, cores, self.folder / f"server-{spec.label}.log")
+            self.servers[spec.label], self.paths[spec.label] = arm.server, spec.path
+            self.tokens[spec.label] = tokens(arm.server.port, TOKENS_PER_ARM)
 
     def cell(self, client: str, arrivals: str, repeat: int, seed: int) -> dict[str, Any]:
         cell_dir = self.folder / "cells" / f"{client}-{arrivals}-{repeat}"
@@ -221,11 +220,10 @@ def xcheck(
     folder = results.new_run_dir(root, "xcheck" if runtime == "python" else f"xcheck-{runtime}")
     layout = plan_layout()
     started = time.monotonic()
-    with postgres() as pg, contextlib.ExitStack() as stack:
-        asyncio.run(prepare_database(pg.url, scenario.seeded_users, scenario.seeded_sessions))
-        if layout:
-            pin(pg.pids(), layout.servers)
-        lifecycle = Lifecycle(scenario, pg, 0, layout)
+    cores = layout.servers if layout else None
+    users, sessions = scenario.seeded_users, scenario.seeded_sessions
+    with stores(users=users, sessions=sessions, cores=cores) as up, contextlib.ExitStack() as stack:
+        lifecycle = Lifecycle(scenario, up, 0, layout)
         check = Check(lifecycle, folder, rate, warmup_s, duration_s, out)
         check.start(stack, arms)
         cells = _measure_cells(check, repeats, rate, out, started)

@@ -191,9 +191,11 @@ class ExternalPostgres(ExternalService):
 
 @contextlib.contextmanager
 def postgres(database_url: str | None = None) -> Iterator[Store]:
-    """The database for a run: DATABASE_URL if given (checked), else a new embedded server."""
-    url = database_url if database_url is not None else os.environ.get("DATABASE_URL")
-    with embedded_or_external(EmbeddedPostgres, ExternalPostgres, url, check_reachable) as store:
+    """The server at `database_url` if given (checked), else a new embedded one; commands get
+    theirs through bench.system.datastores, which reads DATABASE_URL."""
+    with embedded_or_external(
+        EmbeddedPostgres, ExternalPostgres, database_url, check_reachable
+    ) as store:
         yield store
 
 

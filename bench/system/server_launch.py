@@ -137,9 +137,11 @@ def node_micro(database_url: str, level: str, out=print) -> dict:
     import os
 
     npm_packages(out)
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url  # set for the Node twins, never read from here
     done = subprocess.run(
         [node_binary(out), str(NODE_DIR / "micro.js"), level],
-        env={**os.environ, "DATABASE_URL": database_url},
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,

@@ -1,5 +1,5 @@
 """A server under test as a child process: started with its log kept, waited for until it
-answers, always stopped (with its workers).
+answers, its answers checked before any load (`verify`), always stopped (with its workers).
 
 Used by the runner, `make serve`, `make live` and the tests alike, so that there is one way to
 start a server, wait until it answers, and make sure nothing is left running.
@@ -21,6 +21,7 @@ from bench.system.pinning import preexec
 from bench.system.ports import free_port
 from bench.system.processes import spawn_logged, tail, tree
 from bench.system.server_launch import server_argv
+from servers.store import SEED_PASSWORD, seed_username
 
 READY_TIMEOUT_S = 20.0
 
@@ -131,12 +132,47 @@ class ServerProcess:
         self.stop()
 
 
-def server_env(spec, pg, kv=None) -> dict[str, str]:
-    """The environment of a scenario's server: PostgreSQL's URL, the Redis store's URL when the
-    server keeps its sessions there, then the server's own settings."""
+def verify(server: ServerProcess, needs_auth: bool, path: str = "/me") -> None:
+    """Before any load: the server answers login, /me and a missing token as it should."""
+
+    def wrong(what: str) -> ServerFailed:
+        return ServerFailed(f"{server.name} answered wrongly: {what}", server.log())
+
+    login = request(
+        server.endpoint,
+        "POST",
+        "/login",
+        body={"username": seed_username(1), "password": SEED_PASSWORD},
+    )
+    if login.status != 200:
+        raise wrong(f"POST /login gave {login.status or login.failure}: {login.body[:200]!r}")
+    me = request(server.endpoint, "GET", "/me", token=login.json()["token"])
+    if me.status != 200 or "user_id" not in me.json():
+        raise wrong(f"GET /me with a fresh token gave {me.status}: {me.body[:200]!r}")
+    if not me.headers.get("server-timing", "").startswith("auth;dur="):
+        raise wrong("GET /me has no Server-Timing: auth;dur=... header")
+    if path == "/profile":
+        profile = request(server.endpoint, "GET", path, token=login.json()["token"])
+        if profile.status != 200 or "orders" not in profile.json():
+            raise wrong(f"GET /profile gave {profile.status}: {profile.body[:200]!r}")
+    if needs_auth:
+        anonymous = request(server.endpoint, "GET", path)
+        if anonymous.status != 401 or not anonymous.headers.get("www-authenticate", "").startswith(
+            "Bearer"
+        ):
+            raise wrong(
+                f"GET {path} without a token gave {anonymous.status}, not 401 with a Bearer challenge"
+            )
+
+
+def server_env(
+    pg, kv, settings: dict[str, str], uses_redis: bool = False, label: str = "the server"
+) -> dict[str, str]:
+    """The environment of a server: PostgreSQL's URL, the Redis store's URL when the server keeps
+    its sessions there (`uses_redis`), then the server's own settings."""
     env = {"DATABASE_URL": pg.url}
-    if spec.uses_redis:
+    if uses_redis:
         if kv is None:
-            raise RuntimeError(f"{spec.label} keeps sessions in Redis, but no store was started")
+            raise RuntimeError(f"{label} keeps sessions in Redis, but no store was started")
         env["REDIS_URL"] = kv.url
-    return {**env, **spec.settings}
+    return {**env, **settings}

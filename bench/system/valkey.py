@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
 import platform
 import socket
 import subprocess
@@ -133,13 +132,13 @@ class ExternalRedis(ExternalService):
 
 @contextlib.contextmanager
 def redis_store(needed: bool, redis_url: str | None = None) -> Iterator[Store | None]:
-    """The session store for a run: None when nothing needs it, REDIS_URL if set (checked),
-    else a new embedded Valkey, stopped and removed when the block ends, however it ends."""
+    """The session store: None when nothing needs it, the server at `redis_url` if given
+    (checked), else a new embedded Valkey, stopped and removed when the block ends, however it
+    ends. Commands get theirs through bench.system.datastores, which reads REDIS_URL."""
     if not needed:
         yield None
         return
-    url = redis_url if redis_url is not None else os.environ.get("REDIS_URL")
-    with embedded_or_external(EmbeddedValkey, ExternalRedis, url, check_reachable) as store:
+    with embedded_or_external(EmbeddedValkey, ExternalRedis, redis_url, check_reachable) as store:
         yield store
 
 

@@ -8,9 +8,10 @@ of one of N seeded users, drawn with Zipf popularity (user k is asked 1/k^s as o
 recorded (the servers say each hit in Server-Timing).
 
 Logging N users in through every arm would take minutes, so the harness mints the tokens
-directly, exactly as the servers would: session rows (sha256 of the token) in PostgreSQL or
-keys in Redis, shared by every session arm of that store; JWTs signed with the arm's own key
-(the harness hands every JWT arm its key in the environment, as it does for several workers).
+directly, exactly as the servers would: session rows (servers.store.insert_sessions) in
+PostgreSQL or keys in Redis, shared by every session arm of that store; JWTs signed with the
+arm's own key (the harness hands every JWT arm its key in the environment, as it does for
+several workers).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from servers.common import Principal
 from servers.jwt_auth import JwtAuth, JwtSettings, share_jwt_keys
-from servers.store import hash_token, seed_username
+from servers.store import hash_token, insert_sessions, seed_username
 
 LIFETIME_S = 3600
 
@@ -31,20 +32,12 @@ def principals(count: int) -> list[Principal]:
 
 
 async def _postgres_sessions(url: str, count: int) -> list[str]:
-    import datetime as dt
-
     import asyncpg
 
     tokens = [secrets.token_urlsafe(32) for _ in range(count)]
-    expires = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=LIFETIME_S)
     conn = await asyncpg.connect(url, timeout=10)
     try:
-        await conn.copy_records_to_table(
-            "sessions",
-            schema_name="authbench",
-            records=[(hash_token(t), i, expires) for i, t in enumerate(tokens, 1)],
-            columns=["token_hash", "user_id", "expires_at"],
-        )
+        await insert_sessions(conn, tokens, range(1, count + 1), LIFETIME_S)
     finally:
         await conn.close()
     return tokens

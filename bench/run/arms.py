@@ -1,0 +1,77 @@
+"""Starting one arm, in one step: its server (behind a delay proxy where the scenario says),
+the server's answers checked, and its tokens when a population is asked for.
+
+The route goes only down the floors: the server's environment, the server and its answer check
+(bench.system.server_process), the proxy (bench.system.delay_proxy), the tokens minted into the
+stores or signed with the arm's key (bench.system.tokens), the servers' own code below them.
+Everything started is entered on the caller's ExitStack, so it stops however the cell ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.run.scenario import ServerSpec
+from bench.system.datastores import Stores
+from bench.system.delay_proxy import ProxyProcess
+from bench.system.pinning import pin
+from bench.system.server_process import ServerProcess, server_env, verify
+from bench.system.tokens import Population
+
+
+@dataclass
+class StartedArm:
+    """An arm up and answering: its server, its proxy's pids (none without a proxy), what the
+    proxy calibration measured, and the arm's tokens when a population was asked for."""
+
+    server: ServerProcess
+    proxy_pids: list[int] = field(default_factory=list)
+    calibration: dict[str, float] | None = None
+    tokens: list[str] | None = None
+
+
+def start_arm(
+    stack: contextlib.ExitStack,
+    spec: ServerSpec,
+    stores: Stores,
+    cores: tuple[int, ...] | None,
+    log_path: Path,
+    population: Population | None = None,
+) -> StartedArm:
+    """The server of `spec` on `cores` (behind its delay proxy, if any), started and verified,
+    with its tokens minted when `population` is given."""
+    env = server_env(stores.pg, stores.kv, spec.settings, spec.uses_redis, spec.label)
+    if population is not None:
+        population.prepare_env(spec.server, env)  # a JWT arm's key, to sign its tokens with
+    calibration, proxy_pids = None, []
+    if spec.db_delay_ms is not None:
+        # The proxy goes where the per-request lookup goes: Redis for a Redis-store server.
+        url_key, target = (
+            ("REDIS_URL", stores.kv.tcp_url)
+            if spec.uses_redis
+            else ("DATABASE_URL", stores.pg.tcp_url)
+        )
+        proxy = stack.enter_context(ProxyProcess(target, spec.db_delay_ms))
+        if cores:
+            pin([proxy.process.pid], cores)
+        calibration = proxy.calibrate()
+        env[url_key] = proxy.dsn
+        proxy_pids = [proxy.process.pid]
+    server = ServerProcess(
+        spec.server,
+        env,
+        workers=spec.workers,
+        log_path=log_path,
+        cpus=cores,
+        runtime=spec.runtime,
+        command=spec.command,
+    )
+    stack.enter_context(server)
+    verify(server, needs_auth=spec.server != "control", path=spec.path)
+    if population is None:
+        return StartedArm(server, proxy_pids, calibration)
+    store_url = stores.kv.url if spec.uses_redis else stores.pg.url  # directly, not via a proxy
+    tokens = population.tokens(spec.server, spec.store, env, store_url)
+    return StartedArm(server, proxy_pids, calibration, tokens)
