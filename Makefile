@@ -10,6 +10,7 @@ SCENARIO ?= default
 SERVER ?= session
 RUNTIME ?= python
 PORT ?= 8000
+HOST ?= 127.0.0.1
 RUN ?= results/reference
 WORKERS ?=
 PYTEST_ARGS ?=
@@ -23,7 +24,7 @@ help: ## List the targets (the default goal)
 	@echo
 	@echo "Variables: SCENARIO=quick|default|full|runtimes|path.toml  SERVER=session|jwt_auth|control  WORKERS=N"
 	@echo "           RUNTIME=python|fastapi|node (make serve)"
-	@echo "           PORT=8000  RUN=results/<run>  DATABASE_URL=postgresql://... (use an existing server)"
+	@echo "           HOST=127.0.0.1 PORT=8000 (make serve)  RUN=results/<run>  DATABASE_URL=postgresql://... (use an existing server)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "authbench needs Python 3.11 or newer, found " + sys.version.split()[0])'
@@ -49,8 +50,8 @@ profile: $(STAMP) ## Flame graph of SERVER under load (py-spy); WHO=locust sampl
 report: $(STAMP) ## One self-contained HTML page of a run, every notebook rendered (RUN=results/<run>)
 	$(PY) -m bench report $(RUN)
 
-serve: $(STAMP) ## Serve one server on 127.0.0.1:PORT with its own PostgreSQL (SERVER=session RUNTIME=python|fastapi|node)
-	@$(PY) -m bench serve --server $(SERVER) --port $(PORT) --runtime $(RUNTIME) || test $$? -eq 130  # Ctrl-C is a clean stop
+serve: $(STAMP) ## Serve one server on HOST:PORT (127.0.0.1:8000) with its own PostgreSQL (SERVER=session RUNTIME=python|fastapi|node)
+	@$(PY) -m bench serve --server $(SERVER) --host $(HOST) --port $(PORT) --runtime $(RUNTIME) || test $$? -eq 130  # Ctrl-C is a clean stop
 
 live: $(STAMP) ## Serve SERVER and open Locust's web UI at http://127.0.0.1:8089 for a room to watch
 	@$(PY) -m bench live --server $(SERVER) --port $(PORT) || test $$? -eq 130  # Ctrl-C is a clean stop

@@ -114,6 +114,7 @@ def add_run_commands(commands) -> None:
     live.add_argument("--users", type=int, default=10, help="users to start with")
     serve = commands.add_parser("serve", help="serve one server with its own PostgreSQL")
     serve.add_argument("--server", choices=SERVERS, default="session")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument(
@@ -154,7 +155,7 @@ def add_check_commands(commands) -> None:
     conform = commands.add_parser(
         "conform", help="the server contract's security catalogue against any running server"
     )
-    conform.add_argument("url", help="the server's base URL, e.g. http://127.0.0.1:8000")
+    conform.add_argument("url", help="the base URL, e.g. http://127.0.0.1:8000, https://host/auth")
     conform.add_argument("--kind", choices=("session", "jwt"), required=True)
     conform.add_argument("--secret", help="the HS256 secret, to sign tokens with wrong claims")
     conform.add_argument("--issuer", default="authbench")
@@ -164,6 +165,8 @@ def add_check_commands(commands) -> None:
     conform.add_argument(
         "--revokes", action="store_true", help="jwt: logout must revoke the token (a denylist)"
     )
+    conform.add_argument("--ca-file", help="https: trust the CAs in this PEM file")
+    conform.add_argument("--insecure", action="store_true", help="https: no certificate check")
 
 
 def add_read_commands(commands) -> None:
@@ -302,24 +305,9 @@ def command_coverage(args: argparse.Namespace) -> None:
 
 
 def command_conform(args: argparse.Namespace) -> None:
-    from bench.run.conform import Target, check, line
+    from bench.run.conform import command
 
-    target = Target(
-        args.url,
-        args.kind,
-        args.secret.encode() if args.secret else None,
-        args.issuer,
-        args.audience,
-        args.username,
-        args.password,
-        args.revokes,
-    )
-    results = check(target)
-    for result in results:
-        print(line(result))
-    counts = {o: sum(r.outcome == o for r in results) for o in ("pass", "fail", "skip")}
-    print(f"\n{counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped")
-    if counts["fail"]:
+    if command(args, _print_now):
         raise SystemExit(1)
 
 
@@ -360,7 +348,7 @@ def command_list(args: argparse.Namespace) -> None:
 def command_serve(args: argparse.Namespace) -> None:
     from bench.run.serve import serve
 
-    serve(args.server, args.port, args.workers, args.runtime)
+    serve(args.server, args.port, args.workers, args.runtime, args.host)
 
 
 def command_live(args: argparse.Namespace) -> None:

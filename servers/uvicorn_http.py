@@ -62,6 +62,7 @@ class HttpToolsProtocol(httptools_impl.HttpToolsProtocol):
             b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(REFUSAL), REFUSAL)
         )
         self.transport.write(b"".join(content))
-        self.transport.write_eof()  # a FIN once the 400 is out; reading goes on, into _Discard
+        if self.transport.can_write_eof():  # TLS cannot half-close: the drain's end closes it
+            self.transport.write_eof()  # a FIN once the 400 is out; reading goes on, into _Discard
         self.flow.resume_reading()
         self.loop.call_later(DRAIN_S, self.transport.close)

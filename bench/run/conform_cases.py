@@ -16,7 +16,6 @@ from bench.run.conform_kit import (
     invalid_request,
     invalid_token,
     ok,
-    raw_get,
     refused,
     register_case,
     segment,
@@ -24,7 +23,6 @@ from bench.run.conform_kit import (
     signed,
     with_timing,
 )
-from bench.system.oneshot import request
 
 
 @register_case("a valid token is accepted, with Server-Timing", BOTH)
@@ -94,8 +92,8 @@ def _illegal(t):
 
 @register_case("the Authorization header twice: 400 invalid_request", BOTH)
 def _twice(t):
-    reply = raw_get(
-        t, [("Authorization", f"Bearer {t.token}"), ("Authorization", f"Bearer {t.token}")]
+    reply = t.get(
+        headers=[("Authorization", f"Bearer {t.token}"), ("Authorization", f"Bearer {t.token}")]
     )
     return "two Authorization headers", reply, invalid_request, "400 invalid_request"
 
@@ -127,13 +125,13 @@ def _unknown(t):
 
 @register_case("a wrong method: 405 with Allow", BOTH)
 def _method(t):
-    reply = request(t.port, "POST", "/me")
+    reply = t.call("POST", "/me")
     return "POST /me", reply, lambda r: r.status == 405 and "allow" in r.headers, "405, Allow: GET"
 
 
 @register_case("a wrong password: 400 invalid_grant", BOTH)
 def _password(t):
-    reply = request(t.port, "POST", "/login", body={"username": t.username, "password": "wrong"})
+    reply = t.call("POST", "/login", body={"username": t.username, "password": "wrong"})
     return (
         "POST /login, wrong password",
         reply,
@@ -144,14 +142,14 @@ def _password(t):
 
 @register_case("a login body that is not the object: 400 invalid_request", BOTH)
 def _body(t):
-    reply = request(t.port, "POST", "/login", body={"username": 1})
+    reply = t.call("POST", "/login", body={"username": 1})
     return 'POST /login {"username": 1}', reply, lambda r: r.status == 400, "400"
 
 
 @register_case("a token after logout", BOTH)
 def _logout(t):
     token = t.login()
-    out = request(t.port, "POST", "/logout", token=token)
+    out = t.call("POST", "/logout", token=token)
     reply = t.get(token=token)
     revokes = t.kind == "session" or t.revokes
     if revokes:
@@ -181,8 +179,7 @@ def _shape(t):
 
 @register_case("login ignores an offered token (no session fixation)", ("session",))
 def _fixation(t):
-    reply = request(
-        t.port,
+    reply = t.call(
         "POST",
         "/login",
         token=t.token,

@@ -11,16 +11,16 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
-from bench.system.oneshot import Reply, request
+from bench.system.http_client import Endpoint, Headers, Reply, request
 
 KINDS = ("session", "jwt")
 
 
 @dataclass
 class Target:
-    """The server under test and what the catalogue may use against it."""
+    """The server under test (its base URL, and how its certificate is trusted) and what the
+    catalogue may use against it."""
 
     url: str
     kind: str
@@ -30,24 +30,32 @@ class Target:
     username: str = "user00001"
     password: str = "authbench-password"
     revokes: bool | None = None  # JWT: does logout revoke (a denylist)? session: always
+    ca_file: str | None = None  # https: trust the CAs in this PEM file (else the system's)
+    insecure: bool = False  # https: do not check the certificate at all
     _token: str | None = field(default=None, repr=False)
+    endpoint: Endpoint = field(init=False, repr=False)
 
-    @property
-    def port(self) -> int:
-        return urlsplit(self.url).port or 80
+    def __post_init__(self) -> None:
+        self.endpoint = Endpoint.parse(self.url, ca_file=self.ca_file, insecure=self.insecure)
 
-    def get(
-        self, path: str = "/me", headers: dict[str, str] | None = None, token: str | None = None
-    ) -> Reply:
-        return request(self.port, "GET", path, headers=headers, token=token)
+    def call(self, method: str, path: str, **options) -> Reply:
+        """One request under the URL (`token`, `body`, `headers`); status 0 if no answer."""
+        return request(self.endpoint, method, path, timeout=10.0, **options)
+
+    def get(self, path: str = "/me", headers: Headers = (), token: str | None = None) -> Reply:
+        return self.call("GET", path, headers=headers, token=token)
 
     def login(self) -> str:
-        reply = request(
-            self.port, "POST", "/login", body={"username": self.username, "password": self.password}
-        )
-        if reply.status != 200:
-            raise ConformError(f"cannot log in as {self.username}: POST /login gave {reply.status}")
-        return reply.json()["token"]
+        body = {"username": self.username, "password": self.password}
+        reply = self.call("POST", "/login", body=body)
+        try:
+            token = reply.json()["token"] if reply.status == 200 else None
+        except (ValueError, KeyError, TypeError):
+            token = None
+        if not isinstance(token, str):
+            got = reply.failure or f"{reply.status}: {reply.body[:80]!r}"
+            raise ConformError(f"cannot log in as {self.username}: POST /login gave {got}")
+        return token
 
     @property
     def token(self) -> str:
@@ -58,6 +66,10 @@ class Target:
 
 class ConformError(RuntimeError):
     """The catalogue cannot run against this server; the message says why in one line."""
+
+
+class Skipped(Exception):
+    """A case that does not apply to this target; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -163,28 +175,3 @@ def register_case(name: str, kinds: tuple[str, ...], needs_secret: bool = False)
 
 CATALOGUE: list[Case] = []
 BOTH = KINDS
-
-
-def raw_get(t: Target, headers: list[tuple[str, str]]) -> Reply:
-    """GET /me with headers given as a list (the same header twice)."""
-    import http.client
-
-    conn = http.client.HTTPConnection("127.0.0.1", t.port, timeout=5)
-    started = time.perf_counter()
-    try:
-        conn.putrequest("GET", "/me")
-        for name, value in headers:
-            conn.putheader(name, value)
-        conn.endheaders()
-        answer = conn.getresponse()
-        body = answer.read()
-        return Reply(
-            answer.status,
-            (time.perf_counter() - started) * 1000,
-            body,
-            {k.lower(): v for k, v in answer.getheaders()},
-        )
-    except (OSError, http.client.HTTPException):
-        return Reply(0, (time.perf_counter() - started) * 1000)
-    finally:
-        conn.close()

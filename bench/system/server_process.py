@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.system.oneshot import request
+from bench.system.http_client import Endpoint, request
 from bench.system.pinning import preexec
 from bench.system.ports import free_port
 from bench.system.processes import spawn_logged, tail, tree
@@ -41,7 +41,7 @@ class ServerFailed(RuntimeError):
 
 @dataclass
 class ServerProcess:
-    """`python -m servers NAME` on 127.0.0.1, its output in a log file."""
+    """`python -m servers NAME` on host:port (127.0.0.1 unless told), its output in a log file."""
 
     name: str
     env: dict[str, str]
@@ -51,11 +51,16 @@ class ServerProcess:
     cpus: tuple[int, ...] | None = None  # pinned to these cores (None: wherever it runs)
     runtime: str = "python"  # python, fastapi or node (bench.system.server_launch)
     command: tuple[str, ...] | None = None  # a server of the contract's own command line
+    host: str = "127.0.0.1"  # the address it listens on
     process: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint.local(self.port, self.host)
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.endpoint.url
 
     @property
     def pid(self) -> int | None:
@@ -70,7 +75,9 @@ class ServerProcess:
             handle, path = tempfile.mkstemp(prefix=f"authbench-{self.name}-", suffix=".log")
             os.close(handle)
             self.log_path = Path(path)
-        argv = server_argv(self.runtime, self.name, self.port, self.workers, self.command)
+        argv = server_argv(
+            self.runtime, self.name, self.port, self.workers, self.command, host=self.host
+        )
         self.process = spawn_logged(
             argv, self.log_path, env={**os.environ, **self.env}, preexec_fn=preexec(self.cpus)
         )
@@ -89,7 +96,7 @@ class ServerProcess:
                     f"{self.name} server exited with code {self.process.returncode} at start-up",
                     self.log(),
                 )
-            if request(self.port, "GET", "/healthz", timeout=1).status == 200:
+            if request(self.endpoint, "GET", "/healthz", timeout=1).status == 200:
                 return
             time.sleep(0.05)
         raise ServerFailed(f"{self.name} server not ready after {timeout_s:.0f} s", self.log())
@@ -132,24 +139,24 @@ def verify(server: ServerProcess, needs_auth: bool, path: str = "/me") -> None:
         return ServerFailed(f"{server.name} answered wrongly: {what}", server.log())
 
     login = request(
-        server.port,
+        server.endpoint,
         "POST",
         "/login",
         body={"username": seed_username(1), "password": SEED_PASSWORD},
     )
     if login.status != 200:
-        raise wrong(f"POST /login gave {login.status}: {login.body[:200]!r}")
-    me = request(server.port, "GET", "/me", token=login.json()["token"])
+        raise wrong(f"POST /login gave {login.status or login.failure}: {login.body[:200]!r}")
+    me = request(server.endpoint, "GET", "/me", token=login.json()["token"])
     if me.status != 200 or "user_id" not in me.json():
         raise wrong(f"GET /me with a fresh token gave {me.status}: {me.body[:200]!r}")
     if not me.headers.get("server-timing", "").startswith("auth;dur="):
         raise wrong("GET /me has no Server-Timing: auth;dur=... header")
     if path == "/profile":
-        profile = request(server.port, "GET", path, token=login.json()["token"])
+        profile = request(server.endpoint, "GET", path, token=login.json()["token"])
         if profile.status != 200 or "orders" not in profile.json():
             raise wrong(f"GET /profile gave {profile.status}: {profile.body[:200]!r}")
     if needs_auth:
-        anonymous = request(server.port, "GET", path)
+        anonymous = request(server.endpoint, "GET", path)
         if anonymous.status != 401 or not anonymous.headers.get("www-authenticate", "").startswith(
             "Bearer"
         ):
