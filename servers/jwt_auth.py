@@ -39,6 +39,7 @@ from servers.common import (
     token_response,
 )
 from servers.connections import Database, DatabaseSettings, connection_name
+from servers.queries import sql
 from servers.store import check_password, profile_of
 
 ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
@@ -52,12 +53,6 @@ DECODE_OPTIONS = {
     "strict_aud": True,
     "enforce_minimum_key_length": True,
 }
-
-IS_REVOKED = "SELECT 1 FROM authbench.revoked_tokens WHERE jti = $1"
-REVOKE = """
-INSERT INTO authbench.revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2))
-ON CONFLICT (jti) DO NOTHING
-"""
 
 
 def generate_private_key_pem(algorithm: str) -> bytes:
@@ -194,6 +189,8 @@ class JwtAuth:
         self.algorithms = [settings.algorithm]  # exactly one: no algorithm confusion
         self.decoder = make_decoder(settings)
         self.db = Database(settings.database, connection_name(self.name, os.getpid()))
+        # The denylist's statements (servers/contract.sql), taken once rather than per request.
+        self.is_revoked_sql, self.revoke_sql = sql("is_revoked"), sql("revoke")
 
     async def startup(self) -> None:
         await self.db.open()  # for login, and for the denylist when it is on
@@ -255,7 +252,7 @@ class JwtAuth:
     async def authenticate(self, headers) -> Principal:
         """Exercises: PyJWT signature and claim checks; with the denylist, one jti lookup."""
         claims = self.verify(bearer_token(headers))
-        if self.settings.denylist and await self.db.fetchrow(IS_REVOKED, claims["jti"]):
+        if self.settings.denylist and await self.db.fetchrow(self.is_revoked_sql, claims["jti"]):
             raise invalid_token("token revoked")
         return Principal(int(claims["sub"]), claims["name"])
 
@@ -271,7 +268,7 @@ class JwtAuth:
         token stays valid until it expires: the price of not asking a database."""
         claims = self.verify(bearer_token(headers))
         if self.settings.denylist:
-            await self.db.execute(REVOKE, claims["jti"], float(claims["exp"]))
+            await self.db.execute(self.revoke_sql, claims["jti"], float(claims["exp"]))
 
 
 def _describe(exc: jwt.InvalidTokenError) -> str:

@@ -53,39 +53,12 @@ from servers.connections import (
     redis_unavailable_errors,
     redis_url_from_env,
 )
-from servers.store import (
-    RECENT_ORDERS,
-    check_password,
-    hash_token,
-    profile_json,
-    profile_of,
-)
+from servers.queries import sql
+from servers.store import check_password, hash_token, profile_json, profile_of
 
 # token_urlsafe(32): 32 random bytes, base64url without padding: exactly 43 characters.
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 
-LOOKUP = """
-SELECT s.user_id, u.username, s.last_seen < now() - make_interval(secs => $2) AS stale
-FROM authbench.sessions s JOIN authbench.users u ON u.id = s.user_id
-WHERE s.token_hash = $1
-  AND s.expires_at > now()
-  AND s.last_seen > now() - make_interval(secs => $3)
-"""
-# GET /profile in one round trip: the session lookup joined with the data the endpoint reads.
-PROFILE_BY_TOKEN = f"""
-SELECT u.id AS user_id, u.username, s.last_seen < now() - make_interval(secs => $2) AS stale,
-       {RECENT_ORDERS} AS orders
-FROM authbench.sessions s JOIN authbench.users u ON u.id = s.user_id
-WHERE s.token_hash = $1
-  AND s.expires_at > now()
-  AND s.last_seen > now() - make_interval(secs => $3)
-"""
-TOUCH = "UPDATE authbench.sessions SET last_seen = now() WHERE token_hash = $1"
-CREATE = """
-INSERT INTO authbench.sessions (token_hash, user_id, expires_at)
-VALUES ($1, $2, now() + make_interval(secs => $3))
-"""
-DELETE = "DELETE FROM authbench.sessions WHERE token_hash = $1"
 REDIS_KEY_PREFIX = b"authbench:session:"
 
 
@@ -165,6 +138,9 @@ class PostgresSessions:
 
     def __init__(self, db: Database, settings: SessionSettings):
         self.db, self.settings = db, settings
+        # The statements of servers/contract.sql, taken once here rather than on each request.
+        self.lookup_sql, self.touch_sql = sql("lookup"), sql("touch")
+        self.create_sql, self.delete_sql = sql("create"), sql("delete")
 
     async def open(self) -> None:
         return  # the server's PostgreSQL pool is opened by SessionAuth
@@ -173,19 +149,21 @@ class PostgresSessions:
         return
 
     async def create(self, token_hash: bytes, principal: Principal) -> None:
-        await self.db.execute(CREATE, token_hash, principal.user_id, float(self.settings.ttl_s))
+        await self.db.execute(
+            self.create_sql, token_hash, principal.user_id, float(self.settings.ttl_s)
+        )
 
     async def lookup(self, token_hash: bytes) -> Principal | None:
         s = self.settings
-        row = await self.db.fetchrow(LOOKUP, token_hash, s.touch_after_s, s.idle_s)
+        row = await self.db.fetchrow(self.lookup_sql, token_hash, s.touch_after_s, s.idle_s)
         if row is None:
             return None
         if row["stale"]:
-            await self.db.execute(TOUCH, token_hash)
+            await self.db.execute(self.touch_sql, token_hash)
         return Principal(row["user_id"], row["username"])
 
     async def delete(self, token_hash: bytes) -> bool:
-        return await self.db.execute(DELETE, token_hash) != "DELETE 0"
+        return await self.db.execute(self.delete_sql, token_hash) != "DELETE 0"
 
 
 class RedisSessions:
@@ -273,6 +251,8 @@ class SessionAuth:
             and settings.profile_query == "joined"
             and self.cache is None
         )
+        # The folded statement and the idle refresh (servers/contract.sql), taken once here.
+        self.profile_sql, self.touch_sql = sql("profile_by_token"), sql("touch")
 
     async def startup(self) -> None:
         await self.db.open()
@@ -327,12 +307,12 @@ class SessionAuth:
             return await profile_of(self.db, principal.user_id)
         token_hash = self._token_hash(headers)
         s = self.settings
-        row = await self.db.fetchrow(PROFILE_BY_TOKEN, token_hash, s.touch_after_s, s.idle_s)
+        row = await self.db.fetchrow(self.profile_sql, token_hash, s.touch_after_s, s.idle_s)
         timing[0] = time.perf_counter_ns()
         if row is None:
             raise invalid_token("unknown, expired or logged-out session")
         if row["stale"]:
-            await self.db.execute(TOUCH, token_hash)
+            await self.db.execute(self.touch_sql, token_hash)
         return profile_json(row)
 
     async def logout(self, headers) -> None:

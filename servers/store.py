@@ -1,5 +1,6 @@
 """The data the servers read and the harness seeds: schema, password records, the password
-check at login, GET /profile's query, seeding.
+check at login, GET /profile's data, seeding. The statements the servers run live in
+servers/contract.sql (servers.queries); the schema and the harness's seeding stay here.
 
 Everything lives in its own `authbench` schema so that pointing DATABASE_URL at an existing
 server never touches tables that are not ours.
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from servers.common import Principal, invalid_token
+from servers.queries import sql
 
 SCHEMA_SQL = """
 CREATE SCHEMA IF NOT EXISTS authbench;
@@ -108,23 +110,10 @@ def hash_token(token: str) -> bytes:
 async def check_password(db, username: str, password: str) -> Principal | None:
     """The user if the password matches, through a servers.connections.Database. scrypt runs in
     a thread: it takes tens of milliseconds. An unknown user costs the same as a wrong password."""
-    row = await db.fetchrow(
-        "SELECT id, username, password_hash FROM authbench.users WHERE username = $1", username
-    )
+    row = await db.fetchrow(sql("user_by_name"), username)
     record = row["password_hash"] if row else dummy_record()
     ok = await asyncio.to_thread(Scrypt.verify, password, record)
     return Principal(row["id"], row["username"]) if ok and row else None
-
-
-# GET /profile: the user's row plus their 10 most recent orders, as one JSON document built by
-# PostgreSQL. The session server folds its lookup into the same statement (PROFILE_BY_TOKEN in
-# servers.session); the JWT server and the control run this one by user id.
-RECENT_ORDERS = """
-COALESCE((SELECT json_agg(o) FROM (
-    SELECT id, item, amount_cents, created_at FROM authbench.orders
-    WHERE user_id = u.id ORDER BY created_at DESC LIMIT 10) o), '[]')
-"""
-PROFILE_BY_ID = f"SELECT u.id AS user_id, u.username, {RECENT_ORDERS} AS orders FROM authbench.users u WHERE u.id = $1"
 
 
 def profile_json(row) -> dict[str, Any]:
@@ -137,8 +126,9 @@ def profile_json(row) -> dict[str, Any]:
 
 
 async def profile_of(db, user_id: int) -> dict[str, Any]:
-    """GET /profile's data for a user already authenticated: one query."""
-    row = await db.fetchrow(PROFILE_BY_ID, user_id)
+    """GET /profile's data for a user already authenticated: one query (profile_by_id, the
+    user's row and their 10 most recent orders as one JSON document built by PostgreSQL)."""
+    row = await db.fetchrow(sql("profile_by_id"), user_id)
     if row is None:
         raise invalid_token("no such user")
     return profile_json(row)

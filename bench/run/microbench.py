@@ -22,7 +22,8 @@ from cryptography.hazmat.primitives import serialization
 from bench.results.experiment_records import MicroRecord, RuntimeMicroRecord, Timing
 from servers.common import Principal
 from servers.jwt_auth import ALGORITHMS, DECODE_OPTIONS, JwtAuth, JwtSettings
-from servers.session import LOOKUP, TOKEN_SHAPE
+from servers.queries import sql
+from servers.session import TOKEN_SHAPE
 
 LEVELS = {"quick": (5, 0.02), "full": (11, 0.1)}  # batches, seconds per batch
 
@@ -217,7 +218,7 @@ async def database_timings(dsns: dict[str, str], level: str) -> list[Timing]:
                 "VALUES ($1, 1, now() + interval '1 hour') ON CONFLICT DO NOTHING",
                 token_hash,
             )
-            lookup = await conn.prepare(LOOKUP)
+            lookup = await conn.prepare(sql("lookup"))
             select_1 = await conn.prepare("SELECT 1")
             timings.append(
                 await time_async(

@@ -7,7 +7,8 @@ const {
   ConfigError, Problem, bearerToken, envChoice, envFlag, envNumber, invalidToken, storeSettings,
   tokenResponse,
 } = require('./common');
-const { Database, RECENT_ORDERS, RedisStore, checkPassword, profileJson, profileOf, redisUrl } = require('./stores');
+const { sql } = require('./queries');
+const { Database, RedisStore, checkPassword, profileJson, profileOf, redisUrl } = require('./stores');
 
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 const sha256 = (token) => crypto.createHash('sha256').update(token).digest();
@@ -38,36 +39,23 @@ class Control {
 // ----------------------------------------------------------------------------------------------
 // session: an opaque token looked up in PostgreSQL (or Redis) on every request
 
-const LOOKUP = `
-SELECT s.user_id, u.username, s.last_seen < now() - make_interval(secs => $2) AS stale
-FROM authbench.sessions s JOIN authbench.users u ON u.id = s.user_id
-WHERE s.token_hash = $1
-  AND s.expires_at > now()
-  AND s.last_seen > now() - make_interval(secs => $3)`;
-const PROFILE_BY_TOKEN = `
-SELECT u.id AS user_id, u.username, s.last_seen < now() - make_interval(secs => $2) AS stale,
-       ${RECENT_ORDERS} AS orders
-FROM authbench.sessions s JOIN authbench.users u ON u.id = s.user_id
-WHERE s.token_hash = $1
-  AND s.expires_at > now()
-  AND s.last_seen > now() - make_interval(secs => $3)`;
-const TOUCH = 'UPDATE authbench.sessions SET last_seen = now() WHERE token_hash = $1';
-const CREATE = `INSERT INTO authbench.sessions (token_hash, user_id, expires_at)
-VALUES ($1, $2, now() + make_interval(secs => $3))`;
-const DELETE = 'DELETE FROM authbench.sessions WHERE token_hash = $1';
-
 class PostgresSessions {
-  constructor(db, s) { this.db = db; this.s = s; }
+  constructor(db, s) {
+    this.db = db;
+    this.s = s;
+    // The statements of servers/contract.sql, taken once here rather than on each request.
+    this.sql = { lookup: sql('lookup'), touch: sql('touch'), create: sql('create'), delete: sql('delete') };
+  }
   async open() {}
   async close() {}
-  async create(hash, p) { await this.db.run('create', CREATE, [hash, p.userId, this.s.ttl]); }
+  async create(hash, p) { await this.db.run('create', this.sql.create, [hash, p.userId, this.s.ttl]); }
   async lookup(hash) {
-    const row = await this.db.row('lookup', LOOKUP, [hash, this.s.touchAfter, this.s.idle]);
+    const row = await this.db.row('lookup', this.sql.lookup, [hash, this.s.touchAfter, this.s.idle]);
     if (!row) return null;
-    if (row.stale) await this.db.run('touch', TOUCH, [hash]);
+    if (row.stale) await this.db.run('touch', this.sql.touch, [hash]);
     return { userId: row.user_id, username: row.username, cached: false };
   }
-  async delete(hash) { return (await this.db.run('delete', DELETE, [hash])).rowCount > 0; }
+  async delete(hash) { return (await this.db.run('delete', this.sql.delete, [hash])).rowCount > 0; }
 }
 
 const REDIS_PREFIX = 'authbench:session:';
@@ -111,6 +99,8 @@ class Session {
       ? new RedisSessions(new RedisStore(redisUrl(env), settings, this.name), this.s)
       : new PostgresSessions(this.db, this.s);
     this.folds = this.s.store === 'postgres' && this.s.profileQuery === 'joined';
+    // The folded statement and the idle refresh (servers/contract.sql), taken once here.
+    this.sql = { profileByToken: sql('profile_by_token'), touch: sql('touch') };
   }
   async startup() {
     await this.db.open();
@@ -144,10 +134,10 @@ class Session {
       return profileOf(this.db, p.userId);
     }
     const hash = this.tokenHash(headers);
-    const row = await this.db.row('profile_by_token', PROFILE_BY_TOKEN, [hash, this.s.touchAfter, this.s.idle]);
+    const row = await this.db.row('profile_by_token', this.sql.profileByToken, [hash, this.s.touchAfter, this.s.idle]);
     timing[0] = process.hrtime.bigint();
     if (!row) throw invalidToken('unknown, expired or logged-out session');
-    if (row.stale) await this.db.run('touch', TOUCH, [hash]);
+    if (row.stale) await this.db.run('touch', this.sql.touch, [hash]);
     return profileJson(row);
   }
   // Exercises: one delete in the store; the token is refused from the next request on.
@@ -164,9 +154,6 @@ class Session {
 const REQUIRED = ['exp', 'iat', 'nbf', 'iss', 'aud', 'sub', 'jti'];
 const NUMERIC_DATES = ['exp', 'nbf', 'iat'];
 const MIN_SECRET_BYTES = 32;
-const IS_REVOKED = 'SELECT 1 FROM authbench.revoked_tokens WHERE jti = $1';
-const REVOKE = `INSERT INTO authbench.revoked_tokens (jti, expires_at) VALUES ($1, to_timestamp($2))
-ON CONFLICT (jti) DO NOTHING`;
 
 class JwtAuth {
   constructor(env) {
@@ -194,6 +181,8 @@ class JwtAuth {
       this.key = crypto.createSecretKey(secret);
     }
     this.db = new Database(storeSettings(env), this.name);
+    // The denylist's statements (servers/contract.sql), taken once rather than per request.
+    this.sql = { isRevoked: sql('is_revoked'), revoke: sql('revoke') };
   }
   async startup() { await this.db.open(); }
   async shutdown() { await this.db.close(); }
@@ -259,7 +248,7 @@ class JwtAuth {
   // Exercises: signature and claim checks; with the denylist, one jti lookup.
   async authenticate(headers) {
     const claims = await this.verify(bearerToken(headers));
-    if (this.s.denylist && (await this.db.row('is_revoked', IS_REVOKED, [claims.jti]))) {
+    if (this.s.denylist && (await this.db.row('is_revoked', this.sql.isRevoked, [claims.jti]))) {
       throw invalidToken('token revoked');
     }
     return { userId: Number(claims.sub), username: claims.name, cached: false };
@@ -273,10 +262,10 @@ class JwtAuth {
   // Exercises: verification; with the denylist, one INSERT of the jti.
   async logout(headers) {
     const claims = await this.verify(bearerToken(headers));
-    if (this.s.denylist) await this.db.run('revoke', REVOKE, [claims.jti, claims.exp]);
+    if (this.s.denylist) await this.db.run('revoke', this.sql.revoke, [claims.jti, claims.exp]);
   }
 }
 
 const KINDS = { control: Control, session: Session, jwt_auth: JwtAuth };
 
-module.exports = { KINDS, LOOKUP, sha256 };
+module.exports = { KINDS, sha256 };

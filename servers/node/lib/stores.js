@@ -3,12 +3,14 @@
 // server through node-redis, both bounded like the Python servers' (a pool of poolSize
 // connections waited for at most the acquire timeout, connect and command timeouts, no
 // retries): a store that is down, slow or out of connections is a 503, never a hang or a 401.
-// Also what the servers read: the password check at login and GET /profile's query.
+// Also what the servers read: the password check at login and GET /profile's data, with the
+// statements of servers/contract.sql.
 
 const crypto = require('node:crypto');
 const { promisify } = require('node:util');
 const { Pool } = require('pg');
 const { ConfigError, connectionName, invalidToken, storeUnavailable } = require('./common');
+const { sql } = require('./queries');
 
 const scrypt = promisify(crypto.scrypt);
 
@@ -91,24 +93,17 @@ async function verifyPassword(password, record) {
 }
 
 async function checkPassword(db, username, password) {
-  const row = await db.row('user_by_name',
-    'SELECT id, username, password_hash FROM authbench.users WHERE username = $1', [username]);
+  const row = await db.row('user_by_name', sql('user_by_name'), [username]);
   const ok = await verifyPassword(password, row ? row.password_hash : await dummyRecord());
   return ok && row ? { userId: row.id, username: row.username } : null;
 }
-
-const RECENT_ORDERS = `
-COALESCE((SELECT json_agg(o) FROM (
-    SELECT id, item, amount_cents, created_at FROM authbench.orders
-    WHERE user_id = u.id ORDER BY created_at DESC LIMIT 10) o), '[]')`;
-const PROFILE_BY_ID = `SELECT u.id AS user_id, u.username, ${RECENT_ORDERS} AS orders FROM authbench.users u WHERE u.id = $1`;
 
 function profileJson(row) {
   return { user_id: row.user_id, username: row.username, orders: row.orders };
 }
 
 async function profileOf(db, userId) {
-  const row = await db.row('profile_by_id', PROFILE_BY_ID, [userId]);
+  const row = await db.row('profile_by_id', sql('profile_by_id'), [userId]);
   if (!row) throw invalidToken('no such user');
   return profileJson(row);
 }
@@ -171,4 +166,4 @@ class RedisStore {
   }
 }
 
-module.exports = { Database, RedisStore, checkPassword, profileJson, profileOf, redisUrl, RECENT_ORDERS };
+module.exports = { Database, RedisStore, checkPassword, profileJson, profileOf, redisUrl };
