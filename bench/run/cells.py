@@ -25,7 +25,8 @@ from bench.results.cell_records import Figures, LoadGenerators, SingleCell
 from bench.results.cell_records import PairedCell as PairedCellRecord
 from bench.run.arms import start_arm
 from bench.run.cell_figures import counts, summarise
-from bench.run.scenario import Cell, PairedCell, Scenario, ServerSpec
+from bench.run.scenario import Scenario, ServerSpec
+from bench.run.scenario_plan import Cell, PairedCell
 from bench.system.cpu_accounting import sample, used
 from bench.system.datastores import Stores
 from bench.system.pinning import CoreLayout, affinity

@@ -22,7 +22,8 @@ from bench.results.run_settings import CpuLayout, Environment, RemoteWorkersReco
 from bench.run.cells import Lifecycle
 from bench.run.environment import collect_environment
 from bench.run.experiments import run_experiments
-from bench.run.scenario import Cell, PairedCell, Scenario
+from bench.run.scenario import Scenario
+from bench.run.scenario_plan import Cell, PairedCell
 from bench.system.datastores import stores
 from bench.system.pinning import plan_layout
 from servers.store import LOAD_TEST_KDF

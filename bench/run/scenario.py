@@ -4,8 +4,7 @@ Scenarios are data: TOML files in bench/run/scenarios/ (or any path), read by
 bench.run.scenario_toml and checked by pydantic against these dataclasses. Every field, its type,
 its least value and its default live here, once; the rules across fields (bench.run.scenario_rules)
 are attached here as validators. Built in code, the dataclasses are plain: only a file is checked.
-`plan()` turns a scenario into cells, interleaving the servers inside every load point and repeat
-(A B C A B C ...) so that drift hits every server alike.
+`plan()` turns a scenario into cells (bench.run.scenario_plan, with the kinds of cell).
 """
 
 from __future__ import annotations
@@ -248,63 +247,6 @@ def differences(a: ServerSpec, b: ServerSpec) -> dict[str, list]:
 
 
 @dataclass(frozen=True)
-class PairedCell:
-    """One paired run: every arm up at once, one Locust run, a random arm per request.
-
-    `rate` is the total rate shared by the arms; None is the unloaded mode (one user, closed
-    loop: the cleanest comparison there is).
-    """
-
-    index: int
-    group: PairedSpec
-    arms: tuple[ServerSpec, ...]
-    users: int
-    rate: float | None
-    repeat: int
-    arrivals: str = DEFAULT_ARRIVALS
-    model: str = "paired"
-
-    @property
-    def id(self) -> str:
-        point = "unloaded" if self.rate is None else f"r{self.rate:g}"
-        return f"{self.index:03d}-paired-{self.group.name}-{point}-{self.repeat}"
-
-    def describe(self) -> str:
-        arms = ", ".join(spec.label for spec in self.arms)
-        load = (
-            "unloaded (1 user, closed loop)"
-            if self.rate is None
-            else f"{self.rate:g}/s in total, {self.arrivals} arrivals"
-        )
-        return f"paired {self.group.name} [{arms}]: {load}, repeat {self.repeat}"
-
-
-@dataclass(frozen=True)
-class Cell:
-    index: int
-    server: ServerSpec
-    model: str  # "closed" or "fixed_rate"
-    users: int
-    rate: float | None
-    repeat: int
-    arrivals: str = DEFAULT_ARRIVALS
-
-    @property
-    def id(self) -> str:
-        point = f"u{self.users}" if self.model == "closed" else f"r{self.rate:g}"
-        return f"{self.index:03d}-{self.server.label}-{self.model}-{point}-{self.repeat}"
-
-    def describe(self) -> str:
-        users = f"{self.users} user" + ("" if self.users == 1 else "s")
-        load = (
-            f"closed loop, {users}"
-            if self.model == "closed"
-            else f"fixed rate {self.rate:g}/s ({self.arrivals} arrivals), {users}"
-        )
-        return f"{self.server.label}: {load}, repeat {self.repeat}"
-
-
-@dataclass(frozen=True)
 class Scenario:
     __pydantic_config__ = CHECKED
     name: str
@@ -336,36 +278,11 @@ class Scenario:
             arms += (replace(twin, label=group.a_a_label, closed_users=None, fixed_rates=None),)
         return arms
 
-    def plan(self) -> list[Cell | PairedCell]:
-        """Per repeat: the paired cells (unloaded, then each rate), then the single-server cells."""
+    def plan(self) -> list:
+        """The cells of a run in order (bench.run.scenario_plan)."""
+        from bench.run.scenario_plan import plan
 
-        def own(mine: tuple | None, default: tuple) -> tuple:
-            return default if mine is None else mine
-
-        closed = sorted({u for s in self.servers for u in own(s.closed_users, self.closed_users)})
-        rates = sorted({r for s in self.servers for r in own(s.fixed_rates, self.fixed_rates)})
-        points = [("closed", users, None, users) for users in closed]
-        points += [("fixed_rate", self.fixed_rate_users, rate, rate) for rate in rates]
-        cells: list[Cell | PairedCell] = []
-        for repeat in range(1, self.repeats + 1):
-            for group in self.paired:
-                arms = self.paired_arms(group)
-                loads = ([(1, None)] if group.unloaded else []) + [
-                    (group.users, rate) for rate in group.rates
-                ]
-                arrivals = group.arrivals or self.arrivals
-                for users, rate in loads:
-                    cells.append(
-                        PairedCell(len(cells) + 1, group, arms, users, rate, repeat, arrivals)
-                    )
-            for model, users, rate, value in points:
-                for spec in self.servers:
-                    default = self.closed_users if model == "closed" else self.fixed_rates
-                    if spec.runs(model, value, default):
-                        cells.append(
-                            Cell(len(cells) + 1, spec, model, users, rate, repeat, self.arrivals)
-                        )
-        return cells
+        return plan(self)
 
     def server(self, label: str) -> ServerSpec:
         return next(spec for spec in self.servers if spec.label == label)
@@ -395,8 +312,6 @@ __all__ = [
     "PATHS",
     "QUESTIONS",
     "AvailabilitySpec",
-    "Cell",
-    "PairedCell",
     "PairedSpec",
     "RevocationSpec",
     "Scenario",
