@@ -41,6 +41,7 @@ QUESTIONS = (
     "variants",
     "algorithms",
     "runtimes",
+    "interference",  # the curve's pairs with their arms at once, beside each server alone
     "other",
 )
 RUNTIME_CHOICES = (*RUNTIME_NAMES, "command")  # "command": the server is a `command` of its own
@@ -52,6 +53,9 @@ ZeroOrMore = Annotated[StrictInt, Field(ge=0)]
 NonNegative = Annotated[StrictFloat, Field(ge=0)]
 Rate = Annotated[StrictFloat, Field(ge=1)]
 Brief = Annotated[StrictFloat, Field(ge=0.1)]
+# A load as a fraction of a capacity measured in the run: above 1 is past it (open loop only).
+Fraction = Annotated[StrictFloat, Field(gt=0, le=1.5)]
+DRIVERS = ("auto", "locust", "open_loop")  # who drives the curve's blocks
 CHECKED = ConfigDict(extra="forbid")  # a field that is not one of these is a mistake
 
 
@@ -179,6 +183,9 @@ class PairedSpec:
     headline: tuple[str, str] | None = None
     arrivals: Literal[ARRIVALS] | None = None
     rates: tuple[Rate, ...] = ()
+    # Total rates as fractions of the group's capacity (n arms / the sum of their service
+    # demands, the A/A copy counting as its original), resolved once the closed loop has run.
+    load_fractions: tuple[Fraction, ...] = ()
     users: AtLeastOne = 32
     unloaded: StrictBool = True
     a_a: str | None = None
@@ -218,6 +225,63 @@ class PairedSpec:
             baseline=self.baseline or headline[1],
             a_a=(self.a_a_label, self.a_a) if self.a_a else None,
             pairs=pairs,
+        )
+
+
+@dataclass(frozen=True)
+class CurveSpec:
+    """The load curve: each of `servers` alone on the servers' core (the others up and idle),
+    open loop, at every one of `fractions` of `capacity_of`'s capacity (the same absolute rates
+    for every server), in blocks (`warmup_s`, then `duration_s` measured), the servers' order
+    shuffled per repeat. `driver` is who sends the load: Locust (`users` users), the independent
+    open-loop client (at most `connections` connections), or `auto` (Locust where it can keep
+    the schedule from its core, the independent client above). `pairs` are judged at every rate;
+    at each of `concurrent` (some of the fractions) each pair also runs with its arms at once,
+    each arm at the curve's rate: what concurrent pairing costs. None: the scenario's, or (for
+    capacity_of and pairs) the first server and every pair of servers in order, filled in when
+    a file is checked."""
+
+    __pydantic_config__ = CHECKED
+    servers: Annotated[tuple[str, ...], Field(min_length=1)]
+    fractions: Annotated[tuple[Fraction, ...], Field(min_length=1)]
+    capacity_of: str | None = None
+    arrivals: Literal[ARRIVALS] | None = None
+    repeats: AtLeastOne | None = None
+    warmup_s: NonNegative = 1.5
+    duration_s: AtLeastOne = 5
+    connections: AtLeastOne = 64
+    users: AtLeastOne = 32
+    driver: Literal[DRIVERS] = "auto"
+    pairs: tuple[tuple[str, str], ...] = ()
+    margin_fraction: NonNegative = DEFAULT_MARGIN_FRACTION
+    concurrent: tuple[Fraction, ...] = ()
+    _rules = model_validator(mode="after")(scenario_rules.curve_rules)
+
+    @property
+    def reference(self) -> str:
+        """The server whose capacity the fractions are of."""
+        return self.capacity_of or self.servers[0]
+
+    @property
+    def all_pairs(self) -> tuple[tuple[str, str], ...]:
+        servers = self.servers
+        return self.pairs or tuple((a, b) for i, a in enumerate(servers) for b in servers[i + 1 :])
+
+    def concurrent_group(self, pair: tuple[str, str], number: int, arrivals: str) -> PairedSpec:
+        """The paired group of one pair's concurrent cells (`number` counts from 1)."""
+        return PairedSpec(
+            arms=pair,
+            pairs=(pair,),
+            name="curve_concurrent" + (f"_{number}" if number > 1 else ""),
+            question="interference",
+            headline=pair,
+            arrivals=arrivals,
+            users=self.users,
+            unloaded=False,
+            baseline=pair[1],
+            warmup_s=self.warmup_s,
+            duration_s=self.duration_s,
+            margin_fraction=self.margin_fraction,
         )
 
 
@@ -264,11 +328,27 @@ class Scenario:
     seeded_sessions: ZeroOrMore = 10_000
     locust_workers: ZeroOrMore = 0
     micro: Literal[MICRO_LEVELS] = "quick"
-    reference_rate: Rate | None = None  # the first rate unless set
+    reference_rate: Rate | None = None  # the first rate unless set (or a reference fraction)
+    reference_fraction: Fraction | None = None  # the first load fraction unless set
     revocation: RevocationSpec | None = None
     availability: AvailabilitySpec | None = None
     paired: tuple[PairedSpec, ...] = ()
+    curve: CurveSpec | None = None
     _rules = model_validator(mode="after")(scenario_rules.scenario_rules)
+
+    @property
+    def curve_repeats(self) -> int:
+        return 0 if self.curve is None else self.curve.repeats or self.repeats
+
+    def concurrent_groups(self) -> tuple[PairedSpec, ...]:
+        """The curve's pairs with their arms at once (none without `concurrent` fractions)."""
+        curve = self.curve
+        if curve is None or not curve.concurrent:
+            return ()
+        arrivals = curve.arrivals or self.arrivals
+        return tuple(
+            curve.concurrent_group(pair, i, arrivals) for i, pair in enumerate(curve.all_pairs, 1)
+        )
 
     def paired_arms(self, group: PairedSpec) -> tuple[ServerSpec, ...]:
         """The servers of a paired group's cells, the A/A copy last."""
@@ -295,13 +375,25 @@ class Scenario:
 
     def record(self) -> ScenarioRecord:
         """As recorded in run.json: every field with its defaults applied, each server's
-        facts (store, revocable, algorithm, cache), and who is who in each paired group."""
+        facts (store, revocable, algorithm, cache), who is who in each paired group (the
+        curve's concurrent groups last), and the curve as asked (its rates are filled in once
+        the capacities are measured)."""
         data = asdict(self)
         data["servers"] = [spec.record() for spec in self.servers]
-        for group, recorded in zip(self.paired, data["paired"], strict=True):
+        groups = self.paired + self.concurrent_groups()
+        data["paired"] = [asdict(group) for group in groups]
+        for group, recorded in zip(groups, data["paired"], strict=True):
             arms = {spec.label: spec for spec in self.paired_arms(group)}
             recorded["arrivals"] = group.arrivals or self.arrivals
             recorded["roles"] = group.roles(arms)
+        if self.curve is not None:
+            data["curve"] |= {
+                "capacity_of": self.curve.reference,
+                "arrivals": self.curve.arrivals or self.arrivals,
+                "repeats": self.curve_repeats,
+                "pairs": self.curve.all_pairs,
+                "rates": [],
+            }
         return ScenarioRecord.model_validate(data)
 
 
