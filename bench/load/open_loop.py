@@ -10,7 +10,10 @@ on time to a few microseconds (it keeps its core busy, which is why it runs on t
 generator's core and its CPU is not a figure of the run). What it records goes into the same
 recorder and the same file format as Locust's, so the analysis reads both alike.
 
-    python -m bench.load.open_loop CONFIG.json     (written by bench.run.xcheck and the curve)
+After the last start it waits for the answers still due, for `drain_s` at most; a request still
+unanswered then is recorded with status 0 (no answer).
+
+    python -m bench.load.open_loop CONFIG.json     (written by bench.run.independent)
 """
 
 from __future__ import annotations
@@ -153,10 +156,33 @@ class Client:
     def waiting(self) -> int:
         return sum(len(arm.waiting) for arm in self.arms)
 
+    def abandon(self) -> None:
+        """Give up on every request still unanswered: each is recorded with status 0 (no
+        answer) and its times up to now; a request that never got a connection never left."""
+        now = time.time()
+        for key in list(self.selector.get_map().values()):
+            conn = key.data
+            if conn.busy:
+                conn.arm.recorder.record(
+                    int(conn.intended),
+                    (now - conn.sent) * 1e6,
+                    0,
+                    None,
+                    (now - conn.intended) * 1e6,
+                    conn.sent - conn.intended > LATE_AFTER_S,
+                )
+        for arm in self.arms:
+            for intended in arm.waiting:
+                arm.recorder.record(int(intended), 0.0, 0, None, (now - intended) * 1e6, True)
+            arm.waiting.clear()
+        self.in_flight = 0
 
-def run(arms: list[Arm], stream: ArrivalStream, seed: int, until: float) -> None:
+
+def run(
+    arms: list[Arm], stream: ArrivalStream, seed: int, until: float, drain_s: float = 30.0
+) -> None:
     """Send at the stream's intended starts until `until` (wall clock), then wait for answers
-    (and for the requests still waiting for a connection)."""
+    (and for the requests still waiting for a connection), for `drain_s` at most."""
     client = Client(arms)
     draw = random.Random(f"{seed}:open-loop").randrange
     due = stream.take()
@@ -167,6 +193,9 @@ def run(arms: list[Arm], stream: ArrivalStream, seed: int, until: float) -> None
             due = stream.take()
             now = time.time()
         if due >= until and not client.in_flight and not client.waiting:
+            return
+        if due >= until and now > until + drain_s:
+            client.abandon()
             return
         wait = due - now - SPIN_S if due < until else 0.05  # after the last start: just answers
         for key, _ in client.selector.select(max(wait, 0)):
@@ -185,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     while (wait := config.get("begin", 0) - time.time()) > 0:
         time.sleep(wait)
     stream = ArrivalStream(config["arrivals"], config["rate"], config["seed"])
-    run(arms, stream, config["seed"], config["until"])
+    run(arms, stream, config["seed"], config["until"], config.get("drain_s", 30.0))
     data = {
         "arms": {arm.label: arm.recorder.encode() for arm in arms},
         "seed": config["seed"],

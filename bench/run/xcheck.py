@@ -21,8 +21,6 @@ import contextlib
 import json
 import math
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -32,15 +30,16 @@ from typing import Any
 from bench import results
 from bench.analysis.intervals import paired_estimates
 from bench.analysis.latency_files import seconds_of
-from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, CellFailed
+from bench.load.locust_driver import CellFailed
 from bench.run.arms import start_arm
 from bench.run.cells import Lifecycle
+from bench.run.independent import Target, run_independent
 from bench.run.scenario_toml import load
 from bench.system.cpu_accounting import sample, used
 from bench.system.datastores import stores
 from bench.system.oneshot import request
 from bench.system.pinning import plan_layout, preexec
-from bench.system.processes import spawn_logged, tail
+from bench.system.processes import spawn_logged
 from servers.store import SEED_PASSWORD, seed_username
 
 AGREE_WITHIN = 0.20
@@ -123,58 +122,15 @@ class Check:
         return start, end, data, sum(cpu["load_generator"].values())
 
     def _independent(self, cell_dir: Path, arrivals: str, seed: int):
-        begin = math.ceil(time.time() + 1.0)  # time to start Python and open the connections
-        start = math.ceil(begin + self.warmup_s)
-        end = start + self.duration_s
-        config = {
-            "arms": [
-                {
-                    "label": label,
-                    "port": s.port,
-                    "path": self.paths[label],
-                    "tokens": self.tokens[label],
-                }
-                for label, s in self.servers.items()
-            ],
-            "rate": self.rate,
-            "arrivals": arrivals,
-            "seed": seed,
-            "begin": begin,
-            "until": end + 0.2,
-            "output": str(cell_dir / "latency.json"),
-        }
-        path = cell_dir / "open_loop.json"
-        path.write_text(json.dumps(config))
+        targets = [
+            Target(label, s.port, self.paths[label], self.tokens[label])
+            for label, s in self.servers.items()
+        ]
         cores = self.lifecycle.generator_cores
-        process = spawn_logged(
-            [sys.executable, "-m", "bench.load.open_loop", str(path)],
-            cell_dir / "client.log",
-            preexec_fn=preexec(cores),
+        start, end, cpu, data = run_independent(
+            cell_dir, targets, self.rate, arrivals, seed, self.warmup_s, self.duration_s, cores
         )
-        try:
-            deadline = end + LOCUST_READY_TIMEOUT_S
-            while time.time() < start:
-                time.sleep(0.02)
-            before = sample({"load_generator": [process.pid]})
-            while time.time() < end:
-                time.sleep(0.02)
-            after = sample({"load_generator": [process.pid]})
-            process.wait(max(1.0, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            raise CellFailed(
-                "the independent client did not finish in time", tail(cell_dir / "client.log")
-            ) from None
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(5)
-        if process.returncode != 0:
-            raise CellFailed(
-                f"the independent client exited with {process.returncode}",
-                tail(cell_dir / "client.log"),
-            )
-        cpu = used(before, after).get("load_generator", {})
-        return start, end, json.loads((cell_dir / "latency.json").read_text()), sum(cpu.values())
+        return start, end, data, sum(cpu.get("load_generator", {}).values())
 
 
 def _windows(cell: dict[str, Any]):
