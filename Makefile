@@ -22,7 +22,7 @@ help: ## List the targets (the default goal)
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Variables: SCENARIO=quick|default|full|runtimes|path.toml  SERVER=session|jwt_auth|control  WORKERS=N"
+	@echo "Variables: SCENARIO=quick|default|full|runtimes|curve|path.toml  SERVER=session|jwt_auth|control  WORKERS=N"
 	@echo "           RUNTIME=python|fastapi|node (make serve)"
 	@echo "           HOST=127.0.0.1 PORT=8000 (make serve)  RUN=results/<run>  DATABASE_URL=postgresql://... (use an existing server)"
 

@@ -130,8 +130,12 @@ def add_check_commands(commands) -> None:
     xcheck = commands.add_parser(
         "xcheck", help="Locust against an independent client: the same paired cell, both arrivals"
     )
-    xcheck.add_argument("--rate", type=float, default=1000.0, help="total requests per second")
-    xcheck.add_argument("--repeats", type=int, default=5)
+    xcheck.add_argument("--fraction", type=float, default=0.15, help="of the group's capacity")
+    xcheck.add_argument("--rate", type=float, help="total requests per second instead")
+    xcheck.add_argument("--repeats", type=int, default=3, help="repeats at least")
+    xcheck.add_argument(
+        "--max-repeats", type=int, default=10, help="repeats at most, until the intervals resolve"
+    )
     xcheck.add_argument("--duration", type=int, default=5, help="measured seconds per cell")
     xcheck.add_argument("--no-wrk", action="store_true", help="skip the wrk CPU cross-check")
     xcheck.add_argument(
@@ -275,13 +279,13 @@ def command_verdict(args: argparse.Namespace) -> None:
 
 
 def command_xcheck(args: argparse.Namespace) -> None:
-    from bench.run.xcheck import print_report, xcheck
+    from bench.run.xcheck import Ask, print_report, xcheck
 
+    if not 0 < args.fraction <= 1.5 or not 2 <= args.repeats <= args.max_repeats:
+        raise ResultsError("xcheck: --fraction in (0, 1.5] and 2 <= --repeats <= --max-repeats")
+    ask = Ask(args.fraction, args.rate, args.repeats, args.max_repeats, 1.0, args.duration)
     folder, rows = xcheck(
-        args.rate,
-        args.repeats,
-        1.0,
-        args.duration,
+        ask,
         args.results,
         _print_now if not args.json else lambda _: None,
         wrk=not args.no_wrk,

@@ -373,7 +373,7 @@ def test_a_profile_and_redis_scenario_runs_end_to_end(tmp_path):
     (run_file,) = tmp_path.glob("*/run.json")
     record = json.loads(run_file.read_text())
     assert record["environment"]["redis_version"].startswith("9.")
-    paired, closed = record["cells"]
+    closed, paired = record["cells"]  # the closed loop first in every repeat
     assert paired["counts_agree"]
     for label, arm in paired["arms"].items():
         assert arm["error_count"] == 0, label

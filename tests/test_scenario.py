@@ -19,7 +19,7 @@ MINIMAL = {
 }
 
 
-@pytest.mark.parametrize("name", ["quick", "default", "full"])
+@pytest.mark.parametrize("name", ["quick", "default", "full", "runtimes", "curve"])
 def test_shipped_scenarios_parse(name):
     scenario = load(name)
     assert scenario.plan()
@@ -82,7 +82,9 @@ def test_missing_required_field():
 
 
 def test_unknown_name_lists_the_known_ones():
-    with pytest.raises(ScenarioError, match="unknown scenario 'nope'; known: default, full, quick"):
+    with pytest.raises(
+        ScenarioError, match="unknown scenario 'nope'; known: curve, default, full, quick"
+    ):
         load("nope")
 
 
@@ -161,13 +163,15 @@ PAIRED = {
 }
 
 
-def test_paired_cells_come_first_in_every_repeat_with_the_a_a_copy_last():
+def test_closed_cells_then_paired_cells_in_every_repeat_with_the_a_a_copy_last():
     plan = parse(PAIRED, Path("x.toml")).plan()
-    first = plan[0]
+    assert [c.model for c in plan[:6]] == ["closed"] * 6  # the capacities first
+    assert [c.model for c in plan[6:8]] == ["paired"] * 2
+    first = plan[6]
     assert first.rate is None and first.users == 1  # the unloaded mode
     assert [s.label for s in first.arms] == ["session", "jwt_auth", "control", "jwt_auth_aa"]
     assert first.arms[3].server == "jwt_auth"
-    assert plan[1].rate == 500 and plan[1].users == 32
+    assert plan[7].rate == 500 and plan[7].users == 32
     assert [c.repeat for c in plan if hasattr(c, "arms")] == [1, 1, 2, 2]
     assert len({c.id for c in plan}) == len(plan)
 
@@ -188,7 +192,8 @@ def test_paired_defaults_to_every_pair_and_the_jwt_baseline():
         ({"a_a": "control_x"}, "'a_a' must name one of the arms"),
         ({"pairs": [["session", "session"]]}, "'pairs' must be a list of [a, b] pairs"),
         ({"baseline": "nobody"}, "'baseline' must name one of the arms"),
-        ({"rates": [], "unloaded": False}, "give rates, unloaded = true, or both"),
+        ({"rates": [], "unloaded": False}, "give rates, load_fractions or unloaded = true"),
+        ({"load_fractions": [0]}, "paired main: field 'load_fractions' must be more than 0"),
         ({"margin": 5}, "unknown field 'margin'"),
     ],
 )
@@ -252,3 +257,152 @@ def test_a_command_of_its_own_and_a_node_server_parse():
     mine, node = parse({**MINIMAL, "servers": servers}, Path("x.toml")).servers
     assert (mine.runtime, mine.command) == ("command", ("./s", "--port", "{port}"))
     assert (node.label, node.runtime, node.command) == ("jwt_auth", "node", None)
+
+
+CURVE = {
+    **MINIMAL,
+    "load": {"closed_users": [16]},
+    "curve": {
+        "servers": ["session", "jwt_auth", "control"],
+        "fractions": [0.5, 0.1, 0.3],
+        "pairs": [["session", "jwt_auth"]],
+        "concurrent": [0.1],
+        "repeats": 2,
+    },
+}
+
+
+def test_curve_blocks_follow_the_closed_loop_each_server_alone_rates_ascending():
+    scenario = parse(CURVE, Path("x.toml"))
+    plan = scenario.plan()
+    assert len({c.id for c in plan}) == len(plan)
+    for repeat in (1, 2):
+        mine = [c for c in plan if c.repeat == repeat]
+        assert [c.model for c in mine[:3]] == ["closed"] * 3  # capacities first
+        blocks = [c for c in mine if c.model == "curve"]
+        assert [c.block for c in blocks] == list(range(1, 10))
+        assert [c.fraction for c in blocks] == [0.1] * 3 + [0.3] * 3 + [0.5] * 3
+        order = [c.server.label for c in blocks[:3]]
+        assert sorted(order) == ["control", "jwt_auth", "session"]
+        assert [c.server.label for c in blocks] == order * 3  # one order per repeat
+        assert all(c.rate is None for c in blocks)  # resolved by the run
+        (concurrent,) = mine[-1:]
+        assert concurrent.model == "paired" and concurrent.fraction == 0.1
+        assert concurrent.fraction_of == "curve" and concurrent.group.question == "interference"
+        assert [s.label for s in concurrent.arms] == ["session", "jwt_auth"]
+
+
+def test_curve_order_is_shuffled_per_repeat_and_seeded():
+    from bench.run.scenario_plan import curve_order
+
+    curve = parse(CURVE, Path("x.toml")).curve
+    orders = [tuple(curve_order(curve, repeat)) for repeat in range(1, 13)]
+    assert len(set(orders)) > 2  # not one fixed order
+    assert orders == [tuple(curve_order(curve, repeat)) for repeat in range(1, 13)]
+
+
+def test_curve_record_fills_the_defaults_and_the_concurrent_group():
+    data = {**CURVE, "curve": {"servers": ["session", "jwt_auth"], "fractions": [0.2]}}
+    record = parse(data, Path("x.toml")).record()
+    curve = record.curve
+    assert (curve.capacity_of, curve.arrivals, curve.repeats) == ("session", "poisson", 2)
+    assert curve.pairs == [("session", "jwt_auth")] and curve.rates == []
+    assert (curve.driver, curve.connections, curve.concurrent) == ("auto", 64, [])
+    record = parse(CURVE, Path("x.toml")).record()
+    (group,) = record.paired
+    assert (group.name, group.question, group.arms) == (
+        "curve_concurrent",
+        "interference",
+        ["session", "jwt_auth"],
+    )
+    assert group.roles.baseline == "jwt_auth" and group.rates == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"fractions": []}, "curve: field 'fractions' must not be empty"),
+        ({"fractions": [0]}, "curve: field 'fractions' must be more than 0, got 0"),
+        ({"fractions": [1.6]}, "curve: field 'fractions' must be at most 1.5, got 1.6"),
+        ({"fractions": [0.1, 0.1]}, "curve: field 'fractions' names a fraction twice"),
+        ({"fractions": "0.1"}, "curve: field 'fractions' must be a list"),
+        (
+            {"servers": ["session", "jwt_auth", "nobody"]},
+            "curve: field 'servers' must list labels",
+        ),
+        ({"servers": ["session", "session"]}, "curve: field 'servers' names a server twice"),
+        ({"pairs": [["session", "nobody"]]}, "curve: field 'pairs' must be a list of [a, b]"),
+        ({"concurrent": [0.2]}, "curve: field 'concurrent' must list some of the fractions"),
+        ({"driver": "wrk"}, "curve: field 'driver' must be one of 'auto', 'locust' or"),
+        ({"connections": 0}, "curve: field 'connections' must be at least 1, got 0"),
+        ({"capacity_of": "nobody"}, "curve: field 'capacity_of' must name one of the"),
+        ({"arrivals": "bursty"}, "curve: field 'arrivals' must be one of"),
+        ({"rate": 5}, "curve: unknown field 'rate'"),
+    ],
+)
+def test_curve_mistakes_are_one_line_naming_the_field(change, message):
+    data = {**CURVE, "curve": {**CURVE["curve"], **change}}
+    with pytest.raises(ScenarioError) as caught:
+        parse(data, Path("x.toml"))
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_capacity_needs_a_closed_loop_cell():
+    servers = [{"server": "session", "closed_users": []}, {"server": "jwt_auth"}]
+    data = {**CURVE, "servers": servers, "curve": {"servers": ["jwt_auth"], "fractions": [0.1]}}
+    data["curve"]["capacity_of"] = "session"
+    with pytest.raises(ScenarioError, match="curve: 'session' has no closed-loop cell"):
+        parse(data, Path("x.toml"))
+    data = {**MINIMAL, "servers": servers, "paired": {"arms": ["session", "jwt_auth"]}}
+    data["paired"]["load_fractions"] = [0.1]
+    with pytest.raises(ScenarioError, match="paired main: 'session' has no closed-loop cell"):
+        parse(data, Path("x.toml"))
+
+
+FRACTIONS = {
+    **MINIMAL,
+    "paired": {
+        "arms": ["session", "jwt_auth", "control"],
+        "a_a": "jwt_auth",
+        "load_fractions": [0.05, 0.15],
+        "rates": [300],
+    },
+}
+
+
+def test_load_fractions_give_paired_cells_resolved_by_the_run_and_the_reference():
+    scenario = parse(FRACTIONS, Path("x.toml"))
+    assert (scenario.reference_rate, scenario.reference_fraction) == (None, 0.05)
+    paired = [c for c in scenario.plan() if c.model == "paired" and c.repeat == 1]
+    assert [(c.rate, c.fraction) for c in paired] == [
+        (None, None),
+        (300, None),
+        (None, 0.05),
+        (None, 0.15),
+    ]
+    assert paired[2].id.endswith("-paired-main-f0.05-1")
+    record = scenario.record()
+    assert record.paired[0].load_fractions == [0.05, 0.15]
+    assert record.reference_fraction == 0.05
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"reference_fraction": 0.3}, "'reference_fraction' must be one of the load fractions"),
+        (
+            {"reference_fraction": 0.15, "reference_rate": 300},
+            "give reference_rate or reference_fraction, not both",
+        ),
+        ({"reference_fraction": True}, "field 'reference_fraction' must be a number"),
+    ],
+)
+def test_reference_fraction_mistakes(change, message):
+    with pytest.raises(ScenarioError, match=message):
+        parse({**FRACTIONS, **change}, Path("x.toml"))
+
+
+def test_the_curve_scenario_parses():
+    scenario = load("curve")
+    assert scenario.curve is not None and scenario.plan()

@@ -229,7 +229,48 @@ class PairedCell(Counts):
         ]
 
 
-CELL_KINDS = (SingleCell, PairedCell)  # every kind of cell a run may hold
+class CurveCell(Figures):
+    """One block of a load curve: one server alone on the servers' core at one offered rate
+    (open loop, `arrivals`), in one repeat. The servers of a curve start afresh every repeat and
+    take turns in blocks, in an order shuffled per repeat (`block`: the position in it); the
+    same absolute rates for every server (`load_fraction` of the capacity of the curve's
+    `capacity_of` server). `driver` is who sent the load: Locust, or the independent open-loop
+    client where Locust could not keep the schedule from its core (`driver_reason` says why).
+    `corrected_latency_us` is the response time (from each request's intended start),
+    `latency_us` the service time."""
+
+    model: Literal["curve"]
+    id: str
+    index: int
+    repeat: int
+    block: int
+    rate: float
+    load_fraction: float
+    driver: Literal["locust", "open_loop"]
+    driver_reason: str
+    users: int  # Locust users, or the open-loop client's connection cap
+    latency_file: str
+    server_cores_busy: float | None  # the utilisation of the servers' core(s), 0..1
+    locust_workers: int
+
+    def measurements(self) -> list[Measurement]:
+        """A point of model "curve": kept apart from the fixed-rate and closed-loop points."""
+        return [
+            Measurement(
+                self.id,
+                self.model,
+                "",
+                self.users,
+                self.rate,
+                self.repeat,
+                self.server_cores_busy,
+                self,
+                False,
+            )
+        ]
+
+
+CELL_KINDS = (SingleCell, PairedCell, CurveCell)  # every kind of cell a run may hold
 # A union built from the tuple (`X | Y` cannot be), told apart by the `model` tag.
 Cell = Annotated[Union[CELL_KINDS], Field(discriminator="model")]  # noqa: UP007
 # The tags of the kinds: pydantic names them in an error's location, the loader drops them.

@@ -19,10 +19,11 @@ from bench.results.experiment_records import (
     RevocationRecord,
     RuntimeMicroRecord,
 )
+from bench.results.load_records import CapacityRecord
 from bench.results.run_settings import Environment, RunSettings
 from bench.results.scenario_records import ScenarioRecord
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 Status = Literal["running", "complete", "interrupted", "failed"]
 
 
@@ -45,3 +46,6 @@ class RunRecord(Record):
     micro_runtimes: dict[str, RuntimeMicroRecord] | None = None  # by runtime: "node"
     revocation: list[RevocationRecord] = Field(default_factory=list)
     availability: list[Availability] = Field(default_factory=list)
+    # Each server's capacity, measured closed loop in this run (by label): what loads given as
+    # fractions of capacity were resolved against.
+    capacity: dict[str, CapacityRecord] = Field(default_factory=dict)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from bench.results.base import Record
+from bench.results.load_records import CurveSpecRecord
 
 
 class ServerRecord(Record):
@@ -61,7 +64,10 @@ class PairedGroupRecord(Record):
     question: str  # what the group answers: "claim", "distance", "stores", ...
     headline: tuple[str, str] | None  # as the scenario set it; roles.headline as applied
     arrivals: str | None  # at a fixed rate; None: not recorded (format 1)
-    rates: list[float]
+    rates: list[float]  # total rates (resolved from load_fractions when those are given)
+    load_fractions: list[float] = Field(
+        default_factory=list
+    )  # total rates as fractions of the group's capacity
     users: int
     unloaded: bool
     a_a: str | None
@@ -109,6 +115,8 @@ class ScenarioRecord(Record):
     locust_workers: int
     micro: str
     reference_rate: float | None
+    reference_fraction: float | None = None  # the headline's load, when loads are fractions
     revocation: RevocationSpecRecord | None
     availability: AvailabilitySpecRecord | None
     paired: list[PairedGroupRecord]
+    curve: CurveSpecRecord | None = None

@@ -14,6 +14,8 @@ It works on run.json as read (a dict), before the types check it (bench.results.
   the facts and the roles; told from format 1 by its content, not by its number. It lacks the
   verdict rule's thresholds, recorded here with the values of its time (those of today).
 - Format 3: the typed format (bench.results.records), read as it is.
+- Format 4 added loads as fractions of capacity (capacities, load fractions, the load curve);
+  a format-3 run has none of them, and reads as it is.
 """
 
 from __future__ import annotations

@@ -23,9 +23,10 @@ from bench.load.recorder import Recorder
 from bench.load.remote_workers import RemoteWorkers
 from bench.results.cell_records import Figures, LoadGenerators, SingleCell
 from bench.results.cell_records import PairedCell as PairedCellRecord
-from bench.run.arms import start_arm
+from bench.run.arms import StartedArm, start_arm
 from bench.run.cell_figures import counts, summarise
-from bench.run.scenario import Cell, PairedCell, Scenario, ServerSpec
+from bench.run.scenario import Scenario, ServerSpec
+from bench.run.scenario_plan import Cell, PairedCell
 from bench.system.cpu_accounting import sample, used
 from bench.system.datastores import Stores
 from bench.system.pinning import CoreLayout, affinity
@@ -107,10 +108,12 @@ class Lifecycle:
         duration_s: int,
         groups: CpuGroups,
         during: Callable[[], None] = lambda: None,
+        drain_s: float = 0.0,
     ):
         """The measured window: wait for Locust's users, warm up, then whole seconds with CPU
-        sampled at both ends. Returns (start, end, cpu used, recorder, Locust's data); Locust is
-        killed whatever happens."""
+        sampled at both ends, and `drain_s` more for the window's last requests to be answered.
+        Returns (start, end, cpu used, recorder, Locust's data); Locust is killed whatever
+        happens."""
         try:
             locust.wait_ready()
             start = math.ceil(time.time() + warmup_s)
@@ -120,6 +123,7 @@ class Lifecycle:
             during()
             locust.sleep_until(end)
             after = sample(groups())
+            locust.sleep_until(end + drain_s)
             recorder, data = locust.finish()
         finally:
             locust.kill()
@@ -152,7 +156,7 @@ class Lifecycle:
         cell_dir.mkdir(parents=True, exist_ok=True)
         with contextlib.ExitStack() as stack:
             arm = start_arm(stack, spec, self.stores, self.server_cores, cell_dir / "server.log")
-            server, calibration, proxy_pids = arm.server, arm.calibration, arm.proxy_pids
+            server, calibration = arm.server, arm.calibration
             locust = self.locust(
                 cell_dir,
                 server.url,
@@ -165,18 +169,9 @@ class Lifecycle:
                 arrivals=cell.arrivals,
             )
 
-            def groups() -> dict[str, list[int]]:
-                found = {
-                    "server": server.pids(),
-                    "postgres": self.pg.pids(),
-                    "load_generator": locust.pids(),
-                }
-                if spec.uses_redis and self.kv is not None:
-                    found["redis"] = self.kv.pids()
-                return {**found, **({"delay_proxy": proxy_pids} if proxy_pids else {})}
-
+            groups = self.alone_groups(spec, arm, locust.pids)
             start, end, cpu, recorder, data = self.measure(
-                locust, scenario.warmup_s, scenario.duration_s, groups
+                locust, scenario.warmup_s, scenario.duration_s, lambda: groups([])
             )
         figures = summarise(spec, recorder, data, cpu, start, end, cell.rate, db_delay=calibration)
         return SingleCell(
@@ -193,10 +188,33 @@ class Lifecycle:
             load_generators=LoadGenerators.of(data.get("workers")),
         )
 
+    def alone_groups(
+        self, spec: ServerSpec, arm: StartedArm, load_pids: Callable[[], list[int]]
+    ) -> Callable[[list[int]], dict[str, list[int]]]:
+        """CPU process groups of a server alone: it, PostgreSQL, its Redis and its delay proxy,
+        and the load generator (`load_pids`, plus any pids given to the groups)."""
+
+        def groups(extra: list[int]) -> dict[str, list[int]]:
+            found = {
+                "server": arm.server.pids(),
+                "postgres": self.pg.pids(),
+                "load_generator": load_pids() + extra,
+            }
+            if spec.uses_redis and self.kv is not None:
+                found["redis"] = self.kv.pids()
+            return {**found, **({"delay_proxy": arm.proxy_pids} if arm.proxy_pids else {})}
+
+        return groups
+
+    @property
+    def cores_of_servers(self) -> int:
+        """How many cores the servers and their stores have (all of them when not pinned)."""
+        return len(self.server_cores) if self.server_cores else (os.cpu_count() or 1)
+
     def server_cores_busy(self, cpu_seconds: dict[str, float], duration_s: int) -> float:
         """How busy the cores of the servers and their stores were, 0..1: every group but the
         load generator, over those cores (all of them when nothing is pinned)."""
-        cores = len(self.server_cores) if self.server_cores else (os.cpu_count() or 1)
+        cores = self.cores_of_servers
         busy = sum(
             sec
             for group, sec in cpu_seconds.items()

@@ -1,15 +1,21 @@
 """The runner: one run of a scenario, from the stores to the last experiment.
 
 PostgreSQL (and Valkey, when a server keeps sessions there) up, seeded and pinned once per run
-(bench.system.datastores) -> cores split between the load generator and the rest -> micro-benchmarks -> every cell through one
-lifecycle (bench.run.cells) -> the revocation and availability experiments -> everything
+(bench.system.datastores) -> cores split between the load generator and the rest ->
+micro-benchmarks -> every cell through one lifecycle (bench.run.cells; the load curve's blocks
+through bench.run.curve_blocks) -> the revocation and availability experiments -> everything
 stopped in `finally`. run.json is rewritten after every cell, and says how the run ended.
+
+After the first repeat's closed-loop cells, each server's capacity is recorded and the loads
+given as fractions of capacity are resolved to rates, once (bench.run.capacities): the rest of
+the plan runs at those rates, and every load is said as both.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from bench import results
@@ -18,11 +24,20 @@ from bench.load.remote_workers import RemoteWorkers
 from bench.results.cell_records import Cell as CellRecord
 from bench.results.cell_records import Figures
 from bench.results.experiment_records import RuntimeMicroRecord
-from bench.results.run_settings import CpuLayout, Environment, RemoteWorkersRecord, RunSettings
+from bench.results.run_settings import (
+    MAX_LATE_SHARE,
+    CpuLayout,
+    Environment,
+    RemoteWorkersRecord,
+    RunSettings,
+)
+from bench.run import capacities
 from bench.run.cells import Lifecycle
+from bench.run.curve_blocks import CurveRun
 from bench.run.environment import collect_environment
 from bench.run.experiments import run_experiments
-from bench.run.scenario import Cell, PairedCell, Scenario
+from bench.run.scenario import Scenario
+from bench.run.scenario_plan import Cell, CurveBlock, PairedCell, PlannedCell
 from bench.system.datastores import stores
 from bench.system.pinning import plan_layout
 from servers.store import LOAD_TEST_KDF
@@ -38,7 +53,7 @@ class Progress:
         self.started = time.monotonic()
         self.done = 0
 
-    def begin(self, cell: Cell) -> None:
+    def begin(self, cell: PlannedCell) -> None:
         left = self.cells - self.done
         per_cell = (time.monotonic() - self.started) / self.done if self.done else self.guess
         self.out(
@@ -54,17 +69,25 @@ class Progress:
         width = max(len(m.figures.label) for m in measured) if len(measured) > 1 else 0
         for m in measured:
             self.out(self._line(m.figures, f"{m.figures.label:<{width}}  " if width else ""))
+        busy = measured[0].cores_busy
+        if measured[0].rate is not None and busy is not None:
+            self.out(f"        the servers' core measured {busy:.0%} busy")
 
     @staticmethod
     def _line(figures: Figures, prefix: str = "") -> str:
-        lat, cpu = figures.latency_us or {}, figures.cpu_us_per_request
+        """Response time (from each intended start) where there is one, else service time."""
+        lat = figures.corrected_latency_us or figures.latency_us or {}
+        kind = "response" if figures.corrected_latency_us else "service"
+        cpu = figures.cpu_us_per_request
         flags = "  [load generator bound]" if figures.load_generator_bound else ""
+        if figures.late_starts > MAX_LATE_SHARE * figures.requests:
+            flags += f"  [{figures.late_starts / figures.requests:.0%} started late]"
         if figures.error_count:
             flags += f"  [{figures.error_count} errors]"
         return (
             f"        {prefix}{figures.ok_rps:>8,.0f} req/s  p50 {lat.get('p50', 0):>6,.0f} µs  "
-            f"p99 {lat.get('p99', 0):>7,.0f} µs  server {cpu.get('server') or 0:>6.1f} µs/req"
-            f"{flags}"
+            f"p99 {lat.get('p99', 0):>7,.0f} µs ({kind})  "
+            f"server {cpu.get('server') or 0:>6.1f} µs/req{flags}"
         )
 
 
@@ -146,15 +169,7 @@ class Runner:
                         self.plan[-1].id if self.plan else None,
                     )
                     out(self.remote.waiting_line())
-                for cell in self.plan:
-                    progress.begin(cell)
-                    if isinstance(cell, PairedCell):
-                        result = lifecycle.run_paired(cell, self.run_dir)
-                    else:
-                        result = lifecycle.run_cell(cell, self.run_dir)
-                    record.cells.append(result)
-                    self.save()
-                    progress.end(result)
+                self.cells(lifecycle, progress)
                 for kind, result in run_experiments(scenario, pg, self.run_dir, out, kv):
                     getattr(record, kind).append(result)
                     self.save()
@@ -170,6 +185,50 @@ class Runner:
             record.finished_at = results.utc_now()
             self.save()
         return self.run_dir
+
+    def cells(self, lifecycle: Lifecycle, progress: Progress) -> None:
+        """Every cell of the plan in order, run.json rewritten after each; the loads given as
+        fractions resolved once the first repeat's closed loop is done; the curve's servers
+        stopped between its repeats and whatever ends the run."""
+        curve = CurveRun(lifecycle, self.run_dir, self.out) if self.scenario.curve else None
+        resolved = None
+        try:
+            for planned in self.plan:
+                first_closed = isinstance(planned, Cell) and planned.model == "closed"
+                if resolved is None and not (first_closed and planned.repeat == 1):
+                    resolved = self.resolve(lifecycle)
+                rate = resolved.rate(planned) if resolved else None
+                cell = planned if rate is None else replace(planned, rate=rate)
+                progress.begin(cell)
+                if isinstance(cell, CurveBlock):
+                    result = curve.block(cell)
+                else:
+                    if curve is not None:
+                        curve.close()
+                    if isinstance(cell, PairedCell):
+                        result = lifecycle.run_paired(cell, self.run_dir)
+                    else:
+                        result = lifecycle.run_cell(cell, self.run_dir)
+                self.record.cells.append(result)
+                self.save()
+                progress.end(result)
+            if resolved is None:
+                self.resolve(lifecycle)
+        finally:
+            if curve is not None:
+                curve.close()
+
+    def resolve(self, lifecycle: Lifecycle) -> capacities.Resolved:
+        """Each server's capacity from the first repeat's closed loop, and every load given as
+        a fraction of one resolved to a rate: recorded, and said."""
+        found = capacities.capacities(self.record.cells, lifecycle.cores_of_servers)
+        resolved = capacities.resolve(self.scenario, found)
+        capacities.record(self.record, self.scenario, resolved)
+        self.save()
+        if found:
+            for line in capacities.lines(self.scenario, resolved):
+                self.out(line)
+        return resolved
 
     def micro(self, pg, kv=None) -> None:
         from bench.run.microbench import format_micro, run_micro, transports

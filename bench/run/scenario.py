@@ -4,8 +4,7 @@ Scenarios are data: TOML files in bench/run/scenarios/ (or any path), read by
 bench.run.scenario_toml and checked by pydantic against these dataclasses. Every field, its type,
 its least value and its default live here, once; the rules across fields (bench.run.scenario_rules)
 are attached here as validators. Built in code, the dataclasses are plain: only a file is checked.
-`plan()` turns a scenario into cells, interleaving the servers inside every load point and repeat
-(A B C A B C ...) so that drift hits every server alike.
+`plan()` turns a scenario into cells (bench.run.scenario_plan, with the kinds of cell).
 """
 
 from __future__ import annotations
@@ -42,6 +41,7 @@ QUESTIONS = (
     "variants",
     "algorithms",
     "runtimes",
+    "interference",  # the curve's pairs with their arms at once, beside each server alone
     "other",
 )
 RUNTIME_CHOICES = (*RUNTIME_NAMES, "command")  # "command": the server is a `command` of its own
@@ -53,6 +53,9 @@ ZeroOrMore = Annotated[StrictInt, Field(ge=0)]
 NonNegative = Annotated[StrictFloat, Field(ge=0)]
 Rate = Annotated[StrictFloat, Field(ge=1)]
 Brief = Annotated[StrictFloat, Field(ge=0.1)]
+# A load as a fraction of a capacity measured in the run: above 1 is past it (open loop only).
+Fraction = Annotated[StrictFloat, Field(gt=0, le=1.5)]
+DRIVERS = ("auto", "locust", "open_loop")  # who drives the curve's blocks
 CHECKED = ConfigDict(extra="forbid")  # a field that is not one of these is a mistake
 
 
@@ -180,6 +183,9 @@ class PairedSpec:
     headline: tuple[str, str] | None = None
     arrivals: Literal[ARRIVALS] | None = None
     rates: tuple[Rate, ...] = ()
+    # Total rates as fractions of the group's capacity (n arms / the sum of their service
+    # demands, the A/A copy counting as its original), resolved once the closed loop has run.
+    load_fractions: tuple[Fraction, ...] = ()
     users: AtLeastOne = 32
     unloaded: StrictBool = True
     a_a: str | None = None
@@ -222,6 +228,63 @@ class PairedSpec:
         )
 
 
+@dataclass(frozen=True)
+class CurveSpec:
+    """The load curve: each of `servers` alone on the servers' core (the others up and idle),
+    open loop, at every one of `fractions` of `capacity_of`'s capacity (the same absolute rates
+    for every server), in blocks (`warmup_s`, then `duration_s` measured), the servers' order
+    shuffled per repeat. `driver` is who sends the load: Locust (`users` users), the independent
+    open-loop client (at most `connections` connections), or `auto` (Locust where it can keep
+    the schedule from its core, the independent client above). `pairs` are judged at every rate;
+    at each of `concurrent` (some of the fractions) each pair also runs with its arms at once,
+    each arm at the curve's rate: what concurrent pairing costs. None: the scenario's, or (for
+    capacity_of and pairs) the first server and every pair of servers in order, filled in when
+    a file is checked."""
+
+    __pydantic_config__ = CHECKED
+    servers: Annotated[tuple[str, ...], Field(min_length=1)]
+    fractions: Annotated[tuple[Fraction, ...], Field(min_length=1)]
+    capacity_of: str | None = None
+    arrivals: Literal[ARRIVALS] | None = None
+    repeats: AtLeastOne | None = None
+    warmup_s: NonNegative = 1.5
+    duration_s: AtLeastOne = 5
+    connections: AtLeastOne = 64
+    users: AtLeastOne = 32
+    driver: Literal[DRIVERS] = "auto"
+    pairs: tuple[tuple[str, str], ...] = ()
+    margin_fraction: NonNegative = DEFAULT_MARGIN_FRACTION
+    concurrent: tuple[Fraction, ...] = ()
+    _rules = model_validator(mode="after")(scenario_rules.curve_rules)
+
+    @property
+    def reference(self) -> str:
+        """The server whose capacity the fractions are of."""
+        return self.capacity_of or self.servers[0]
+
+    @property
+    def all_pairs(self) -> tuple[tuple[str, str], ...]:
+        servers = self.servers
+        return self.pairs or tuple((a, b) for i, a in enumerate(servers) for b in servers[i + 1 :])
+
+    def concurrent_group(self, pair: tuple[str, str], number: int, arrivals: str) -> PairedSpec:
+        """The paired group of one pair's concurrent cells (`number` counts from 1)."""
+        return PairedSpec(
+            arms=pair,
+            pairs=(pair,),
+            name="curve_concurrent" + (f"_{number}" if number > 1 else ""),
+            question="interference",
+            headline=pair,
+            arrivals=arrivals,
+            users=self.users,
+            unloaded=False,
+            baseline=pair[1],
+            warmup_s=self.warmup_s,
+            duration_s=self.duration_s,
+            margin_fraction=self.margin_fraction,
+        )
+
+
 def differences(a: ServerSpec, b: ServerSpec) -> dict[str, list]:
     """What differs between two servers, fact by fact: [a's, b's]. Two servers of one kind that
     differ in a setting are a variant of each other; the read side reads it from here."""
@@ -248,63 +311,6 @@ def differences(a: ServerSpec, b: ServerSpec) -> dict[str, list]:
 
 
 @dataclass(frozen=True)
-class PairedCell:
-    """One paired run: every arm up at once, one Locust run, a random arm per request.
-
-    `rate` is the total rate shared by the arms; None is the unloaded mode (one user, closed
-    loop: the cleanest comparison there is).
-    """
-
-    index: int
-    group: PairedSpec
-    arms: tuple[ServerSpec, ...]
-    users: int
-    rate: float | None
-    repeat: int
-    arrivals: str = DEFAULT_ARRIVALS
-    model: str = "paired"
-
-    @property
-    def id(self) -> str:
-        point = "unloaded" if self.rate is None else f"r{self.rate:g}"
-        return f"{self.index:03d}-paired-{self.group.name}-{point}-{self.repeat}"
-
-    def describe(self) -> str:
-        arms = ", ".join(spec.label for spec in self.arms)
-        load = (
-            "unloaded (1 user, closed loop)"
-            if self.rate is None
-            else f"{self.rate:g}/s in total, {self.arrivals} arrivals"
-        )
-        return f"paired {self.group.name} [{arms}]: {load}, repeat {self.repeat}"
-
-
-@dataclass(frozen=True)
-class Cell:
-    index: int
-    server: ServerSpec
-    model: str  # "closed" or "fixed_rate"
-    users: int
-    rate: float | None
-    repeat: int
-    arrivals: str = DEFAULT_ARRIVALS
-
-    @property
-    def id(self) -> str:
-        point = f"u{self.users}" if self.model == "closed" else f"r{self.rate:g}"
-        return f"{self.index:03d}-{self.server.label}-{self.model}-{point}-{self.repeat}"
-
-    def describe(self) -> str:
-        users = f"{self.users} user" + ("" if self.users == 1 else "s")
-        load = (
-            f"closed loop, {users}"
-            if self.model == "closed"
-            else f"fixed rate {self.rate:g}/s ({self.arrivals} arrivals), {users}"
-        )
-        return f"{self.server.label}: {load}, repeat {self.repeat}"
-
-
-@dataclass(frozen=True)
 class Scenario:
     __pydantic_config__ = CHECKED
     name: str
@@ -322,11 +328,27 @@ class Scenario:
     seeded_sessions: ZeroOrMore = 10_000
     locust_workers: ZeroOrMore = 0
     micro: Literal[MICRO_LEVELS] = "quick"
-    reference_rate: Rate | None = None  # the first rate unless set
+    reference_rate: Rate | None = None  # the first rate unless set (or a reference fraction)
+    reference_fraction: Fraction | None = None  # the first load fraction unless set
     revocation: RevocationSpec | None = None
     availability: AvailabilitySpec | None = None
     paired: tuple[PairedSpec, ...] = ()
+    curve: CurveSpec | None = None
     _rules = model_validator(mode="after")(scenario_rules.scenario_rules)
+
+    @property
+    def curve_repeats(self) -> int:
+        return 0 if self.curve is None else self.curve.repeats or self.repeats
+
+    def concurrent_groups(self) -> tuple[PairedSpec, ...]:
+        """The curve's pairs with their arms at once (none without `concurrent` fractions)."""
+        curve = self.curve
+        if curve is None or not curve.concurrent:
+            return ()
+        arrivals = curve.arrivals or self.arrivals
+        return tuple(
+            curve.concurrent_group(pair, i, arrivals) for i, pair in enumerate(curve.all_pairs, 1)
+        )
 
     def paired_arms(self, group: PairedSpec) -> tuple[ServerSpec, ...]:
         """The servers of a paired group's cells, the A/A copy last."""
@@ -336,36 +358,11 @@ class Scenario:
             arms += (replace(twin, label=group.a_a_label, closed_users=None, fixed_rates=None),)
         return arms
 
-    def plan(self) -> list[Cell | PairedCell]:
-        """Per repeat: the paired cells (unloaded, then each rate), then the single-server cells."""
+    def plan(self) -> list:
+        """The cells of a run in order (bench.run.scenario_plan)."""
+        from bench.run.scenario_plan import plan
 
-        def own(mine: tuple | None, default: tuple) -> tuple:
-            return default if mine is None else mine
-
-        closed = sorted({u for s in self.servers for u in own(s.closed_users, self.closed_users)})
-        rates = sorted({r for s in self.servers for r in own(s.fixed_rates, self.fixed_rates)})
-        points = [("closed", users, None, users) for users in closed]
-        points += [("fixed_rate", self.fixed_rate_users, rate, rate) for rate in rates]
-        cells: list[Cell | PairedCell] = []
-        for repeat in range(1, self.repeats + 1):
-            for group in self.paired:
-                arms = self.paired_arms(group)
-                loads = ([(1, None)] if group.unloaded else []) + [
-                    (group.users, rate) for rate in group.rates
-                ]
-                arrivals = group.arrivals or self.arrivals
-                for users, rate in loads:
-                    cells.append(
-                        PairedCell(len(cells) + 1, group, arms, users, rate, repeat, arrivals)
-                    )
-            for model, users, rate, value in points:
-                for spec in self.servers:
-                    default = self.closed_users if model == "closed" else self.fixed_rates
-                    if spec.runs(model, value, default):
-                        cells.append(
-                            Cell(len(cells) + 1, spec, model, users, rate, repeat, self.arrivals)
-                        )
-        return cells
+        return plan(self)
 
     def server(self, label: str) -> ServerSpec:
         return next(spec for spec in self.servers if spec.label == label)
@@ -378,13 +375,25 @@ class Scenario:
 
     def record(self) -> ScenarioRecord:
         """As recorded in run.json: every field with its defaults applied, each server's
-        facts (store, revocable, algorithm, cache), and who is who in each paired group."""
+        facts (store, revocable, algorithm, cache), who is who in each paired group (the
+        curve's concurrent groups last), and the curve as asked (its rates are filled in once
+        the capacities are measured)."""
         data = asdict(self)
         data["servers"] = [spec.record() for spec in self.servers]
-        for group, recorded in zip(self.paired, data["paired"], strict=True):
+        groups = self.paired + self.concurrent_groups()
+        data["paired"] = [asdict(group) for group in groups]
+        for group, recorded in zip(groups, data["paired"], strict=True):
             arms = {spec.label: spec for spec in self.paired_arms(group)}
             recorded["arrivals"] = group.arrivals or self.arrivals
             recorded["roles"] = group.roles(arms)
+        if self.curve is not None:
+            data["curve"] |= {
+                "capacity_of": self.curve.reference,
+                "arrivals": self.curve.arrivals or self.arrivals,
+                "repeats": self.curve_repeats,
+                "pairs": self.curve.all_pairs,
+                "rates": [],
+            }
         return ScenarioRecord.model_validate(data)
 
 
@@ -395,8 +404,6 @@ __all__ = [
     "PATHS",
     "QUESTIONS",
     "AvailabilitySpec",
-    "Cell",
-    "PairedCell",
     "PairedSpec",
     "RevocationSpec",
     "Scenario",

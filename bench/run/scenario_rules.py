@@ -4,7 +4,8 @@ They are attached to the dataclasses of bench.run.scenario (model validators, mo
 they run when a scenario file is checked (bench.run.scenario_toml), on fields already of the
 right type. A broken rule is a ValueError whose message is the whole line after the file's name.
 The rules that fill in a default which depends on other fields (a group's pairs, headline and
-baseline; the reference rate) return the filled-in copy.
+baseline; the curve's pairs, reference server, arrivals and repeats; the reference rate or
+fraction) return the filled-in copy.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from servers.common import ConfigError
 from servers.runtime_catalogue import NAMES, RUNTIMES
 
 if TYPE_CHECKING:
-    from bench.run.scenario import AvailabilitySpec, PairedSpec, Scenario, ServerSpec
+    from bench.run.scenario import AvailabilitySpec, CurveSpec, PairedSpec, Scenario, ServerSpec
 
 # The words for the fields whose mistakes a rule can find too: pydantic's errors on these fields
 # use them as well, so one mistake reads the same whichever check finds it. By (table, field).
@@ -33,6 +34,8 @@ WORDS = {
     ("paired", "headline"): "must be one of the pairs",
     ("revocation", "servers"): "must list labels of [[servers]] entries",
     ("availability", "servers"): "must list labels of [[servers]] entries",
+    ("curve", "servers"): "must list labels of [[servers]] entries",
+    ("curve", "pairs"): "must be a list of [a, b] pairs of two of its servers",
 }
 
 
@@ -79,9 +82,25 @@ def paired_rules(group: PairedSpec) -> PairedSpec:
     baseline = headline[1] if group.baseline is None else group.baseline
     if baseline not in arms:
         raise broken("field 'baseline' must name one of the arms")
-    if not group.rates and not group.unloaded:
-        raise broken("give rates, unloaded = true, or both")
+    if not group.rates and not group.load_fractions and not group.unloaded:
+        raise broken("give rates, load_fractions or unloaded = true (or several)")
     return replace(group, pairs=pairs, headline=headline, baseline=baseline)
+
+
+def curve_rules(curve: CurveSpec) -> CurveSpec:
+    """Servers once each; pairs among them; concurrent fractions among the fractions."""
+    servers = curve.servers
+    if len(set(servers)) != len(servers):
+        raise broken("field 'servers' names a server twice")
+    if len(set(curve.fractions)) != len(curve.fractions):
+        raise broken("field 'fractions' names a fraction twice")
+    if any(a not in servers or b not in servers or a == b for a, b in curve.pairs):
+        raise wrong("curve", "pairs")
+    if not set(curve.concurrent) <= set(curve.fractions):
+        raise broken("field 'concurrent' must list some of the fractions")
+    if curve.concurrent and not curve.all_pairs:
+        raise broken("field 'concurrent' needs a pair: two servers or more")
+    return replace(curve, fractions=tuple(sorted(curve.fractions)), pairs=curve.all_pairs)
 
 
 def availability_rules(spec: AvailabilitySpec) -> AvailabilitySpec:
@@ -97,7 +116,7 @@ def scenario_rules(scenario: Scenario) -> Scenario:
         if spec.label in labels:
             raise broken(f"label {spec.label!r} is used twice", f"servers entry {i}: ")
         labels.add(spec.label)
-    if not (scenario.closed_users or scenario.fixed_rates or scenario.paired):
+    if not (scenario.closed_users or scenario.fixed_rates or scenario.paired or scenario.curve):
         raise broken("give closed_users, fixed_rates or both", "load: ")
     names: set[str] = set()
     for group in scenario.paired:
@@ -106,7 +125,9 @@ def scenario_rules(scenario: Scenario) -> Scenario:
         experiment = getattr(scenario, key)
         if experiment is not None and not set(experiment.servers) <= labels:
             raise wrong(key, "servers", f"{key}: ")
-    return replace(scenario, reference_rate=_reference_rate(scenario))
+    curve = _curve_in(scenario, labels, names)
+    rate, fraction = _reference(scenario)
+    return replace(scenario, curve=curve, reference_rate=rate, reference_fraction=fraction)
 
 
 def _group_in(scenario: Scenario, group: PairedSpec, labels: set[str], names: set[str]) -> None:
@@ -122,6 +143,8 @@ def _group_in(scenario: Scenario, group: PairedSpec, labels: set[str], names: se
         raise broken(
             f"the A/A copy's label {group.a_a_label} is taken by a [[servers]] entry", where
         )
+    if group.load_fractions:  # every arm's capacity (the A/A copy's is its original's)
+        _needs_capacity(scenario, list(group.arms), where)
     if group.tokens > scenario.seeded_users:
         raise broken(
             f"field 'tokens' ({group.tokens}) must not exceed seeded_users "
@@ -130,12 +153,59 @@ def _group_in(scenario: Scenario, group: PairedSpec, labels: set[str], names: se
         )
 
 
-def _reference_rate(scenario: Scenario) -> float | None:
-    """The rate the notebooks' headline figures are read at: the first rate unless set."""
+def _measured(scenario: Scenario, label: str) -> bool:
+    """Whether a server runs closed loop (where its capacity is measured)."""
+    spec = scenario.server(label)
+    return bool(scenario.closed_users if spec.closed_users is None else spec.closed_users)
+
+
+def _needs_capacity(scenario: Scenario, labels: list[str], where: str) -> None:
+    for label in labels:
+        if not _measured(scenario, label):
+            raise broken(
+                f"{label!r} has no closed-loop cell to measure its capacity (closed_users)", where
+            )
+
+
+def _curve_in(scenario: Scenario, labels: set[str], names: set[str]) -> CurveSpec | None:
+    """The curve's servers among the labels, its reference server's capacity measured; its
+    concurrent groups' names free; the scenario's arrivals and repeats unless set."""
+    curve = scenario.curve
+    if curve is None:
+        return None
+    if not set(curve.servers) <= labels:
+        raise wrong("curve", "servers", "curve: ")
+    if curve.capacity_of is not None and curve.capacity_of not in labels:
+        raise broken("field 'capacity_of' must name one of the [[servers]] entries", "curve: ")
+    _needs_capacity(scenario, [curve.reference], "curve: ")
+    for group in scenario.concurrent_groups():
+        if group.name in names:
+            raise broken(f"the name {group.name!r} is the curve's concurrent cells'", "paired: ")
+    return replace(
+        curve,
+        capacity_of=curve.reference,
+        arrivals=curve.arrivals or scenario.arrivals,
+        repeats=curve.repeats or scenario.repeats,
+    )
+
+
+def _reference(scenario: Scenario) -> tuple[float | None, float | None]:
+    """The load the notebooks' headline figures are read at: a rate, or a load fraction (then
+    its rate is known once the run has measured the capacities). The first fraction of a
+    group, else the first rate, unless one of them is set."""
     known = scenario.fixed_rates + tuple(r for group in scenario.paired for r in group.rates)
-    reference = scenario.reference_rate
-    if reference is None:
-        return known[0] if known else None
-    if known and reference not in known:
-        raise broken(f"field 'reference_rate' must be one of the rates, got {reference:g}")
-    return reference
+    fractions = tuple(f for group in scenario.paired for f in group.load_fractions)
+    rate, fraction = scenario.reference_rate, scenario.reference_fraction
+    if rate is not None and fraction is not None:
+        raise broken("give reference_rate or reference_fraction, not both")
+    if fraction is not None:
+        if fraction not in fractions:
+            raise broken(
+                f"field 'reference_fraction' must be one of the load fractions, got {fraction:g}"
+            )
+        return None, fraction
+    if rate is None:
+        return (None, fractions[0]) if fractions else (known[0] if known else None, None)
+    if known and rate not in known:
+        raise broken(f"field 'reference_rate' must be one of the rates, got {rate:g}")
+    return rate, None

@@ -20,7 +20,8 @@ from bench.run.scenario_rules import WORDS
 
 SCENARIO_DIR = Path(__file__).parent / "scenarios"
 LOAD_KEYS = ("closed_users", "fixed_rates", "fixed_rate_users")  # Scenario fields, under [load]
-TABLES = ("servers", "paired", "revocation", "availability")
+TABLES = ("servers", "paired", "revocation", "availability", "curve")
+ONE_TABLE = ("revocation", "availability", "curve")  # a table, not a list of them
 
 
 class ScenarioError(ValueError):
@@ -115,7 +116,7 @@ def mistakes(exc: ValidationError, shaped: dict[str, Any]) -> list[str]:
 
 def _located(loc: tuple, shaped: dict[str, Any]) -> tuple[str, str, tuple]:
     """(table, its words at the start of the line, the field and where inside it) of an error."""
-    if loc and loc[0] in TABLES and (loc[0] in ("revocation", "availability") or len(loc) > 1):
+    if loc and loc[0] in TABLES and (loc[0] in ONE_TABLE or len(loc) > 1):
         table, rest = loc[0], loc[1:]
         if table == "servers":
             where, rest = f"servers entry {rest[0] + 1}: ", rest[1:]
@@ -153,10 +154,16 @@ def _worded(error: dict[str, Any], table: str, rest: tuple) -> str:
 def _what_is_wrong(kind: str, given: Any, ctx: dict[str, Any], said: str) -> str:
     if kind == "greater_than_equal":
         return f"must be at least {ctx['ge']:g}, got {given!r}"
+    if kind == "greater_than":
+        return f"must be more than {ctx['gt']:g}, got {given!r}"
+    if kind == "less_than_equal":
+        return f"must be at most {ctx['le']:g}, got {given!r}"
     if kind == "int_type" and isinstance(given, float):
         return f"must be a whole number, got {given!r}"
     if kind in ("int_type", "float_type"):
         return f"must be a number, got {given!r}"
+    if kind == "too_short" and ctx.get("min_length") == 1:
+        return "must not be empty"
     if kind == "bool_type":
         return "must be true or false"
     if kind == "string_type":

@@ -9,6 +9,13 @@ evenly spaced and for Poisson arrivals, each estimate of the headline pair (sess
 the median) comes with its interval by the same method as every verdict, and the two clients'
 estimates must agree within 20%.
 
+The check asks at a stated fraction of the group's capacity, which it measures first: each
+server closed loop, alone (bench.run.saturation; the group's capacity as a run's, in
+bench.run.capacities). The latency compared is the response time (from each intended start).
+It runs repeats until every interval can resolve 20% of its estimate (its half-width at most
+20% of the estimate's size), for both clients and both arrival processes, or until a bound,
+and says which.
+
 The servers stay up for the whole check (a cross-check of clients, not of server start-ups);
 the order of the clients alternates between repeats. Where wrk is installed, each server of
 the pair also runs alone under wrk at saturation, and its CPU per request is set beside the
@@ -21,29 +28,30 @@ import contextlib
 import json
 import math
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bench import results
 from bench.analysis.intervals import paired_estimates
 from bench.analysis.latency_files import seconds_of
-from bench.load.locust_driver import LOCUST_READY_TIMEOUT_S, CellFailed
+from bench.load.locust_driver import CellFailed
+from bench.run import saturation
 from bench.run.arms import start_arm
+from bench.run.capacities import group_capacity
 from bench.run.cells import Lifecycle
+from bench.run.independent import Target, run_independent
+from bench.run.scenario_plan import percent
 from bench.run.scenario_toml import load
-from bench.system.cpu_accounting import sample, used
 from bench.system.datastores import stores
 from bench.system.http_client import request
-from bench.system.pinning import plan_layout, preexec
-from bench.system.processes import spawn_logged, tail
+from bench.system.pinning import plan_layout
 from servers.store import SEED_PASSWORD, seed_username
 
 AGREE_WITHIN = 0.20
+RESOLVE = 0.20  # an interval resolves its estimate when its half-width is at most this share
 ARRIVAL_PROCESSES = ("uniform", "poisson")
 CLIENTS = ("locust", "independent")
 TOKENS_PER_ARM = 32
@@ -123,58 +131,15 @@ class Check:
         return start, end, data, sum(cpu["load_generator"].values())
 
     def _independent(self, cell_dir: Path, arrivals: str, seed: int):
-        begin = math.ceil(time.time() + 1.0)  # time to start Python and open the connections
-        start = math.ceil(begin + self.warmup_s)
-        end = start + self.duration_s
-        config = {
-            "arms": [
-                {
-                    "label": label,
-                    "port": s.port,
-                    "path": self.paths[label],
-                    "tokens": self.tokens[label],
-                }
-                for label, s in self.servers.items()
-            ],
-            "rate": self.rate,
-            "arrivals": arrivals,
-            "seed": seed,
-            "begin": begin,
-            "until": end + 0.2,
-            "output": str(cell_dir / "latency.json"),
-        }
-        path = cell_dir / "open_loop.json"
-        path.write_text(json.dumps(config))
+        targets = [
+            Target(label, s.port, self.paths[label], self.tokens[label])
+            for label, s in self.servers.items()
+        ]
         cores = self.lifecycle.generator_cores
-        process = spawn_logged(
-            [sys.executable, "-m", "bench.load.open_loop", str(path)],
-            cell_dir / "client.log",
-            preexec_fn=preexec(cores),
+        start, end, cpu, data = run_independent(
+            cell_dir, targets, self.rate, arrivals, seed, self.warmup_s, self.duration_s, cores
         )
-        try:
-            deadline = end + LOCUST_READY_TIMEOUT_S
-            while time.time() < start:
-                time.sleep(0.02)
-            before = sample({"load_generator": [process.pid]})
-            while time.time() < end:
-                time.sleep(0.02)
-            after = sample({"load_generator": [process.pid]})
-            process.wait(max(1.0, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            raise CellFailed(
-                "the independent client did not finish in time", tail(cell_dir / "client.log")
-            ) from None
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(5)
-        if process.returncode != 0:
-            raise CellFailed(
-                f"the independent client exited with {process.returncode}",
-                tail(cell_dir / "client.log"),
-            )
-        cpu = used(before, after).get("load_generator", {})
-        return start, end, json.loads((cell_dir / "latency.json").read_text()), sum(cpu.values())
+        return start, end, data, sum(cpu.get("load_generator", {}).values())
 
 
 def _windows(cell: dict[str, Any]):
@@ -186,9 +151,13 @@ def _windows(cell: dict[str, Any]):
 
 
 def estimate(cells: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
-    """The headline pair's difference of medians over the cells' repeats, by the verdicts' method."""
+    """The headline pair's difference of median response times over the cells' repeats, by the
+    verdicts' method."""
     repeats = [
-        {arm: seconds_of(enc, *cell["window"]) for arm, enc in cell["data"]["arms"].items()}
+        {
+            arm: seconds_of(enc, *cell["window"], kind="corrected")
+            for arm, enc in cell["data"]["arms"].items()
+        }
         for cell in cells
     ]
     (p50,) = paired_estimates([r[a] for r in repeats], [r[b] for r in repeats], (0.5,))
@@ -201,11 +170,21 @@ def estimate(cells: list[dict[str, Any]], a: str, b: str) -> dict[str, Any]:
     }
 
 
+@dataclass
+class Ask:
+    """How the check is asked: at `fraction` of the group's capacity (or at `rate` in total
+    when given), repeats from `repeats` up to `max_repeats` until every interval resolves."""
+
+    fraction: float = 0.15
+    rate: float | None = None
+    repeats: int = 3
+    max_repeats: int = 10
+    warmup_s: float = 1.0
+    duration_s: int = 5
+
+
 def xcheck(
-    rate: float,
-    repeats: int,
-    warmup_s: float,
-    duration_s: int,
+    ask: Ask,
     root: Path,
     out: Callable[[str], None] = print,
     wrk: bool = True,
@@ -219,53 +198,75 @@ def xcheck(
     a, b = group.headline or group.pairs[0]
     folder = results.new_run_dir(root, "xcheck" if runtime == "python" else f"xcheck-{runtime}")
     layout = plan_layout()
-    started = time.monotonic()
     cores = layout.servers if layout else None
     users, sessions = scenario.seeded_users, scenario.seeded_sessions
     with stores(users=users, sessions=sessions, cores=cores) as up, contextlib.ExitStack() as stack:
         lifecycle = Lifecycle(scenario, up, 0, layout)
-        check = Check(lifecycle, folder, rate, warmup_s, duration_s, out)
+        check = Check(lifecycle, folder, 0.0, ask.warmup_s, ask.duration_s, out)
         check.start(stack, arms)
-        cells = _measure_cells(check, repeats, rate, out, started)
+        originals = {label: check.servers[label] for label in group.arms}
+        found = saturation.capacities(lifecycle, originals, check.paths, folder, out)
+        total = group_capacity(group, found)
+        check.rate = ask.rate or float(round(ask.fraction * total))
+        asked = {"rate": check.rate, "fraction": round(check.rate / total, 4), "capacity": total}
+        out(
+            f"asking at {percent(asked['fraction'])} of the group's capacity: "
+            f"{check.rate:,.0f} req/s in total (its capacity {total:,.0f} req/s, closed loop)"
+        )
+        cells, rows = _measure_until_resolved(check, ask, a, b, out)
+        wrk_rows = []
         if wrk and shutil.which("wrk"):
-            wrk_rows = wrk_cpu(lifecycle, check, (a, b), folder, out)
-        else:
-            wrk_rows = []
-    rows = latency_rows(cells, rate, a, b)
+            servers, tokens_, paths = check.servers, check.tokens, check.paths
+            wrk_rows = saturation.wrk_cpu(lifecycle, servers, tokens_, paths, (a, b), folder, out)
+    repeats = max(c["repeat"] for c in cells)
+    resolved = all(resolves(row) for row in rows)
     results.write_json(
         folder / "xcheck.json",
         {
             "rows": rows,
             "wrk": wrk_rows,
-            "rate": rate,
+            **asked,
+            "capacities": {label: cap.model_dump() for label, cap in found.items()},
             "repeats": repeats,
-            "duration_s": duration_s,
+            "resolved": resolved,
+            "duration_s": ask.duration_s,
             "runtime": runtime,
         },
     )
     return folder, rows + wrk_rows
 
 
-def _measure_cells(
-    check: Check, repeats: int, rate: float, out: Callable[[str], None], started: float
-) -> list[dict[str, Any]]:
+def resolves(row: dict[str, Any]) -> bool:
+    """Whether a row's interval resolves RESOLVE of its estimate."""
+    low, high, estimate = row["ci_low_us"], row["ci_high_us"], row["delta_p50_us"]
+    if low is None or high is None or not estimate:
+        return False
+    return (high - low) / 2 <= RESOLVE * abs(estimate)
+
+
+def _measure_until_resolved(check: Check, ask: Ask, a: str, b: str, out: Callable[[str], None]):
     """Every (arrivals, client) cell once per repeat, in reverse order on even repeats so that
-    neither client always goes first; says each cell and the time left (at the pace since
-    `started`, a time.monotonic()) as it goes."""
+    neither client always goes first, until every row resolves (from `ask.repeats` on) or
+    `ask.max_repeats`; says each cell as it goes."""
     plan = [(arrivals, client) for arrivals in ARRIVAL_PROCESSES for client in CLIENTS]
     cells: list[dict[str, Any]] = []
-    total = repeats * len(plan)
-    for repeat in range(1, repeats + 1):
+    rows: list[dict[str, Any]] = []
+    started = time.monotonic()
+    for repeat in range(1, max(ask.repeats, ask.max_repeats) + 1):
         order = plan if repeat % 2 else [(arr, c) for arr, c in plan[::-1]]
         for arrivals, client in order:
             done = len(cells)
-            left = (time.monotonic() - started) / done * (total - done) if done else None
+            pace = f"  ({(time.monotonic() - started) / done:.0f} s a cell)" if done else ""
             out(
-                f"[{done + 1:>2}/{total}] {client}, {arrivals} arrivals, {rate:g} req/s, "
-                f"repeat {repeat}" + (f"  (about {left:.0f} s left)" if left else "")
+                f"[{done + 1:>2}] {client}, {arrivals} arrivals, {check.rate:,.0f} req/s, "
+                f"repeat {repeat} (at least {ask.repeats}, at most {ask.max_repeats}){pace}"
             )
             cells.append(check.cell(client, arrivals, repeat, seed=1000 + repeat))
-    return cells
+        if repeat >= max(2, ask.repeats):
+            rows = latency_rows(cells, check.rate, a, b)
+            if all(resolves(row) for row in rows):
+                break
+    return cells, rows
 
 
 def latency_rows(cells: list[dict[str, Any]], rate: float, a: str, b: str) -> list[dict[str, Any]]:
@@ -311,74 +312,26 @@ def agreement(rows: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def wrk_cpu(
-    lifecycle: Lifecycle,
-    check: Check,
-    labels: tuple[str, str],
-    folder: Path,
-    out: Callable[[str], None],
-) -> list[dict[str, Any]]:
-    """Each server of the pair alone at saturation under wrk (16 connections, 4 s): its server
-    process CPU per request, against Locust closed loop (16 users) on the same server."""
-    rows = []
-    for label in labels:
-        server = check.servers[label]
-        for client in ("wrk", "locust"):
-            out(f"CPU per request at saturation: {label} under {client} ...")
-            rows.append(
-                {
-                    "kind": "cpu_xcheck",
-                    "server": label,
-                    "client": client,
-                    **_saturate(
-                        lifecycle,
-                        server,
-                        check.tokens[label][0],
-                        check.paths[label],
-                        client,
-                        folder / f"{client}-{label}",
-                    ),
-                }
-            )
-    return rows
-
-
-def _saturate(lifecycle: Lifecycle, server, token: str, path: str, client: str, folder: Path):
-    folder.mkdir(parents=True, exist_ok=True)
-    seconds = 4
-
-    def groups() -> dict[str, list[int]]:
-        return {"server": server.pids()}
-
-    if client == "wrk":
-        argv = [
-            "wrk",
-            "-t1",
-            "-c16",
-            f"-d{seconds + 2}s",
-            "-H",
-            f"Authorization: Bearer {token}",
-            f"{server.url}{path}",
-        ]
-        process = spawn_logged(
-            argv, folder / "wrk.log", preexec_fn=preexec(lifecycle.generator_cores)
+def resolution(rows: list[dict[str, Any]]) -> str:
+    """Whether every interval resolved RESOLVE of its estimate, and if not, the widest."""
+    repeats = max((r["repeats"] for r in rows), default=0)
+    if rows and all(resolves(r) for r in rows):
+        return (
+            f"every interval resolves {RESOLVE:.0%} of its estimate (half-width at most "
+            f"{RESOLVE:.0%} of it) after {repeats} repeats"
         )
-        time.sleep(1)
-        before = sample(groups())
-        time.sleep(seconds)
-        cpu = used(before, sample(groups()))
-        process.wait(30)
-        per_second = float((folder / "wrk.log").read_text().split("Requests/sec:")[1].split()[0])
-        requests = per_second * seconds  # wrk's rate over its whole run, applied to the window
-    else:
-        locust = lifecycle.locust(folder, server.url, 16, None, 1, seconds, path=path)
-        start, end, cpu, recorder, _ = lifecycle.measure(locust, 1, seconds, groups)
-        requests = recorder.window(start, end).count
-    server_s = sum(cpu["server"].values())
-    return {
-        "requests_per_s": round(requests / seconds),
-        "server_cpu_us_per_request": round(server_s / requests * 1e6, 1),
-    }
+
+    def share(row: dict[str, Any]) -> float:
+        if row["ci_low_us"] is None or not row["delta_p50_us"]:
+            return math.inf
+        return (row["ci_high_us"] - row["ci_low_us"]) / 2 / abs(row["delta_p50_us"])
+
+    widest = max(rows, key=share)
+    return (
+        f"could not resolve {RESOLVE:.0%} in {repeats} repeats (the bound): the widest, "
+        f"{widest['client']} with {widest['arrivals']} arrivals, ±{share(widest):.0%} of its "
+        "estimate"
+    )
 
 
 def print_report(folder: Path, rows: list[dict[str, Any]], as_json: bool) -> None:
@@ -412,6 +365,7 @@ def print_report(folder: Path, rows: list[dict[str, Any]], as_json: bool) -> Non
     print()
     for line in agreement(latency):
         print(line)
+    print(resolution(latency))
     if cpu := [r for r in rows if r.get("kind") == "cpu_xcheck"]:
         print()
         print(Table(cpu, ["server", "client", "requests_per_s", "server_cpu_us_per_request"]))

@@ -1,0 +1,70 @@
+"""Who drives each rate of the load curve: Locust, or the independent open-loop client.
+
+Locust at a fixed rate costs about 175-225 µs of CPU per request on the reference machine, so
+one Locust process keeps a schedule up to a few thousand requests per second: not to the
+session server's knee on a 2-core machine. The independent client (bench.load.open_loop: one
+thread, raw sockets) goes further. With `driver = "auto"`, the lowest rate of the curve is
+always Locust's, and Locust's CPU per request measured there (the median over its blocks so far)
+decides every rate above: Locust drives a rate when rate × that figure fits in LOCUST_CORE_SHARE
+of the cores it can use (conservative: its cost per request falls as the rate rises), the
+independent client otherwise. Each rate is decided once, in the first repeat, and kept; the
+reason is recorded with every block and said once.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from bench.run.scenario import CurveSpec
+
+LOCUST_CORE_SHARE = 0.6  # of the load generator's cores that Locust may need at a rate
+
+
+class DriverChoice:
+    """The driver of each of the curve's fractions, decided when its first block comes."""
+
+    def __init__(self, curve: CurveSpec, locust_cores: int):
+        self.curve, self.cores = curve, max(1, locust_cores)
+        self.decided: dict[float, tuple[str, str]] = {}
+        self.costs: list[tuple[float, float]] = []  # Locust's blocks: (rate, µs per request)
+
+    def note(self, rate: float, us_per_request: float | None) -> None:
+        """Locust's CPU per request measured in a block at `rate`."""
+        if us_per_request:
+            self.costs.append((rate, us_per_request))
+
+    def choose(self, fraction: float, rate: float) -> tuple[str, str, bool]:
+        """(driver, why, whether this is the first time it is said) for a block at `rate`."""
+        if fraction in self.decided:
+            return (*self.decided[fraction], False)
+        self.decided[fraction] = self._decide(fraction, rate)
+        return (*self.decided[fraction], True)
+
+    def _decide(self, fraction: float, rate: float) -> tuple[str, str]:
+        driver = self.curve.driver
+        if driver == "locust":
+            return "locust", "the scenario asks for Locust at every rate"
+        if driver == "open_loop":
+            return "open_loop", "the scenario asks for the independent open-loop client"
+        if fraction == min(self.curve.fractions):
+            return "locust", (
+                "the lowest rate is always Locust's: its CPU per request measured here decides "
+                "who drives the rates above"
+            )
+        if not self.costs:
+            return "open_loop", "Locust's CPU per request was not measured"
+        figure = statistics.median(us for _, us in self.costs)
+        low, high = min(r for r, _ in self.costs), max(r for r, _ in self.costs)
+        at = f"{low:,.0f} req/s" if low == high else f"{low:,.0f}-{high:,.0f} req/s"
+        need = rate * figure / 1e6
+        budget = LOCUST_CORE_SHARE * self.cores
+        measured = f"{figure:,.0f} µs per request measured at {at}"
+        if need <= budget:
+            return "locust", (
+                f"Locust needs {need:.2f} of a core at {rate:,.0f} req/s ({measured}): "
+                f"within {budget:g}"
+            )
+        return "open_loop", (
+            f"Locust would need {need:.2f} cores at {rate:,.0f} req/s ({measured}), more than "
+            f"{budget:g}: the independent client drives this point"
+        )
