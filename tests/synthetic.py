@@ -17,6 +17,7 @@ from bench import analysis
 from bench.load.recorder import Recorder
 from bench.results import RunRecord, write_run
 from bench.results.run_settings import Environment, RunSettings
+from bench.results.scenario_records import ScenarioRecord
 from bench.run.scenario import PairedSpec, Scenario, ServerSpec
 
 START = 1_000
@@ -63,9 +64,12 @@ def paired_cells(
     per_second: int = 100,
     seed: int = 7,
     extra: Callable | None = None,
+    waits: Medians | None = None,
 ) -> list[dict]:
-    """Every paired cell of the scenario's plan, with latency files: each arm lognormal around
-    `medians(arm, repeat, rate)`; `extra(cell, arm)` may add figures to an arm."""
+    """Every paired cell of the scenario's plan, with latency files: each arm's service time
+    lognormal around `medians(arm, repeat, rate)`; at a fixed rate its response time (from the
+    intended start) that plus `waits(arm, repeat, rate)` µs (0 by default); `extra(cell, arm)`
+    may add figures to an arm."""
     rng = np.random.default_rng(seed)
     cells = []
     for cell in sc.plan():
@@ -75,8 +79,12 @@ def paired_cells(
         for second in range(START, START + seconds):
             for spec in cell.arms:
                 median = medians(spec.label, cell.repeat, cell.rate)
+                wait = waits(spec.label, cell.repeat, cell.rate) if waits and cell.rate else 0.0
                 for value in rng.lognormal(np.log(median), 0.25, per_second):
-                    recorders[spec.label].record(second, value, 200, auth_us=median / 3)
+                    corrected = value + wait if cell.rate else None
+                    recorders[spec.label].record(
+                        second, value, 200, auth_us=median / 3, corrected_us=corrected
+                    )
         (path / "cells" / cell.id).mkdir(parents=True, exist_ok=True)
         latency = {"arms": {label: r.encode() for label, r in recorders.items()}}
         (path / "cells" / cell.id / "latency.json").write_text(json.dumps(latency))
@@ -229,10 +237,13 @@ def record(
     sc: Scenario,
     cells: list[dict],
     settings: dict[str, Any] | None = None,
+    scenario_changes: Callable[[ScenarioRecord], ScenarioRecord] | None = None,
     **extra: Any,
 ) -> RunRecord:
     """A finished run as the harness records it, through the format's types: `settings`
-    changes the run's settings, `extra` adds experiments (micro, revocation, availability)."""
+    changes the run's settings, `scenario_changes` the scenario as recorded (what the scenario
+    types cannot say yet: a load curve), `extra` adds experiments (micro, revocation,
+    availability) and capacities."""
     chosen = {
         "late_after_ms": 2.0,
         "locust_workers": 0,
@@ -246,7 +257,7 @@ def record(
         status="complete",
         started_at="2026-12-01T00:00:00+00:00",
         finished_at="2026-12-01T00:10:00+00:00",
-        scenario=sc.record(),
+        scenario=(scenario_changes or (lambda r: r))(sc.record()),
         settings=RunSettings.model_validate(chosen),
         environment=Environment(cpu_model="synthetic", cpu_count=2),
         planned_cells=len(cells),
@@ -260,13 +271,14 @@ def write(
     sc: Scenario,
     cells: list[dict],
     settings: dict[str, Any] | None = None,
+    scenario_changes: Callable[[ScenarioRecord], ScenarioRecord] | None = None,
     **extra: Any,
 ) -> analysis.Run:
     """run.json as the harness writes it (the current format, through its types), then loaded
     as the notebooks do."""
     path.mkdir(parents=True, exist_ok=True)
     (path / "cells").mkdir(exist_ok=True)
-    write_run(path, record(sc, cells, settings, **extra))
+    write_run(path, record(sc, cells, settings, scenario_changes, **extra))
     return analysis.load(path)
 
 

@@ -5,8 +5,9 @@ everything a conclusion needs is read from the run folder. By topic:
 
 - `runs`, `model`: loading a run (bench.results: typed records, older formats upgraded), its
   rows, and the model of who is who in it (servers, paired groups and their roles, thresholds);
-- `intervals`, `latency_files`, `verdicts`: the one verdict rule of the paired design and its
-  statistics; `cpu_ratios`: CPU per request by role and load; `answer`: the answer in a sentence;
+- `intervals`, `latency_files`, `verdicts`, `verdict_lines`: the one verdict rule of the paired
+  design, its statistics and its words; `loads`: load as a share of capacity; `cpu_ratios`: CPU
+  per request by role and load; `answer`: the answer in a sentence;
 - `under_load`: the summary per server and the under-load sentences;
 - `auth_step`, `distance`, `revocation`, `algorithms`, `availability`, `stores`: the experiments;
 - `runtimes`: the claim on every stack the run measured (notebook 09); `coverage`: do the
@@ -97,8 +98,16 @@ from bench.analysis.intervals import (
 )
 from bench.analysis.latency_files import (
     paired_data,
+    paired_latency,
     per_second_medians,
     seconds_of,
+)
+from bench.analysis.loads import (
+    Capacity,
+    capacities,
+    group_capacity,
+    load_fraction,
+    load_words,
 )
 from bench.analysis.model import (
     DEFAULT_MARGIN_FRACTION,
@@ -185,20 +194,26 @@ from bench.analysis.under_load import (
     summary_rows,
     tail_sentence,
 )
-from bench.analysis.verdicts import (
-    DRIFT_SHARE,
-    VERDICTS,
-    PairVerdict,
+from bench.analysis.verdict_lines import (
     a_a_warning,
-    decide,
-    pair_rows,
-    paired_verdicts,
+    load_of,
     signed,
     verdict_line,
-    verdict_rows,
     verdict_sentence,
     verdict_words,
     where,
+)
+from bench.analysis.verdicts import (
+    DRIFT_SHARE,
+    QUANTILES,
+    TAIL,
+    TAIL_SAMPLES,
+    VERDICTS,
+    PairVerdict,
+    decide,
+    pair_rows,
+    paired_verdicts,
+    verdict_rows,
 )
 
 __all__ = [
@@ -216,6 +231,7 @@ __all__ = [
     "PG_NODE_CORES",
     "PROBE_INTERVAL_S",
     "PROFILE_PAIRS",
+    "QUANTILES",
     "RATES",
     "RATIO_METHOD",
     "RUNTIME_NAMES",
@@ -224,8 +240,11 @@ __all__ = [
     "STORE_NAMES",
     "STORE_PAIRS",
     "SUMMARY_HEADERS",
+    "TAIL",
+    "TAIL_SAMPLES",
     "VERDICTS",
     "WHAT",
+    "Capacity",
     "CpuRatio",
     "Estimate",
     "Group",
@@ -255,6 +274,7 @@ __all__ = [
     "bootstrap_ratio_of_means",
     "build",
     "busiest_closed",
+    "capacities",
     "capacity",
     "capacity_rows",
     "cell_rows",
@@ -275,11 +295,15 @@ __all__ = [
     "failure_mode_sentence",
     "fixed_rate_rows",
     "flips_sentence",
+    "group_capacity",
     "headline",
     "headline_row",
     "hierarchical_bootstrap",
     "load",
+    "load_fraction",
     "load_generator_sentence",
+    "load_of",
+    "load_words",
     "measured_availability",
     "measured_figures",
     "median",
@@ -295,6 +319,7 @@ __all__ = [
     "pair_rows",
     "paired_data",
     "paired_estimates",
+    "paired_latency",
     "paired_verdicts",
     "pem_sentence",
     "per_second_medians",

@@ -21,7 +21,7 @@ from bench.analysis.answer import headline_row
 from bench.analysis.runs import Run, load
 from bench.analysis.runtimes import RUNTIME_NAMES, runtime_rows
 from bench.analysis.under_load import arrivals_rows
-from bench.analysis.verdicts import signed
+from bench.analysis.verdict_lines import signed
 
 REFERENCE = "results/reference"
 RUNTIMES = "results/reference-runtimes"
@@ -150,7 +150,7 @@ def claim(run: Run) -> str:
     at = "one request at a time" if row.rate is None else f"at {row.rate:,.0f} req/s"
     return (
         f"The reference run {which_run(run)}, {row.repeats} repeats, gives for {row.a} − "
-        f"{row.b} {at}: {signed(row.delta_p50_us)} µs (95% interval {signed(row.ci_low_us)} to "
+        f"{row.b} {at}: {signed(row.delta_us)} µs (95% interval {signed(row.ci_low_us)} to "
         f"{signed(row.ci_high_us)} µs, margin ±{row.margin_us:,.0f} µs), {row.verdict}."
     )
 

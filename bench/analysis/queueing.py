@@ -21,6 +21,7 @@ Everything here is arithmetic on numbers the run recorded; nothing is fitted.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -109,7 +110,7 @@ def knee(
     if len(points) < 2 or points[0][1] <= 0:
         return None
     target = factor * points[0][1]
-    for (r1, m1), (r2, m2) in zip(points, points[1:], strict=False):
+    for (r1, m1), (r2, m2) in itertools.pairwise(points):
         if m2 >= target:
             if m1 >= target:
                 return r1

@@ -7,6 +7,7 @@ points by median. Servers are told apart by their kind and settings, never by th
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,7 +62,17 @@ class Run:
 
     @property
     def reference_rate(self) -> float | None:
-        return self.record.scenario.reference_rate
+        """The headline's total rate: as the scenario set it, or resolved from its reference
+        fraction (the claim group's rate given that fraction of its capacity)."""
+        scenario = self.record.scenario
+        if scenario.reference_rate is not None or scenario.reference_fraction is None:
+            return scenario.reference_rate
+        for group in scenario.paired:
+            if group.question == "claim" and len(group.load_fractions) == len(group.rates):
+                for rate, fraction in zip(group.rates, group.load_fractions, strict=True):
+                    if math.isclose(fraction, scenario.reference_fraction):
+                        return rate
+        return None
 
     @property
     def micro(self) -> MicroRecord | None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.analysis import answer, verdicts
+from bench.analysis import answer, verdict_lines, verdicts
 from bench.analysis.cpu_ratios import cpu_ratio_rows, cpu_ratio_sentence
 from bench.analysis.runs import Run, saturated_fraction
 from bench.analysis.under_load import summary_rows
@@ -107,15 +107,15 @@ def summary_table(run: Run) -> Table:
 def summary_text(run: Run) -> str:
     """What `make bench` prints at the end: the answer first, then the numbers behind it."""
     lines = [answer.headline(run), "", str(summary_table(run))]
-    rows = verdicts.paired_verdicts(run)
+    rows = verdicts.paired_verdicts(run, quantile=None)
     if rows:
         lines += [
             "",
-            "Paired verdicts (a - b on the median, 95% interval over the repeats, "
-            "margin, verdict):",
+            "Paired verdicts (a - b at each quantile of response time, or of service time "
+            "unloaded; 95% interval over the repeats, margin, verdict, requests):",
         ]
-        lines += [verdicts.verdict_line(row) for row in rows]
-        if warning := verdicts.a_a_warning(rows):
+        lines += [verdict_lines.verdict_line(row) for row in rows]
+        if warning := verdict_lines.a_a_warning(rows):
             lines += ["", warning]
     if cpu_ratio_rows(run):
         lines += ["", cpu_ratio_sentence(run)]
@@ -132,12 +132,15 @@ def summary_text(run: Run) -> str:
 def verdict_text(run: Run) -> str:
     """What `authbench verdict` prints: every paired verdict, the A/A warning if any, and the
     CPU ratios in a sentence; ResultsError for a run without paired cells."""
-    rows = verdicts.paired_verdicts(run)
+    rows = verdicts.paired_verdicts(run, quantile=None)
     if not rows:
         raise ResultsError(f"{run.path} has no paired cells: no verdict to give")
-    lines = [f"{run.path}: a - b on the median, 95% interval ({verdicts.METHOD}), margin"]
-    lines += [verdicts.verdict_line(row) for row in rows]
-    if warning := verdicts.a_a_warning(rows):
+    lines = [
+        f"{run.path}: a - b at each quantile (response time from the intended start at a fixed "
+        f"rate, service time unloaded), 95% interval ({verdicts.METHOD}), margin, requests"
+    ]
+    lines += [verdict_lines.verdict_line(row) for row in rows]
+    if warning := verdict_lines.a_a_warning(rows):
         lines.append(warning)
     if cpu_ratio_rows(run):
         lines += ["", cpu_ratio_sentence(run)]
@@ -146,7 +149,7 @@ def verdict_text(run: Run) -> str:
 
 def verdict_json(run: Run) -> list[dict[str, Any]]:
     """What `authbench verdict --json` prints: the paired verdicts, then the CPU ratios."""
-    found = [row.as_json() for row in verdicts.paired_verdicts(run)]
+    found = [row.as_json() for row in verdicts.paired_verdicts(run, quantile=None)]
     return found + [row.as_json() for row in cpu_ratio_rows(run)]
 
 
@@ -174,10 +177,10 @@ def compare_rows(a: Run, b: Run) -> list[dict[str, Any]]:
             {
                 "pair": f"{ra.a} - {ra.b}",
                 "rate": ra.rate,
-                "a_delta_us": ra.delta_p50_us,
+                "a_delta_us": ra.delta_us,
                 "a_interval": f"[{ra.ci_low_us:+,.0f}, {ra.ci_high_us:+,.0f}]",
                 "a_verdict": ra.verdict,
-                "b_delta_us": rb.delta_p50_us,
+                "b_delta_us": rb.delta_us,
                 "b_interval": f"[{rb.ci_low_us:+,.0f}, {rb.ci_high_us:+,.0f}]",
                 "b_verdict": rb.verdict,
                 "overlap": max(ra.ci_low_us, rb.ci_low_us) <= min(ra.ci_high_us, rb.ci_high_us),

@@ -369,7 +369,7 @@ def arrivals_rows(run: Run) -> list[dict[str, Any]]:
                     "rate": v.rate,
                     "gap_cv": _median(r["gap_cv"] for r in mine),
                     "cores_busy": _median(r["cores_busy"] for r in mine),
-                    "delta_p50_us": v.delta_p50_us,
+                    "delta_p50_us": v.delta_us,
                     "ci_low_us": v.ci_low_us,
                     "ci_high_us": v.ci_high_us,
                     "verdict": v.verdict,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from pydantic import Field
+
 from bench.results.base import Record
 from bench.results.load_records import CurveSpecRecord
 
@@ -63,7 +65,7 @@ class PairedGroupRecord(Record):
     headline: tuple[str, str] | None  # as the scenario set it; roles.headline as applied
     arrivals: str | None  # at a fixed rate; None: not recorded (format 1)
     rates: list[float]  # total rates (resolved from load_fractions when those are given)
-    load_fractions: list[float] = []  # total rates as fractions of the group's capacity
+    load_fractions: list[float] = Field(default_factory=list)  # of the group's capacity
     users: int
     unloaded: bool
     a_a: str | None

@@ -309,9 +309,9 @@ def plot_arrivals(run: Run) -> Figure | None:
         xs = [r.rate + dodge * (k - 0.5) for r in mine]
         left.errorbar(
             xs,
-            [r.delta_p50_us for r in mine],
+            [r.delta_us for r in mine],
             yerr=error_bars(
-                [r.delta_p50_us for r in mine],
+                [r.delta_us for r in mine],
                 [r.ci_low_us for r in mine],
                 [r.ci_high_us for r in mine],
             ),
@@ -333,7 +333,7 @@ def plot_arrivals(run: Run) -> Figure | None:
     left.axhline(0, color="black", lw=0.8)
     left.set_xlabel("requests per second, in total")
     left.set_ylabel(f"{head[0]} − {head[1]}, median ({US}; 95% interval)")
-    left.set_ylim(bottom=min(0, min(finite(r.ci_low_us, r.delta_p50_us) for _, r, _ in shown)))
+    left.set_ylim(bottom=min(0, min(finite(r.ci_low_us, r.delta_us) for _, r, _ in shown)))
     left.set_title("The paired difference", fontsize=10)
     right.set_xlabel("requests per second, in total")
     right.set_ylabel("servers' core busy (%)")
