@@ -8,6 +8,8 @@ everything a conclusion needs is read from the run folder. By topic:
 - `intervals`, `latency_files`, `verdicts`, `verdict_lines`: the one verdict rule of the paired
   design, its statistics and its words; `loads`: load as a share of capacity; `cpu_ratios`: CPU
   per request by role and load; `answer`: the answer in a sentence;
+- `queueing`, `curve`, `curve_words`: the load curve (each server alone up to its knee), the
+  gap at every load, knees, a queueing model over it, and what pairing at once changes;
 - `under_load`: the summary per server and the under-load sentences;
 - `auth_step`, `distance`, `revocation`, `algorithms`, `availability`, `stores`: the experiments;
 - `runtimes`: the claim on every stack the run measured (notebook 09); `coverage`: do the
@@ -74,6 +76,21 @@ from bench.analysis.cpu_ratios import (
     cpu_ratio_sentence,
     decide_ratio,
 )
+from bench.analysis.curve import (
+    CurvePoint,
+    Knee,
+    curve_rows,
+    gap_rows,
+    interference_rows,
+    knees,
+    model_rows,
+)
+from bench.analysis.curve_words import (
+    curve_model_sentence,
+    curve_sentence,
+    interference_sentence,
+    service_time_sentence,
+)
 from bench.analysis.distance import (
     distance_rows,
     distance_sentence,
@@ -97,6 +114,7 @@ from bench.analysis.intervals import (
     weighted_quantile,
 )
 from bench.analysis.latency_files import (
+    curve_data,
     paired_data,
     paired_latency,
     per_second_medians,
@@ -246,8 +264,10 @@ __all__ = [
     "WHAT",
     "Capacity",
     "CpuRatio",
+    "CurvePoint",
     "Estimate",
     "Group",
+    "Knee",
     "Pair",
     "PairVerdict",
     "Run",
@@ -287,6 +307,10 @@ __all__ = [
     "coverage",
     "cpu_ratio_rows",
     "cpu_ratio_sentence",
+    "curve_data",
+    "curve_model_sentence",
+    "curve_rows",
+    "curve_sentence",
     "decide",
     "decide_ratio",
     "distance_rows",
@@ -295,10 +319,14 @@ __all__ = [
     "failure_mode_sentence",
     "fixed_rate_rows",
     "flips_sentence",
+    "gap_rows",
     "group_capacity",
     "headline",
     "headline_row",
     "hierarchical_bootstrap",
+    "interference_rows",
+    "interference_sentence",
+    "knees",
     "load",
     "load_fraction",
     "load_generator_sentence",
@@ -313,6 +341,7 @@ __all__ = [
     "micro_timings",
     "model_check_rows",
     "model_check_sentence",
+    "model_rows",
     "named",
     "omission_rows",
     "omission_sentence",
@@ -345,6 +374,7 @@ __all__ = [
     "saturation_sentence",
     "scheme_servers",
     "seconds_of",
+    "service_time_sentence",
     "signed",
     "spread",
     "store_micro_rows",

@@ -161,14 +161,23 @@ def _profile_row(run: Run) -> verdicts.PairVerdict | None:
 
 
 def headline(run: Run) -> str:
-    """The answer in one sentence, then what flips it, then the A/A check if it speaks. A run
-    that compares runtimes instead (no claim group) answers per runtime."""
+    """The answer in one sentence, then what flips it, then where the claim starts to bite
+    along the load curve (when the run has one), then the A/A check if it speaks. A run that
+    compares runtimes instead (no claim group) answers per runtime; a run of the load curve
+    alone answers from its curve."""
+    from bench.analysis import curve, curve_words
+
     group = run.model.claim
     if group is None and run.model.groups_for("runtimes"):
         from bench.analysis.runtimes import runtime_sentence
 
         return runtime_sentence(run)
+    has_curve = curve.spec(run) is not None
+    if group is None and has_curve:
+        return curve_words.curve_sentence(run) + " " + curve_words.interference_sentence(run)
     text = answer_sentence(run) + " " + flips_sentence(run)
+    if has_curve:
+        text += " " + curve_words.curve_sentence(run)
     if group is not None and (
         warning := verdict_lines.a_a_warning(
             verdicts.paired_verdicts(run, group=group.name, quantile=None)

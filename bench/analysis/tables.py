@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.analysis import answer, verdict_lines, verdicts
+from bench.analysis import answer, curve, curve_words, verdict_lines, verdicts
 from bench.analysis.cpu_ratios import cpu_ratio_rows, cpu_ratio_sentence
 from bench.analysis.runs import Run, saturated_fraction
 from bench.analysis.under_load import summary_rows
@@ -117,6 +117,7 @@ def summary_text(run: Run) -> str:
         lines += [verdict_lines.verdict_line(row) for row in rows]
         if warning := verdict_lines.a_a_warning(rows):
             lines += ["", warning]
+    lines += curve_text(run)
     if cpu_ratio_rows(run):
         lines += ["", cpu_ratio_sentence(run)]
     if any(r["load_generator_bound"] for r in summary_rows(run)):
@@ -129,11 +130,59 @@ def summary_text(run: Run) -> str:
     return "\n".join(lines)
 
 
+CURVE_HEADERS = {
+    "server": "server",
+    "rate": "req/s offered",
+    "load_fraction": "of capacity",
+    "achieved_rps": "req/s answered",
+    "utilisation": "core busy",
+    "p50_us": "p50 µs",
+    "p99_us": "p99 µs",
+    "p50_service_us": "p50 µs as sent",
+    "p99_service_us": "p99 µs as sent",
+    "late_fraction": "late",
+    "driver": "driver",
+}
+
+
+def curve_table(run: Run) -> Table:
+    """The load curve: each server alone at each rate, response time (from the intended start)
+    and service time (as sent), medians over the repeats; shares as percentages."""
+    rows = []
+    for p in curve.curve_rows(run):
+        row = {k: getattr(p, k) for k in CURVE_HEADERS}
+        for share in ("load_fraction", "utilisation", "late_fraction"):
+            row[share] = None if row[share] is None else f"{row[share]:.0%}"
+        row["late_fraction"] += "" if p.schedule_kept else " (schedule not kept)"
+        rows.append(row)
+    return Table(rows, list(CURVE_HEADERS), CURVE_HEADERS)
+
+
+def curve_text(run: Run) -> list[str]:
+    """The load curve's lines for `bench verdict` and the summary: its table, the gap at every
+    load and quantile, and what it says; [] without a curve."""
+    gaps = curve.gap_rows(run)
+    if not curve.curve_rows(run):
+        return []
+    lines = ["", "Load curve (each server alone on the servers' core, open loop):"]
+    lines += [str(curve_table(run)), ""]
+    lines += [verdict_lines.verdict_line(row) for row in gaps]
+    return [
+        *lines,
+        "",
+        curve_words.curve_sentence(run),
+        curve_words.service_time_sentence(run),
+        curve_words.curve_model_sentence(run),
+        curve_words.interference_sentence(run),
+    ]
+
+
 def verdict_text(run: Run) -> str:
-    """What `authbench verdict` prints: every paired verdict, the A/A warning if any, and the
-    CPU ratios in a sentence; ResultsError for a run without paired cells."""
+    """What `authbench verdict` prints: every paired verdict, the A/A warning if any, the load
+    curve if the run has one, and the CPU ratios in a sentence; ResultsError for a run with
+    neither paired cells nor a curve."""
     rows = verdicts.paired_verdicts(run, quantile=None)
-    if not rows:
+    if not rows and not curve.curve_rows(run):
         raise ResultsError(f"{run.path} has no paired cells: no verdict to give")
     lines = [
         f"{run.path}: a - b at each quantile (response time from the intended start at a fixed "
@@ -142,14 +191,18 @@ def verdict_text(run: Run) -> str:
     lines += [verdict_lines.verdict_line(row) for row in rows]
     if warning := verdict_lines.a_a_warning(rows):
         lines.append(warning)
+    lines += curve_text(run)
     if cpu_ratio_rows(run):
         lines += ["", cpu_ratio_sentence(run)]
     return "\n".join(lines)
 
 
 def verdict_json(run: Run) -> list[dict[str, Any]]:
-    """What `authbench verdict --json` prints: the paired verdicts, then the CPU ratios."""
+    """What `authbench verdict --json` prints: the paired verdicts (kind "latency"), the load
+    curve's gaps (kind "latency", group "curve") and points (kind "curve"), the CPU ratios."""
     found = [row.as_json() for row in verdicts.paired_verdicts(run, quantile=None)]
+    found += [row.as_json() for row in curve.gap_rows(run)]
+    found += [row.as_json() for row in curve.curve_rows(run)]
     return found + [row.as_json() for row in cpu_ratio_rows(run)]
 
 
