@@ -202,3 +202,24 @@ def test_verdict_json_gives_curve_rows_and_gap_rows(everywhere):
         check=True,
     ).stdout
     assert "Load curve (each server alone" in text and analysis.curve_sentence(everywhere) in text
+
+
+CURVE_FIGURES = {
+    "curve_latency.png",
+    "curve_gap.png",
+    "curve_utilisation.png",
+    "coordinated_omission.png",
+    "interference.png",
+}
+
+
+def test_a_curve_run_draws_its_figures_and_a_run_without_one_does_not(tmp_path):
+    from bench.analysis.plots import draw_all
+
+    _, together = curve_runs.together_and_alone(tmp_path / "curve")
+    said = []
+    written = {p.name for p in draw_all(together, tmp_path / "plots", warn=said.append)}
+    assert not said and written >= CURVE_FIGURES
+    claim = write(tmp_path / "claim", *claim_run(tmp_path / "claim", 1_100))
+    written = {p.name for p in draw_all(claim, tmp_path / "claim_plots", warn=said.append)}
+    assert not said and not CURVE_FIGURES & written

@@ -287,6 +287,7 @@ def model_rows(run: Run) -> list[dict[str, Any]]:
                         "rate": p.rate,
                         "load_fraction": point.load_fraction,
                         "service_us": known.service_us,
+                        "cores": known.cores,
                         "measured_mean_us": p.measured_mean_us,
                         "predicted_mean_us": p.predicted_mean_us,
                         "error": p.error if math.isfinite(p.predicted_mean_us) else math.inf,

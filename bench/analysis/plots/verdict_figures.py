@@ -66,8 +66,8 @@ def verdict_chart(run: Run, shown: list[tuple[str, PairVerdict]], title: str) ->
     span = max(highs) - min(lows)
     axis.set_xlim(min(lows) - 0.08 * span, max(highs) + 0.3 * span)
     axis.set_xlabel(
-        f"difference of medians, a − b ({US}); dot: estimate, bar: 95% interval; "
-        "grey band: ± the margin"
+        f"difference of medians, a − b ({US}; response time at a rate, service time unloaded); "
+        "dot: estimate, bar: 95% interval; grey band: ± the margin"
     )
     axis.set_title(title, fontsize=10)
     axis.grid(True, axis="x", alpha=0.3)
