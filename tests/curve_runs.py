@@ -75,3 +75,15 @@ def together_and_alone(tmp: Path):
     same = run(tmp / "a", alone, concurrent=(0.4,))
     worse = run(tmp / "b", alone, concurrent=(0.4,), together=slowed)
     return same, worse
+
+
+def idle_and_busy(tmp: Path):
+    """The core measured three times as busy as λS predicts at low load (an idle core's cost
+    per request), converging at capacity; then measured exactly as predicted."""
+
+    def costly(server, rate):
+        predicted = rate * S.get(server, 50.0) * 1e-6
+        return min(predicted * (1 + 2 * (1 - predicted)), 1.0)
+
+    dear = run(tmp / "a", queued(BASE), busy=costly)
+    return dear, run(tmp / "b", queued(BASE))

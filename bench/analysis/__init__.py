@@ -84,12 +84,15 @@ from bench.analysis.curve import (
     interference_rows,
     knees,
     model_rows,
+    utilisation_rows,
 )
+from bench.analysis.curve import pair as curve_pair
 from bench.analysis.curve_words import (
     curve_model_sentence,
     curve_sentence,
     interference_sentence,
     service_time_sentence,
+    utilisation_sentence,
 )
 from bench.analysis.distance import (
     distance_rows,
@@ -183,12 +186,14 @@ from bench.analysis.stores import (
     tag,
 )
 from bench.analysis.tables import (
+    CURVE_HEADERS,
     SCOPE,
     SUMMARY_HEADERS,
     Table,
     compare_rows,
     compare_sentence,
     compare_text,
+    curve_table,
     runs_text,
     summary_table,
     summary_text,
@@ -240,6 +245,7 @@ __all__ = [
     "CONFIDENCE",
     "CPU_GROUPS",
     "CPU_VERDICTS",
+    "CURVE_HEADERS",
     "DEFAULT_MARGIN_FRACTION",
     "DRIFT_SHARE",
     "JUDGED",
@@ -309,8 +315,10 @@ __all__ = [
     "cpu_ratio_sentence",
     "curve_data",
     "curve_model_sentence",
+    "curve_pair",
     "curve_rows",
     "curve_sentence",
+    "curve_table",
     "decide",
     "decide_ratio",
     "distance_rows",
@@ -389,6 +397,8 @@ __all__ = [
     "tail_sentence",
     "token_size_sentence",
     "token_sizes",
+    "utilisation_rows",
+    "utilisation_sentence",
     "variant_pairs",
     "variant_rows",
     "variant_sentence",

@@ -41,6 +41,15 @@ from bench.results.load_records import CurveSpecRecord
 GROUP = "curve"  # the gap rows' group and question
 
 
+def pair(run: Run) -> tuple[str, str] | None:
+    """The pair the curve's answer is about (its first), else the claim's headline pair."""
+    asked = spec(run)
+    if asked is not None and asked.pairs:
+        return tuple(asked.pairs[0])
+    claim = run.model.claim
+    return (claim.headline.a, claim.headline.b) if claim else None
+
+
 def spec(run: Run) -> CurveSpecRecord | None:
     """The load curve as the run asked it, if it has one with cells."""
     asked = run.record.scenario.curve
@@ -342,6 +351,7 @@ def _interference(run: Run, together: PairVerdict, alone: PairVerdict, per_arm: 
         "a": together.a,
         "b": together.b,
         "quantile": together.quantile,
+        "p": together.p,
         "rate_per_arm": per_arm,
         "total_rate": together.rate,
         "load_fraction": alone.load_fraction,
@@ -357,4 +367,36 @@ def _interference(run: Run, together: PairVerdict, alone: PairVerdict, per_arm: 
         "margin_us": alone.margin_us,
         "verdict": decide(low, high, alone.margin_us) if enough else "inconclusive",
         "repeats": len(shared),
+    }
+
+
+def utilisation_rows(run: Run) -> list[dict[str, Any]]:
+    """How busy the servers' core was measured against what the service demand predicts
+    (ρ = λS / cores): at each point of the curve for the pair's first server, else at each rate
+    of the claim group (its arms together: the predicted share is the load fraction). The CPU
+    per request the measurement implies is beside it."""
+    capacity = loads.capacities(run)
+    chosen = pair(run)
+    cores = loads.servers_cores(run)
+    rows = []
+    if spec(run) is not None and chosen is not None and chosen[0] in capacity:
+        demand = capacity[chosen[0]]
+        for p in curve_rows(run):
+            if p.server == chosen[0] and p.utilisation is not None and demand.service_us:
+                predicted = p.rate * demand.service_us / (demand.cores * 1e6)
+                rows.append(_busy(p.server, p.rate, predicted, p.utilisation, demand.cores))
+        return rows
+    for r in paired_verdicts(run, group=run.model.claim.name if run.model.claim else ""):
+        if (r.a, r.b) == chosen and r.rate and r.load_fraction and r.cores_busy is not None:
+            rows.append(_busy("all arms", r.rate, r.load_fraction, r.cores_busy, cores))
+    return rows
+
+
+def _busy(who: str, rate: float, predicted: float, measured: float, cores: int) -> dict:
+    return {
+        "server": who,
+        "rate": rate,
+        "predicted": predicted,
+        "measured": measured,
+        "cpu_per_request_us": measured * cores * 1e6 / rate,
     }

@@ -4,6 +4,7 @@ running the arms at once changes. The figures they quote are bench.analysis.curv
 
 from __future__ import annotations
 
+import math
 import statistics
 
 from bench.analysis import curve, loads
@@ -17,11 +18,11 @@ NO_CURVE = (
     "tenth of its capacity to past its knee)."
 )
 NEAR = 0.8  # "at 80% of capacity": the curve's point nearest this fraction
+HIDES = 0.2  # service time "hides" the tail when response time's p99 is 20% larger or more
 
 
 def _headline(run: Run) -> tuple[str, str] | None:
-    asked = curve.spec(run)
-    return tuple(asked.pairs[0]) if asked is not None and asked.pairs else None
+    return curve.pair(run) if curve.spec(run) is not None else None
 
 
 def _load(run: Run, rate: float, fraction: float, b: str | None = None) -> str:
@@ -39,20 +40,32 @@ def _interval(row: PairVerdict) -> str:
 
 
 def _bite(run: Run, a: str, b: str, p50: list[PairVerdict], p99: dict) -> str:
-    """Where a is slower than b by more than the margin at every load from there up."""
-    holds = [r.verdict == "holds" for r in p50]
-    start = next((i for i in range(len(p50)) if all(holds[i:])), None)
-    low, top = p50[0], p50[-1]
+    """Where a is slower than b by more than the margin at every load from there up. A load
+    the rule could not decide (a client that fell behind, an interval across the margin) is
+    named apart and does not break the run of loads that hold."""
     alone = f"Alone on the servers' core (response time, {a} − {b})"
+    decided = [r for r in p50 if r.verdict != "inconclusive"]
+    undecided = [r for r in p50 if r.verdict == "inconclusive"]
+    apart = (
+        f" Undecided at {', '.join(f'{r.rate:,.0f}' for r in undecided)} req/s "
+        f"({undecided[0].reason or 'the interval crosses the margin'})."
+        if undecided
+        else ""
+    )
+    if not decided:
+        return f"{alone}: the rule could decide at no load of the curve.{apart}"
+    holds = [r.verdict == "holds" for r in decided]
+    start = next((i for i in range(len(decided)) if all(holds[i:])), None)
+    low, top = decided[0], decided[-1]
+    every = "every load of the curve" + (" it could decide" if undecided else "")
     if start == 0:
         return (
-            f"{alone}, {a} was slower than {b} by more than the margin at every load of the "
-            f"curve, from {_load(run, low.rate, low.load_fraction, b)} up: "
-            f"{_interval(low)} at the median and {_interval(p99[low.rate])} at p99 at the "
-            "lowest load."
+            f"{alone}, {a} was slower than {b} by more than the margin at {every}, from "
+            f"{_load(run, low.rate, low.load_fraction, b)} up: {_interval(low)} at the median "
+            f"and {_interval(p99[low.rate])} at p99 at the lowest load.{apart}"
         )
     if start is None:
-        some = [f"{r.rate:,.0f}" for r, h in zip(p50, holds, strict=True) if h]
+        some = [f"{r.rate:,.0f}" for r, h in zip(decided, holds, strict=True) if h]
         only = (
             f"only at {', '.join(some)} req/s, not at every load above"
             if some
@@ -62,17 +75,16 @@ def _bite(run: Run, a: str, b: str, p50: list[PairVerdict], p99: dict) -> str:
         return (
             f"{alone}, {a} was slower than {b} by more than the margin at the median {only}: "
             f"{_interval(low)} at the lowest load, {_interval(top)} at the highest "
-            f"({_counted(p50)})."
+            f"({_counted(p50)}).{apart}"
         )
-    below = p50[:start]
+    below = [r for r in p50 if r.rate < decided[start].rate]
     z = statistics.median(r.delta_us for r in below)
     w = statistics.median(p99[r.rate].delta_us for r in below if r.rate in p99)
-    first = p50[start]
+    first = decided[start]
     return (
         f"{alone}: below {_load(run, first.rate, first.load_fraction, b)} the lookup cost "
         f"about {signed(z)} µs at the median and {signed(w)} µs at p99 ({_counted(below)}); "
-        f"from there on {a} was slower than {b} by more than the margin at every load of the "
-        "curve."
+        f"from there on {a} was slower than {b} by more than the margin at {every}.{apart}"
     )
 
 
@@ -235,15 +247,16 @@ def service_time_sentence(run: Run) -> str:
         f"µs from the moment each request left (at the lowest load, {low.p99_us:,.0f} and "
         f"{low.p99_service_us:,.0f} µs)"
     )
-    if ratio >= 1.5:
+    if ratio >= 1 + HIDES:
         return text + (
-            f": service time hid {ratio:.1f}x of the tail. The difference is the time requests "
-            "waited to be sent while every connection was busy with an earlier, slow one: the "
-            "queue that a closed-loop or service-time tester leaves out (coordinated omission)."
+            f": response time was {ratio:.1f}x the service time there. The difference is time "
+            "requests spent waiting to be sent (every connection busy with an earlier, slow "
+            "request, or the client itself behind): the queue that a closed-loop or "
+            "service-time tester leaves out (coordinated omission)."
         )
     return text + (
         f": service time was within {ratio - 1:.0%} of the response time there, so timing from "
-        "the moment a request left would not have hidden much at this curve's top load."
+        "the moment a request left hid little at this curve's top load."
     )
 
 
@@ -271,3 +284,34 @@ def interference_sentence(run: Run) -> str:
             f"{signed(r['ci_high_us'])}), {words}"
         )
     return "What pairing the arms at once changes, on the median: " + "; ".join(parts) + "."
+
+
+def utilisation_sentence(run: Run) -> str:
+    """How busy the servers' core was measured, against what the service demand predicts, at
+    the lowest and the highest load: the curve's, else the claim's paired rates."""
+    rows = curve.utilisation_rows(run)
+    if not rows:
+        return "This run measured no utilisation at a load whose service demand it knows."
+    low, high = min(rows, key=lambda r: r["rate"]), max(rows, key=lambda r: r["rate"])
+    who = "with the arms at once" if low["server"] == "all arms" else f"with {low['server']} alone"
+
+    def at(r: dict) -> str:
+        return (
+            f"at {r['rate']:,.0f} req/s the servers' core was measured {r['measured']:.0%} busy "
+            f"where λS predicts {r['predicted']:.0%}"
+        )
+
+    text = f"{who.capitalize()}, {at(low)}" + (f"; {at(high)}" if high is not low else "")
+    ratio = low["measured"] / low["predicted"] if low["predicted"] else math.nan
+    if ratio > 1.2:
+        return text + (
+            f": at the lowest load each request cost the core {ratio:.1f}x the service demand "
+            "measured closed loop, as an idle core does (it pays for waking up on every "
+            "request), so a queueing model built on S expects less waiting there than it sees."
+        )
+    if ratio < 0.8:
+        return text + (
+            f": at the lowest load the core was less busy than S predicts ({ratio:.1f}x): its "
+            "CPU per request was lower than in the closed loop."
+        )
+    return text + ": within 20% of what the service demand predicts at the lowest load."

@@ -132,7 +132,9 @@ def cell_rows(run: Run) -> list[dict[str, Any]]:
                 "mean_us": _get(latency, "mean"),
                 "corrected_p50_us": _get(corrected, "p50"),
                 "corrected_p99_us": _get(corrected, "p99"),
+                "corrected_p99_9_us": _get(corrected, "p99.9"),
                 "corrected_max_us": _get(corrected, "max"),
+                "corrected_mean_us": _get(corrected, "mean"),
                 "auth_p50_us": _get(figures.auth_us, "p50"),
                 "late_starts": figures.late_starts,
                 **{f"cpu_{group}_us": cpu.get(group) for group in CPU_GROUPS},
@@ -196,6 +198,7 @@ def points(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
             row[key] = median(m[key] for m in members)
         row["p50_spread_us"] = spread(m["p50_us"] for m in members)
+        row["corrected_p50_spread_us"] = spread(m.get("corrected_p50_us") for m in members)
         row["cpu_service_spread_us"] = spread(m["cpu_service_us"] for m in members)
         row["load_generator_bound"] = any(m["load_generator_bound"] for m in members)
         row["paired"] = any(m["paired"] for m in members)
