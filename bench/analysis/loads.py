@@ -80,18 +80,19 @@ def capacities(run: Run) -> dict[str, Capacity]:
 
 def group_capacity(run: Run, group: Group) -> float | None:
     """A paired group's capacity: its arms share one stream in equal parts, so the total rate
-    that keeps the servers' cores busy is n_arms × cores × 1e6 / Σ service demand (an A/A copy
-    costs what its original costs); None when an arm's demand was not measured."""
+    that keeps the servers' cores busy is n_arms / Σ (1 / each arm's capacity), that is
+    n_arms × cores × 1e6 / Σ service demand (an A/A copy costs what its original costs); None
+    when an arm's demand was not measured."""
     known = capacities(run)
-    demands = []
+    inverse = []
     copy = (group.a_a.a,) if group.a_a and group.a_a.a not in group.arms else ()
     for arm in (*group.arms, *copy):
         server = run.model.server(arm)
         capacity = known.get(server.copy_of or arm)
-        if capacity is None or capacity.service_us is None:
+        if capacity is None or capacity.service_us is None or not capacity.capacity_rps:
             return None
-        demands.append(capacity.service_us)
-    return len(demands) * servers_cores(run) * 1e6 / sum(demands) if demands else None
+        inverse.append(1 / capacity.capacity_rps)
+    return len(inverse) / sum(inverse) if inverse else None
 
 
 def load_fraction(run: Run, group: Group, rate: float | None) -> float | None:

@@ -40,14 +40,18 @@ def what_of(row: PairVerdict) -> str:
 
 
 def verdict_line(row: PairVerdict) -> str:
-    """`bench verdict`'s line for one pair at one quantile: estimate, interval, margin, verdict,
-    the requests it rests on."""
+    """`bench verdict`'s line for one pair at one quantile: where (the rate, and its share of
+    capacity when known), what was judged, estimate, interval, margin, verdict, the requests it
+    rests on."""
     tag = "  [A/A check]" if row.a_a else ""
     if row.question != "claim":
         tag += f"  [{row.group}]"
     reason = f" ({row.reason})" if row.reason else ""
+    load = where(row.rate)
+    if row.load_fraction is not None:
+        load += f" ({row.load_fraction:.0%} of capacity)"
     return (
-        f"{where(row.rate):>34}  {what_of(row):>21}  {row.a} - {row.b}: "
+        f"{load:>34}  {what_of(row):>21}  {row.a} - {row.b}: "
         f"{signed(row.delta_us)} µs [{signed(row.ci_low_us)}, {signed(row.ci_high_us)}]  "
         f"margin ±{row.margin_us:,.0f} µs  {row.verdict}{reason}{tag}  "
         f"(n = {row.a_requests:,} and {row.b_requests:,})"
