@@ -16,7 +16,9 @@ import numpy as np
 from bench import analysis
 from bench.load.recorder import Recorder
 from bench.results import RunRecord, write_run
+from bench.results.load_records import CapacityRecord, CurveSpecRecord
 from bench.results.run_settings import Environment, RunSettings
+from bench.results.scenario_records import ScenarioRecord
 from bench.run.scenario import PairedSpec, Scenario, ServerSpec
 
 START = 1_000
@@ -63,9 +65,12 @@ def paired_cells(
     per_second: int = 100,
     seed: int = 7,
     extra: Callable | None = None,
+    waits: Medians | None = None,
 ) -> list[dict]:
-    """Every paired cell of the scenario's plan, with latency files: each arm lognormal around
-    `medians(arm, repeat, rate)`; `extra(cell, arm)` may add figures to an arm."""
+    """Every paired cell of the scenario's plan, with latency files: each arm's service time
+    lognormal around `medians(arm, repeat, rate)`; at a fixed rate its response time (from the
+    intended start) that plus `waits(arm, repeat, rate)` µs (0 by default); `extra(cell, arm)`
+    may add figures to an arm."""
     rng = np.random.default_rng(seed)
     cells = []
     for cell in sc.plan():
@@ -75,8 +80,12 @@ def paired_cells(
         for second in range(START, START + seconds):
             for spec in cell.arms:
                 median = medians(spec.label, cell.repeat, cell.rate)
+                wait = waits(spec.label, cell.repeat, cell.rate) if waits and cell.rate else 0.0
                 for value in rng.lognormal(np.log(median), 0.25, per_second):
-                    recorders[spec.label].record(second, value, 200, auth_us=median / 3)
+                    corrected = value + wait if cell.rate else None
+                    recorders[spec.label].record(
+                        second, value, 200, auth_us=median / 3, corrected_us=corrected
+                    )
         (path / "cells" / cell.id).mkdir(parents=True, exist_ok=True)
         latency = {"arms": {label: r.encode() for label, r in recorders.items()}}
         (path / "cells" / cell.id / "latency.json").write_text(json.dumps(latency))
@@ -180,7 +189,14 @@ def arm_figures(
             "max": p50 * 10,
             "mean": p50 * 1.1,
         },
-        "corrected_latency_us": {"p50": p50 * 1.02, "p99": p50 * 3.1, "max": p50 * 10},
+        "corrected_latency_us": {
+            "p50": p50 * 1.02,
+            "p90": p50 * 1.53,
+            "p99": p50 * 3.1,
+            "p99.9": p50 * 5.1,
+            "max": p50 * 10,
+            "mean": p50 * 1.12,
+        },
         "auth_us": {"p50": p50 / 3},
         "cache_hits": hits,
         "cache_hit_share": hits / requests if requests else None,
@@ -229,10 +245,13 @@ def record(
     sc: Scenario,
     cells: list[dict],
     settings: dict[str, Any] | None = None,
+    scenario_changes: Callable[[ScenarioRecord], ScenarioRecord] | None = None,
     **extra: Any,
 ) -> RunRecord:
     """A finished run as the harness records it, through the format's types: `settings`
-    changes the run's settings, `extra` adds experiments (micro, revocation, availability)."""
+    changes the run's settings, `scenario_changes` the scenario as recorded (what the scenario
+    types cannot say yet: a load curve), `extra` adds experiments (micro, revocation,
+    availability) and capacities."""
     chosen = {
         "late_after_ms": 2.0,
         "locust_workers": 0,
@@ -246,7 +265,7 @@ def record(
         status="complete",
         started_at="2026-12-01T00:00:00+00:00",
         finished_at="2026-12-01T00:10:00+00:00",
-        scenario=sc.record(),
+        scenario=(scenario_changes or (lambda r: r))(sc.record()),
         settings=RunSettings.model_validate(chosen),
         environment=Environment(cpu_model="synthetic", cpu_count=2),
         planned_cells=len(cells),
@@ -260,13 +279,14 @@ def write(
     sc: Scenario,
     cells: list[dict],
     settings: dict[str, Any] | None = None,
+    scenario_changes: Callable[[ScenarioRecord], ScenarioRecord] | None = None,
     **extra: Any,
 ) -> analysis.Run:
     """run.json as the harness writes it (the current format, through its types), then loaded
     as the notebooks do."""
     path.mkdir(parents=True, exist_ok=True)
     (path / "cells").mkdir(exist_ok=True)
-    write_run(path, record(sc, cells, settings, **extra))
+    write_run(path, record(sc, cells, settings, scenario_changes, **extra))
     return analysis.load(path)
 
 
@@ -355,3 +375,167 @@ def run_sentences() -> dict[str, Callable]:
             ):
                 found[name] = function
     return found
+
+
+# --- load curves ---------------------------------------------------------------------------------
+
+CURVE_FRACTIONS = (0.1, 0.4, 0.7, 0.85, 0.95)
+# Service demand (server plus its store, µs of the servers' core per request) by server.
+SERVICE_US = {"session": 95.0, "jwt_auth": 73.0, "control": 26.0}
+Curve = Callable[[str, float, int], float]  # (server, rate, repeat) -> µs
+
+
+def capacity(label: str, service_us: float, cores: int = 1) -> dict[str, Any]:
+    """A server's capacity as the run side records it, from its closed loop."""
+    return {
+        "label": label,
+        "cell": f"{label}-closed-1",
+        "service_us": service_us,
+        "cores": cores,
+        "capacity_rps": cores * 1e6 / service_us,
+        "closed_rps": 0.9 * cores * 1e6 / service_us,
+        "cores_busy": 0.9,
+        "lower_bound": False,
+    }
+
+
+def queueing(base_us: float, service_us: float, rate: float, factor: float = 1.0) -> float:
+    """A median that queues as M/M/1 would: base + factor × S ρ/(1 − ρ), ρ capped at 0.97."""
+    rho = min(rate * service_us * 1e-6, 0.97)
+    return base_us + factor * service_us * rho / (1 - rho)
+
+
+def curve_cells(
+    path: Path,
+    rates: tuple[float, ...],
+    fractions: tuple[float, ...],
+    service: Curve,
+    waits: Curve | None = None,
+    busy: Callable[[str, float], float] | None = None,
+    late: Callable[[str, float, int], int] | None = None,
+    servers: tuple[str, ...] = ("session", "jwt_auth", "control"),
+    repeats: int = 3,
+    seconds: int = 5,
+    per_second: int = 200,
+    seed: int = 11,
+) -> list[dict]:
+    """Every block of a load curve as CurveCells with latency files: each server's service time
+    lognormal around `service(server, rate, repeat)`, its response time that plus
+    `waits(...)` (0 by default); the servers' core `busy(server, rate)` (ρ = λS by default);
+    `late(...)` requests started late."""
+    rng = np.random.default_rng(seed)
+    cells, index = [], 0
+    for repeat in range(1, repeats + 1):
+        for rate, fraction in zip(rates, fractions, strict=True):
+            for block, label in enumerate(
+                servers[repeat % len(servers) :] + servers[: repeat % len(servers)]
+            ):
+                index += 1
+                median = service(label, rate, repeat)
+                wait = waits(label, rate, repeat) if waits else 0.0
+                recorder = Recorder()
+                for second in range(START, START + seconds):
+                    for value in rng.lognormal(np.log(median), 0.25, per_second):
+                        recorder.record(
+                            second, value, 200, auth_us=median / 3, corrected_us=value + wait
+                        )
+                cid = f"c{index:03d}-curve-{label}-r{rate:g}-{repeat}"
+                (path / "cells" / cid).mkdir(parents=True, exist_ok=True)
+                (path / "cells" / cid / "latency.json").write_text(
+                    json.dumps({"arms": {label: recorder.encode()}})
+                )
+                requests = per_second * seconds
+                figures = arm_figures(
+                    ServerSpec(label, label),
+                    median,
+                    requests,
+                    rate,
+                    server_us=SERVICE_US.get(label, 50.0),
+                    late=late(label, rate, repeat) if late else 0,
+                    window=window(seconds),
+                    throughput_rps=rate,
+                    ok_rps=rate,
+                )
+                cells.append(
+                    {
+                        **figures,
+                        "model": "curve",
+                        "id": cid,
+                        "index": index,
+                        "repeat": repeat,
+                        "block": block,
+                        "rate": rate,
+                        "load_fraction": fraction,
+                        "driver": "locust" if fraction < 0.5 else "open_loop",
+                        "driver_reason": "synthetic",
+                        "users": 64,
+                        "latency_file": f"cells/{cid}/latency.json",
+                        "server_cores_busy": busy(label, rate)
+                        if busy
+                        else min(rate * SERVICE_US.get(label, 50.0) * 1e-6, 1.0),
+                        "locust_workers": 0,
+                    }
+                )
+    return cells
+
+
+def curve_run(
+    path: Path,
+    service: Curve,
+    waits: Curve | None = None,
+    fractions: tuple[float, ...] = CURVE_FRACTIONS,
+    concurrent: tuple[float, ...] = (),
+    together: Curve | None = None,
+    capacity_of: str = "session",
+    **changes: Any,
+) -> analysis.Run:
+    """A run of the curve scenario: the capacities, each server alone at `fractions` of
+    `capacity_of`'s capacity, and (`concurrent`) the pair {session, jwt_auth} at once at twice
+    the curve's rate at those fractions, its arms' medians `together(arm, rate per arm,
+    repeat)` (as alone by default)."""
+    demand = {label: us for label, us in SERVICE_US.items()}
+    rates = tuple(round(f * 1e6 / demand[capacity_of], 1) for f in fractions)
+    cells = curve_cells(path, rates, fractions, service, waits, **changes)
+    pair = PairedSpec(
+        ("session", "jwt_auth"),
+        (("session", "jwt_auth"),),
+        name="together",
+        question="other",
+        rates=tuple(2 * rates[fractions.index(f)] for f in concurrent),
+        unloaded=False,
+    )
+    sc = scenario(groups=(pair,) if concurrent else ())
+    if concurrent:
+        alike = together or service
+        cells += paired_cells(
+            path,
+            sc,
+            lambda arm, repeat, rate: alike(arm, rate / 2, repeat),
+            seconds=5,
+            per_second=200,
+        )
+    asked = CurveSpecRecord(
+        servers=["session", "jwt_auth", "control"],
+        capacity_of=capacity_of,
+        fractions=list(fractions),
+        rates=list(rates),
+        arrivals="poisson",
+        repeats=3,
+        warmup_s=1.5,
+        duration_s=5,
+        connections=64,
+        users=16,
+        driver="auto",
+        pairs=[("session", "jwt_auth")],
+        margin_fraction=0.1,
+        concurrent=list(concurrent),
+    )
+
+    def with_curve(record: ScenarioRecord) -> ScenarioRecord:
+        groups = [g.model_copy(update={"question": "interference"}) for g in record.paired]
+        return record.model_copy(update={"curve": asked, "paired": groups})
+
+    capacities = {
+        label: CapacityRecord.model_validate(capacity(label, us)) for label, us in demand.items()
+    }
+    return write(path, sc, cells, scenario_changes=with_curve, capacity=capacities)

@@ -174,7 +174,7 @@ def test_summary_on_stdout_names_every_server_and_the_difference(tiny_run):
         assert label in stdout
     assert "req/s per core" in stdout
     verdicts = stdout[stdout.index("Paired verdicts") :]
-    assert "at 400 req/s  session - jwt_auth:" in verdicts
+    assert "at 400 req/s" in verdicts and "p50 response time  session - jwt_auth:" in verdicts
     assert "jwt_auth_aa - jwt_auth" in verdicts and "[A/A check]" in verdicts
     assert "one repeat: run-to-run noise not measured" in verdicts  # repeats = 1: no verdict
 

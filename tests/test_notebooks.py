@@ -236,3 +236,29 @@ def test_report_is_one_html_file_with_every_notebook_and_figure(tmp_path_factory
     assert html.count("data:image/png;base64") >= len(NOTEBOOKS)
     assert 'src="http' not in html  # nothing fetched from elsewhere for the figures
     assert "RUN = " not in html  # the parameters cells are left out
+
+
+def test_notebook_10_teaches_the_curve_on_a_run_that_has_one(tmp_path):
+    """The committed reference run has no load curve: notebook 10 says so (its committed
+    outputs). On a synthetic curve run, every curve cell runs and shows the run's own computed
+    sentences and its five figures."""
+    from tests import curve_runs
+
+    notebook = project_root() / "notebooks" / "10-up-to-the-knee.ipynb"
+    committed = "\n".join(outputs_text(c) for c in nbformat.read(notebook, as_version=4).cells)
+    assert "This run has no load curve" in committed
+    _, run = curve_runs.together_and_alone(tmp_path)
+    nb = run_notebook(notebook, run.path)
+    shown = "\n".join(outputs_text(c) for c in nb.cells)
+    for sentence in (
+        analysis.curve_sentence,
+        analysis.service_time_sentence,
+        analysis.curve_model_sentence,
+        analysis.interference_sentence,
+        analysis.utilisation_sentence,
+    ):
+        assert sentence(run) in shown, sentence.__name__
+    assert "This run has no load curve" not in shown
+    figures = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    assert figures == 5
+    assert "<details><summary>Answer (from this run)</summary>" in shown

@@ -16,7 +16,7 @@ import pytest
 from bench import analysis
 from bench.results import write_run
 from bench.run.scenario import PairedSpec, ServerSpec
-from tests import synthetic
+from tests import curve_runs, synthetic
 
 PG = ServerSpec("session", "session")
 JWT = ServerSpec("jwt_auth", "jwt_auth")
@@ -142,8 +142,8 @@ def tail_runs(tmp):
     sc, cells = claim_run(tmp / "b", 1_000)
     for c in cells:
         for arm in c["arms"].values():
-            lat = arm["latency_us"]
-            lat.update({"p99.9": lat["p50"] * 1.5, "max": lat["p50"] * 1.8, "mean": lat["p50"]})
+            for lat in (arm["latency_us"], arm["corrected_latency_us"]):
+                lat.update({"p99.9": lat["p50"] * 1.5, "max": lat["p50"] * 1.8, "mean": lat["p50"]})
     light = write(tmp / "b", sc, cells)
     return heavy, light
 
@@ -627,6 +627,32 @@ FLIPS: dict[str, tuple[Callable, str, str]] = {
     ),
     "model_check_sentence": (capacity_runs, "within 10%", "below the prediction"),
     "bill_sentence": (bill_runs, "more cores in all than JWT", "fewer cores in all than JWT"),
+    # The load curve (tests/curve_runs.py; tests/test_curve.py pushes the other cases)
+    "curve_sentence": (
+        curve_runs.everywhere_and_never,
+        "by more than the margin at every load of the curve",
+        "at the median at no load of the curve",
+    ),
+    "curve_model_sentence": (
+        curve_runs.model_holds_and_misses,
+        "response time at every load of the curve",
+        "M/M/1 missed at",
+    ),
+    "service_time_sentence": (
+        curve_runs.hidden_and_not,
+        "the queue that a closed-loop or service-time tester leaves out",
+        "service time was within",
+    ),
+    "utilisation_sentence": (
+        curve_runs.idle_and_busy,
+        "as an idle core does",
+        "within 20% of what the service demand predicts",
+    ),
+    "interference_sentence": (
+        curve_runs.together_and_alone,
+        "within the ±",
+        "larger at once than alone by more than the margin",
+    ),
 }
 
 

@@ -5,8 +5,11 @@ everything a conclusion needs is read from the run folder. By topic:
 
 - `runs`, `model`: loading a run (bench.results: typed records, older formats upgraded), its
   rows, and the model of who is who in it (servers, paired groups and their roles, thresholds);
-- `intervals`, `latency_files`, `verdicts`: the one verdict rule of the paired design and its
-  statistics; `cpu_ratios`: CPU per request by role and load; `answer`: the answer in a sentence;
+- `intervals`, `latency_files`, `verdicts`, `verdict_lines`: the one verdict rule of the paired
+  design, its statistics and its words; `loads`: load as a share of capacity; `cpu_ratios`: CPU
+  per request by role and load; `answer`: the answer in a sentence;
+- `queueing`, `curve`, `curve_words`: the load curve (each server alone up to its knee), the
+  gap at every load, knees, a queueing model over it, and what pairing at once changes;
 - `under_load`: the summary per server and the under-load sentences;
 - `auth_step`, `distance`, `revocation`, `algorithms`, `availability`, `stores`: the experiments;
 - `runtimes`: the claim on every stack the run measured (notebook 09); `coverage`: do the
@@ -73,6 +76,24 @@ from bench.analysis.cpu_ratios import (
     cpu_ratio_sentence,
     decide_ratio,
 )
+from bench.analysis.curve import (
+    CurvePoint,
+    Knee,
+    curve_rows,
+    gap_rows,
+    interference_rows,
+    knees,
+    model_rows,
+    utilisation_rows,
+)
+from bench.analysis.curve import pair as curve_pair
+from bench.analysis.curve_words import (
+    curve_model_sentence,
+    curve_sentence,
+    interference_sentence,
+    service_time_sentence,
+    utilisation_sentence,
+)
 from bench.analysis.distance import (
     distance_rows,
     distance_sentence,
@@ -96,9 +117,18 @@ from bench.analysis.intervals import (
     weighted_quantile,
 )
 from bench.analysis.latency_files import (
+    curve_data,
     paired_data,
+    paired_latency,
     per_second_medians,
     seconds_of,
+)
+from bench.analysis.loads import (
+    Capacity,
+    capacities,
+    group_capacity,
+    load_fraction,
+    load_words,
 )
 from bench.analysis.model import (
     DEFAULT_MARGIN_FRACTION,
@@ -156,12 +186,14 @@ from bench.analysis.stores import (
     tag,
 )
 from bench.analysis.tables import (
+    CURVE_HEADERS,
     SCOPE,
     SUMMARY_HEADERS,
     Table,
     compare_rows,
     compare_sentence,
     compare_text,
+    curve_table,
     runs_text,
     summary_table,
     summary_text,
@@ -185,20 +217,26 @@ from bench.analysis.under_load import (
     summary_rows,
     tail_sentence,
 )
-from bench.analysis.verdicts import (
-    DRIFT_SHARE,
-    VERDICTS,
-    PairVerdict,
+from bench.analysis.verdict_lines import (
     a_a_warning,
-    decide,
-    pair_rows,
-    paired_verdicts,
+    load_of,
     signed,
     verdict_line,
-    verdict_rows,
     verdict_sentence,
     verdict_words,
     where,
+)
+from bench.analysis.verdicts import (
+    DRIFT_SHARE,
+    QUANTILES,
+    TAIL,
+    TAIL_SAMPLES,
+    VERDICTS,
+    PairVerdict,
+    decide,
+    pair_rows,
+    paired_verdicts,
+    verdict_rows,
 )
 
 __all__ = [
@@ -207,6 +245,7 @@ __all__ = [
     "CONFIDENCE",
     "CPU_GROUPS",
     "CPU_VERDICTS",
+    "CURVE_HEADERS",
     "DEFAULT_MARGIN_FRACTION",
     "DRIFT_SHARE",
     "JUDGED",
@@ -216,6 +255,7 @@ __all__ = [
     "PG_NODE_CORES",
     "PROBE_INTERVAL_S",
     "PROFILE_PAIRS",
+    "QUANTILES",
     "RATES",
     "RATIO_METHOD",
     "RUNTIME_NAMES",
@@ -224,11 +264,16 @@ __all__ = [
     "STORE_NAMES",
     "STORE_PAIRS",
     "SUMMARY_HEADERS",
+    "TAIL",
+    "TAIL_SAMPLES",
     "VERDICTS",
     "WHAT",
+    "Capacity",
     "CpuRatio",
+    "CurvePoint",
     "Estimate",
     "Group",
+    "Knee",
     "Pair",
     "PairVerdict",
     "Run",
@@ -255,6 +300,7 @@ __all__ = [
     "bootstrap_ratio_of_means",
     "build",
     "busiest_closed",
+    "capacities",
     "capacity",
     "capacity_rows",
     "cell_rows",
@@ -267,6 +313,12 @@ __all__ = [
     "coverage",
     "cpu_ratio_rows",
     "cpu_ratio_sentence",
+    "curve_data",
+    "curve_model_sentence",
+    "curve_pair",
+    "curve_rows",
+    "curve_sentence",
+    "curve_table",
     "decide",
     "decide_ratio",
     "distance_rows",
@@ -275,11 +327,19 @@ __all__ = [
     "failure_mode_sentence",
     "fixed_rate_rows",
     "flips_sentence",
+    "gap_rows",
+    "group_capacity",
     "headline",
     "headline_row",
     "hierarchical_bootstrap",
+    "interference_rows",
+    "interference_sentence",
+    "knees",
     "load",
+    "load_fraction",
     "load_generator_sentence",
+    "load_of",
+    "load_words",
     "measured_availability",
     "measured_figures",
     "median",
@@ -289,12 +349,14 @@ __all__ = [
     "micro_timings",
     "model_check_rows",
     "model_check_sentence",
+    "model_rows",
     "named",
     "omission_rows",
     "omission_sentence",
     "pair_rows",
     "paired_data",
     "paired_estimates",
+    "paired_latency",
     "paired_verdicts",
     "pem_sentence",
     "per_second_medians",
@@ -320,6 +382,7 @@ __all__ = [
     "saturation_sentence",
     "scheme_servers",
     "seconds_of",
+    "service_time_sentence",
     "signed",
     "spread",
     "store_micro_rows",
@@ -334,6 +397,8 @@ __all__ = [
     "tail_sentence",
     "token_size_sentence",
     "token_sizes",
+    "utilisation_rows",
+    "utilisation_sentence",
     "variant_pairs",
     "variant_rows",
     "variant_sentence",

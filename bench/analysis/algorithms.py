@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.analysis import verdicts
+from bench.analysis import verdict_lines, verdicts
 from bench.analysis.runs import Run, arm_figures, micro_figure, token_sizes
 
 
@@ -38,7 +38,7 @@ def algorithm_rows(run: Run) -> list[dict[str, Any]]:
                     "rate": rate,
                     "p50_us": figures.get("p50_us"),
                     "versus": v.b if v else None,
-                    "delta_p50_us": v.delta_p50_us if v else None,
+                    "delta_p50_us": v.delta_us if v else None,
                     "ci_low_us": v.ci_low_us if v else None,
                     "ci_high_us": v.ci_high_us if v else None,
                     "margin_us": v.margin_us if v else None,
@@ -60,7 +60,7 @@ def algorithm_sentence(run: Run) -> str:
         return "This run compares no JWT algorithms end to end (the full scenario does)."
     parts = []
     for r in judged:
-        words = verdicts.verdict_words(
+        words = verdict_lines.verdict_words(
             r["verdict"], f"slower than {base['algorithm']}", f"faster than {base['algorithm']}"
         )
         cpu = (
@@ -70,8 +70,8 @@ def algorithm_sentence(run: Run) -> str:
             else ""
         )
         parts.append(
-            f"{r['algorithm']} {verdicts.signed(r['delta_p50_us'])} µs (interval "
-            f"{verdicts.signed(r['ci_low_us'])} to {verdicts.signed(r['ci_high_us'])}): "
+            f"{r['algorithm']} {verdict_lines.signed(r['delta_p50_us'])} µs (interval "
+            f"{verdict_lines.signed(r['ci_low_us'])} to {verdict_lines.signed(r['ci_high_us'])}): "
             f"{words}{cpu}"
         )
     text = (

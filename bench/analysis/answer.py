@@ -8,7 +8,7 @@ sentence reads the distance and /profile comparisons when the run has them.
 
 from __future__ import annotations
 
-from bench.analysis import verdicts
+from bench.analysis import verdict_lines, verdicts
 from bench.analysis.runs import STORE_NAMES, Run
 
 JUDGED = {
@@ -19,14 +19,15 @@ JUDGED = {
 }
 
 
-def headline_row(run: Run) -> verdicts.PairVerdict | None:
-    """The claim group's headline pair at the reference rate (else its busiest rate)."""
+def headline_row(run: Run, quantile: float = 0.5) -> verdicts.PairVerdict | None:
+    """The claim group's headline pair at the reference rate (else its busiest rate), at
+    `quantile` (the median by default)."""
     group = run.model.claim
     if group is None:
         return None
     rows = [
         r
-        for r in verdicts.paired_verdicts(run, group=group.name)
+        for r in verdicts.paired_verdicts(run, group=group.name, quantile=quantile)
         if (r.a, r.b) == (group.headline.a, group.headline.b)
     ]
     loaded = [r for r in rows if r.rate is not None]
@@ -35,7 +36,8 @@ def headline_row(run: Run) -> verdicts.PairVerdict | None:
 
 
 def condition(run: Run, row: verdicts.PairVerdict) -> str:
-    """Where and how it was measured, in a phrase."""
+    """Where and how it was measured, in a phrase: the load as a fraction of the group's
+    capacity, the absolute rate and the measured utilisation of the servers' core."""
     a = run.model.server(row.a)
     store = STORE_NAMES.get(a.store or "", "the store")
     env = run.record.environment
@@ -44,11 +46,20 @@ def condition(run: Run, row: verdicts.PairVerdict) -> str:
         if a.db_delay_ms is None and (env.postgres_source or "embedded") == "embedded"
         else "where DATABASE_URL put it"
     )
-    load = (
-        "one request at a time"
-        if row.rate is None
-        else f"{row.rate:,.0f} requests per second in total, {row.arrivals or 'poisson'} arrivals"
-    )
+    if row.rate is None:
+        load = "one request at a time"
+    else:
+        rate = f"{row.rate:,.0f} requests per second in total, {row.arrivals or 'poisson'} arrivals"
+        busy = (
+            f"; the servers' core measured {row.cores_busy:.0%} busy"
+            if row.cores_busy is not None
+            else ""
+        )
+        load = (
+            f"{row.load_fraction:.0%} of capacity ({rate}{busy})"
+            if row.load_fraction is not None
+            else f"{rate}{busy}"
+        )
     cpu = env.cpu_model or "this machine"
     cores = env.cpu_count
     return (
@@ -61,18 +72,41 @@ def answer_sentence(run: Run) -> str:
     row = headline_row(run)
     if row is None:
         return "This run has no paired comparison of the session server with JWT: no answer."
-    slower = "slower" if row.delta_p50_us >= 0 else "faster"
-    share = abs(row.delta_p50_us) / row.b_p50_us if row.b_p50_us else None
+    slower = "slower" if row.delta_us >= 0 else "faster"
+    share = abs(row.delta_us) / row.b_us if row.b_us else None
     judged = JUDGED[row.verdict].format(
         m=f"±{row.margin_us:,.0f} µs", why=row.reason or "the interval crosses the margin"
     )
+    what = (
+        "response time (from each request's intended start)"
+        if row.latency == "response"
+        else "service time"
+    )
     return (
-        f"{condition(run, row)}: looking the session up made the median response "
-        f"{abs(row.delta_p50_us):,.0f} µs {slower} than verifying a JWT (95% interval "
-        f"{verdicts.signed(row.ci_low_us)} to {verdicts.signed(row.ci_high_us)} µs over "
+        f"{condition(run, row)}: looking the session up made the median {what} "
+        f"{abs(row.delta_us):,.0f} µs {slower} than verifying a JWT (95% interval "
+        f"{verdict_lines.signed(row.ci_low_us)} to {verdict_lines.signed(row.ci_high_us)} µs over "
         f"{row.repeats} repeats"
-        + (f", {share:.0%} of the JWT server's {row.b_p50_us:,.0f} µs median" if share else "")
+        + (f", {share:.0%} of the JWT server's {row.b_us:,.0f} µs median" if share else "")
         + f"): {judged}."
+        + _tail(run, row)
+    )
+
+
+def _tail(run: Run, median: verdicts.PairVerdict) -> str:
+    """The same pair at p99, where the tails move more than the medians."""
+    row = headline_row(run, 0.99)
+    if row is None or row.rate != median.rate:
+        return ""
+    words = {
+        "holds": "slower by more than its margin",
+        "reversed": "faster by more than its margin",
+        "no_difference": "within its margin",
+    }.get(row.verdict, f"undecided ({row.reason or 'the interval crosses the margin'})")
+    return (
+        f" At p99 the difference was {verdict_lines.signed(row.delta_us)} µs (interval "
+        f"{verdict_lines.signed(row.ci_low_us)} to {verdict_lines.signed(row.ci_high_us)}, "
+        f"margin ±{row.margin_us:,.0f} µs): {words}."
     )
 
 
@@ -83,7 +117,7 @@ def flips_sentence(run: Run) -> str:
     if far is not None:
         parts.append(
             f"with the database {far['measured_rtt_ms']:.1f} ms further away the "
-            f"difference was {verdicts.signed(far['delta_p50_us'])} µs "
+            f"difference was {verdict_lines.signed(far['delta_p50_us'])} µs "
             f"({far['verdict'].replace('_', ' ')})"
         )
     profile = _profile_row(run)
@@ -95,9 +129,9 @@ def flips_sentence(run: Run) -> str:
         }.get(profile.verdict, "undecided")
         parts.append(
             f"on an endpoint that reads the database anyway (GET /profile, the lookup "
-            f"folded into its query) {word}: {verdicts.signed(profile.delta_p50_us)} µs "
-            f"(interval {verdicts.signed(profile.ci_low_us)} to "
-            f"{verdicts.signed(profile.ci_high_us)})"
+            f"folded into its query) {word}: {verdict_lines.signed(profile.delta_us)} µs "
+            f"(interval {verdict_lines.signed(profile.ci_low_us)} to "
+            f"{verdict_lines.signed(profile.ci_high_us)})"
         )
     if not parts:
         return (
@@ -127,16 +161,27 @@ def _profile_row(run: Run) -> verdicts.PairVerdict | None:
 
 
 def headline(run: Run) -> str:
-    """The answer in one sentence, then what flips it, then the A/A check if it speaks. A run
-    that compares runtimes instead (no claim group) answers per runtime."""
+    """The answer in one sentence, then what flips it, then where the claim starts to bite
+    along the load curve (when the run has one), then the A/A check if it speaks. A run that
+    compares runtimes instead (no claim group) answers per runtime; a run of the load curve
+    alone answers from its curve."""
+    from bench.analysis import curve, curve_words
+
     group = run.model.claim
     if group is None and run.model.groups_for("runtimes"):
         from bench.analysis.runtimes import runtime_sentence
 
         return runtime_sentence(run)
+    has_curve = curve.spec(run) is not None
+    if group is None and has_curve:
+        return curve_words.curve_sentence(run) + " " + curve_words.interference_sentence(run)
     text = answer_sentence(run) + " " + flips_sentence(run)
+    if has_curve:
+        text += " " + curve_words.curve_sentence(run)
     if group is not None and (
-        warning := verdicts.a_a_warning(verdicts.paired_verdicts(run, group=group.name))
+        warning := verdict_lines.a_a_warning(
+            verdicts.paired_verdicts(run, group=group.name, quantile=None)
+        )
     ):
         text += " " + warning
     return text

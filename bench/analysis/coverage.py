@@ -70,7 +70,7 @@ def _current_rows(run: Run) -> list[dict[str, Any]]:
             "a_a": r.a_a,
             "group": r.group,
             "question": r.question,
-            "delta": r.delta_p50_us,
+            "delta": r.delta_us,
             "low": r.ci_low_us,
             "high": r.ci_high_us,
             "quantile": float(stats.t.ppf(0.975, r.repeats - 1)),

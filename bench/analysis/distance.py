@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.analysis import verdicts
+from bench.analysis import verdict_lines, verdicts
 from bench.analysis.runs import STORE_NAMES, Run, cell_rows, measured_figures, median, points
 from bench.results.cell_records import DbDelay
 
@@ -57,14 +57,14 @@ def distance_rows(run: Run, store: str = "postgres") -> list[dict[str, Any]]:
                 "set_rtt_ms": run.model.server(label).db_delay_ms,
                 "measured_rtt_ms": median(c.added_rtt_ms for c in cal),
                 "rate": v.rate if v else f.get("rate"),
-                "p50_us": v.a_p50_us if v else None,
+                "p50_us": v.a_us if v else None,
                 "auth_share": (f["auth_p50_us"] / f["p50_us"])
                 if f.get("auth_p50_us") and f.get("p50_us")
                 else None,
                 "cpu_proxy_us": f.get("cpu_delay_proxy_us"),
                 "versus": v.b if v else None,
-                "versus_p50_us": v.b_p50_us if v else None,
-                "delta_p50_us": v.delta_p50_us if v else None,
+                "versus_p50_us": v.b_us if v else None,
+                "delta_p50_us": v.delta_us if v else None,
                 "ci_low_us": v.ci_low_us if v else None,
                 "ci_high_us": v.ci_high_us if v else None,
                 "margin_us": v.margin_us if v else None,
@@ -103,8 +103,8 @@ def distance_sentence(run: Run, store: str = "postgres") -> str:
     if cost is not None:
         text += (
             f" The proxy itself, at 0 ms against the same server reaching {name} directly, "
-            f"added {verdicts.signed(cost.delta_p50_us)} µs (interval "
-            f"{verdicts.signed(cost.ci_low_us)} to {verdicts.signed(cost.ci_high_us)}): part "
+            f"added {verdict_lines.signed(cost.delta_us)} µs (interval "
+            f"{verdict_lines.signed(cost.ci_low_us)} to {verdict_lines.signed(cost.ci_high_us)}): part "
             "of every delayed arm's figure, not of the distance."
         )
     dominated = next((r for r in rows if r["auth_share"] and r["auth_share"] > 0.5), None)
@@ -121,8 +121,8 @@ def distance_sentence(run: Run, store: str = "postgres") -> str:
     text += (
         f" By the paired verdict rule (interval above a margin of {first['margin_us']:,.0f} µs), "
         f"the claim holds from {first['measured_rtt_ms']:.2f} ms of added round trip on "
-        f"({verdicts.signed(first['delta_p50_us'])} µs, interval {verdicts.signed(first['ci_low_us'])} "
-        f"to {verdicts.signed(first['ci_high_us'])} µs)"
+        f"({verdict_lines.signed(first['delta_p50_us'])} µs, interval {verdict_lines.signed(first['ci_low_us'])} "
+        f"to {verdict_lines.signed(first['ci_high_us'])} µs)"
     )
     text += ": already at the nearest setting." if first is rows[0] else "."
     unsure = [r["server"] for r in rows if r["verdict"] not in ("holds", "no_difference")]

@@ -21,7 +21,7 @@ from bench.analysis.answer import headline_row
 from bench.analysis.runs import Run, load
 from bench.analysis.runtimes import RUNTIME_NAMES, runtime_rows
 from bench.analysis.under_load import arrivals_rows
-from bench.analysis.verdicts import signed
+from bench.analysis.verdict_lines import signed
 
 REFERENCE = "results/reference"
 RUNTIMES = "results/reference-runtimes"
@@ -86,8 +86,9 @@ def arrivals(run: Run) -> str:
     for row in arrivals_rows(run):
         by_rate.setdefault(row["rate"], {})[row["arrivals"]] = row
     lines = [
-        f"In the reference run {which_run(run)}, {head.a} − {head.b} per total rate: median "
-        "difference, 95% interval and verdict, with both arrival processes in the same run:",
+        f"In the reference run {which_run(run)}, {head.a} − {head.b} per total rate: difference "
+        "of median response times (from each request's intended start), 95% interval and "
+        "verdict, with both arrival processes in the same run:",
         "",
         "| total rate | random (Poisson) arrivals | evenly spaced |",
         "|---|---|---|",
@@ -126,7 +127,8 @@ def runtimes(run: Run) -> str:
     lines = [
         f"In the reference run {which_run(run)}:",
         "",
-        f"| runtime | session − JWT at {rate} (95% interval, margin) | verdict | server CPU "
+        f"| runtime | session − JWT at {rate}, median response time (95% interval, margin) "
+        "| verdict | server CPU "
         "µs/request: session (+ PostgreSQL) / JWT / control | in-process: JWT verify / session "
         "lookup |",
         "|---|---|---|---|---|",
@@ -150,7 +152,7 @@ def claim(run: Run) -> str:
     at = "one request at a time" if row.rate is None else f"at {row.rate:,.0f} req/s"
     return (
         f"The reference run {which_run(run)}, {row.repeats} repeats, gives for {row.a} − "
-        f"{row.b} {at}: {signed(row.delta_p50_us)} µs (95% interval {signed(row.ci_low_us)} to "
+        f"{row.b} {at}, on the median {row.latency} time: {signed(row.delta_us)} µs (95% interval {signed(row.ci_low_us)} to "
         f"{signed(row.ci_high_us)} µs, margin ±{row.margin_us:,.0f} µs), {row.verdict}."
     )
 

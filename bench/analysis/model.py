@@ -78,6 +78,7 @@ class Group:
     baseline: str
     a_a: Pair | None = None
     rates: tuple[float, ...] = ()
+    load_fractions: tuple[float, ...] = ()  # of each rate, when the scenario gave fractions
     unloaded: bool = True
     margin_fraction: float = DEFAULT_MARGIN_FRACTION
     margin_us: float | None = None
@@ -168,6 +169,7 @@ def _group(entry: PairedGroupRecord) -> Group:
         baseline=roles.baseline,
         a_a=a_a,
         rates=tuple(entry.rates),
+        load_fractions=tuple(entry.load_fractions),
         unloaded=entry.unloaded,
         margin_fraction=entry.margin_fraction,
         margin_us=entry.margin_us,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.analysis import verdicts
+from bench.analysis import verdict_lines, verdicts
 from bench.analysis.model import Server
 from bench.analysis.runs import Run, arm_figures
 
@@ -93,7 +93,7 @@ def variant_rows(run: Run) -> list[dict[str, Any]]:
                 "base": r.b,
                 "what": variant_words(run.model.server(r.a)),
                 "rate": r.rate,
-                "delta_p50_us": r.delta_p50_us,
+                "delta_p50_us": r.delta_us,
                 "ci_low_us": r.ci_low_us,
                 "ci_high_us": r.ci_high_us,
                 "margin_us": r.margin_us,
@@ -125,13 +125,13 @@ def variant_sentence(run: Run) -> str:
     """What each variant did against its base, paired; words by verdict, CPU from the same cells."""
     parts = []
     for r in variant_rows(run):
-        words = verdicts.verdict_words(
+        words = verdict_lines.verdict_words(
             r["verdict"], "slower by more than the margin", "faster by more than the margin"
         )
         text = (
-            f"{r['variant']} ({r['what']}) against {r['base']} {verdicts.where(r['rate'])}: "
-            f"{verdicts.signed(r['delta_p50_us'])} µs on the median (interval "
-            f"{verdicts.signed(r['ci_low_us'])} to {verdicts.signed(r['ci_high_us'])}, margin "
+            f"{r['variant']} ({r['what']}) against {r['base']} {verdict_lines.where(r['rate'])}: "
+            f"{verdict_lines.signed(r['delta_p50_us'])} µs on the median (interval "
+            f"{verdict_lines.signed(r['ci_low_us'])} to {verdict_lines.signed(r['ci_high_us'])}, margin "
             f"±{r['margin_us']:,.0f}): {words}"
         )
         if r["variant_cpu_us"] is not None and r["base_cpu_us"] is not None:

@@ -7,6 +7,7 @@ points by median. Servers are told apart by their kind and settings, never by th
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,7 +62,17 @@ class Run:
 
     @property
     def reference_rate(self) -> float | None:
-        return self.record.scenario.reference_rate
+        """The headline's total rate: as the scenario set it, or resolved from its reference
+        fraction (the claim group's rate given that fraction of its capacity)."""
+        scenario = self.record.scenario
+        if scenario.reference_rate is not None or scenario.reference_fraction is None:
+            return scenario.reference_rate
+        for group in scenario.paired:
+            if group.question == "claim" and len(group.load_fractions) == len(group.rates):
+                for rate, fraction in zip(group.rates, group.load_fractions, strict=True):
+                    if math.isclose(fraction, scenario.reference_fraction):
+                        return rate
+        return None
 
     @property
     def micro(self) -> MicroRecord | None:
@@ -121,7 +132,9 @@ def cell_rows(run: Run) -> list[dict[str, Any]]:
                 "mean_us": _get(latency, "mean"),
                 "corrected_p50_us": _get(corrected, "p50"),
                 "corrected_p99_us": _get(corrected, "p99"),
+                "corrected_p99_9_us": _get(corrected, "p99.9"),
                 "corrected_max_us": _get(corrected, "max"),
+                "corrected_mean_us": _get(corrected, "mean"),
                 "auth_p50_us": _get(figures.auth_us, "p50"),
                 "late_starts": figures.late_starts,
                 **{f"cpu_{group}_us": cpu.get(group) for group in CPU_GROUPS},
@@ -185,6 +198,7 @@ def points(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 continue
             row[key] = median(m[key] for m in members)
         row["p50_spread_us"] = spread(m["p50_us"] for m in members)
+        row["corrected_p50_spread_us"] = spread(m.get("corrected_p50_us") for m in members)
         row["cpu_service_spread_us"] = spread(m["cpu_service_us"] for m in members)
         row["load_generator_bound"] = any(m["load_generator_bound"] for m in members)
         row["paired"] = any(m["paired"] for m in members)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.analysis import verdicts
+from bench.analysis import verdict_lines, verdicts
 from bench.analysis.runs import Run, busiest_closed, micro_figure
 
 RUNTIME_NAMES = {
@@ -57,14 +57,14 @@ def runtime_rows(run: Run) -> list[dict[str, Any]]:
                     "runtime": runtime,
                     "group": group.name,
                     "rate": r.rate,
-                    "delta_p50_us": r.delta_p50_us,
+                    "delta_p50_us": r.delta_us,
                     "ci_low_us": r.ci_low_us,
                     "ci_high_us": r.ci_high_us,
                     "margin_us": r.margin_us,
                     "verdict": r.verdict,
                     "reason": r.reason,
-                    "session_p50_us": r.a_p50_us,
-                    "jwt_p50_us": r.b_p50_us,
+                    "session_p50_us": r.a_us,
+                    "jwt_p50_us": r.b_us,
                     "http_stack_us": http_us,
                     "session_server_us": c.get("session", {}).get("cpu_server_us"),
                     "session_db_us": c.get("session", {}).get("cpu_postgres_us"),
@@ -123,9 +123,9 @@ def runtime_sentence(run: Run) -> str:
             "reversed": "reversed: the session server was faster",
         }.get(r["verdict"], f"undecided ({r['reason'] or 'the interval crosses the margin'})")
         text = (
-            f"{name}: session minus JWT {verdicts.signed(r['delta_p50_us'])} µs at "
-            f"{r['rate']:,.0f} req/s (interval {verdicts.signed(r['ci_low_us'])} to "
-            f"{verdicts.signed(r['ci_high_us'])}, margin ±{r['margin_us']:,.0f}): {words}"
+            f"{name}: session minus JWT {verdict_lines.signed(r['delta_p50_us'])} µs at "
+            f"{r['rate']:,.0f} req/s (interval {verdict_lines.signed(r['ci_low_us'])} to "
+            f"{verdict_lines.signed(r['ci_high_us'])}, margin ±{r['margin_us']:,.0f}): {words}"
         )
         jwt, session = cpu.get((r["runtime"], "jwt_auth")), cpu.get((r["runtime"], "session"))
         if jwt and session:

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.analysis import verdicts
+from bench.analysis import verdict_lines, verdicts
 from bench.analysis.model import Server
 from bench.analysis.runs import Run, micro_figure, micro_timings
-from bench.analysis.verdicts import pair_rows, verdict_words
+from bench.analysis.verdict_lines import verdict_words
+from bench.analysis.verdicts import pair_rows
 
 
 def store_micro_rows(run: Run) -> list[dict[str, Any]]:
@@ -94,8 +95,8 @@ def _tagged(run: Run, question: str) -> list[tuple[str, str, verdicts.PairVerdic
 
 def _figures(r: verdicts.PairVerdict) -> str:
     return (
-        f"{verdicts.signed(r.delta_p50_us)} µs on the median (interval "
-        f"{verdicts.signed(r.ci_low_us)} to {verdicts.signed(r.ci_high_us)}, margin "
+        f"{verdict_lines.signed(r.delta_us)} µs on the median (interval "
+        f"{verdict_lines.signed(r.ci_low_us)} to {verdict_lines.signed(r.ci_high_us)}, margin "
         f"±{r.margin_us:,.0f})"
     )
 
@@ -127,7 +128,7 @@ def _described(run: Run, question: str, words: dict[tuple, tuple[str, str, str]]
         if (a, b) in words:
             what, slower, faster = words[(a, b)]
             parts.append(
-                f"{verdicts.where(r.rate)}, {what}: {_figures(r)}: "
+                f"{verdict_lines.where(r.rate)}, {what}: {_figures(r)}: "
                 f"{verdict_words(r.verdict, slower, faster)}"
             )
     return parts
@@ -199,7 +200,7 @@ def same_pair_rows(run: Run) -> list[dict[str, Any]]:
                         "arms": arms,
                         "rate": r.rate,
                         "rate_per_arm": r.rate / arms if r.rate else None,
-                        "delta_p50_us": r.delta_p50_us,
+                        "delta_p50_us": r.delta_us,
                         "ci_low_us": r.ci_low_us,
                         "ci_high_us": r.ci_high_us,
                         "verdict": r.verdict,
@@ -220,8 +221,8 @@ def same_pair_sentence(run: Run) -> str:
     rate, rs = max(shared.items(), key=lambda kv: len(kv[1]))
     parts = [
         f"{r['group']} ({r['arms']} arms, {r['rate_per_arm']:,.0f} req/s each): "
-        f"{verdicts.signed(r['delta_p50_us'])} µs [{verdicts.signed(r['ci_low_us'])}, "
-        f"{verdicts.signed(r['ci_high_us'])}]"
+        f"{verdict_lines.signed(r['delta_p50_us'])} µs [{verdict_lines.signed(r['ci_low_us'])}, "
+        f"{verdict_lines.signed(r['ci_high_us'])}]"
         for r in rs
     ]
     overlap = max(r["ci_low_us"] for r in rs) <= min(r["ci_high_us"] for r in rs)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.analysis import answer, verdicts
+from bench.analysis import answer, curve, curve_words, verdict_lines, verdicts
 from bench.analysis.cpu_ratios import cpu_ratio_rows, cpu_ratio_sentence
 from bench.analysis.runs import Run, saturated_fraction
 from bench.analysis.under_load import summary_rows
@@ -95,28 +95,31 @@ SUMMARY_HEADERS = {
     "rate": "at req/s",
     "p50_us": "p50 µs",
     "p99_us": "p99 µs",
-    "corrected_p99_us": "p99 µs (from intended start)",
+    "service_p99_us": "p99 µs as sent",
     "load_generator_bound": "locust bound",
 }
 
 
 def summary_table(run: Run) -> Table:
+    """Per server: closed loop, CPU per request, and at the reference rate p50 and p99 of the
+    response time (from each request's intended start) and p99 as sent (service time)."""
     return Table(summary_rows(run), list(SUMMARY_HEADERS), SUMMARY_HEADERS)
 
 
 def summary_text(run: Run) -> str:
     """What `make bench` prints at the end: the answer first, then the numbers behind it."""
     lines = [answer.headline(run), "", str(summary_table(run))]
-    rows = verdicts.paired_verdicts(run)
+    rows = verdicts.paired_verdicts(run, quantile=None)
     if rows:
         lines += [
             "",
-            "Paired verdicts (a - b on the median, 95% interval over the repeats, "
-            "margin, verdict):",
+            "Paired verdicts (a - b at each quantile of response time, or of service time "
+            "unloaded; 95% interval over the repeats, margin, verdict, requests):",
         ]
-        lines += [verdicts.verdict_line(row) for row in rows]
-        if warning := verdicts.a_a_warning(rows):
+        lines += [verdict_lines.verdict_line(row) for row in rows]
+        if warning := verdict_lines.a_a_warning(rows):
             lines += ["", warning]
+    lines += curve_text(run)
     if cpu_ratio_rows(run):
         lines += ["", cpu_ratio_sentence(run)]
     if any(r["load_generator_bound"] for r in summary_rows(run)):
@@ -129,24 +132,79 @@ def summary_text(run: Run) -> str:
     return "\n".join(lines)
 
 
+CURVE_HEADERS = {
+    "server": "server",
+    "rate": "req/s offered",
+    "load_fraction": "of capacity",
+    "achieved_rps": "req/s answered",
+    "utilisation": "core busy",
+    "p50_us": "p50 µs",
+    "p99_us": "p99 µs",
+    "p50_service_us": "p50 µs as sent",
+    "p99_service_us": "p99 µs as sent",
+    "late_fraction": "late",
+    "driver": "driver",
+}
+
+
+def curve_table(run: Run) -> Table:
+    """The load curve: each server alone at each rate, response time (from the intended start)
+    and service time (as sent), medians over the repeats; shares as percentages."""
+    rows = []
+    for p in curve.curve_rows(run):
+        row = {k: getattr(p, k) for k in CURVE_HEADERS}
+        for share in ("load_fraction", "utilisation", "late_fraction"):
+            row[share] = None if row[share] is None else f"{row[share]:.0%}"
+        row["late_fraction"] += "" if p.schedule_kept else " (schedule not kept)"
+        rows.append(row)
+    return Table(rows, list(CURVE_HEADERS), CURVE_HEADERS)
+
+
+def curve_text(run: Run) -> list[str]:
+    """The load curve's lines for `bench verdict` and the summary: its table, the gap at every
+    load and quantile, and what it says; [] without a curve."""
+    gaps = curve.gap_rows(run)
+    if not curve.curve_rows(run):
+        return []
+    lines = ["", "Load curve (each server alone on the servers' core, open loop):"]
+    lines += [str(curve_table(run)), ""]
+    lines += [verdict_lines.verdict_line(row) for row in gaps]
+    return [
+        *lines,
+        "",
+        curve_words.curve_sentence(run),
+        curve_words.service_time_sentence(run),
+        curve_words.curve_model_sentence(run),
+        curve_words.interference_sentence(run),
+    ]
+
+
 def verdict_text(run: Run) -> str:
-    """What `authbench verdict` prints: every paired verdict, the A/A warning if any, and the
-    CPU ratios in a sentence; ResultsError for a run without paired cells."""
-    rows = verdicts.paired_verdicts(run)
-    if not rows:
+    """What `authbench verdict` prints: every paired verdict, the A/A warning if any, the load
+    curve if the run has one, and the CPU ratios in a sentence; ResultsError for a run with
+    neither paired cells nor a curve."""
+    rows = verdicts.paired_verdicts(run, quantile=None)
+    if not rows and not curve.curve_rows(run):
         raise ResultsError(f"{run.path} has no paired cells: no verdict to give")
-    lines = [f"{run.path}: a - b on the median, 95% interval ({verdicts.METHOD}), margin"]
-    lines += [verdicts.verdict_line(row) for row in rows]
-    if warning := verdicts.a_a_warning(rows):
+    lines = [
+        f"{run.path}: a - b at each quantile (response time from the intended start at a fixed "
+        f"rate, service time unloaded), 95% interval ({verdicts.METHOD}), margin, requests"
+    ]
+    lines += [verdict_lines.verdict_line(row) for row in rows]
+    if warning := verdict_lines.a_a_warning(rows):
         lines.append(warning)
+    lines += curve_text(run)
     if cpu_ratio_rows(run):
         lines += ["", cpu_ratio_sentence(run)]
     return "\n".join(lines)
 
 
 def verdict_json(run: Run) -> list[dict[str, Any]]:
-    """What `authbench verdict --json` prints: the paired verdicts, then the CPU ratios."""
-    found = [row.as_json() for row in verdicts.paired_verdicts(run)]
+    """What `authbench verdict --json` prints: the paired verdicts (kind "latency"), the load
+    curve's gaps (kind "latency", group "curve") and points (kind "curve"), the CPU ratios."""
+    found = [row.as_json() for row in verdicts.paired_verdicts(run, quantile=None)]
+    found += [row.as_json() for row in curve.gap_rows(run)]
+    found += [row.as_json() for row in curve.curve_rows(run)]
     return found + [row.as_json() for row in cpu_ratio_rows(run)]
 
 
@@ -174,10 +232,10 @@ def compare_rows(a: Run, b: Run) -> list[dict[str, Any]]:
             {
                 "pair": f"{ra.a} - {ra.b}",
                 "rate": ra.rate,
-                "a_delta_us": ra.delta_p50_us,
+                "a_delta_us": ra.delta_us,
                 "a_interval": f"[{ra.ci_low_us:+,.0f}, {ra.ci_high_us:+,.0f}]",
                 "a_verdict": ra.verdict,
-                "b_delta_us": rb.delta_p50_us,
+                "b_delta_us": rb.delta_us,
                 "b_interval": f"[{rb.ci_low_us:+,.0f}, {rb.ci_high_us:+,.0f}]",
                 "b_verdict": rb.verdict,
                 "overlap": max(ra.ci_low_us, rb.ci_low_us) <= min(ra.ci_high_us, rb.ci_high_us),

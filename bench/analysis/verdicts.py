@@ -4,8 +4,14 @@ The arms of a comparison ran at once, each request going to an arm drawn at rand
 arm's latencies were recorded per wall-clock second; bench.analysis.intervals turns each pair
 into an estimate with a 95% interval (Student's t over the per-repeat differences).
 
-One rule decides, with a margin (10% of the baseline arm's median unless the scenario sets
-another):
+What is judged: at a fixed rate the *response time* (from each request's intended start: what a
+user waits, the queueing included); unloaded, where there is no intended start, the *service
+time* (from the moment a request left). Each row says which (`latency`), and at which quantile
+(`quantile`): one row per quantile, p50 and p99, and p99.9 where every repeat of both arms has
+at least 10,000 requests.
+
+One rule decides, with a margin (at each quantile 10% of the baseline arm's value there, unless
+the scenario sets another):
 - `holds`: the whole interval lies above +margin (a is slower than b by more than the margin);
 - `no_difference`: the whole interval lies within -margin .. +margin;
 - `reversed`: the whole interval lies below -margin (b is the slower one);
@@ -23,10 +29,21 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.analysis.intervals import CONFIDENCE, METHOD, drift, paired_estimates, pooled_quantile
-from bench.analysis.latency_files import paired_data, per_second_medians
-from bench.analysis.model import Group, Pair, RunModel
+from bench.analysis import loads
+from bench.analysis.intervals import (
+    CONFIDENCE,
+    METHOD,
+    Estimate,
+    Seconds,
+    drift,
+    paired_estimates,
+    pooled_quantile,
+    requests,
+)
+from bench.analysis.latency_files import paired_data, paired_latency, per_second_medians
+from bench.analysis.model import Group, Pair, RunModel, Thresholds
 from bench.analysis.runs import Run
+from bench.analysis.verdict_lines import signed
 from bench.results.cell_records import PairedCell
 
 VERDICTS = ("holds", "no_difference", "reversed", "inconclusive")
@@ -47,36 +64,46 @@ def decide(ci_low: float, ci_high: float, margin: float) -> str:
 
 @dataclass(frozen=True)
 class PairVerdict:
-    """One row of `bench verdict`: a pair at one rate (None: the unloaded mode)."""
+    """One row of `bench verdict`: a pair at one rate (None: the unloaded mode), at one quantile
+    of one latency ("response": from each request's intended start; "service": from the moment
+    it left, the unloaded mode's only kind)."""
 
     group: str
     question: str
     rate: float | None
     a: str
     b: str
-    delta_p50_us: float
+    latency: str
+    quantile: float
+    a_us: float  # a's value at the quantile, over every request of every repeat
+    b_us: float
+    delta_us: float  # the mean of the per-repeat differences at the quantile
     ci_low_us: float
     ci_high_us: float
     margin_us: float
     verdict: str
     a_a: bool
-    a_p50_us: float
-    b_p50_us: float
-    delta_p99_us: float
-    p99_ci_low_us: float
-    p99_ci_high_us: float
     repeats: int
-    a_requests: int
+    a_requests: int  # the samples: requests over every repeat
     b_requests: int
+    fewest_requests: int  # the fewest either arm had in one repeat
     reason: str = ""
     arrivals: str | None = None
+    load_fraction: float | None = None  # the total rate as a fraction of the group's capacity
+    cores_busy: float | None = None  # the servers' cores, measured (median over the repeats)
     per_repeat_us: tuple[float, ...] = ()
+    repeat_numbers: tuple[int, ...] = ()  # which repeat each per-repeat difference is
     checks: tuple[str, ...] = field(default=())  # what failed: drift, schedule
     kind: str = "latency"
     method: str = METHOD
     confidence: float = CONFIDENCE
     seed: None = None  # the t interval draws nothing at random
     samples: int = 0  # the independent samples the interval rests on: the repeats
+
+    @property
+    def p(self) -> str:
+        """ "p50", "p99", "p99.9"."""
+        return quantile_name(self.quantile)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,32 +121,56 @@ JSON_KEYS = (
     "group",
     "question",
     "rate",
+    "load_fraction",
+    "cores_busy",
     "arrivals",
     "a",
     "b",
-    "delta_p50_us",
+    "latency",
+    "quantile",
+    "a_us",
+    "b_us",
+    "delta_us",
     "ci_low_us",
     "ci_high_us",
     "margin_us",
     "verdict",
     "a_a",
-    "delta_p99_us",
-    "p99_ci_low_us",
-    "p99_ci_high_us",
     "repeats",
+    "a_requests",
+    "b_requests",
+    "fewest_requests",
     "reason",
     "method",
     "confidence",
     "seed",
     "samples",
 )
+QUANTILES = (0.5, 0.99)  # judged in every row of a pair
+TAIL = 0.999  # judged too where every repeat of both arms has TAIL_SAMPLES requests or more
+TAIL_SAMPLES = 10_000
+
+
+def quantile_name(q: float) -> str:
+    return f"p{q * 100:g}"
+
+
+def quantiles_for(a: Sequence[Seconds], b: Sequence[Seconds]) -> tuple[float, ...]:
+    """The quantiles a pair's repeats can speak for: p50 and p99, and p99.9 when every repeat
+    of both arms has at least TAIL_SAMPLES requests (ten beyond it)."""
+    enough = all(requests(r) >= TAIL_SAMPLES for r in (*a, *b))
+    return (*QUANTILES, TAIL) if enough and a and b else QUANTILES
 
 
 def paired_verdicts(
-    run: Run, group: str | None = None, question: str | None = None
+    run: Run,
+    group: str | None = None,
+    question: str | None = None,
+    quantile: float | None = 0.5,
 ) -> list[PairVerdict]:
-    """Every pair of every paired group (and its A/A pair) at every rate, unloaded first;
-    `group` keeps one group (by name), `question` the groups that answer it."""
+    """Every pair of every paired group (and its A/A pair) at every rate, unloaded first, at
+    `quantile` (the median by default; None: every quantile judged, in order); `group` keeps
+    one group (by name), `question` the groups that answer it."""
     path = Path(run.path) / "run.json"
     if path.is_file():
         key = (str(path.resolve()), path.stat().st_mtime_ns)
@@ -133,7 +184,9 @@ def paired_verdicts(
     return [
         r
         for r in rows
-        if (group is None or r.group == group) and (question is None or r.question == question)
+        if (group is None or r.group == group)
+        and (question is None or r.question == question)
+        and (quantile is None or r.quantile == quantile)
     ]
 
 
@@ -141,7 +194,7 @@ _CACHE: dict[tuple[str, int], list[PairVerdict]] = {}
 
 
 def _compute(run: Run) -> list[PairVerdict]:
-    data = paired_data(run)
+    data, kinds = paired_data(run), paired_latency(run)
     late = _late_shares(run)
     rows = []
     for group in run.model.groups:
@@ -150,13 +203,30 @@ def _compute(run: Run) -> list[PairVerdict]:
         )
         for rate in rates:
             cells = data[(group.name, rate)]
-            repeats = [cells[k] for k in sorted(cells)]
-            lates = [late.get((group.name, rate, k), {}) for k in sorted(cells)]
+            numbers = sorted(cells)
+            at = Load(
+                rate,
+                kinds[(group.name, rate)],
+                loads.load_fraction(run, group, rate),
+                loads.cores_busy(run, group.name, rate),
+            )
+            repeats = [cells[k] for k in numbers]
+            lates = [late.get((group.name, rate, k), {}) for k in numbers]
             for pair in group.pairs:
-                row = _judge(run.model, group, pair, rate, repeats, lates)
-                if row is not None:
-                    rows.append(row)
+                rows += _judge(
+                    run.model, group, pair, at, list(zip(numbers, repeats, lates, strict=True))
+                )
     return rows
+
+
+@dataclass(frozen=True)
+class Load:
+    """Where a paired cell's rows were measured: its rate and what was judged there."""
+
+    rate: float | None
+    latency: str
+    fraction: float | None
+    busy: float | None
 
 
 def _late_shares(run: Run) -> dict[tuple, dict[str, float]]:
@@ -172,64 +242,92 @@ def _late_shares(run: Run) -> dict[tuple, dict[str, float]]:
     return found
 
 
-def _judge(
-    model: RunModel,
-    group: Group,
-    pair: Pair,
-    rate: float | None,
-    repeats: list[dict],
-    lates: list[dict[str, float]],
-) -> PairVerdict | None:
-    a, b = pair.a, pair.b
-    usable = [(r, late) for r, late in zip(repeats, lates, strict=True) if a in r and b in r]
-    if not usable:
-        return None
-    t = model.thresholds
-    p50, p99 = paired_estimates(
-        [r[a] for r, _ in usable], [r[b] for r, _ in usable], confidence=t.confidence
-    )
-    with_base = [r[group.baseline] for r, _ in usable if group.baseline in r]
-    base = pooled_quantile(with_base, 0.5) if with_base else p50.b_us
-    margin = group.margin_us
-    margin = round(group.margin_fraction * base, 1) if margin is None else margin
-    verdict, reason = decide(p50.ci_low_us, p50.ci_high_us, margin), ""
-    checks = _checks(usable, a, b, margin, t.max_late_share, t.confidence)
-    if len(usable) < t.min_repeats:
-        verdict, reason = "inconclusive", "one repeat: run-to-run noise not measured"
-    elif p50.fewest_requests < t.min_requests_per_arm:
-        verdict, reason = (
+def margin_at(group: Group, baseline: Sequence[Seconds], q: float, fallback: float) -> float:
+    """The margin at quantile q: the group's margin_us, else its margin fraction of the
+    baseline arm's value at q (over every repeat it ran in)."""
+    if group.margin_us is not None:
+        return group.margin_us
+    base = pooled_quantile(baseline, q) if baseline else fallback
+    return round(group.margin_fraction * base, 1)
+
+
+def rule(
+    estimate: Estimate, margin: float, thresholds: Thresholds, checks: Sequence[str]
+) -> tuple[str, str]:
+    """(verdict, reason): the one rule on an estimate, and what overrides it."""
+    if estimate.repeats < thresholds.min_repeats:
+        return "inconclusive", "one repeat: run-to-run noise not measured"
+    if estimate.fewest_requests < thresholds.min_requests_per_arm:
+        return (
             "inconclusive",
-            f"under {t.min_requests_per_arm} requests per arm in a repeat",
+            f"under {thresholds.min_requests_per_arm} requests per arm in a repeat",
         )
-    elif checks:
-        verdict, reason = "inconclusive", "; ".join(checks)
-    return PairVerdict(
-        group=group.name,
-        question=group.question,
-        rate=rate,
-        a=a,
-        b=b,
-        delta_p50_us=p50.delta_us,
-        ci_low_us=p50.ci_low_us,
-        ci_high_us=p50.ci_high_us,
-        margin_us=margin,
-        verdict=verdict,
-        a_a=pair.is_a_a,
-        a_p50_us=p50.a_us,
-        b_p50_us=p50.b_us,
-        delta_p99_us=p99.delta_us,
-        p99_ci_low_us=p99.ci_low_us,
-        p99_ci_high_us=p99.ci_high_us,
-        repeats=len(usable),
-        a_requests=p50.a_requests,
-        b_requests=p50.b_requests,
-        reason=reason,
-        arrivals=group.arrivals if rate else None,
-        per_repeat_us=p50.per_repeat_us,
-        checks=tuple(checks),
-        confidence=t.confidence,
-        samples=len(usable),
+    if checks:
+        return "inconclusive", "; ".join(checks)
+    return decide(estimate.ci_low_us, estimate.ci_high_us, margin), ""
+
+
+def _judge(
+    model: RunModel, group: Group, pair: Pair, at: Load, repeats: list[tuple]
+) -> list[PairVerdict]:
+    """One row per quantile the pair's repeats can speak for. The checks (drift, schedule) are
+    of a repeat, whatever the quantile: they are made once, on the median."""
+    a, b = pair.a, pair.b
+    usable = [(n, r, late) for n, r, late in repeats if a in r and b in r]
+    if not usable:
+        return []
+    t = model.thresholds
+    arm_a, arm_b = [r[a] for _, r, _ in usable], [r[b] for _, r, _ in usable]
+    quantiles = quantiles_for(arm_a, arm_b)
+    estimates = paired_estimates(arm_a, arm_b, quantiles, confidence=t.confidence)
+    baseline = [r[group.baseline] for _, r, _ in usable if group.baseline in r]
+    margins = [margin_at(group, baseline, e.quantile, e.b_us) for e in estimates]
+    checks = _checks(
+        [(r, late) for _, r, late in usable], a, b, margins[0], t.max_late_share, t.confidence
     )
+    rows = []
+    for estimate, margin in zip(estimates, margins, strict=True):
+        verdict, reason = rule(estimate, margin, t, checks)
+        rows.append(
+            PairVerdict(
+                group=group.name,
+                question=group.question,
+                rate=at.rate,
+                a=a,
+                b=b,
+                latency=at.latency,
+                quantile=estimate.quantile,
+                margin_us=margin,
+                verdict=verdict,
+                a_a=pair.is_a_a,
+                reason=reason,
+                arrivals=group.arrivals if at.rate else None,
+                load_fraction=at.fraction,
+                cores_busy=at.busy,
+                repeat_numbers=tuple(n for n, _, _ in usable),
+                checks=tuple(checks),
+                confidence=t.confidence,
+                samples=len(usable),
+                **estimated(estimate),
+            )
+        )
+    return rows
+
+
+def estimated(estimate: Estimate) -> dict[str, Any]:
+    """A PairVerdict's figures from an Estimate."""
+    return {
+        "a_us": estimate.a_us,
+        "b_us": estimate.b_us,
+        "delta_us": estimate.delta_us,
+        "ci_low_us": estimate.ci_low_us,
+        "ci_high_us": estimate.ci_high_us,
+        "repeats": estimate.repeats,
+        "a_requests": estimate.a_requests,
+        "b_requests": estimate.b_requests,
+        "fewest_requests": estimate.fewest_requests,
+        "per_repeat_us": estimate.per_repeat_us,
+    }
 
 
 def _checks(
@@ -261,107 +359,31 @@ def _checks(
 DRIFT_SHARE = 0.25
 
 
-# --------------------------------------------------------------------------------------------
-# Words
-
-
-def signed(us: float) -> str:
-    """+12 or -3, never -0: a rounded figure keeps the sign only when it is not zero."""
-    if math.isnan(us):
-        return "n/a"
-    whole = round(us)
-    return f"{whole:+,d}" if whole else "0"
-
-
-def where(rate: float | None) -> str:
-    return "unloaded (one request at a time)" if rate is None else f"at {rate:g} req/s"
-
-
-def verdict_line(row: PairVerdict) -> str:
-    """`bench verdict`'s line for one pair: estimate, interval, margin, verdict."""
-    tag = "  [A/A check]" if row.a_a else ""
-    if row.question != "claim":
-        tag += f"  [{row.group}]"
-    reason = f" ({row.reason})" if row.reason else ""
-    return (
-        f"{where(row.rate):>34}  {row.a} - {row.b}: {signed(row.delta_p50_us)} µs "
-        f"[{signed(row.ci_low_us)}, {signed(row.ci_high_us)}]  margin ±{row.margin_us:,.0f} µs  "
-        f"{row.verdict}{reason}{tag}"
-    )
-
-
-def verdict_sentence(row: PairVerdict) -> str:
-    """One sentence for one pair, its words chosen by the verdict and the sign of the estimate."""
-    interval = (
-        f"{signed(row.delta_p50_us)} µs on the median (95% interval {signed(row.ci_low_us)} to "
-        f"{signed(row.ci_high_us)} µs, margin ±{row.margin_us:,.0f} µs, {row.repeats} repeats)"
-    )
-    if row.verdict == "holds":
-        judgement = f"{row.a} is slower than {row.b} by more than the margin"
-    elif row.verdict == "reversed":
-        judgement = f"{row.b} is slower than {row.a} by more than the margin"
-    elif row.verdict == "no_difference":
-        judgement = f"{row.a} and {row.b} are within the margin of each other"
-    else:
-        why = row.reason or "the interval crosses the margin"
-        judgement = f"undecided ({why}): run longer or on a quieter machine"
-    return f"{where(row.rate).capitalize()}, {row.a} minus {row.b}: {interval}: {judgement}."
-
-
-def a_a_warning(rows: Sequence[PairVerdict]) -> str | None:
-    """What the A/A check says: loud when two copies of one server came out conclusively
-    different; a plain note when it could not decide (one repeat, too little data), which is
-    not evidence of noise."""
-    checks = [r for r in rows if r.a_a]
-    failed = [r for r in checks if r.verdict in ("holds", "reversed")]
-    if failed:
-        where_ = ", ".join(where(r.rate) for r in failed)
-        return (
-            f"WARNING: the A/A check failed ({where_}): two copies of the same server came out "
-            "different by more than the margin, so this machine was too noisy for this run's "
-            "verdicts to be trusted. Close other work and run again, or run longer."
-        )
-    unsure = [r for r in checks if r.verdict == "inconclusive"]
-    if unsure:
-        where_ = ", ".join(
-            f"{where(r.rate)} ({r.reason or 'the interval crosses the margin'})" for r in unsure
-        )
-        return f"The A/A check cannot say whether the machine was quiet enough {where_}."
-    return None
-
-
-def verdict_words(verdict: str, slower: str, faster: str) -> str:
-    """The words for a verdict: `slower` for holds, `faster` for reversed."""
-    return {
-        "holds": slower,
-        "reversed": faster,
-        "no_difference": "no difference beyond the margin",
-    }.get(verdict, "undecided: run longer")
-
-
 def verdict_rows(run: Run) -> list[dict[str, Any]]:
-    """`bench verdict` as rows: per paired rate and pair, estimate, interval, margin, verdict."""
-    return [row.as_dict() for row in paired_verdicts(run)]
+    """`bench verdict` as rows: per paired rate, pair and quantile, estimate, interval, margin,
+    verdict."""
+    return [row.as_dict() for row in paired_verdicts(run, quantile=None)]
 
 
 def pair_rows(run: Run, question: str) -> list[dict[str, Any]]:
-    """Every pair of the groups answering `question` (A/A pairs left out), at each rate."""
-    keys = (
-        "group",
-        "rate",
-        "a",
-        "b",
-        "a_p50_us",
-        "b_p50_us",
-        "delta_p50_us",
-        "ci_low_us",
-        "ci_high_us",
-        "margin_us",
-        "verdict",
-        "reason",
-    )
+    """Every pair of the groups answering `question` (A/A pairs left out), at each rate, on the
+    median (response time at a fixed rate, service time unloaded: `latency` says which)."""
     return [
-        {k: getattr(r, k) for k in keys}
+        {
+            "group": r.group,
+            "rate": r.rate,
+            "a": r.a,
+            "b": r.b,
+            "latency": r.latency,
+            "a_p50_us": r.a_us,
+            "b_p50_us": r.b_us,
+            "delta_p50_us": r.delta_us,
+            "ci_low_us": r.ci_low_us,
+            "ci_high_us": r.ci_high_us,
+            "margin_us": r.margin_us,
+            "verdict": r.verdict,
+            "reason": r.reason,
+        }
         for r in paired_verdicts(run, question=question)
         if not r.a_a
     ]

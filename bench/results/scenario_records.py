@@ -65,9 +65,7 @@ class PairedGroupRecord(Record):
     headline: tuple[str, str] | None  # as the scenario set it; roles.headline as applied
     arrivals: str | None  # at a fixed rate; None: not recorded (format 1)
     rates: list[float]  # total rates (resolved from load_fractions when those are given)
-    load_fractions: list[float] = Field(
-        default_factory=list
-    )  # total rates as fractions of the group's capacity
+    load_fractions: list[float] = Field(default_factory=list)  # of the group's capacity
     users: int
     unloaded: bool
     a_a: str | None

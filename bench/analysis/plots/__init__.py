@@ -10,6 +10,13 @@ import sys
 from pathlib import Path
 
 from bench.analysis.plots.bill_figures import plot_bill, plot_model_check
+from bench.analysis.plots.curve_figures import (
+    plot_coordinated_omission,
+    plot_curve_gap,
+    plot_curve_latency,
+    plot_curve_utilisation,
+    plot_interference,
+)
 from bench.analysis.plots.experiment_figures import (
     plot_algorithms,
     plot_availability,
@@ -50,6 +57,11 @@ PLOTS = {
     "bill_at_scale": plot_bill,
     "model_check": plot_model_check,
     "runtimes": plot_runtimes,
+    "curve_latency": plot_curve_latency,
+    "curve_gap": plot_curve_gap,
+    "curve_utilisation": plot_curve_utilisation,
+    "coordinated_omission": plot_coordinated_omission,
+    "interference": plot_interference,
 }
 
 

@@ -46,7 +46,7 @@ def plot_distance(run: Run) -> Figure | None:
     cost = proxy_cost(run, "postgres")
     title = "The paired verdict at each distance"
     if cost is not None:
-        title += f"\n(the proxy alone, at 0 ms: {cost.delta_p50_us:+,.0f} {US})"
+        title += f"\n(the proxy alone, at 0 ms: {cost.delta_us:+,.0f} {US})"
     left.set_title(
         f"Median at {next(iter(sweeps.values()))[0]['rate']:g} req/s in total", fontsize=10
     )

@@ -26,8 +26,9 @@ from bench.analysis.verdicts import PairVerdict, paired_verdicts
 
 
 def plot_latency_vs_throughput(run: Run) -> Figure | None:
-    """How latency changes with load: the claim group's arms measured side by side (paired) at
-    each total rate; the median and p99 of each repeat as small dots, their median as the line."""
+    """How response time (from each request's intended start) changes with load: the claim
+    group's arms measured side by side (paired) at each total rate; the median and p99 of each
+    repeat as small dots, their median as the line."""
     group = run.model.claim
     if group is None:
         return None
@@ -46,7 +47,7 @@ def plot_latency_vs_throughput(run: Run) -> Figure | None:
     for label in main_labels(run):
         mine = [r for r in rows if r["label"] == label]
         folded = sorted((p for p in points(mine)), key=lambda p: p["rate"])
-        for axis, key in ((left, "p50_us"), (right, "p99_us")):
+        for axis, key in ((left, "corrected_p50_us"), (right, "corrected_p99_us")):
             axis.plot(
                 [p["rate"] for p in folded],
                 [p[key] for p in folded],
@@ -66,13 +67,13 @@ def plot_latency_vs_throughput(run: Run) -> Figure | None:
     right.set_title("p99", fontsize=9)
     for axis in (left, right):
         axis.set_xlabel("requests per second, in total (all arms)")
-        axis.set_ylabel(f"latency ({US})")
+        axis.set_ylabel(f"response time ({US}, from the intended start)")
         axis.set_ylim(bottom=0)
         axis.grid(True, alpha=0.3)
     legend_outside(fig, left, title="server")
     arrivals = group.arrivals or "poisson"
     fig.suptitle(
-        f"Latency against load, the servers measured side by side ({arrivals} arrivals)",
+        f"Response time against load, the servers measured side by side ({arrivals} arrivals)",
         fontsize=10,
     )
     return fig
@@ -136,7 +137,7 @@ def plot_percentile_spectrum(run: Run, rate: float | None = None) -> Figure | No
         )
         axis.set_title(f"{total:g} req/s in total; {span} requests per server", fontsize=9)
         axis.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel(f"latency ({US}, log scale)")
+    axes[0].set_ylabel(f"response time ({US}, from the intended start; log scale)")
     legend_outside(fig, axes[0], title="server")
     fig.suptitle(
         f"Percentile spectrum, every repeat pooled (▼ the slowest request; only "
@@ -309,9 +310,9 @@ def plot_arrivals(run: Run) -> Figure | None:
         xs = [r.rate + dodge * (k - 0.5) for r in mine]
         left.errorbar(
             xs,
-            [r.delta_p50_us for r in mine],
+            [r.delta_us for r in mine],
             yerr=error_bars(
-                [r.delta_p50_us for r in mine],
+                [r.delta_us for r in mine],
                 [r.ci_low_us for r in mine],
                 [r.ci_high_us for r in mine],
             ),
@@ -333,7 +334,7 @@ def plot_arrivals(run: Run) -> Figure | None:
     left.axhline(0, color="black", lw=0.8)
     left.set_xlabel("requests per second, in total")
     left.set_ylabel(f"{head[0]} − {head[1]}, median ({US}; 95% interval)")
-    left.set_ylim(bottom=min(0, min(finite(r.ci_low_us, r.delta_p50_us) for _, r, _ in shown)))
+    left.set_ylim(bottom=min(0, min(finite(r.ci_low_us, r.delta_us) for _, r, _ in shown)))
     left.set_title("The paired difference", fontsize=10)
     right.set_xlabel("requests per second, in total")
     right.set_ylabel("servers' core busy (%)")

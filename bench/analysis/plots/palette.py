@@ -116,3 +116,17 @@ def error_bars(deltas, lows, highs) -> list[list[float]]:
     below = [d - finite(lo, d) for d, lo in zip(deltas, lows, strict=True)]
     above = [finite(hi, d) - d for d, hi in zip(deltas, highs, strict=True)]
     return [below, above]
+
+
+def percent_axis(axis) -> None:
+    """An x axis of shares (0..1) labelled as percentages."""
+    axis.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
+
+
+def log_floor(axis, values) -> None:
+    """The log axis starts at the 1, 2 or 5 of a decade just below the lowest value shown, so
+    that every line has a labelled value under it."""
+    low = min((v for v in values if v and math.isfinite(v) and v > 0), default=None)
+    if low is not None:
+        decade = 10 ** math.floor(math.log10(low))
+        axis.set_ylim(bottom=max(m * decade for m in (1, 2, 5) if m * decade <= low))

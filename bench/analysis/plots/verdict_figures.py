@@ -45,11 +45,9 @@ def verdict_chart(run: Run, shown: list[tuple[str, PairVerdict]], title: str) ->
         )
         filled = hatch(run, r.a) == ""
         bounded = math.isfinite(r.ci_low_us) and math.isfinite(r.ci_high_us)  # one repeat: none
-        xerr = (
-            [[r.delta_p50_us - r.ci_low_us], [r.ci_high_us - r.delta_p50_us]] if bounded else None
-        )
+        xerr = [[r.delta_us - r.ci_low_us], [r.ci_high_us - r.delta_us]] if bounded else None
         axis.errorbar(
-            r.delta_p50_us,
+            r.delta_us,
             y,
             xerr=xerr,
             fmt="o",
@@ -58,18 +56,18 @@ def verdict_chart(run: Run, shown: list[tuple[str, PairVerdict]], title: str) ->
             capsize=4,
             zorder=3,
         )
-        right = max(r.ci_high_us if bounded else r.delta_p50_us, r.margin_us)
+        right = max(r.ci_high_us if bounded else r.delta_us, r.margin_us)
         label = r.verdict.replace("_", " ") + ("" if bounded else " (one repeat: no interval)")
         axis.annotate(f"  {label}", (right, y), va="center", fontsize=8)
     axis.axvline(0, color="black", lw=0.8)
     axis.set_yticks(ys, [text for text, _ in shown], fontsize=9)
-    lows = [min(finite(r.ci_low_us, r.delta_p50_us), -r.margin_us) for _, r in shown]
-    highs = [max(finite(r.ci_high_us, r.delta_p50_us), r.margin_us) for _, r in shown]
+    lows = [min(finite(r.ci_low_us, r.delta_us), -r.margin_us) for _, r in shown]
+    highs = [max(finite(r.ci_high_us, r.delta_us), r.margin_us) for _, r in shown]
     span = max(highs) - min(lows)
     axis.set_xlim(min(lows) - 0.08 * span, max(highs) + 0.3 * span)
     axis.set_xlabel(
-        f"difference of medians, a − b ({US}); dot: estimate, bar: 95% interval; "
-        "grey band: ± the margin"
+        f"difference of medians, a − b ({US}; response time at a rate, service time unloaded); "
+        "dot: estimate, bar: 95% interval; grey band: ± the margin"
     )
     axis.set_title(title, fontsize=10)
     axis.grid(True, axis="x", alpha=0.3)
