@@ -122,8 +122,15 @@ def _in_process(row: dict) -> str:
 
 def runtimes(run: Run) -> str:
     """Per runtime at the reference rate: the claim's verdict, CPU per request, in-process."""
-    rows = [r for r in runtime_rows(run) if r["rate"] == run.reference_rate]
-    rate = f"{run.reference_rate:,.0f} req/s" if run.reference_rate else "the reference rate"
+    rows = [r for r in runtime_rows(run) if r["rate"] == run.reference_rate_of(r["group"])]
+    fraction = run.record.scenario.reference_fraction
+    rate = (
+        f"{fraction:.0%} of each stack's capacity"
+        if fraction is not None
+        else f"{run.reference_rate:,.0f} req/s"
+        if run.reference_rate
+        else "the reference rate"
+    )
     lines = [
         f"In the reference run {which_run(run)}:",
         "",

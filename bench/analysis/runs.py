@@ -67,11 +67,22 @@ class Run:
         scenario = self.record.scenario
         if scenario.reference_rate is not None or scenario.reference_fraction is None:
             return scenario.reference_rate
-        for group in scenario.paired:
-            if group.question == "claim" and len(group.load_fractions) == len(group.rates):
-                for rate, fraction in zip(group.rates, group.load_fractions, strict=True):
-                    if math.isclose(fraction, scenario.reference_fraction):
-                        return rate
+        claim = next((g.name for g in scenario.paired if g.question == "claim"), None)
+        return self.reference_rate_of(claim) if claim else None
+
+    def reference_rate_of(self, group: str) -> float | None:
+        """A paired group's rate at the scenario's reference load: its own rate at the reference
+        fraction of ITS capacity when loads are fractions (each group of the runtimes scenario
+        has its own), else the scenario's reference rate."""
+        scenario = self.record.scenario
+        found = next((g for g in scenario.paired if g.name == group), None)
+        fraction = scenario.reference_fraction
+        if found is None or fraction is None or not found.load_fractions:
+            return scenario.reference_rate
+        resolved = found.rates[len(found.rates) - len(found.load_fractions) :]
+        for rate, given in zip(resolved, found.load_fractions, strict=True):
+            if math.isclose(given, fraction):
+                return rate
         return None
 
     @property

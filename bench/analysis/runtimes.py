@@ -108,7 +108,7 @@ def runtime_cpu_rows(run: Run) -> list[dict[str, Any]]:
 def runtime_sentence(run: Run) -> str:
     """Per runtime: does the claim hold at the reference rate, by how much, and the cost split
     that explains it; then whether the verdict is Python's alone."""
-    rows = [r for r in runtime_rows(run) if r["rate"] == run.reference_rate] or [
+    rows = [r for r in runtime_rows(run) if r["rate"] == run.reference_rate_of(r["group"])] or [
         r for r in runtime_rows(run) if r["rate"] is not None
     ]
     if not rows:
