@@ -15,7 +15,7 @@ RUN ?= results/reference
 WORKERS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup bench micro plots profile report serve live test lint constraints notebooks docs docs-check clean
+.PHONY: help setup bench micro plots profile report serve watch test lint constraints notebooks docs docs-check clean
 
 help: ## List the targets (the default goal)
 	@echo "authbench: server-side session lookup versus JWT, measured."
@@ -53,8 +53,8 @@ report: $(STAMP) ## One self-contained HTML page of a run, every notebook render
 serve: $(STAMP) ## Serve one server on HOST:PORT (127.0.0.1:8000) with its own PostgreSQL (SERVER=session RUNTIME=python|fastapi|node)
 	@$(PY) -m bench serve --server $(SERVER) --host $(HOST) --port $(PORT) --runtime $(RUNTIME) || test $$? -eq 130  # Ctrl-C is a clean stop
 
-live: $(STAMP) ## Serve SERVER and open Locust's web UI at http://127.0.0.1:8089 for a room to watch
-	@$(PY) -m bench live --server $(SERVER) --port $(PORT) || test $$? -eq 130  # Ctrl-C is a clean stop
+watch: $(STAMP) ## Serve SERVER and open Locust's web UI at http://127.0.0.1:8089 for a room to watch
+	@$(PY) -m bench watch --server $(SERVER) --port $(PORT) || test $$? -eq 130  # Ctrl-C is a clean stop
 
 test: $(STAMP) ## Run the test suite (servers, security cases, bench, notebooks)
 	$(PY) -m pytest $(PYTEST_ARGS)

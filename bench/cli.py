@@ -107,11 +107,13 @@ def add_run_commands(commands) -> None:
         help="sample the Locust process driving the server instead",
     )
     prof.add_argument("--rate", type=float, help="a fixed total rate instead of closed loop")
-    live = commands.add_parser("live", help="serve one server and open Locust's web UI on it")
-    live.add_argument("--server", choices=SERVERS, default="session")
-    live.add_argument("--port", type=int, default=8000)
-    live.add_argument("--web-port", type=int, default=8089)
-    live.add_argument("--users", type=int, default=10, help="users to start with")
+    watch = commands.add_parser(
+        "watch", help="serve one server and open Locust's web UI on it, for a room to watch"
+    )
+    watch.add_argument("--server", choices=SERVERS, default="session")
+    watch.add_argument("--port", type=int, default=8000)
+    watch.add_argument("--web-port", type=int, default=8089)
+    watch.add_argument("--users", type=int, default=10, help="users to start with")
     serve = commands.add_parser("serve", help="serve one server with its own PostgreSQL")
     serve.add_argument("--server", choices=SERVERS, default="session")
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
@@ -355,10 +357,10 @@ def command_serve(args: argparse.Namespace) -> None:
     serve(args.server, args.port, args.workers, args.runtime, args.host)
 
 
-def command_live(args: argparse.Namespace) -> None:
-    from bench.run.serve import live
+def command_watch(args: argparse.Namespace) -> None:
+    from bench.run.serve import watch
 
-    live(args.server, args.port, args.web_port, args.users)
+    watch(args.server, args.port, args.web_port, args.users)
 
 
 COMMANDS = {
@@ -373,7 +375,7 @@ COMMANDS = {
     "verdict": command_verdict,
     "list": command_list,
     "serve": command_serve,
-    "live": command_live,
+    "watch": command_watch,
     "xcheck": command_xcheck,
     "coverage": command_coverage,
     "conform": command_conform,

@@ -74,7 +74,7 @@ def test_the_load_plan_survives_json_and_rejects_unknown_fields(tmp_path, monkey
     monkeypatch.setenv("AUTHBENCH_PLAN", str(plan.write(tmp_path / "plan.json")))
     assert LoadPlan.from_environment() == plan
     monkeypatch.delenv("AUTHBENCH_PLAN")
-    assert LoadPlan.from_environment() == LoadPlan()  # `make live`: a closed loop on /me
+    assert LoadPlan.from_environment() == LoadPlan()  # `make watch`: a closed loop on /me
     with pytest.raises(ValueError, match="no field bogus"):
         LoadPlan.from_dict({**plan.to_dict(), "bogus": 1})
 

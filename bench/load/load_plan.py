@@ -72,7 +72,7 @@ class LoadPlan:
     @classmethod
     def from_environment(cls) -> LoadPlan:
         """The plan named by `AUTHBENCH_PLAN`, or the defaults (a closed loop on /me: what
-        `make live` runs) when there is none."""
+        `make watch` runs) when there is none."""
         path = os.environ.get(PLAN_ENV)
         return cls.from_json(Path(path).read_text()) if path else cls()
 

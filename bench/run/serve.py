@@ -85,8 +85,8 @@ def serve(
         raise ServerFailed(f"the server exited with code {server.process.returncode}", server.log())
 
 
-def live(name: str, port: int, web_port: int = 8089, users: int = 10) -> None:
-    """`make live`: the server plus Locust's web UI on 127.0.0.1, for a room to watch.
+def watch(name: str, port: int, web_port: int = 8089, users: int = 10) -> None:
+    """`make watch`: the server plus Locust's web UI on 127.0.0.1, for a room to watch.
 
     The presenter changes users and rate in the browser; charts move as the server answers.
     """

@@ -1,7 +1,7 @@
 """A server under test as a child process: started with its log kept, waited for until it
 answers, its answers checked before any load (`verify`), always stopped (with its workers).
 
-Used by the runner, `make serve`, `make live` and the tests alike, so that there is one way to
+Used by the runner, `make serve`, `make watch` and the tests alike, so that there is one way to
 start a server, wait until it answers, and make sure nothing is left running.
 """
 
