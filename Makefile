@@ -15,7 +15,7 @@ RUN ?= results/reference
 WORKERS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup bench micro plots profile report serve watch test lint constraints notebooks docs docs-check clean
+.PHONY: help setup bench micro plots flamegraph report serve watch test lint constraints notebooks docs docs-check clean
 
 help: ## List the targets (the default goal)
 	@echo "authbench: server-side session lookup versus JWT, measured."
@@ -44,8 +44,8 @@ micro: $(STAMP) ## Micro-benchmarks of the auth step alone (no HTTP)
 plots: $(STAMP) ## Redraw the plots of a run (RUN=results/<run>)
 	$(PY) -m bench plot $(RUN)
 
-profile: $(STAMP) ## Flame graph of SERVER under load (py-spy); WHO=locust samples the load generator instead
-	$(PY) -m bench profile --server $(SERVER) $(if $(filter locust,$(WHO)),--load-generator --rate 1000)
+flamegraph: $(STAMP) ## Flame graph of SERVER under load (py-spy); WHO=locust samples the load generator instead
+	$(PY) -m bench flamegraph --server $(SERVER) $(if $(filter locust,$(WHO)),--load-generator --rate 1000)
 
 report: $(STAMP) ## One self-contained HTML page of a run, every notebook rendered (RUN=results/<run>)
 	$(PY) -m bench report $(RUN)

@@ -95,18 +95,18 @@ def add_run_commands(commands) -> None:
     worker.add_argument("--wait", type=float, default=300, help="seconds to wait for each master")
     micro = commands.add_parser("micro", help="micro-benchmarks of the auth step, in-process")
     micro.add_argument("--level", choices=("quick", "full"), default="full")
-    prof = commands.add_parser(
-        "profile", help="sample a server under load with py-spy: flame graph and top functions"
+    flame = commands.add_parser(
+        "flamegraph", help="sample a server under load with py-spy: flame graph and top functions"
     )
-    prof.add_argument("--server", choices=SERVERS, default="jwt_auth")
-    prof.add_argument("--seconds", type=int, default=10, help="sampling time, twice (SVG, table)")
-    prof.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
-    prof.add_argument(
+    flame.add_argument("--server", choices=SERVERS, default="jwt_auth")
+    flame.add_argument("--seconds", type=int, default=10, help="sampling time, twice (SVG, table)")
+    flame.add_argument("--results", type=Path, default=DEFAULT_RESULTS)
+    flame.add_argument(
         "--load-generator",
         action="store_true",
         help="sample the Locust process driving the server instead",
     )
-    prof.add_argument("--rate", type=float, help="a fixed total rate instead of closed loop")
+    flame.add_argument("--rate", type=float, help="a fixed total rate instead of closed loop")
     watch = commands.add_parser(
         "watch", help="serve one server and open Locust's web UI on it, for a room to watch"
     )
@@ -317,10 +317,10 @@ def command_conform(args: argparse.Namespace) -> None:
         raise SystemExit(1)
 
 
-def command_profile(args: argparse.Namespace) -> None:
-    from bench.run.flamegraph import profile
+def command_flamegraph(args: argparse.Namespace) -> None:
+    from bench.run.flamegraph import flamegraph
 
-    folder = profile(
+    folder = flamegraph(
         args.server,
         args.seconds,
         args.results,
@@ -371,7 +371,7 @@ COMMANDS = {
     "compare": command_compare,
     "summary": command_summary,
     "report": command_report,
-    "profile": command_profile,
+    "flamegraph": command_flamegraph,
     "verdict": command_verdict,
     "list": command_list,
     "serve": command_serve,

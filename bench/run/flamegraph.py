@@ -1,9 +1,9 @@
 """Where a server's time goes, as a picture: py-spy samples it under closed-loop Locust load.
 
-`python -m bench profile --server jwt_auth` starts PostgreSQL and the server, drives it with
+`python -m bench flamegraph --server jwt_auth` starts PostgreSQL and the server, drives it with
 Locust (on its own core when there are two), and records the server with py-spy twice: once as
 a flame graph (SVG) and once as raw collapsed stacks, from which it writes the functions where
-most samples ended (self time) as a short table. Everything lands in results/<stamp>-profile-NAME/.
+most samples ended (self time) as a short table. Everything lands in results/<stamp>-flamegraph-NAME/.
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def record(pid: int, seconds: int, fmt: str, target: Path) -> None:
         )
 
 
-def profile(
+def flamegraph(
     server: str,
     seconds: int,
     root: Path,
@@ -82,10 +82,10 @@ def profile(
     load_generator: bool = False,
     rate: float | None = None,
 ) -> Path:
-    """Profile one server under load, or (`load_generator`) the Locust process driving it, at
+    """Sample one server under load, or (`load_generator`) the Locust process driving it, at
     a fixed `rate` or closed loop; returns the folder holding flamegraph.svg and top.txt."""
     who = "locust" if load_generator else server
-    run_dir = results.new_run_dir(root, f"profile-{who}")
+    run_dir = results.new_run_dir(root, f"flamegraph-{who}")
     layout = plan_layout()
     cpus = layout.servers if layout else None
     with stores(users=SEEDED_USERS, cores=cpus) as up:

@@ -2,7 +2,7 @@
 sessions there; seeded; pinned to the servers' cores.
 
 Every command that starts servers comes through here (the runner, `bench micro`, `bench xcheck`,
-`bench profile`, `make serve` and `make watch`), and this is the one module of the harness that
+`bench flamegraph`, `make serve` and `make watch`), and this is the one module of the harness that
 reads DATABASE_URL and REDIS_URL: a store named there is used as it is (checked, never started
 or stopped), any other is embedded in a throwaway directory and removed when the block ends,
 however it ends.

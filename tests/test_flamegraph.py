@@ -1,4 +1,4 @@
-"""`make profile`: a real server under real Locust load, sampled by py-spy."""
+"""`make flamegraph`: a real server under real Locust load, sampled by py-spy."""
 
 from __future__ import annotations
 
@@ -24,13 +24,13 @@ def test_top_functions_counts_where_samples_ended():
     assert rows[1]["function"] == "send (h.py:5)" and rows[1]["share"] == 0.2
 
 
-def test_profile_writes_a_flame_graph_and_names_pyjwt(tmp_path):
+def test_flamegraph_writes_a_flame_graph_and_names_pyjwt(tmp_path):
     done = subprocess.run(
         [
             sys.executable,
             "-m",
             "bench",
-            "profile",
+            "flamegraph",
             "--server",
             "jwt_auth",
             "--seconds",
@@ -44,7 +44,7 @@ def test_profile_writes_a_flame_graph_and_names_pyjwt(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     svg = done.stdout.strip().splitlines()[-1].removeprefix("flame graph: ")
-    (folder,) = tmp_path.glob("*-profile-jwt_auth")
+    (folder,) = tmp_path.glob("*-flamegraph-jwt_auth")
     assert svg == str(folder / "flamegraph.svg")
     assert (folder / "flamegraph.svg").read_text().lstrip().startswith("<?xml")
     top = json.loads((folder / "top.json").read_text())["top"]
