@@ -11,7 +11,7 @@ everything a conclusion needs is read from the run folder. By topic:
 - `queueing`, `curve`, `curve_words`: the load curve (each server alone up to its knee), the
   gap at every load, knees, a queueing model over it, and what pairing at once changes;
 - `under_load`: the summary per server and the under-load sentences;
-- `auth_step`, `distance`, `revocation`, `algorithms`, `availability`, `stores`: the experiments;
+- `micro`, `distance`, `revocation`, `algorithms`, `availability`, `stores`: the experiments;
 - `runtimes`: the claim on every stack the run measured (notebook 09); `coverage`: do the
   intervals hold the truth as often as they say;
 - `capacity`: the bill at scale, a capacity model from measured CPU per request, and its check;
@@ -35,12 +35,6 @@ from bench.analysis.answer import (
     flips_sentence,
     headline,
     headline_row,
-)
-from bench.analysis.auth_step import (
-    micro_sentence,
-    pem_sentence,
-    prepared_key_sentence,
-    token_size_sentence,
 )
 from bench.analysis.availability import (
     PROBE_INTERVAL_S,
@@ -129,6 +123,12 @@ from bench.analysis.loads import (
     group_capacity,
     load_fraction,
     load_words,
+)
+from bench.analysis.micro import (
+    micro_sentence,
+    pem_sentence,
+    prepared_key_sentence,
+    token_size_sentence,
 )
 from bench.analysis.model import (
     DEFAULT_MARGIN_FRACTION,

@@ -10,7 +10,7 @@ from bench.results.experiment_records import (
     RevocationRecord,
     SkippedAvailability,
 )
-from bench.run.outage import availability
+from bench.run.availability_probe import availability
 from bench.run.revocation_probe import revocation
 from bench.run.scenario import Scenario
 
