@@ -12,7 +12,11 @@ RUNTIME ?= python
 PORT ?= 8000
 HOST ?= 127.0.0.1
 RUN ?= results/reference
-WORKERS ?=
+LOCUST_WORKERS ?=
+SERVER_WORKERS ?=
+ifeq ($(origin WORKERS),command line)
+$(error WORKERS is two settings now: LOCUST_WORKERS=N (make bench: Locust processes) or SERVER_WORKERS=N (make serve: the server's worker processes))
+endif
 PYTEST_ARGS ?=
 
 .PHONY: help setup bench micro plots flamegraph report serve watch test lint constraints notebooks docs docs-check clean
@@ -22,7 +26,8 @@ help: ## List the targets (the default goal)
 	@echo
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@echo
-	@echo "Variables: SCENARIO=quick|default|full|runtimes|curve|path.toml  SERVER=session|jwt_auth|control  WORKERS=N"
+	@echo "Variables: SCENARIO=quick|default|full|runtimes|curve|path.toml  SERVER=session|jwt_auth|control"
+	@echo "           LOCUST_WORKERS=N (make bench: Locust processes)  SERVER_WORKERS=N (make serve: server processes)"
 	@echo "           RUNTIME=python|fastapi|node (make serve)"
 	@echo "           HOST=127.0.0.1 PORT=8000 (make serve)  RUN=results/<run>  DATABASE_URL=postgresql://... (use an existing server)"
 
@@ -35,8 +40,8 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP) ## Create .venv and install authbench with its dev tools
 
-bench: $(STAMP) ## Run a scenario (SCENARIO=default, WORKERS=N Locust processes), results/, plots, verdicts
-	$(PY) -m bench run --scenario $(SCENARIO) $(if $(WORKERS),--workers $(WORKERS))
+bench: $(STAMP) ## Run a scenario (SCENARIO=default, LOCUST_WORKERS=N Locust processes), results/, plots, verdicts
+	$(PY) -m bench run --scenario $(SCENARIO) $(if $(LOCUST_WORKERS),--locust-workers $(LOCUST_WORKERS))
 
 micro: $(STAMP) ## Micro-benchmarks of the auth step alone (no HTTP)
 	$(PY) -m bench micro
@@ -50,8 +55,8 @@ flamegraph: $(STAMP) ## Flame graph of SERVER under load (py-spy); WHO=locust sa
 report: $(STAMP) ## One self-contained HTML page of a run, every notebook rendered (RUN=results/<run>)
 	$(PY) -m bench report $(RUN)
 
-serve: $(STAMP) ## Serve one server on HOST:PORT (127.0.0.1:8000) with its own PostgreSQL (SERVER=session RUNTIME=python|fastapi|node)
-	@$(PY) -m bench serve --server $(SERVER) --host $(HOST) --port $(PORT) --runtime $(RUNTIME) || test $$? -eq 130  # Ctrl-C is a clean stop
+serve: $(STAMP) ## Serve one server on HOST:PORT (127.0.0.1:8000) with its own PostgreSQL (SERVER=session RUNTIME=python|fastapi|node SERVER_WORKERS=N)
+	@$(PY) -m bench serve --server $(SERVER) --host $(HOST) --port $(PORT) --runtime $(RUNTIME) $(if $(SERVER_WORKERS),--server-workers $(SERVER_WORKERS)) || test $$? -eq 130  # Ctrl-C is a clean stop
 
 watch: $(STAMP) ## Serve SERVER and open Locust's web UI at http://127.0.0.1:8089 for a room to watch
 	@$(PY) -m bench watch --server $(SERVER) --port $(PORT) || test $$? -eq 130  # Ctrl-C is a clean stop

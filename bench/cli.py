@@ -78,7 +78,7 @@ def add_run_commands(commands) -> None:
     )
     run.add_argument("--scenario", default="default", help="quick, default, full or a .toml path")
     run.add_argument("--label", help="names the run folder (default: the scenario's name)")
-    run.add_argument("--workers", "--locust-workers", type=int, help="local Locust workers")
+    run.add_argument("--locust-workers", type=int, help="Locust worker processes on this host")
     run.add_argument("--remote-workers", type=int, default=0, help="Locust workers on other hosts")
     run.add_argument("--master-bind", metavar="ADDR[:PORT]", help="where they connect (port 5557)")
     run.add_argument("--remote-wait", type=int, default=30, help="seconds each cell waits for them")
@@ -118,7 +118,9 @@ def add_run_commands(commands) -> None:
     serve.add_argument("--server", choices=SERVERS, default="session")
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--server-workers", type=int, default=1, help="the server's worker processes"
+    )
     serve.add_argument(
         "--runtime",
         choices=runtime_catalogue.NAMES,
@@ -210,12 +212,12 @@ def command_run(args: argparse.Namespace) -> None:
             "make bench needs Linux (WSL 2 on Windows): it reads process trees "
             "and CPU time from /proc; the notebooks open the reference run anywhere"
         )
-    if args.workers is not None and args.workers < 0:
-        raise scenario_toml.ScenarioError("--workers must be 0 or more")
+    if args.locust_workers is not None and args.locust_workers < 0:
+        raise scenario_toml.ScenarioError("--locust-workers must be 0 or more")
     remote = RemoteWorkers.from_options(args.remote_workers, args.master_bind, args.remote_wait)
     check_named(chosen.needs_redis)  # DATABASE_URL, REDIS_URL: before any run folder exists
     job = runner.Runner(
-        chosen, args.results, args.label, args.workers, _print_now, not args.no_pin, remote
+        chosen, args.results, args.label, args.locust_workers, _print_now, not args.no_pin, remote
     )
     try:
         job.run()
@@ -354,7 +356,7 @@ def command_list(args: argparse.Namespace) -> None:
 def command_serve(args: argparse.Namespace) -> None:
     from bench.run.serve import serve
 
-    serve(args.server, args.port, args.workers, args.runtime, args.host)
+    serve(args.server, args.port, args.server_workers, args.runtime, args.host)
 
 
 def command_watch(args: argparse.Namespace) -> None:

@@ -218,7 +218,7 @@ def test_locust_workers_merge_exactly_into_the_master(tmp_path):
         str(scenario),
         "--results",
         str(tmp_path),
-        "--workers",
+        "--locust-workers",
         "2",
         "--no-plots",
     )

@@ -309,7 +309,7 @@ def test_local_and_remote_workers_share_a_cell(tmp_path):
                 "--results",
                 str(tmp_path),
                 "--no-plots",
-                "--workers",
+                "--locust-workers",
                 "1",
                 "--remote-workers",
                 "1",

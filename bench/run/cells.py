@@ -55,8 +55,11 @@ class Lifecycle:
     remote: RemoteWorkers | None = None  # Locust workers on other hosts, in every Locust cell
     last_cell: str | None = None  # the id of the cell after which remote workers leave
 
-    def __init__(self, scenario: Scenario, stores: Stores, workers: int, layout: CoreLayout | None):
-        self.scenario, self.stores, self.workers, self.layout = scenario, stores, workers, layout
+    def __init__(
+        self, scenario: Scenario, stores: Stores, locust_workers: int, layout: CoreLayout | None
+    ):
+        self.scenario, self.stores, self.layout = scenario, stores, layout
+        self.locust_workers = locust_workers
         # PostgreSQL, and the Redis-compatible session store when a server keeps sessions there
         self.pg, self.kv = stores.pg, stores.kv
         self.populations: dict[int, Population] = {}
@@ -93,7 +96,7 @@ class Lifecycle:
             users,
             rate,
             self.scenario.seeded_users,
-            self.workers,
+            self.locust_workers,
             run_time_s,
             cpus=self.generator_cores,
             remote=self.remote,
@@ -183,7 +186,7 @@ class Lifecycle:
             users=cell.users,
             rate=cell.rate,
             repeat=cell.repeat,
-            locust_workers=self.workers,
+            locust_workers=self.locust_workers,
             server_cores_busy=self.server_cores_busy(figures.cpu_seconds, end - start),
             load_generators=LoadGenerators.of(data.get("workers")),
         )
@@ -236,7 +239,7 @@ class Lifecycle:
             "rate": rate,
             "repeat": cell.repeat,
             "seed": paired.seed * 1000 + cell.index,
-            "locust_workers": self.workers,
+            "locust_workers": self.locust_workers,
             "latency_file": f"cells/{cell.id}/latency.json",
         }
         population = self.population(paired.tokens) if paired.tokens else None

@@ -41,7 +41,7 @@ class CurveRun:
         self.curve = lifecycle.scenario.curve
         generator = lifecycle.generator_cores
         cores = len(generator) if generator else (os.cpu_count() or 1)
-        self.drivers = DriverChoice(self.curve, min(cores, max(1, lifecycle.workers)))
+        self.drivers = DriverChoice(self.curve, min(cores, max(1, lifecycle.locust_workers)))
         self.stack: contextlib.ExitStack | None = None
         self.repeat: int | None = None
         self.arms: dict[str, StartedArm] = {}
@@ -161,5 +161,5 @@ class CurveRun:
             users=self.curve.users if locust else self.curve.connections,
             latency_file=f"cells/{cell.id}/latency.json",
             server_cores_busy=self.lifecycle.server_cores_busy(figures.cpu_seconds, end - start),
-            locust_workers=self.lifecycle.workers if locust else 0,
+            locust_workers=self.lifecycle.locust_workers if locust else 0,
         )

@@ -108,15 +108,17 @@ class Runner:
         scenario: Scenario,
         root: Path,
         label: str | None = None,
-        workers: int | None = None,
+        locust_workers: int | None = None,
         out: Output = print,
         pin: bool = True,
         remote: RemoteWorkers | None = None,
     ):
         self.scenario, self.out, self.remote = scenario, out, remote
         self.plan = scenario.plan()
-        self.workers = scenario.locust_workers if workers is None else workers
-        self.layout = plan_layout(load_generator_processes=max(1, self.workers)) if pin else None
+        self.locust_workers = scenario.locust_workers if locust_workers is None else locust_workers
+        self.layout = (
+            plan_layout(load_generator_processes=max(1, self.locust_workers)) if pin else None
+        )
         self.run_dir = results.new_run_dir(root, label or scenario.name)
         self.record = results.RunRecord(
             label=label or scenario.name,
@@ -125,7 +127,7 @@ class Runner:
             finished_at=None,
             scenario=scenario.record(),
             settings=RunSettings(
-                locust_workers=self.workers,
+                locust_workers=self.locust_workers,
                 seed_kdf=f"scrypt n={LOAD_TEST_KDF.n} r={LOAD_TEST_KDF.r} p={LOAD_TEST_KDF.p}",
                 remote_workers=RemoteWorkersRecord(**remote.as_dict()) if remote else None,
                 late_after_ms=round(LATE_AFTER_S * 1000, 3),
@@ -162,7 +164,7 @@ class Runner:
                     self.micro(pg, kv)
                 per_cell_guess = scenario.warmup_s + scenario.duration_s + 3.5
                 progress = Progress(len(self.plan), per_cell_guess, out)
-                lifecycle = Lifecycle(scenario, up, self.workers, self.layout)
+                lifecycle = Lifecycle(scenario, up, self.locust_workers, self.layout)
                 if self.remote is not None:
                     lifecycle.remote, lifecycle.last_cell = (
                         self.remote,
