@@ -3,15 +3,19 @@
 Each item is timed in batches sized to take a set time; every batch gives one per-call figure,
 and we report the median over batches with min, p25 and p75 as the spread. The JWT items call
 the JWT server's own `verify` (the exact auth step under load); the PEM-string items show the
-pitfall of handing PyJWT a key as text, which it re-parses on every call.
+pitfall of handing PyJWT a key as text, which it re-parses on every call. The Node.js twins'
+auth step is timed the same way by servers/node/micro.js, run here (`node_micro`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import os
 import secrets
 import statistics
+import subprocess
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,6 +24,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 
 from bench.results.experiment_records import MicroRecord, RuntimeMicroRecord, Timing
+from bench.system.server_launch import NODE_DIR, RuntimeUnavailable, node_binary, npm_packages
 from servers.common import Principal
 from servers.jwt_auth import ALGORITHMS, DECODE_OPTIONS, JwtAuth, JwtSettings
 from servers.queries import sql
@@ -315,6 +320,27 @@ def run_micro(
             kind: len("Authorization: Bearer ") + size for kind, size in sizes.items()
         },
     )
+
+
+def node_micro(database_url: str, level: str, out=print) -> RuntimeMicroRecord:
+    """The Node twins' auth step alone, in-process (servers/node/micro.js), in another process:
+    its JSON timings, checked as they come in."""
+    npm_packages(out)
+    env = dict(os.environ)
+    env["DATABASE_URL"] = database_url  # set for the Node twins, never read from here
+    done = subprocess.run(
+        [node_binary(out), str(NODE_DIR / "micro.js"), level],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        said = (done.stderr or done.stdout).strip().splitlines()
+        raise RuntimeUnavailable(
+            f"the Node micro-benchmarks failed: {said[-1] if said else 'no output'}"
+        )
+    return RuntimeMicroRecord.model_validate(json.loads(done.stdout))
 
 
 def format_micro(micro: MicroRecord | RuntimeMicroRecord) -> str:

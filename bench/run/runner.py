@@ -23,7 +23,6 @@ from bench.load.recorder import LATE_AFTER_S
 from bench.load.remote_workers import RemoteWorkers
 from bench.results.cell_records import Cell as CellRecord
 from bench.results.cell_records import Figures
-from bench.results.experiment_records import RuntimeMicroRecord
 from bench.results.run_settings import (
     MAX_LATE_SHARE,
     CpuLayout,
@@ -241,13 +240,10 @@ class Runner:
         self.save()
         self.out(format_micro(self.record.micro))
         if any(spec.runtime == "node" for spec in self.scenario.servers):
-            from bench.system.server_launch import node_micro
+            from bench.run.microbench import node_micro
 
             self.out("micro-benchmarks of the Node.js twins ...")
-            # Timings from another process (servers/node/micro.js): checked as they come in.
-            node = RuntimeMicroRecord.model_validate(
-                node_micro(pg.url, self.scenario.micro, self.out)
-            )
+            node = node_micro(pg.url, self.scenario.micro, self.out)
             self.record.micro_runtimes = {"node": node}
             self.save()
             self.out(format_micro(node))

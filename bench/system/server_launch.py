@@ -130,26 +130,3 @@ def server_argv(
         "info",
     ]
     return argv + (["--runtime", "fastapi"] if runtime == "fastapi" else [])
-
-
-def node_micro(database_url: str, level: str, out=print) -> dict:
-    """The Node twins' auth step alone, in-process (servers/node/micro.js): JSON timings."""
-    import json
-    import os
-
-    npm_packages(out)
-    env = dict(os.environ)
-    env["DATABASE_URL"] = database_url  # set for the Node twins, never read from here
-    done = subprocess.run(
-        [node_binary(out), str(NODE_DIR / "micro.js"), level],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if done.returncode != 0:
-        said = (done.stderr or done.stdout).strip().splitlines()
-        raise RuntimeUnavailable(
-            f"the Node micro-benchmarks failed: {said[-1] if said else 'no output'}"
-        )
-    return json.loads(done.stdout)
