@@ -1,0 +1,1 @@
+"""The load room (bench.load): arrival streams and the latency recorder."""
