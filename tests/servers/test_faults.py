@@ -1,6 +1,7 @@
 """Database trouble and shutdown, with a PostgreSQL of this module's own that it stops and starts.
 
-Rows of security-checklist.md, "Faults": 503 with Retry-After within a bound, never a hang, a
+docs/server-contract.md, "Errors (RFC 6750)" (a store down, slow or out of connections) and
+"Starting, readiness, stopping" (SIGTERM): 503 with Retry-After within a bound, never a hang, a
 401 or a 200; recovery without a restart; the JWT server serving on; SIGTERM finishing in-flight
 requests and closing the pool.
 """

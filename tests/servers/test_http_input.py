@@ -1,6 +1,7 @@
 """RFC 6750 at the door: the same answers from both servers that authenticate.
 
-Rows of security-checklist.md, "HTTP input". Every 401 must carry a Bearer challenge.
+The table of docs/server-contract.md, "Errors (RFC 6750)". Every 401 must carry a Bearer
+challenge.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Forged, tampered and malformed JWTs against the running JWT servers.
 
-Rows of security-checklist.md, "JWT cases": every one must be a 401 with error="invalid_token"
-(a few are refused earlier by RFC 6750 syntax, with 400 invalid_request; none may be a 200).
+docs/server-contract.md, "Tokens" (what a JWT must be) and "Errors (RFC 6750)": every one must be
+a 401 with error="invalid_token" (a few are refused earlier by RFC 6750 syntax, with 400
+invalid_request; none may be a 200).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Opaque session tokens and revocation, against the running servers and the real database.
 
-Rows of security-checklist.md, "Opaque session cases", plus the revocation trade-off: a session
-is refused at once after logout; a JWT keeps working unless the denylist is on.
+docs/server-contract.md, "Tokens" (the opaque session token, only its sha256 stored), "Routes"
+(logout revokes at once) and "Errors (RFC 6750)", plus the revocation trade-off: a session is
+refused at once after logout; a JWT keeps working unless the denylist is on.
 """
 
 from __future__ import annotations
