@@ -1,16 +1,24 @@
-"""The delay proxy: delay applied each way, bytes intact, connections closed on both sides."""
+"""The delay proxy: delay applied each way, bytes intact, connections closed on both sides.
+
+What the proxy adds is never less than the set delay, and close to it when nothing else runs.
+The machine these tests run on may be busy (a benchmark, the rest of the suite), which only ever
+makes a round trip slower: so what the proxy adds is read from the quickest round trips, through
+it and around it, the ones nothing else got in the way of; the lower bound stays strict, and the
+upper one leaves room for a busy machine. How fast a round trip is on a quiet machine is a
+benchmark's question (the harness measures it on every run: `measure_rtt`), not a unit test's.
+"""
 
 from __future__ import annotations
 
 import os
 import socket
-import statistics
 import threading
 import time
 
 import pytest
 
 from bench.system.delay_proxy import DelayProxy, measure_rtt
+from tests.support.client import bearer, call, login
 
 
 class Echo:
@@ -61,14 +69,19 @@ def round_trips(port: int, count: int = 30) -> list[float]:
         return times
 
 
+# Over the set delay, at the quickest of the samples: what a proxy adds beyond sleeping, with
+# room for a busy machine; a proxy that added a hop's delay twice would still be caught.
+CLOSE_MS = 1.5
+
+
 @pytest.mark.parametrize("one_way_ms", [1.0, 2.5])
 def test_delay_is_applied_each_way(echo, one_way_ms):
-    direct = statistics.median(round_trips(echo.port))
+    direct = round_trips(echo.port)
     with DelayProxy(("127.0.0.1", echo.port), one_way_ms) as proxy:
-        delayed = statistics.median(round_trips(proxy.port))
-    added = delayed - direct
+        delayed = round_trips(proxy.port)
+    added = min(delayed) - min(direct)  # what the proxy adds when nothing interferes
     assert 2 * one_way_ms <= added + 0.05, (direct, delayed)  # never less than set
-    assert added < 2 * one_way_ms * 1.25 + 0.3, (direct, delayed)  # and close to it
+    assert added < 2 * one_way_ms + CLOSE_MS, (direct, delayed)  # and close to it
 
 
 def test_bytes_arrive_intact_and_in_order(echo):
@@ -125,17 +138,22 @@ def test_unreachable_target_closes_the_client():
 
 
 def test_postgres_round_trip_through_the_proxy(pg):
-    direct = measure_rtt(pg.tcp_url, samples=50)
+    """`measure_rtt` (a median, in µs) sees the 2 ms added; at its quickest of a few short
+    measurements, not much more."""
+    direct = [measure_rtt(pg.tcp_url, samples=10) for _ in range(5)]
     with DelayProxy(("127.0.0.1", pg.port), 1.0) as proxy:
-        delayed = measure_rtt(f"postgresql://postgres@127.0.0.1:{proxy.port}/postgres", samples=50)
-    assert 1900 <= delayed - direct <= 3000, (direct, delayed)
+        url = f"postgresql://postgres@127.0.0.1:{proxy.port}/postgres"
+        delayed = [measure_rtt(url, samples=10) for _ in range(5)]
+    added_us = min(delayed) - min(direct)
+    assert added_us >= 1900, (direct, delayed)  # never less than set
+    assert added_us < 2000 + CLOSE_MS * 1000, (direct, delayed)  # and close to it
 
 
 @pytest.mark.parametrize(("reset", "round_trips"), [("0", 1), ("1", 2)])
 def test_session_lookup_is_one_round_trip_unless_the_pool_resets(pg, servers, reset, round_trips):
-    """Seen from 5 ms away, every database round trip of a request shows in its auth time."""
+    """Seen from 5 ms away, every database round trip of a request shows in its auth time: at
+    least 5 ms each in every request, and, in the quickest request, fewer than one more."""
     from bench.system.delay_proxy import ProxyProcess
-    from tests.support.client import bearer, call, login
 
     with ProxyProcess(pg.tcp_url, added_rtt_ms=5.0) as proxy:
         server = servers.start(
@@ -151,8 +169,8 @@ def test_session_lookup_is_one_round_trip_unless_the_pool_resets(pg, servers, re
             assert answer.status == 200
             timings.append(float(answer.header("server-timing").partition("dur=")[2]))
         server.stop()
-    auth_ms = statistics.median(timings)
-    assert round_trips * 5.0 <= auth_ms < round_trips * 5.0 + 4.0, timings
+    assert min(timings) >= round_trips * 5.0, timings  # every round trip, in every request
+    assert min(timings) < (round_trips + 1) * 5.0, timings  # and no other one
 
 
 def test_a_proxy_that_cannot_listen_is_one_clear_error():
