@@ -1,5 +1,6 @@
 """`make serve`: PostgreSQL (and Valkey, for the Redis session store) plus one server on
-127.0.0.1 (or HOST=..., `--host`), with a curl walk-through to paste.
+127.0.0.1 (or HOST=..., `--host`; SERVER_WORKERS=N, `--server-workers`, for its worker
+processes), with a curl walk-through to paste. `make watch`: the same, plus Locust's web UI.
 
 Everything started here stops when the command ends: Ctrl-C, SIGTERM, or the server dying.
 """
