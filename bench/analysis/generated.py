@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.analysis.answer import headline_row
 from bench.analysis.runs import Run, load
 from bench.analysis.runtimes import RUNTIME_NAMES, runtime_rows
-from bench.analysis.under_load import arrivals_rows
+from bench.analysis.spacing import arrivals_rows
 from bench.analysis.verdict_lines import signed
 
 REFERENCE = "results/reference"

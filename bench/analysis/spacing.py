@@ -1,0 +1,100 @@
+"""How requests arrive: the claim's headline pair with random (Poisson) and with evenly spaced
+arrivals, rate by rate, in one run (notebook 02, section 2; the README's arrivals block).
+
+Two groups that differ in their arrival process may also differ in their arm count (the claim
+group runs an A/A copy, the uniform group may not): the total rate is then the same but each
+server's own share of it is not, and the sentence says so instead of calling them alike.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.analysis.runs import Run, cell_rows
+
+
+def arrivals_rows(run: Run) -> list[dict[str, Any]]:
+    """The claim's headline pair per arrival process and rate: the paired difference, its
+    interval and verdict, the group's arm count and each arm's share of the rate, the realised
+    gap CV and how busy the servers' core was."""
+    from bench.analysis.verdicts import paired_verdicts
+
+    group = run.model.claim
+    if group is None:
+        return []
+    head = (group.headline.a, group.headline.b)
+    rows = []
+    for g in (group, *run.model.groups_for("arrivals")):
+        cells = [r for r in cell_rows(run) if r["paired"] and r["group"] == g.name]
+        arms = len(g.arms) + bool(g.a_a)  # the total rate is shared among them
+        for v in paired_verdicts(run, group=g.name):
+            if (v.a, v.b) != head or v.rate is None:
+                continue
+            mine = [r for r in cells if r["rate"] == v.rate and r["label"] == v.a]
+            rows.append(
+                {
+                    "arrivals": g.arrivals or "poisson",
+                    "rate": v.rate,
+                    "arms": arms,
+                    "rate_per_arm": round(v.rate / arms, 1),
+                    "gap_cv": _median(r["gap_cv"] for r in mine),
+                    "cores_busy": _median(r["cores_busy"] for r in mine),
+                    "delta_p50_us": v.delta_us,
+                    "ci_low_us": v.ci_low_us,
+                    "ci_high_us": v.ci_high_us,
+                    "verdict": v.verdict,
+                }
+            )
+    return sorted(rows, key=lambda r: (r["rate"], r["arrivals"]))
+
+
+def _median(values) -> float | None:
+    present = sorted(v for v in values if v is not None)
+    return present[len(present) // 2] if present else None
+
+
+def _alike(both: dict[float, dict[str, dict[str, Any]]]) -> str:
+    """What stayed the same between the two groups: the total rate always, each server's own
+    rate only when both groups have as many arms."""
+    first = next(iter(both.values()))
+    random_arms, even_arms = first["poisson"]["arms"], first["uniform"]["arms"]
+    if random_arms == even_arms:
+        return "The same servers at the same rates, only the arrivals changed: "
+    return (
+        f"The same servers at the same total rates, but not at the same rate each: the random "
+        f"arrivals were shared among {random_arms} arms, the evenly spaced ones among "
+        f"{even_arms}, so both the spacing and each server's own rate changed: "
+    )
+
+
+def arrivals_sentence(run: Run) -> str:
+    """How much of the difference under load the arrival process decides, rate by rate."""
+    by_rate: dict[float, dict[str, dict[str, Any]]] = {}
+    for r in arrivals_rows(run):
+        by_rate.setdefault(r["rate"], {})[r["arrivals"]] = r
+    both = {rate: x for rate, x in by_rate.items() if {"poisson", "uniform"} <= set(x)}
+    if not both:
+        return (
+            "This run measured one arrival process only (the full scenario measures the "
+            "claim with evenly spaced arrivals too)."
+        )
+    parts = []
+    for rate, x in sorted(both.items()):
+        p, u = x["poisson"], x["uniform"]
+        ratio = p["delta_p50_us"] / u["delta_p50_us"] if u["delta_p50_us"] > 0 else None
+        times = f" ({ratio:.1f}x)" if ratio else ""
+        parts.append(
+            f"at {rate:g} req/s, {p['delta_p50_us']:+,.0f} µs with random arrivals "
+            f"against {u['delta_p50_us']:+,.0f} µs with evenly spaced ones{times}"
+        )
+    larger = sum(
+        x["poisson"]["delta_p50_us"] > 1.2 * x["uniform"]["delta_p50_us"] for x in both.values()
+    )
+    text = _alike(both) + "; ".join(parts)
+    if larger > len(both) / 2:
+        return text + (
+            ". With random arrivals the difference was larger by more than a fifth at most "
+            "rates (a question to test, not an answer: does a request that lands while the "
+            "core is busy with another one wait longer behind the session server's work?)."
+        )
+    return text + ". Here the arrival process did not change the difference by more than a fifth."
