@@ -8,8 +8,10 @@ sentence reads the distance and /profile comparisons when the run has them.
 
 from __future__ import annotations
 
+import math
+
 from bench.analysis import verdict_lines, verdicts
-from bench.analysis.runs import STORE_NAMES, Run
+from bench.analysis.runs import STORE_NAMES, Run, micro_figure
 
 JUDGED = {
     "holds": "the claim holds here: slower by more than the {m} margin",
@@ -49,7 +51,10 @@ def condition(run: Run, row: verdicts.PairVerdict) -> str:
     if row.rate is None:
         load = "one request at a time"
     else:
-        rate = f"{row.rate:,.0f} requests per second in total, {row.arrivals or 'poisson'} arrivals"
+        rate = (
+            f"{row.rate:,.0f} requests per second in total, {_per_server(run, row)}"
+            f"{row.arrivals or 'poisson'} arrivals"
+        )
         busy = (
             f"; the servers' core measured {row.cores_busy:.0%} busy"
             if row.cores_busy is not None
@@ -66,6 +71,17 @@ def condition(run: Run, row: verdicts.PairVerdict) -> str:
         f"On this machine ({cpu}{f', {cores} cores' if cores else ''}), with {store} {near}, "
         f"GET {a.path}, at {load}"
     )
+
+
+def _per_server(run: Run, row: verdicts.PairVerdict) -> str:
+    """ "250 to each of its 4 servers, ": the group's arms (its A/A copy included) share the
+    total rate, so a group of four and a group of three at one total rate load each server
+    differently."""
+    group = next((g for g in run.model.groups if g.name == row.group), None)
+    if group is None or row.rate is None:
+        return ""
+    arms = len(group.arms) + bool(group.a_a)
+    return f"{row.rate / arms:,.0f} to each of its {arms} servers, "
 
 
 def answer_sentence(run: Run) -> str:
@@ -91,6 +107,70 @@ def answer_sentence(run: Run) -> str:
         + f"): {judged}."
         + _tail(run, row)
     )
+
+
+# What a client waits for the network alone, one round trip, at three distances: figures of
+# scale from published sources (docs/glossary.md, "Round trip", cites them), not measurements
+# of any run. (where, low µs, high µs, as the sources put it)
+DISTANCES = (
+    ("in the same data centre", 500.0, 500.0, "about 0.5 ms"),
+    ("in another zone of the same cloud region", 1_000.0, 9_000.0, "single-digit milliseconds"),
+    ("on another continent", 150_000.0, 150_000.0, "about 150 ms"),
+)
+
+
+def _share(x: float) -> str:
+    return f"{x:.0%}" if x >= 0.095 else f"{x:.1%}" if x >= 0.001 else f"{x:.2%}"
+
+
+def meaningful(estimate: float, low: float, high: float) -> tuple[str, float] | None:
+    """The estimate with the digits its interval gives meaning to, and the finest step that
+    still means something: +119 µs with an interval of +64 to +173 (±54) is "+120 ± 50 µs",
+    step 10. None without a finite interval."""
+    half = (high - low) / 2
+    if not (math.isfinite(half) and half > 0):
+        return None
+    step = 10 ** math.floor(math.log10(half))
+    return (
+        f"{verdict_lines.signed(round(estimate / step) * step)} ± {round(half / step) * step:,.0f} µs",
+        step,
+    )
+
+
+def context_sentence(run: Run) -> str:
+    """The headline's effect beside what a client waits at three network distances, the digits
+    the run's own interval gives meaning to, and how fast this machine was (one in-process
+    figure a reader can compare with `make micro` on theirs)."""
+    row = headline_row(run)
+    if row is None:
+        return ""
+    effect = abs(row.delta_us)
+    beside = []
+    for where, low, high, said in DISTANCES:
+        share = (
+            _share(effect / low)
+            if low == high
+            else f"{_share(effect / high)} to {_share(effect / low)}"
+        )
+        beside.append(f"{share} of the round trip a client {where} waits ({said})")
+    text = f"For scale, {effect:,.0f} µs is " + "; ".join(beside) + "."
+    if (digits := meaningful(row.delta_us, row.ci_low_us, row.ci_high_us)) is not None:
+        figure, step = digits
+        text += (
+            f" Its interval gives meaning to steps of {step:,.0f} µs and no finer: read it as "
+            f"{figure}; another run on the same machine lands elsewhere inside such a spread "
+            "(docs/coverage.md measures how far)."
+        )
+    verify = micro_figure(run, "jwt_verify_HS256")
+    text += (
+        f" How fast this machine was: verifying an HS256 JWT took {verify:,.1f} µs in-process "
+        "(the micro-benchmark's median); `make micro` times the same on yours, to compare "
+        "before comparing anything else."
+        if verify is not None
+        else " This run has no micro-benchmark to say how fast its machine was: `make micro` "
+        "times verifying a JWT in-process, on any machine."
+    )
+    return text
 
 
 def _tail(run: Run, median: verdicts.PairVerdict) -> str:
@@ -175,7 +255,7 @@ def headline(run: Run) -> str:
     has_curve = curve.spec(run) is not None
     if group is None and has_curve:
         return curve_words.curve_sentence(run) + " " + curve_words.interference_sentence(run)
-    text = answer_sentence(run) + " " + flips_sentence(run)
+    text = answer_sentence(run) + " " + context_sentence(run) + " " + flips_sentence(run)
     if has_curve:
         text += " " + curve_words.curve_sentence(run)
     if group is not None and (
