@@ -12,8 +12,8 @@ everything a conclusion needs is read from the run folder. By topic:
   gap at every load, knees, a queueing model over it, and what pairing at once changes;
 - `under_load`: the summary per server and the under-load sentences;
 - `micro`, `distance`, `revocation`, `algorithms`, `availability`, `stores`: the experiments;
-- `runtimes`: the claim on every stack the run measured (notebook 09); `coverage`: do the
-  intervals hold the truth as often as they say;
+- `runtimes`: the claim per stack (notebook 09); `coverage`: do the intervals hold the truth as
+  often as they say; `precision`: many verdicts at 95% at once, and the repeats a precision takes;
 - `capacity`: the bill at scale, a capacity model from measured CPU per request, and its check;
 - `tables`: rows as text or HTML, the summary printed after a run, two runs compared;
 - `plots`, `report`, `notebook`: figures, the HTML report, what the notebooks import.
@@ -32,6 +32,7 @@ from bench.analysis.answer import (
     JUDGED,
     answer_sentence,
     condition,
+    context_sentence,
     flips_sentence,
     headline,
     headline_row,
@@ -139,6 +140,7 @@ from bench.analysis.model import (
     Thresholds,
     build,
 )
+from bench.analysis.precision import comparisons_sentence, repeats_needed, repeats_sentence
 from bench.analysis.revocation import (
     revocation_rows,
     revocation_sentence,
@@ -172,6 +174,7 @@ from bench.analysis.runtimes import (
     runtime_rows,
     runtime_sentence,
 )
+from bench.analysis.spacing import arrivals_rows, arrivals_sentence
 from bench.analysis.stores import (
     PROFILE_PAIRS,
     STORE_PAIRS,
@@ -201,8 +204,6 @@ from bench.analysis.tables import (
     verdict_text,
 )
 from bench.analysis.under_load import (
-    arrivals_rows,
-    arrivals_sentence,
     auth_share_sentence,
     auth_time_rows,
     auth_time_sentence,
@@ -308,7 +309,9 @@ __all__ = [
     "compare_rows",
     "compare_sentence",
     "compare_text",
+    "comparisons_sentence",
     "condition",
+    "context_sentence",
     "cost_rows",
     "coverage",
     "cpu_ratio_rows",
@@ -367,6 +370,8 @@ __all__ = [
     "profile_sentence",
     "proxy_cost",
     "ratio_interval",
+    "repeats_needed",
+    "repeats_sentence",
     "requests",
     "revocation_rows",
     "revocation_sentence",

@@ -99,6 +99,45 @@ def flips_runs(tmp):
     return with_distance, bare
 
 
+def context_runs(tmp):
+    """One run with its micro-benchmarks (how fast its machine was), one without."""
+    sc, cells = claim_run(tmp / "a", 1_100)
+    timed = write(tmp / "a", sc, cells, micro=micro(jwt_verify_HS256=25))
+    return timed, write(tmp / "b", *claim_run(tmp / "b", 2_000))
+
+
+def pair_run(path, session: float, wobble=(0, 0, 0)):
+    """session against JWT alone (no A/A copy), at 1,000 req/s: `wobble` moves the session
+    server alone from repeat to repeat, so the repeats' differences spread by it."""
+    group = synthetic.claim_group(
+        arms=("session", "jwt_auth"), pairs=(("session", "jwt_auth"),), a_a=None, unloaded=False
+    )
+    sc = synthetic.scenario(groups=(group,))
+    medians = lambda arm, repeat, rate: (  # noqa: E731
+        {"session": session + wobble[repeat - 1], "jwt_auth": 800}[arm]
+    )
+    return write(path, sc, synthetic.paired_cells(path, sc, medians))
+
+
+def wobbling_claim(path):
+    """The claim group, the session server's median wobbling by ±25 µs between repeats: its
+    verdicts decide at 95%, and not all of them would at Bonferroni's level."""
+    sc = synthetic.scenario(groups=(synthetic.claim_group(unloaded=False),))
+    table = {"session": 940, "jwt_auth": 800, "jwt_auth_aa": 800, "control": 400}
+    medians = lambda arm, repeat, rate: (  # noqa: E731
+        table[arm] + (-25, 25, 0)[repeat - 1] * (arm == "session")
+    )
+    return write(path, sc, synthetic.paired_cells(path, sc, medians))
+
+
+def comparisons_runs(tmp):
+    return pair_run(tmp / "a", 1_600), wobbling_claim(tmp / "b")
+
+
+def repeats_runs(tmp):
+    return write(tmp / "a", *claim_run(tmp / "a", 1_600)), wobbling_claim(tmp / "b")
+
+
 # --- under load ------------------------------------------------------------------------------
 
 
@@ -527,6 +566,17 @@ def bill_runs(tmp):
 FLIPS: dict[str, tuple[Callable, str, str]] = {
     "answer_sentence": (answer_runs, "the claim holds here", "the claim is reversed here"),
     "flips_sentence": (flips_runs, "further away the difference was", "is not in this run"),
+    "context_sentence": (
+        context_runs,
+        "verifying an HS256 JWT took 25.0 µs in-process",
+        "This run has no micro-benchmark",
+    ),
+    "comparisons_sentence": (
+        comparisons_runs,
+        "conclusive latency verdicts would stand at that level",
+        "would become inconclusive at that level",
+    ),
+    "repeats_sentence": (repeats_runs, "were already enough", "repeats would be needed"),
     "cpu_ratio_sentence": (cpu_runs, "session costs more", "session costs less"),
     "auth_share_sentence": (auth_share_runs, "(33%)", "(1%)"),
     "tail_sentence": (tail_runs, "far from the median", "close to the median"),
@@ -549,7 +599,7 @@ FLIPS: dict[str, tuple[Callable, str, str]] = {
     ),
     "arrivals_sentence": (
         arrivals_runs,
-        "Random arrivals made the difference larger",
+        "With random arrivals the difference was larger",
         "did not change the difference",
     ),
     "micro_sentence": (micro_runs, "(2.0x, slower)", "(0.7x, faster)"),
@@ -732,3 +782,56 @@ def test_an_inconclusive_runtime_is_not_called_a_disagreement(tmp_path):
     said = analysis.runtime_sentence(mixed)
     assert "This run cannot decide on Node.js" in said, said
     assert "disagree" not in said and "the same on all" not in said, said
+
+
+def test_the_headline_puts_the_effect_beside_the_network_and_its_own_interval(tmp_path):
+    """The effect as a share of each stated round trip, the digits its interval gives meaning
+    to, and the machine's speed: all computed from the run."""
+    from bench.analysis.answer import meaningful
+
+    timed, _ = context_runs(tmp_path)
+    row = analysis.headline_row(timed)
+    said = analysis.context_sentence(timed)
+    effect = abs(row.delta_us)
+    assert f"{effect:,.0f} µs is {effect / 500:.0%} of the round trip a client in the same" in said
+    assert f"{effect / 150_000:.2%} of the round trip a client on another continent" in said
+    figure, _ = meaningful(row.delta_us, row.ci_low_us, row.ci_high_us)
+    assert f"read it as {figure}" in said
+    assert said in analysis.headline(timed)
+    assert meaningful(119, 64, 173) == ("+120 ± 50 µs", 10)
+    assert meaningful(1_234, 1_000, 1_468) == ("+1,200 ± 200 µs", 100)
+    assert meaningful(5, float("nan"), float("nan")) is None
+
+
+def test_the_headline_says_each_servers_share_of_the_rate(tmp_path):
+    """Four arms (the A/A copy included) at 1,000 req/s in total: 250 each."""
+    run = write(tmp_path, *claim_run(tmp_path, 1_000))
+    assert "1,000 requests per second in total, 250 to each of its 4 servers" in (
+        analysis.answer_sentence(run)
+    )
+
+
+def test_repeats_needed_is_the_smallest_n_whose_interval_is_narrow_enough():
+    from scipy import stats
+
+    def half_width(s, n):
+        return stats.t.ppf(0.975, n - 1) * s / n**0.5
+
+    values = [10.0, 20.0, 30.0]  # s = 10
+    for h in (50.0, 10.0, 5.0, 1.0):
+        n = analysis.repeats_needed(values, h)
+        assert half_width(10.0, n) <= h and (n == 2 or half_width(10.0, n - 1) > h), (h, n)
+    assert analysis.repeats_needed(values, 10.0) == 7  # t(6) 10 / √7 = 9.2; t(5) 10 / √6 = 10.5
+    assert analysis.repeats_needed([5.0], 1.0) is None  # no spread to go on
+    assert analysis.repeats_needed([5.0, 5.0], 1.0) == 2
+
+
+def test_arrivals_are_called_alike_only_when_each_server_got_the_same_share(tmp_path):
+    """The claim group has four arms (its A/A copy), the uniform group three: the same total
+    rate is not the same rate per server, and the sentence must not say it is."""
+    different, _ = arrivals_runs(tmp_path)
+    said = analysis.arrivals_sentence(different)
+    assert "not at the same rate each" in said and "among 4 arms" in said and "among 3" in said
+    assert "only the arrivals changed" not in said
+    shares = {(r["arrivals"], r["rate_per_arm"]) for r in analysis.arrivals_rows(different)}
+    assert shares == {("poisson", 250.0), ("uniform", 333.3)}
