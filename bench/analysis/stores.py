@@ -237,8 +237,14 @@ def same_pair_sentence(run: Run) -> str:
         )
     else:
         text += "Their intervals do not overlap. "
+    shares = (
+        "the same total rate is shared by a different number of arms, so each server gets a "
+        "different rate and the core a different mix of work, and they ran at other moments"
+        if len({r["arms"] for r in rs}) > 1
+        else "each server got the same share of the rate, but the core a different mix of "
+        "work, and they ran at other moments"
+    )
     return text + (
-        "The groups are different cells: the same total rate is shared by a different number "
-        "of arms, so each server gets a different rate and the core a different mix of work, "
-        "and they ran at other moments. Compare figures within one group, not across groups."
+        f"The groups are different cells: {shares}. Compare figures within one group, not "
+        "across groups."
     )
