@@ -129,20 +129,54 @@ def test_every_notebook_has_an_exercise_that_asks_before_it_tells():
             assert "<details>" in nb.cells[roles["answer"][0]].source, key
 
 
+def markdown_outputs(nb) -> str:
+    return "\n".join(
+        output["data"]["text/markdown"]
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if "text/markdown" in output.get("data", {})
+    )
+
+
+def shown(figure: str, text: str) -> bool:
+    """Whether `text` states `figure` as a whole figure (an answer of "0" is not given away by
+    "0.55" or "2026"), or, for a signed one, as a magnitude with its direction in words (the
+    headline says "119 µs slower" where an answer says "+119 µs")."""
+    if re.search(rf"(?<![\w.]){re.escape(figure)}(?!\w|\.\d)", text):
+        return True
+    bare = figure.lstrip("+-−")
+    return bare != figure and bool(re.search(rf"(?<![\w.]){re.escape(bare)} (slower|faster)", text))
+
+
+def outside_folds(path: Path) -> str:
+    """A Markdown file without its folded parts (<details>): what a reader meets unasked."""
+    return re.sub(r"<details>.*?</details>", "", path.read_text(), flags=re.S)
+
+
 def test_no_answer_is_printed_before_its_prompt():
-    """By the committed outputs (tests/project/test_docs.py keeps them equal to a fresh execution on the
-    reference run): the figure each answer puts in bold appears in no output above the
-    exercise's prompt."""
+    """By the committed outputs (tests/project/test_docs.py keeps them equal to a fresh
+    execution on the reference run): the figure each answer puts in bold appears nowhere a
+    reader meets before the exercise's prompt: in the notebook above it (every output), in the
+    sentences of the notebooks before it, or unfolded in README.md and docs/workshop.md."""
+    root = project_root()
+    prose = {name: outside_folds(root / name) for name in ("README.md", "docs/workshop.md")}
+    earlier = ""
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         for key, roles in exercises(nb).items():
             answer = outputs_text(nb.cells[roles["answer"][0]])
-            figures = re.findall(r"\*\*([^*]+)\*\*", answer)
-            before = "\n".join(outputs_text(c) for c in nb.cells[: roles["prompt"][0]])
+            figures = [
+                f
+                for f in re.findall(r"\*\*([^*]+)\*\*", answer)
+                if re.search(r"\d", f) and not re.match(r"[A-Za-z]", f)  # figures, not names
+            ]
+            assert figures, f"{path.name} {key}: the answer puts no figure in bold"
+            above = "\n".join(outputs_text(c) for c in nb.cells[: roles["prompt"][0]])
+            places = {"above the prompt": above, "in an earlier notebook": earlier, **prose}
             for figure in figures:
-                # as a whole figure: an answer of "0" is not given away by "0.55" or "2026"
-                shown = re.search(rf"(?<![\w.]){re.escape(figure)}(?!\w|\.\d)", before)
-                assert not shown, f"{path.name} {key}: {figure!r} shown before the prompt"
+                for place, text in places.items():
+                    assert not shown(figure, text), f"{path.name} {key}: {figure!r} {place}"
+        earlier += markdown_outputs(nb)
 
 
 def test_the_answer_follows_the_data(swapped_run):
