@@ -297,8 +297,8 @@ def test_a_load_is_stated_as_a_share_of_capacity_as_a_rate_and_as_measured_utili
     assert row.cores_busy == 0.5
     said = analysis.answer_sentence(run)
     assert (
-        f"at {row.load_fraction:.0%} of capacity (1,000 requests per second in total, poisson "
-        "arrivals; the servers' core measured 50% busy)"
+        f"at {row.load_fraction:.0%} of capacity (1,000 requests per second in total, 250 to "
+        "each of its 4 servers, poisson arrivals; the servers' core measured 50% busy)"
     ) in said
     assert "response time (from each request's intended start)" in said
     p99 = [r for r in verdicts.paired_verdicts(run, quantile=0.99) if (r.a, r.b) == (row.a, row.b)]
