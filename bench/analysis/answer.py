@@ -158,8 +158,8 @@ def context_sentence(run: Run) -> str:
         figure, step = digits
         text += (
             f" Its interval gives meaning to steps of {step:,.0f} µs and no finer: read it as "
-            f"{figure}; another run on the same machine lands elsewhere inside such a spread "
-            "(docs/coverage.md measures how far)."
+            f"{figure}. Another run on this machine may land elsewhere: docs/coverage.md "
+            "measures how far whole runs move."
         )
     verify = micro_figure(run, "jwt_verify_HS256")
     text += (
