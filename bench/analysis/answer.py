@@ -15,7 +15,7 @@ JUDGED = {
     "holds": "the claim holds here: slower by more than the {m} margin",
     "no_difference": "the claim does not hold here: within the {m} margin",
     "reversed": "the claim is reversed here: the session server was the faster one",
-    "inconclusive": "undecided here ({why})",
+    "inconclusive": "inconclusive here ({why})",
 }
 
 
@@ -107,7 +107,7 @@ def _tail(run: Run, median: verdicts.PairVerdict) -> str:
         "holds": "slower by more than its margin",
         "reversed": "faster by more than its margin",
         "no_difference": "within its margin",
-    }.get(row.verdict, f"undecided ({row.reason or 'the interval crosses the margin'})")
+    }.get(row.verdict, f"inconclusive ({row.reason or 'the interval crosses the margin'})")
     return (
         f" At p99 the difference was {verdict_lines.signed(row.delta_us)} µs (interval "
         f"{verdict_lines.signed(row.ci_low_us)} to {verdict_lines.signed(row.ci_high_us)}, "
@@ -131,7 +131,7 @@ def flips_sentence(run: Run) -> str:
             "reversed": "the session server was faster",
             "holds": "the session server was still slower",
             "no_difference": "the two were level",
-        }.get(profile.verdict, "undecided")
+        }.get(profile.verdict, "inconclusive")
         parts.append(
             f"on an endpoint that reads the database anyway (GET /profile, the lookup "
             f"folded into its query) {word}: {verdict_lines.signed(profile.delta_us)} µs "

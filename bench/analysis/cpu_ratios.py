@@ -172,7 +172,7 @@ def _words(row: CpuRatio) -> str:
         "more": f"{row.a} costs more, by more than the {row.margin:.0%} margin",
         "less": f"{row.a} costs less, by more than the {row.margin:.0%} margin",
         "no_difference": f"no difference beyond the {row.margin:.0%} margin",
-    }.get(row.verdict, "undecided: the interval crosses the margin")
+    }.get(row.verdict, "inconclusive: the interval crosses the margin")
     return f"{row.a} {row.a_us:,.0f} µs against {row.b} {row.b_us:,.0f} µs ({interval}): {judged}"
 
 

@@ -51,11 +51,11 @@ def _bite(run: Run, a: str, b: str, p50: list[PairVerdict], p99: dict) -> str:
     named apart and does not break the run of loads that hold."""
     alone = f"Alone on the servers' core (response time, {a} − {b})"
     decided = [r for r in p50 if r.verdict != "inconclusive"]
-    undecided = [r for r in p50 if r.verdict == "inconclusive"]
+    inconclusive = [r for r in p50 if r.verdict == "inconclusive"]
     apart = (
-        f" Undecided at {', '.join(f'{r.rate:,.0f}' for r in undecided)} req/s "
-        f"({undecided[0].reason or 'the interval crosses the margin'})."
-        if undecided
+        f" Inconclusive at {', '.join(f'{r.rate:,.0f}' for r in inconclusive)} req/s "
+        f"({inconclusive[0].reason or 'the interval crosses the margin'})."
+        if inconclusive
         else ""
     )
     if not decided:
@@ -63,7 +63,7 @@ def _bite(run: Run, a: str, b: str, p50: list[PairVerdict], p99: dict) -> str:
     holds = [r.verdict == "holds" for r in decided]
     start = next((i for i in range(len(decided)) if all(holds[i:])), None)
     low, top = decided[0], decided[-1]
-    every = "every load of the curve" + (" it could decide" if undecided else "")
+    every = "every load of the curve" + (" it could decide" if inconclusive else "")
     if start == 0:
         return (
             f"{alone}, {a} was slower than {b} by more than the margin at {every}, from "
@@ -95,12 +95,12 @@ def _bite(run: Run, a: str, b: str, p50: list[PairVerdict], p99: dict) -> str:
 
 
 def _counted(rows: list[PairVerdict]) -> str:
-    """ "no difference beyond the margin at 2 loads, undecided at 1"."""
+    """ "no difference beyond the margin at 2 loads, inconclusive at 1"."""
     words = {
         "holds": "slower by more than the margin",
         "no_difference": "no difference beyond the margin",
         "reversed": "faster by more than the margin",
-        "inconclusive": "undecided",
+        "inconclusive": "inconclusive",
     }
     counts = {v: sum(r.verdict == v for r in rows) for v in words}
     present = [(n, words[v]) for v, n in counts.items() if n]
@@ -281,7 +281,7 @@ def interference_sentence(run: Run) -> str:
             "no_difference": f"within the ±{r['margin_us']:,.0f} µs margin",
             "holds": "larger at once than alone by more than the margin",
             "reversed": "smaller at once than alone by more than the margin",
-        }.get(r["verdict"], "undecided (the interval crosses the margin)")
+        }.get(r["verdict"], "inconclusive (the interval crosses the margin)")
         parts.append(
             f"at {r['rate_per_arm']:,.0f} req/s per arm ({r['load_fraction']:.0%} of capacity), "
             f"{r['a']} − {r['b']} was {signed(r['together_us'])} µs with the arms at once and "

@@ -127,5 +127,5 @@ def distance_sentence(run: Run, store: str = "postgres") -> str:
     text += ": already at the nearest setting." if first is rows[0] else "."
     unsure = [r["server"] for r in rows if r["verdict"] not in ("holds", "no_difference")]
     if unsure:
-        text += f" Undecided or reversed: {', '.join(unsure)}."
+        text += f" Inconclusive or reversed: {', '.join(unsure)}."
     return text

@@ -122,7 +122,7 @@ def runtime_sentence(run: Run) -> str:
             "holds": "the claim holds",
             "no_difference": "no difference beyond the margin",
             "reversed": "reversed: the session server was faster",
-        }.get(r["verdict"], f"undecided ({r['reason'] or 'the interval crosses the margin'})")
+        }.get(r["verdict"], f"inconclusive ({r['reason'] or 'the interval crosses the margin'})")
         text = (
             f"{name}: session minus JWT {verdict_lines.signed(r['delta_p50_us'])} µs at "
             f"{r['rate']:,.0f} req/s (interval {verdict_lines.signed(r['ci_low_us'])} to "
@@ -151,10 +151,10 @@ def _across_runtimes(rows: list[dict[str, Any]]) -> str:
         ]
 
     held, not_held = names("holds"), names("no_difference", "reversed")
-    undecided = names("inconclusive")
+    inconclusive = names("inconclusive")
     open_ = (
-        f" This run cannot decide on {_joined(undecided)} (its interval crosses the margin)."
-        if undecided
+        f" This run cannot decide on {_joined(inconclusive)} (its interval crosses the margin)."
+        if inconclusive
         else ""
     )
     if held and not_held:
@@ -165,7 +165,7 @@ def _across_runtimes(rows: list[dict[str, Any]]) -> str:
     decided = held or not_held
     if not decided:
         return " No runtime is decided in this run: more repeats narrow the intervals."
-    if not undecided:
+    if not inconclusive:
         return f" The verdict is the same on all {len(rows)} runtimes: it is not Python's alone."
     word = "holds" if held else "does not hold"
     return f" The claim {word} on {_joined(decided)}." + open_

@@ -73,7 +73,7 @@ def verdict_sentence(row: PairVerdict) -> str:
         judgement = f"{row.a} and {row.b} are within the margin of each other"
     else:
         why = row.reason or "the interval crosses the margin"
-        judgement = f"undecided ({why}): run longer or on a quieter machine"
+        judgement = f"inconclusive ({why}): run longer or on a quieter machine"
     return f"{load_of(row).capitalize()}, {row.a} minus {row.b}: {interval}: {judgement}."
 
 
@@ -117,4 +117,4 @@ def verdict_words(verdict: str, slower: str, faster: str) -> str:
         "holds": slower,
         "reversed": faster,
         "no_difference": "no difference beyond the margin",
-    }.get(verdict, "undecided: run longer")
+    }.get(verdict, "inconclusive: run longer")

@@ -10,6 +10,11 @@ of the cores it can use (conservative: its cost per request falls as the rate ri
 independent client otherwise. Each rate is decided once, in the first repeat, and kept; the
 reason is recorded with every block and said once. An https arm (an external arm's URL) is
 Locust's at every rate: the independent client speaks plain HTTP only.
+
+The curve scenario asks for the independent client at every rate instead: one instrument for the
+whole curve, because the two clients' own overheads differ (Locust adds a few hundred µs to every
+response), and a curve that changes instrument half-way shows a step that looks like the
+servers'. Where both can drive a rate, `bench xcheck` compares them.
 """
 
 from __future__ import annotations
@@ -54,7 +59,11 @@ class DriverChoice:
         if driver == "locust":
             return "locust", "the scenario asks for Locust at every rate"
         if driver == "open_loop":
-            return "open_loop", "the scenario asks for the independent open-loop client"
+            return "open_loop", (
+                "the scenario asks for the independent open-loop client at every rate: one "
+                "instrument for the whole curve (Locust cannot keep a schedule near the knee from "
+                "one core; bench xcheck compares the two where both can)"
+            )
         if fraction == min(self.curve.fractions):
             return "locust", (
                 "the lowest rate is always Locust's: its CPU per request measured here decides "

@@ -54,7 +54,7 @@ def test_the_gap_at_every_load_is_judged_by_the_one_rule_on_response_time(everyw
     assert p50[-1].delta_us > 5 * p50[0].delta_us  # the same extra work costs more near the knee
 
 
-def test_a_point_whose_client_fell_behind_is_marked_and_undecided(tmp_path):
+def test_a_point_whose_client_fell_behind_is_marked_and_inconclusive(tmp_path):
     late = lambda server, rate, repeat: 300 if rate > 9_000 and repeat == 2 else 0  # noqa: E731
     run = curve_runs.run(tmp_path, curve_runs.queued(curve_runs.BASE), late=late)
     top = [r for r in analysis.curve_rows(run) if r.rate > 9_000]

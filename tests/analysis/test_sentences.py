@@ -422,7 +422,7 @@ def algorithm_runs(tmp):
     return slower, level
 
 
-def runtime_runs(tmp, undecided: bool = False):
+def runtime_runs(tmp, inconclusive: bool = False):
     node = [ServerSpec(f"{k}_node", k, runtime="node") for k in ("session", "jwt_auth", "control")]
     groups = (
         PairedSpec(
@@ -456,7 +456,7 @@ def runtime_runs(tmp, undecided: bool = False):
 
         return write(path, sc, synthetic.paired_cells(path, sc, medians))
 
-    if undecided:  # Node's difference swings from repeat to repeat: its interval is wide
+    if inconclusive:  # Node's difference swings from repeat to repeat: its interval is wide
         return runs(tmp / "a", 1_100), runs(
             tmp / "b", lambda repeat: (700, 1_400, 1_000)[repeat - 1]
         )
@@ -725,10 +725,10 @@ def test_a_run_of_runtimes_answers_per_runtime_not_with_no_answer(tmp_path):
     assert "The runtimes disagree: the claim holds on" in said[1]
 
 
-def test_an_undecided_runtime_is_not_called_a_disagreement(tmp_path):
+def test_an_inconclusive_runtime_is_not_called_a_disagreement(tmp_path):
     """Python decided, Node's interval crossing the margin: the sentence says this run cannot
     decide on Node, not that the runtimes disagree, nor that they agree."""
-    _, mixed = runtime_runs(tmp_path, undecided=True)
+    _, mixed = runtime_runs(tmp_path, inconclusive=True)
     said = analysis.runtime_sentence(mixed)
     assert "This run cannot decide on Node.js" in said, said
     assert "disagree" not in said and "the same on all" not in said, said

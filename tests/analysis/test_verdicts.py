@@ -68,7 +68,7 @@ def test_the_opposite_world_gives_the_opposite_verdict_and_sentence(tmp_path):
 def test_too_little_data_is_inconclusive(tmp_path):
     found = head(run_with(tmp_path, levels(1_000), seconds=2, per_second=20))
     assert found.verdict == "inconclusive" and "requests per arm" in found.reason
-    assert "undecided" in verdict_lines.verdict_sentence(found)
+    assert "inconclusive" in verdict_lines.verdict_sentence(found)
 
 
 def test_one_repeat_is_inconclusive_whatever_its_estimate_and_does_not_cry_noise(tmp_path):
@@ -181,7 +181,7 @@ def test_verdict_command_on_a_run_without_paired_cells_says_so(tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_every_direction_sentence_says_undecided_for_an_interval_across_the_margin(tmp_path):
+def test_every_direction_sentence_says_inconclusive_for_an_interval_across_the_margin(tmp_path):
     """Feed the rule an interval that crosses the margin: every sentence stating a direction
     must say its equivalent of inconclusive."""
     wobbly = lambda arm, repeat, rate: {"session": 880 + (300, -250, 40)[repeat - 1]}.get(  # noqa: E731
@@ -190,8 +190,8 @@ def test_every_direction_sentence_says_undecided_for_an_interval_across_the_marg
     run = run_with(tmp_path, wobbly)
     found = head(run)
     assert found.verdict == "inconclusive"
-    assert "undecided" in verdict_lines.verdict_sentence(found)
-    assert "undecided" in analysis.answer_sentence(run)
+    assert "inconclusive" in verdict_lines.verdict_sentence(found)
+    assert "inconclusive" in analysis.answer_sentence(run)
     assert "holds" not in analysis.answer_sentence(run)
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter
 
 from bench.analysis import curve
 from bench.analysis.plots.palette import (
@@ -192,6 +193,7 @@ def plot_curve_gap(run: Run) -> Figure | None:
         top = axis.get_ylim()[1]
         axis.set_ylim(low - 0.06 * (top - low), top)
         axis.set_title(f"{'median' if q == 0.5 else 'p99'}", fontsize=9)
+        axis.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:+,.0f}" if v else "0"))
         axis.set_xlabel(f"offered load, share of {_capacity_of(run)}'s capacity")
         percent_axis(axis)
         _rate_axis(axis, _per_fraction(mine))
@@ -208,7 +210,7 @@ def plot_curve_gap(run: Run) -> Figure | None:
 
 def _verdict(row) -> str:
     if row.verdict == "inconclusive" and any("late" in c for c in row.checks):
-        return "undecided:\nclient late"
+        return "inconclusive:\nclient late"
     return row.verdict.replace("_", " ")
 
 
@@ -395,7 +397,7 @@ def _together_and_alone(axis, x: int, r: dict, shade: str) -> None:
             mfc=shade if filled else "white",
             capsize=4,
         )
-    words = {"inconclusive": "undecided"}.get(r["verdict"], r["verdict"].replace("_", " "))
+    words = {"inconclusive": "inconclusive"}.get(r["verdict"], r["verdict"].replace("_", " "))
     top = max(
         finite(r["together_ci_high_us"], r["together_us"]),
         finite(r["alone_ci_high_us"], r["alone_us"]),
