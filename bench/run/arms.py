@@ -26,7 +26,7 @@ from bench.system.tokens import Population
 
 # An external arm's tokens, got at every start (a fresh login each): Locust's users take them in
 # turn, and the independent client too.
-EXTERNAL_TOKENS = 8
+EXTERNAL_TOKENS = 4
 
 
 @dataclass
