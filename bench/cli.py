@@ -216,7 +216,7 @@ def command_run(args: argparse.Namespace) -> None:
         raise scenario_toml.ScenarioError("--locust-workers must be 0 or more")
     remote = RemoteWorkers.from_options(args.remote_workers, args.master_bind, args.remote_wait)
     check_named(chosen.needs_redis)  # DATABASE_URL, REDIS_URL: before any run folder exists
-    job = runner.Runner(
+    job = runner.Runner(  # checks the external arms (url = entries) before making its folder
         chosen, args.results, args.label, args.locust_workers, _print_now, not args.no_pin, remote
     )
     try:

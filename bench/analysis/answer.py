@@ -39,7 +39,8 @@ def headline_row(run: Run, quantile: float = 0.5) -> verdicts.PairVerdict | None
 
 def condition(run: Run, row: verdicts.PairVerdict) -> str:
     """Where and how it was measured, in a phrase: the load as a fraction of the group's
-    capacity, the absolute rate and the measured utilisation of the servers' core."""
+    capacity, the absolute rate and the measured utilisation of the servers' core (not
+    measured, and said so, when an arm is external: a deployment reached at its URL)."""
     a = run.model.server(row.a)
     store = STORE_NAMES.get(a.store or "", "the store")
     env = run.record.environment
@@ -48,6 +49,7 @@ def condition(run: Run, row: verdicts.PairVerdict) -> str:
         if a.db_delay_ms is None and (env.postgres_source or "embedded") == "embedded"
         else "where DATABASE_URL put it"
     )
+    outside = [s for s in (a, run.model.server(row.b)) if s.external]
     if row.rate is None:
         load = "one request at a time"
     else:
@@ -58,6 +60,8 @@ def condition(run: Run, row: verdicts.PairVerdict) -> str:
         busy = (
             f"; the servers' core measured {row.cores_busy:.0%} busy"
             if row.cores_busy is not None
+            else "; the servers' CPU not measured"
+            if outside
             else ""
         )
         load = (
@@ -67,10 +71,11 @@ def condition(run: Run, row: verdicts.PairVerdict) -> str:
         )
     cpu = env.cpu_model or "this machine"
     cores = env.cpu_count
-    return (
-        f"On this machine ({cpu}{f', {cores} cores' if cores else ''}), with {store} {near}, "
-        f"GET {a.path}, at {load}"
-    )
+    machine = f"{cpu}{f', {cores} cores' if cores else ''}"
+    if outside:
+        urls = ", ".join(f"{s.label} at {s.url}" for s in outside)
+        return f"From this machine ({machine}) to external arms ({urls}), GET {a.path}, at {load}"
+    return f"On this machine ({machine}), with {store} {near}, GET {a.path}, at {load}"
 
 
 def _per_server(run: Run, row: verdicts.PairVerdict) -> str:

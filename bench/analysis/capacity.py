@@ -73,7 +73,8 @@ def _measured_at(point: dict[str, Any]) -> str:
 def cost_rows(run: Run) -> list[dict[str, Any]]:
     """Per scheme the run measured: CPU µs per request by process (server, PostgreSQL, Redis),
     each taken where that server was busiest (the figure closest to a loaded production
-    server: idle time between requests makes every request dearer), with where that was."""
+    server: idle time between requests makes every request dearer), with where that was. An
+    external arm's CPU is not measured: it prices no scheme (bill_sentence says so)."""
     rows = []
     for scheme, label in scheme_servers(run):
         point = _busiest_point(run, label)
@@ -300,6 +301,12 @@ def _nodes(n: int) -> str:
 def bill_sentence(run: Run, rate: float = 1_000_000, pg_node_cores: int = PG_NODE_CORES) -> str:
     """At `rate`: app cores per scheme and the store behind it, from the measured costs."""
     rows = [r for r in capacity_rows(run, (rate,), pg_node_cores)]
+    outside = ", ".join(run.model.external)
+    if not rows and outside:
+        return (
+            f"The bill needs CPU per request, not measured for the external arms ({outside}): "
+            "their servers run out of the harness's view."
+        )
     if not rows:
         return "This run has no closed-loop cells to price (run the default or full scenario)."
     jwt = next((r for r in rows if r["scheme"] == "JWT"), None)
@@ -320,4 +327,6 @@ def bill_sentence(run: Run, rate: float = 1_000_000, pg_node_cores: int = PG_NOD
             f" Sessions in PostgreSQL need {abs(extra):,.0f} {more} cores in all than JWT "
             f"({(session['app_cores'] + session['postgres_cores']) / jwt['app_cores']:.2f}x)."
         )
+    if outside:
+        text += f" Not priced: {outside} (external arms: their CPU was not measured)."
     return text

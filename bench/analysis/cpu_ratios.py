@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from bench.analysis.intervals import RATIO_METHOD, ratio_interval
-from bench.analysis.runs import Run, cell_rows, median
+from bench.analysis.runs import Run, cell_rows, median, without_timing
 
 WHAT = {"server": "server process", "service": "server plus its store"}
 CPU_VERDICTS = ("more", "less", "no_difference", "inconclusive")
@@ -196,4 +196,28 @@ def cpu_ratio_sentence(run: Run) -> str:
     )
     if WHAT["service"] in chosen:
         text += f"; with its store's own work, {_words(chosen[WHAT['service']])}"
+    return text + "."
+
+
+def _names(labels: list[str]) -> str:
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def not_measured_sentence(run: Run) -> str:
+    """What this run could not measure because some arms were external (deployments reached at
+    their URL, started by no one here): their CPU per request and their stores', how busy their
+    servers were, and their auth time where their answers carried no Server-Timing."""
+    outside = run.model.external
+    if not outside:
+        return ""
+    urls = ", ".join(f"{label} at {run.model.server(label).url}" for label in outside)
+    text = (
+        f"Not measured: the CPU per request of {_names(outside)} and of their stores, and how "
+        f"busy their servers were (external arms: {urls}; their processes run where the harness "
+        "cannot read their CPU, so no CPU ratio or capacity extrapolation is given for them, "
+        "only the closed loop's achieved rate as a lower bound)"
+    )
+    untimed = without_timing(run)
+    if untimed:
+        text += f"; the auth time of {_names(untimed)} (their answers carried no Server-Timing)"
     return text + "."

@@ -26,10 +26,16 @@ def _headline(run: Run) -> tuple[str, str] | None:
 
 
 def _load(run: Run, rate: float, fraction: float, b: str | None = None) -> str:
-    """ "7,368 req/s (70% of session's capacity, 54% of jwt_auth's)"."""
-    asked = curve.spec(run)
-    text = f"{rate:,.0f} req/s ({fraction:.0%} of {asked.capacity_of}'s capacity"
-    other = loads.capacities(run).get(b) if b and b != asked.capacity_of else None
+    """ "7,368 req/s (70% of session's capacity, 54% of jwt_auth's)"; of its closed-loop rate
+    where a capacity is a lower bound (an external arm's: its CPU not measured)."""
+    asked, found = curve.spec(run), loads.capacities(run)
+
+    def of(capacity: loads.Capacity | None) -> str:
+        return "closed-loop rate" if capacity is not None and capacity.lower_bound else "capacity"
+
+    text = f"{rate:,.0f} req/s ({fraction:.0%} of {asked.capacity_of}'s"
+    text += f" {of(found.get(asked.capacity_of))}"
+    other = found.get(b) if b and b != asked.capacity_of else None
     if other is not None and other.capacity_rps:
         text += f", {rate / other.capacity_rps:.0%} of {b}'s"
     return text + ")"

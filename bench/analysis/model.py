@@ -34,6 +34,12 @@ class Server:
     profile_query: str | None = None  # session server, GET /profile: "joined" or "naive"
     runtime: str = "python"
     copy_of: str | None = None  # the A/A copy of this label
+    url: str | None = None  # an external arm's: a deployment the harness did not start
+
+    @property
+    def external(self) -> bool:
+        """Reached at its URL, started by no one here: its CPU and its store's not measured."""
+        return self.url is not None
 
     @property
     def plain(self) -> bool:
@@ -115,7 +121,8 @@ class RunModel:
     def find(self, kind: str, **facts: Any) -> str | None:
         """The plainest server of `kind` (fewest settings) whose facts match: GET /me, one
         worker, its store at its own distance, unless `facts` say otherwise. A fact may be a
-        value or a test (`cache_ttl_s=lambda ttl: ttl > 0`)."""
+        value or a test (`cache_ttl_s=lambda ttl: ttl > 0`). Never an external arm: its facts
+        are not known from outside."""
         wanted = {"path": "/me", "workers": 1, "db_delay_ms": None, **facts}
 
         def matches(server: Server) -> bool:
@@ -126,12 +133,19 @@ class RunModel:
             return True
 
         found = [
-            s for s in self.servers.values() if s.kind == kind and not s.copy_of and matches(s)
+            s
+            for s in self.servers.values()
+            if s.kind == kind and not s.copy_of and not s.external and matches(s)
         ]
         return min(found, key=lambda s: len(s.settings)).label if found else None
 
     def role_of(self, label: str) -> str:
         return self.server(label).role
+
+    @property
+    def external(self) -> list[str]:
+        """The labels of the external arms, in the run's order (A/A copies left out)."""
+        return [s.label for s in self.servers.values() if s.external and not s.copy_of]
 
 
 def _server(entry: ServerRecord) -> Server:
@@ -148,6 +162,7 @@ def _server(entry: ServerRecord) -> Server:
         cache_ttl_s=entry.cache_ttl_s,
         profile_query=entry.profile_query,
         runtime=entry.runtime,
+        url=entry.url,
     )
 
 

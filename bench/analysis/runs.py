@@ -21,6 +21,9 @@ from bench.results.cell_records import Cell, Measurement
 from bench.results.experiment_records import MicroRecord, Timing
 
 CPU_GROUPS = ("server", "postgres", "redis", "load_generator")
+# What a figure that could not be measured shows as, never 0: an external arm's CPU and its
+# store's (out of the harness's view), its Server-Timing when its answers carry none.
+NOT_MEASURED = "not measured"
 
 
 @dataclass
@@ -168,6 +171,25 @@ def _service_cpu(cpu: dict[str, Any]) -> float | None:
     if cpu.get("server") is None:
         return None
     return round(cpu["server"] + (cpu.get("postgres") or 0.0) + (cpu.get("redis") or 0.0), 2)
+
+
+def without_timing(run: Run) -> list[str]:
+    """The external arms whose answers carried no Server-Timing: their auth time not measured."""
+    timed = {row["label"] for row in cell_rows(run) if row["auth_p50_us"] is not None}
+    return [label for label in run.model.external if label not in timed]
+
+
+def shown(run: Run, rows: Sequence[dict[str, Any]], columns: Iterable[str], key: str = "server"):
+    """Rows as a table shows them: where an external arm's figure in `columns` is None, it was
+    not measured (out of view, or not sent), and says so instead of a dash."""
+    outside = {label for label, server in run.model.servers.items() if server.external}
+    columns = tuple(columns)
+    return [
+        {**row, **{c: NOT_MEASURED for c in columns if row.get(c) is None}}
+        if row.get(key) in outside
+        else row
+        for row in rows
+    ]
 
 
 def median(values: Iterable[float | None]) -> float | None:

@@ -14,6 +14,7 @@ RUNTIME_NAMES = {
     "fastapi": "FastAPI",
     "node": "Node.js",
     "command": "your server",
+    "external": "your deployment",
 }
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.analysis import answer, curve, curve_words, verdict_lines, verdicts
-from bench.analysis.cpu_ratios import cpu_ratio_rows, cpu_ratio_sentence
-from bench.analysis.runs import Run, saturated_fraction
+from bench.analysis.cpu_ratios import cpu_ratio_rows, cpu_ratio_sentence, not_measured_sentence
+from bench.analysis.runs import Run, saturated_fraction, shown
 from bench.analysis.under_load import summary_rows
 from bench.results import ResultsError, list_runs
 
@@ -100,10 +100,15 @@ SUMMARY_HEADERS = {
 }
 
 
+OUT_OF_VIEW = ("rps_per_core", "cpu_server_us", "cpu_postgres_us", "cpu_redis_us")
+
+
 def summary_table(run: Run) -> Table:
     """Per server: closed loop, CPU per request, and at the reference rate p50 and p99 of the
-    response time (from each request's intended start) and p99 as sent (service time)."""
-    return Table(summary_rows(run), list(SUMMARY_HEADERS), SUMMARY_HEADERS)
+    response time (from each request's intended start) and p99 as sent (service time). An
+    external arm's CPU, and its store's, are "not measured"."""
+    rows = shown(run, summary_rows(run), OUT_OF_VIEW)
+    return Table(rows, list(SUMMARY_HEADERS), SUMMARY_HEADERS)
 
 
 def summary_text(run: Run) -> str:
@@ -122,6 +127,8 @@ def summary_text(run: Run) -> str:
     lines += curve_text(run)
     if cpu_ratio_rows(run):
         lines += ["", cpu_ratio_sentence(run)]
+    if run.model.external:
+        lines += ["", not_measured_sentence(run)]
     if any(r["load_generator_bound"] for r in summary_rows(run)):
         lines.append(
             f"'locust bound': the load generator used over {saturated_fraction(run):.0%} of a "
@@ -157,7 +164,7 @@ def curve_table(run: Run) -> Table:
             row[share] = None if row[share] is None else f"{row[share]:.0%}"
         row["late_fraction"] += "" if p.schedule_kept else " (schedule not kept)"
         rows.append(row)
-    return Table(rows, list(CURVE_HEADERS), CURVE_HEADERS)
+    return Table(shown(run, rows, ("utilisation",)), list(CURVE_HEADERS), CURVE_HEADERS)
 
 
 def curve_text(run: Run) -> list[str]:
@@ -196,6 +203,8 @@ def verdict_text(run: Run) -> str:
     lines += curve_text(run)
     if cpu_ratio_rows(run):
         lines += ["", cpu_ratio_sentence(run)]
+    if run.model.external:
+        lines += ["", not_measured_sentence(run)]
     return "\n".join(lines)
 
 

@@ -100,7 +100,7 @@ def auth_share_sentence(run: Run, rate: float | None = None) -> str:
 def saturation_sentence(run: Run) -> str:
     rows = [r for r in summary_rows(run) if r["rps_per_core"]]
     if not rows:
-        return "This run has no closed-loop cells."
+        return "This run has no closed-loop cells with their CPU measured."
     best = max(rows, key=lambda r: r["rps_per_core"])
     worst = min(rows, key=lambda r: r["rps_per_core"])
     text = (

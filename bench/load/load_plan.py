@@ -44,6 +44,9 @@ class LoadPlan:
     # A token population: {arm label: [token, ...]}, each request's token drawn by popularity.
     tokens: dict[str, list[str]] = field(default_factory=dict)
     popularity: float = 1.0  # the Zipf exponent of that draw
+    # An external arm's tokens, got by the harness: {arm label: [token, ...]}. Its users log
+    # in nowhere: each takes one of them in turn.
+    arm_tokens: dict[str, list[str]] = field(default_factory=dict)
     cell: str = ""  # which cell of the run this is (shown by remote workers)
     run_ends: bool = False  # the run's last Locust cell: remote workers exit after it
 

@@ -126,6 +126,7 @@ class LocustRun:
         arrivals: str = DEFAULT_ARRIVALS,
         tokens: dict[str, list[str]] | None = None,
         popularity: float = 1.0,
+        arm_tokens: dict[str, list[str]] | None = None,
         remote: RemoteWorkers | None = None,
         cell: str = "",
         run_ends: bool = False,
@@ -144,6 +145,7 @@ class LocustRun:
             seed=seed,
             tokens=tokens or {},
             popularity=popularity,
+            arm_tokens=arm_tokens or {},
             cell=cell or out_dir.name,
             run_ends=run_ends,
         )

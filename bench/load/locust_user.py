@@ -1,5 +1,7 @@
 """The Locust user of every cell: log in once, then GET /me (or /profile), closed loop or at a
-fixed rate from one arrival stream.
+fixed rate from one arrival stream. An external arm's users log in nowhere: they take the tokens
+the harness got for it (the plan's `arm_tokens`) in turn. Over https, Locust does not check the
+certificate again (FastHttpUser's default): the harness checked it before the cell.
 
 Run by the bench runner as a subprocess (never inside Jupyter: gevent's monkey-patching fights
 the kernel's event loop). What to do comes from one place, the cell's `LoadPlan`
@@ -235,9 +237,15 @@ class MeUser(FastHttpUser):
             cdf = load.population_cdf
             self.rank = lambda: bisect.bisect_left(cdf, rng.random())
         elif plan.arms:
-            # One token per arm; the arm of each request drawn from this user's own stream.
+            # One token per arm (an external arm's got by the harness, taken in turn); the arm
+            # of each request drawn from this user's own stream.
             self.arms = [
-                (url + path, path, self._login(url, username), load.arm_recorders[label])
+                (
+                    url + path,
+                    path,
+                    self._token(plan.arm_tokens.get(label), url, username, number),
+                    load.arm_recorders[label],
+                )
                 for label, (url, path) in plan.arms.items()
             ]
             self.draw = rng.randrange
@@ -251,6 +259,15 @@ class MeUser(FastHttpUser):
     def on_stop(self) -> None:
         if self.sleeper is not None:
             self.sleeper.close()
+
+    def _token(
+        self, given: list[str] | None, base_url: str, username: str, number: int
+    ) -> dict[str, str]:
+        """This user's header for an arm: one of the arm's own tokens (`given`: an external
+        arm's, got by the harness), taken in turn, else a login as `username`."""
+        if given:
+            return {"Authorization": f"Bearer {given[number % len(given)]}"}
+        return self._login(base_url, username)
 
     def _login(self, base_url: str, username: str) -> dict[str, str]:
         with self.client.post(

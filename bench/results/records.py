@@ -23,7 +23,7 @@ from bench.results.load_records import CapacityRecord
 from bench.results.run_settings import Environment, RunSettings
 from bench.results.scenario_records import ScenarioRecord
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 Status = Literal["running", "complete", "interrupted", "failed"]
 
 

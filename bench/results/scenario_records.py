@@ -16,7 +16,9 @@ from bench.results.load_records import CurveSpecRecord
 
 
 class ServerRecord(Record):
-    """A server of the scenario as parsed, and the facts its settings amount to."""
+    """A server of the scenario as parsed, and the facts its settings amount to. An external arm
+    (`url`: a deployment the harness did not start) has no settings, and the facts that cannot
+    be known from outside (store, algorithm, profile query) are None."""
 
     label: str
     server: str  # "control", "session", "jwt_auth"
@@ -26,8 +28,14 @@ class ServerRecord(Record):
     closed_users: list[int] | None  # its own load points; None: the scenario's
     fixed_rates: list[float] | None
     path: str  # "/me" or "/profile"
-    runtime: str  # "python", "fastapi", "node"
+    runtime: str  # "python", "fastapi", "node", "command", "external"
     command: list[str] | None
+    # An external arm: its base URL, how its tokens were got (never its password), its TLS trust.
+    url: str | None = None
+    username: str | None = None
+    token_command: list[str] | None = None
+    ca_file: str | None = None
+    insecure: bool = False
     # Facts: where the per-request lookup goes, whether a logout revokes at once, ...
     store: Literal["postgres", "redis"] | None
     revocable: bool

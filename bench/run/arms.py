@@ -1,5 +1,7 @@
 """Starting one arm, in one step: its server (behind a delay proxy where the scenario says),
-the server's answers checked, and its tokens when a population is asked for.
+the server's answers checked, and its tokens when a population is asked for. An external arm
+(a `url` entry: a deployment the harness did not start) starts nothing: its answers are checked
+and its tokens got (bench.system.external), every time a cell starts it.
 
 The route goes only down the floors: the server's environment, the server and its answer check
 (bench.system.server_process), the proxy (bench.system.delay_proxy), the tokens minted into the
@@ -13,23 +15,31 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.run.scenario import ServerSpec
+from bench.run.scenario import Scenario, ServerSpec
+from bench.system import external
 from bench.system.datastores import Stores
 from bench.system.delay_proxy import ProxyProcess
+from bench.system.external import ExternalServer
 from bench.system.pinning import pin
 from bench.system.server_process import ServerProcess, server_env, verify
 from bench.system.tokens import Population
 
+# An external arm's tokens, got at every start (a fresh login each): Locust's users take them in
+# turn, and the independent client too.
+EXTERNAL_TOKENS = 4
+
 
 @dataclass
 class StartedArm:
-    """An arm up and answering: its server, its proxy's pids (none without a proxy), what the
-    proxy calibration measured, and the arm's tokens when a population was asked for."""
+    """An arm up and answering: its server (an ExternalServer for an external arm), its proxy's
+    pids (none without a proxy), what the proxy calibration measured, the arm's tokens when a
+    population was asked for, and an external arm's own tokens (`arm_tokens`)."""
 
-    server: ServerProcess
+    server: ServerProcess | ExternalServer
     proxy_pids: list[int] = field(default_factory=list)
     calibration: dict[str, float] | None = None
     tokens: list[str] | None = None
+    arm_tokens: list[str] | None = None
 
 
 def start_arm(
@@ -41,7 +51,10 @@ def start_arm(
     population: Population | None = None,
 ) -> StartedArm:
     """The server of `spec` on `cores` (behind its delay proxy, if any), started and verified,
-    with its tokens minted when `population` is given."""
+    with its tokens minted when `population` is given; an external arm checked, its tokens got."""
+    if spec.external:
+        server = ExternalServer(spec.server, spec.endpoint(), spec.label)
+        return StartedArm(server, arm_tokens=check_external(spec, server, EXTERNAL_TOKENS))
     env = server_env(stores.pg, stores.kv, spec.settings, spec.uses_redis, spec.label)
     if population is not None:
         population.prepare_env(spec.server, env)  # a JWT arm's key, to sign its tokens with
@@ -75,3 +88,25 @@ def start_arm(
     store_url = stores.kv.url if spec.uses_redis else stores.pg.url  # directly, not via a proxy
     tokens = population.tokens(spec.server, spec.store, env, store_url)
     return StartedArm(server, proxy_pids, calibration, tokens)
+
+
+def check_external(spec: ServerSpec, server: ExternalServer, count: int) -> list[str]:
+    """An external arm's answers checked and `count` of its tokens got (ServerFailed: one line)."""
+    username, password = spec.login
+    credentials = external.Credentials(username, password, spec.token_command)
+    return external.check(server, credentials, spec.server != "control", spec.path, count)
+
+
+def check_external_arms(scenario: Scenario) -> list[str]:
+    """Before any run folder exists: every external arm of the scenario reachable and answering
+    as the contract says (one token each). Returns a line per arm, for the run to say."""
+    said = []
+    for spec in scenario.servers:
+        if spec.external:
+            server = ExternalServer(spec.server, spec.endpoint(), spec.label)
+            check_external(spec, server, 1)
+            trust = ""
+            if server.endpoint.tls:
+                trust = ", certificate NOT checked" if spec.insecure else ", certificate checked"
+            said.append(f"  {spec.label}: {server.url} ({spec.server}{trust})")
+    return said

@@ -62,8 +62,7 @@ def summarise(
         corrected_latency_us=percentiles(window.corrected),
         auth_us=percentiles(window.auth),
         late_starts=window.late,
-        cache_hits=window.cache_hits,
-        cache_hit_share=round(window.cache_hits / requests, 4) if requests else None,
+        **_cache_hits(window, requests),
         arrivals=_arrivals(data, offered_rps, start, end),
         cpu_seconds=cpu_seconds,
         cpu_us_per_request=per_request,
@@ -74,6 +73,15 @@ def summarise(
         distributed=data.get("distributed", False),
         timeline=recorder.timeline(),
     )
+
+
+def _cache_hits(window, requests: int) -> dict[str, Any]:
+    """Answers from the server's own cache, told by Server-Timing: without it (an external arm
+    may not send it), not measured (None)."""
+    if not window.auth.total_count:
+        return {"cache_hits": None, "cache_hit_share": None}
+    share = round(window.cache_hits / requests, 4) if requests else None
+    return {"cache_hits": window.cache_hits, "cache_hit_share": share}
 
 
 def counts(recorded: int, data: dict[str, Any]) -> Counts:
@@ -117,12 +125,14 @@ def _load_generator_health(
 
 def _cpu_per_request(groups: dict[str, dict[int, float]], requests: int, sent: int):
     """CPU seconds per process group, and µs per request: the load generator's over every
-    request it sent, each other group's over its own requests; `total` sums the measured ones."""
+    request it sent, each other group's over its own requests; `total` sums the measured ones
+    (None when the server was out of view: an external arm's CPU is not measured, never 0)."""
     cpu_seconds = {group: round(sum(by_pid.values()), 6) for group, by_pid in groups.items()}
     per_request: dict[str, float | None] = {}
     for group, seconds in cpu_seconds.items():
         divisor = sent if group == "load_generator" else requests
         per_request[group] = round(seconds / divisor * 1e6, 2) if divisor else None
     measured_groups = [v for g, v in per_request.items() if v is not None and groups[g]]
-    per_request["total"] = round(sum(measured_groups), 2) if requests else None
+    in_view = "server" in groups  # an external arm's server is not: no total to give
+    per_request["total"] = round(sum(measured_groups), 2) if requests and in_view else None
     return cpu_seconds, per_request

@@ -170,12 +170,15 @@ class Lifecycle:
                 path=spec.path,
                 seed=cell.index,
                 arrivals=cell.arrivals,
+                **self.external_options(spec, arm),
             )
 
             groups = self.alone_groups(spec, arm, locust.pids)
             start, end, cpu, recorder, data = self.measure(
                 locust, scenario.warmup_s, scenario.duration_s, lambda: groups([])
             )
+        if spec.external:  # measured as the one arm of its own plan
+            recorder = Recorder.from_encoded(data["arms"][spec.label])
         figures = summarise(spec, recorder, data, cpu, start, end, cell.rate, db_delay=calibration)
         return SingleCell(
             **dict(figures),
@@ -191,13 +194,27 @@ class Lifecycle:
             load_generators=LoadGenerators.of(data.get("workers")),
         )
 
+    @staticmethod
+    def external_options(spec: ServerSpec, arm: StartedArm) -> dict[str, Any]:
+        """Locust's options for an external arm: the arm at its URL, with the tokens the harness
+        got for it (its users log in nowhere); none for a server the harness started."""
+        if not spec.external:
+            return {}
+        return {
+            "arms": {spec.label: [arm.server.url, spec.path]},
+            "arm_tokens": {spec.label: arm.arm_tokens},
+        }
+
     def alone_groups(
         self, spec: ServerSpec, arm: StartedArm, load_pids: Callable[[], list[int]]
     ) -> Callable[[list[int]], dict[str, list[int]]]:
         """CPU process groups of a server alone: it, PostgreSQL, its Redis and its delay proxy,
-        and the load generator (`load_pids`, plus any pids given to the groups)."""
+        and the load generator (`load_pids`, plus any pids given to the groups). An external
+        arm's server and stores are out of view: the load generator alone."""
 
         def groups(extra: list[int]) -> dict[str, list[int]]:
+            if spec.external:
+                return {"load_generator": load_pids() + extra}
             found = {
                 "server": arm.server.pids(),
                 "postgres": self.pg.pids(),
@@ -214,16 +231,15 @@ class Lifecycle:
         """How many cores the servers and their stores have (all of them when not pinned)."""
         return len(self.server_cores) if self.server_cores else (os.cpu_count() or 1)
 
-    def server_cores_busy(self, cpu_seconds: dict[str, float], duration_s: int) -> float:
+    def server_cores_busy(self, cpu_seconds: dict[str, float], duration_s: int) -> float | None:
         """How busy the cores of the servers and their stores were, 0..1: every group but the
-        load generator, over those cores (all of them when nothing is pinned)."""
+        load generator, over those cores (all of them when nothing is pinned); None when no
+        server was in view (an external arm's)."""
         cores = self.cores_of_servers
-        busy = sum(
-            sec
-            for group, sec in cpu_seconds.items()
-            if group.rsplit("/", 1)[-1] != "load_generator"
-        )
-        return round(busy / (duration_s * cores), 3)
+        served = [g for g in cpu_seconds if g.rsplit("/", 1)[-1] != "load_generator"]
+        if not served:
+            return None
+        return round(sum(cpu_seconds[g] for g in served) / (duration_s * cores), 3)
 
     def run_paired(self, cell: PairedCell, run_dir: Path) -> PairedCellRecord:
         """Every arm up at once; one Locust run sends each request to an arm drawn at random."""
@@ -249,7 +265,7 @@ class Lifecycle:
             servers, proxies, calibrations, tokens = self._start_arms(
                 stack, order, cell_dir, population
             )
-            options = {}
+            options: dict[str, Any] = {"arm_tokens": tokens}  # external arms' own
             if population is not None:  # the tokens travel in the load plan
                 options = {"tokens": tokens, "popularity": paired.popularity}
                 result["population"] = population.describe(paired.popularity)
@@ -269,15 +285,15 @@ class Lifecycle:
             groups = self._paired_groups(cell, servers, proxies, locust)
 
             def read_affinity() -> None:
-                result["cpu_affinity"] = affinity(
-                    locust.process.pid, next(iter(servers.values())).pid, self.pg.pids()
-                )
+                own = next((s.pid for s in servers.values() if s.pid), None)
+                result["cpu_affinity"] = affinity(locust.process.pid, own, self.pg.pids())
 
             start, end, cpu, _, data = self.measure(
                 locust, paired.warmup_s, paired.duration_s, groups, during=read_affinity
             )
         seconds = {g: sum(by_pid.values()) for g, by_pid in cpu.items()}
-        result["server_cores_busy"] = self.server_cores_busy(seconds, end - start)
+        busy = self.server_cores_busy(seconds, end - start)  # not with an arm out of view
+        result["server_cores_busy"] = None if any(s.external for s in order) else busy
         result["load_generators"] = LoadGenerators.of(data.get("workers"))
         return self._paired_result(cell, result, start, end, cpu, data, calibrations)
 
@@ -290,7 +306,8 @@ class Lifecycle:
     ):
         """Every arm started in `order` (bench.run.arms), each with its own log; returns, by
         label, the servers, their proxies' pids, what each proxy calibration measured, and the
-        tokens minted for each arm when the group has a population."""
+        tokens minted for each arm when the group has a population (an external arm's own,
+        which it never has)."""
         servers, proxies, calibrations, tokens = {}, {}, {}, {}
         for spec in order:
             log_path = cell_dir / f"server-{spec.label}.log"
@@ -298,20 +315,23 @@ class Lifecycle:
             servers[spec.label], proxies[spec.label] = arm.server, arm.proxy_pids
             if arm.calibration is not None:
                 calibrations[spec.label] = arm.calibration
-            if arm.tokens is not None:
-                tokens[spec.label] = arm.tokens
+            if arm.tokens is not None or arm.arm_tokens is not None:
+                tokens[spec.label] = arm.tokens or arm.arm_tokens
         return servers, proxies, calibrations, tokens
 
     def _paired_groups(self, cell: PairedCell, servers, proxies, locust) -> CpuGroups:
         """CPU process groups per arm: its server, its own PostgreSQL backends, its proxy, and
         the Redis store when the arm is the cell's single Redis user (the store's one process
-        serves every Redis arm)."""
+        serves every Redis arm). An external arm has none: its CPU is out of view."""
         local_db = bool(self.pg.pids())
         redis_arms = [spec.label for spec in cell.arms if spec.uses_redis]
         redis_owner = redis_arms[0] if len(redis_arms) == 1 and self.kv else None
+        outside = {spec.label for spec in cell.arms if spec.external}
 
         def groups() -> dict[str, list[int]]:
-            server_pids = {label: server.pids() for label, server in servers.items()}
+            server_pids = {
+                label: server.pids() for label, server in servers.items() if label not in outside
+            }
             backends = arm_backends(self.pg.url, server_pids) if local_db else {}
             found = {"load_generator": locust.pids()}
             for label, pids in server_pids.items():

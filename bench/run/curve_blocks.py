@@ -33,6 +33,11 @@ from bench.run.xcheck import TOKENS_PER_ARM, tokens
 LOCUST_DRAIN_S = 0.5  # Locust runs on past the window this long, for its last answers
 
 
+def _tls(arm: StartedArm) -> bool:
+    """Whether the arm is reached over https (an external arm's URL can be)."""
+    return arm.server.endpoint.tls
+
+
 class CurveRun:
     """The servers of the curve's current repeat, up while its blocks run."""
 
@@ -76,21 +81,23 @@ class CurveRun:
             except BaseException:
                 self.close()
                 raise
-        driver, reason, new = self.drivers.choose(cell.fraction, cell.rate)
+        arm = self.arms[cell.server.label]
+        driver, reason, new = self.drivers.choose(cell.fraction, cell.rate, _tls(arm))
         if new:
             who = "Locust" if driver == "locust" else "the independent client"
             self.out(f"        {percent(cell.fraction)}, {cell.rate:,.0f} req/s: {who} ({reason})")
         cell_dir = self.run_dir / "cells" / cell.id
         cell_dir.mkdir(parents=True, exist_ok=True)
-        arm = self.arms[cell.server.label]
         try:
             run = self._locust if driver == "locust" else self._open_loop
             start, end, cpu, data = run(cell, arm, cell_dir)
-            if arm.server.process.poll() is not None:
-                raise CellFailed(f"the server exited with code {arm.server.process.returncode}")
+            process = arm.server.process  # None for an external arm
+            if process is not None and process.poll() is not None:
+                raise CellFailed(f"the server exited with code {process.returncode}")
         except CellFailed as exc:
             log = f"{exc.log}\n" if exc.log else ""
-            log += f"the {cell.server.label} server's log ends:\n{arm.server.log()}"
+            if arm.server.process is not None:
+                log += f"the {cell.server.label} server's log ends:\n{arm.server.log()}"
             raise CellFailed(f"curve block {cell.id}: {exc.args[0]}", log) from None
         return self._record(cell, arm, driver, reason, (start, end, cpu, data))
 
@@ -105,6 +112,7 @@ class CurveRun:
             curve.warmup_s,
             curve.duration_s,
             arms={spec.label: [url, spec.path]},
+            arm_tokens={spec.label: arm.arm_tokens} if arm.arm_tokens else None,
             seed=cell.index,
             arrivals=cell.arrivals,
         )
@@ -115,12 +123,14 @@ class CurveRun:
         return start, end, cpu, data
 
     def _open_loop(self, cell: CurveBlock, arm: StartedArm, cell_dir: Path):
-        spec, port = cell.server, arm.server.port
-        if spec.label not in self.tokens:
-            self.tokens[spec.label] = tokens(port, TOKENS_PER_ARM)
+        spec, server = cell.server, arm.server
+        if spec.label not in self.tokens:  # an external arm's: the ones got when it was checked
+            self.tokens[spec.label] = arm.arm_tokens or tokens(server.port, TOKENS_PER_ARM)
+        path = server.endpoint.path(spec.path)  # under an external arm's path prefix
+        target = Target(spec.label, server.port, path, self.tokens[spec.label], server.host)
         return run_independent(
             cell_dir,
-            [Target(spec.label, port, spec.path, self.tokens[spec.label])],
+            [target],
             cell.rate,
             cell.arrivals,
             cell.index,

@@ -8,7 +8,8 @@ always Locust's, and Locust's CPU per request measured there (the median over it
 decides every rate above: Locust drives a rate when rate × that figure fits in LOCUST_CORE_SHARE
 of the cores it can use (conservative: its cost per request falls as the rate rises), the
 independent client otherwise. Each rate is decided once, in the first repeat, and kept; the
-reason is recorded with every block and said once.
+reason is recorded with every block and said once. An https arm (an external arm's URL) is
+Locust's at every rate: the independent client speaks plain HTTP only.
 
 The curve scenario asks for the independent client at every rate instead: one instrument for the
 whole curve, because the two clients' own overheads differ (Locust adds a few hundred µs to every
@@ -23,6 +24,9 @@ import statistics
 from bench.run.scenario import CurveSpec
 
 LOCUST_CORE_SHARE = 0.6  # of the load generator's cores that Locust may need at a rate
+TLS_REASON = (
+    "the independent client speaks plain HTTP only: Locust drives an https arm at every rate"
+)
 
 
 class DriverChoice:
@@ -32,14 +36,19 @@ class DriverChoice:
         self.curve, self.cores = curve, max(1, locust_cores)
         self.decided: dict[float, tuple[str, str]] = {}
         self.costs: list[tuple[float, float]] = []  # Locust's blocks: (rate, µs per request)
+        self.tls_said = False
 
     def note(self, rate: float, us_per_request: float | None) -> None:
         """Locust's CPU per request measured in a block at `rate`."""
         if us_per_request:
             self.costs.append((rate, us_per_request))
 
-    def choose(self, fraction: float, rate: float) -> tuple[str, str, bool]:
-        """(driver, why, whether this is the first time it is said) for a block at `rate`."""
+    def choose(self, fraction: float, rate: float, tls: bool = False) -> tuple[str, str, bool]:
+        """(driver, why, whether this is the first time it is said) for a block at `rate`, to
+        a server reached over https (`tls`: an external arm's) or not."""
+        if tls:
+            said, self.tls_said = self.tls_said, True
+            return "locust", TLS_REASON, not said
         if fraction in self.decided:
             return (*self.decided[fraction], False)
         self.decided[fraction] = self._decide(fraction, rate)

@@ -33,12 +33,14 @@ EXIT_S = 15.0  # and writes its file: a bound on everything after the drain
 
 @dataclass(frozen=True)
 class Target:
-    """One arm the client sends to: its label, port, path and the tokens it uses in turn."""
+    """One arm the client sends to: its label, port, path (under its URL's prefix), the tokens
+    it uses in turn, and its host (plain HTTP only: an https arm is Locust's)."""
 
     label: str
     port: int
     path: str
     tokens: list[str]
+    host: str = "127.0.0.1"
 
 
 Groups = Callable[[list[int]], dict[str, list[int]]]  # the client's pids -> every group's

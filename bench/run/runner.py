@@ -9,6 +9,9 @@ stopped in `finally`. run.json is rewritten after every cell, and says how the r
 After the first repeat's closed-loop cells, each server's capacity is recorded and the loads
 given as fractions of capacity are resolved to rates, once (bench.run.capacities): the rest of
 the plan runs at those rates, and every load is said as both.
+
+External arms (`url =` entries: deployments the harness did not start) are checked before the
+run folder is made (bench.run.arms.check_external_arms), and said once at the start.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from bench.results.run_settings import (
     RunSettings,
 )
 from bench.run import capacities
+from bench.run.arms import check_external_arms
 from bench.run.cells import Lifecycle
 from bench.run.curve_blocks import CurveRun
 from bench.run.environment import collect_environment
@@ -71,6 +75,8 @@ class Progress:
         busy = measured[0].cores_busy
         if measured[0].rate is not None and busy is not None:
             self.out(f"        the servers' core measured {busy:.0%} busy")
+        elif measured[0].rate is not None:
+            self.out("        the servers' core: not measured (an external arm's is out of view)")
 
     @staticmethod
     def _line(figures: Figures, prefix: str = "") -> str:
@@ -83,10 +89,11 @@ class Progress:
             flags += f"  [{figures.late_starts / figures.requests:.0%} started late]"
         if figures.error_count:
             flags += f"  [{figures.error_count} errors]"
+        server = cpu.get("server")  # None: out of view (an external arm), never 0
+        said = f"server {server:>6.1f} µs/req" if server is not None else "server CPU not measured"
         return (
             f"        {prefix}{figures.ok_rps:>8,.0f} req/s  p50 {lat.get('p50', 0):>6,.0f} µs  "
-            f"p99 {lat.get('p99', 0):>7,.0f} µs ({kind})  "
-            f"server {cpu.get('server') or 0:>6.1f} µs/req{flags}"
+            f"p99 {lat.get('p99', 0):>7,.0f} µs ({kind})  {said}{flags}"
         )
 
 
@@ -113,6 +120,9 @@ class Runner:
         remote: RemoteWorkers | None = None,
     ):
         self.scenario, self.out, self.remote = scenario, out, remote
+        # The external arms reachable and answering as the contract says (one line each),
+        # before the run folder exists: a wrong URL or password leaves no folder behind.
+        self.external = check_external_arms(scenario)
         self.plan = scenario.plan()
         self.locust_workers = scenario.locust_workers if locust_workers is None else locust_workers
         self.layout = (
@@ -146,6 +156,10 @@ class Runner:
         """Every cell, with run.json rewritten after each. Returns the run folder."""
         record, scenario, out = self.record, self.scenario, self.out
         out(f"run folder: {self.run_dir}  ({len(self.plan)} cells; {scenario.description})")
+        if self.external:
+            out("external arms (started by no one here; their CPU and their stores' not measured):")
+            for line in self.external:
+                out(line)
         try:
             cores = self.layout.servers if self.layout is not None else None
             with stores(

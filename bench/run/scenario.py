@@ -1,5 +1,8 @@
 """What a scenario is: servers, paired groups, load points, experiments, and the plan of cells.
 
+A `[[servers]]` entry (a server the harness starts, or an external arm at a `url`) is
+bench.run.scenario_servers' ServerSpec, re-exported here.
+
 Scenarios are data: TOML files in bench/run/scenarios/ (or any path), read by
 bench.run.scenario_toml and checked by pydantic against these dataclasses. Every field, its type,
 its least value and its default live here, once; the rules across fields (bench.run.scenario_rules)
@@ -9,28 +12,19 @@ are attached here as validators. Built in code, the dataclasses are plain: only 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StrictBool, StrictFloat, StrictInt, model_validator
 
 from bench.load.arrivals import ARRIVALS, DEFAULT_ARRIVALS
 from bench.results.run_settings import DEFAULT_MARGIN_FRACTION
-from bench.results.scenario_records import (
-    PairRecord,
-    RolesRecord,
-    ScenarioRecord,
-    ServerRecord,
-)
+from bench.results.scenario_records import PairRecord, RolesRecord, ScenarioRecord
 from bench.run import scenario_rules
-from servers import SERVERS
-from servers.common import env_choice, env_flag, env_float
-from servers.jwt_auth import ALGORITHMS, DEFAULT_ALGORITHM
-from servers.runtime_catalogue import NAMES as RUNTIME_NAMES
-from servers.session import PROFILE_QUERIES, STORES
+from bench.run.scenario_servers import PATHS, RUNTIME_CHOICES, ServerSpec, differences
+from servers.jwt_auth import ALGORITHMS
 
 MICRO_LEVELS = ("off", "quick", "full")
-PATHS = ("/me", "/profile")
 # What a paired group answers; the read side finds groups by this, never by their names.
 QUESTIONS = (
     "claim",
@@ -44,7 +38,6 @@ QUESTIONS = (
     "interference",  # the curve's pairs with their arms at once, beside each server alone
     "other",
 )
-RUNTIME_CHOICES = (*RUNTIME_NAMES, "command")  # "command": the server is a `command` of its own
 
 # How a file's values are checked: numbers must be numbers (TOML's true is not 1), each with its
 # least value; a float field takes a whole number too. A mistake is worded by the reader.
@@ -57,83 +50,6 @@ Brief = Annotated[StrictFloat, Field(ge=0.1)]
 Fraction = Annotated[StrictFloat, Field(gt=0, le=1.5)]
 DRIVERS = ("auto", "locust", "open_loop")  # who drives the curve's blocks
 CHECKED = ConfigDict(extra="forbid")  # a field that is not one of these is a mistake
-
-
-@dataclass(frozen=True)
-class ServerSpec:
-    __pydantic_config__ = CHECKED
-    label: Annotated[str, Field(pattern=r"^[\w-]+$")]  # in a file: the server's kind unless set
-    server: Literal[SERVERS]
-    settings: dict[str, str] = field(default_factory=dict)
-    workers: AtLeastOne = 1
-    # Reach the session store over TCP through the delay proxy, adding this round trip (ms); None:
-    # direct. The store is PostgreSQL, or Redis for a session server with the Redis store.
-    db_delay_ms: NonNegative | None = None
-    # Load points for this server only; None: the scenario's [load].
-    closed_users: tuple[AtLeastOne, ...] | None = None
-    fixed_rates: tuple[Rate, ...] | None = None
-    # What each request asks for: /me, or /profile (reads the database anyway).
-    path: Literal[PATHS] = "/me"
-    # Which implementation of the server contract: python (the reference), fastapi or node; or
-    # a `command` of its own (an argument list with {port} and optionally {workers}).
-    runtime: Literal[RUNTIME_CHOICES] = "python"
-    command: Annotated[tuple[str, ...], Field(min_length=1)] | None = None
-    _rules = model_validator(mode="after")(scenario_rules.server_rules)
-
-    # What the settings mean, read the way the servers read them (servers.common's parsers), so
-    # that the run records facts and nothing downstream re-parses setting strings.
-
-    @property
-    def store(self) -> str | None:
-        """Where the per-request lookup goes: "postgres", "redis", or None (no lookup)."""
-        if self.server == "session":
-            return env_choice(self.settings, "AUTHBENCH_SESSION_STORE", STORES)
-        return "postgres" if self.revocable else None
-
-    @property
-    def revocable(self) -> bool:
-        """A logout takes effect at once: a session server, or JWT with the jti denylist on."""
-        if self.server == "session":
-            return True
-        return self.server == "jwt_auth" and env_flag(self.settings, "AUTHBENCH_JWT_DENYLIST")
-
-    @property
-    def uses_redis(self) -> bool:
-        return self.store == "redis"
-
-    @property
-    def algorithm(self) -> str | None:
-        if self.server != "jwt_auth":
-            return None
-        return self.settings.get("AUTHBENCH_JWT_ALG", DEFAULT_ALGORITHM)
-
-    @property
-    def cache_ttl_s(self) -> float:
-        if self.server != "session":
-            return 0.0
-        return env_float(self.settings, "AUTHBENCH_SESSION_CACHE_TTL", 0.0)
-
-    @property
-    def profile_query(self) -> str | None:
-        if self.server != "session":
-            return None
-        return env_choice(self.settings, "AUTHBENCH_PROFILE_QUERY", PROFILE_QUERIES)
-
-    def record(self) -> ServerRecord:
-        """The entry as recorded in run.json: as parsed, plus what its settings mean."""
-        return ServerRecord(
-            **asdict(self),
-            store=self.store,
-            revocable=self.revocable,
-            algorithm=self.algorithm,
-            cache_ttl_s=self.cache_ttl_s,
-            profile_query=self.profile_query,
-        )
-
-    def runs(self, model: str, value: float, default: tuple) -> bool:
-        """Whether this server runs a load point: its own list, else the scenario's."""
-        chosen = self.closed_users if model == "closed" else self.fixed_rates
-        return value in (default if chosen is None else chosen)
 
 
 @dataclass(frozen=True)
@@ -285,31 +201,6 @@ class CurveSpec:
         )
 
 
-def differences(a: ServerSpec, b: ServerSpec) -> dict[str, list]:
-    """What differs between two servers, fact by fact: [a's, b's]. Two servers of one kind that
-    differ in a setting are a variant of each other; the read side reads it from here."""
-    facts_a, facts_b = a.record().model_dump(), b.record().model_dump()
-    found = {}
-    for key in (
-        "server",
-        "runtime",
-        "path",
-        "workers",
-        "db_delay_ms",
-        "store",
-        "revocable",
-        "algorithm",
-        "cache_ttl_s",
-        "profile_query",
-    ):
-        if facts_a[key] != facts_b[key]:
-            found[key] = [facts_a[key], facts_b[key]]
-    for key in sorted(set(a.settings) | set(b.settings)):
-        if a.settings.get(key) != b.settings.get(key):
-            found[f"settings.{key}"] = [a.settings.get(key), b.settings.get(key)]
-    return found
-
-
 @dataclass(frozen=True)
 class Scenario:
     __pydantic_config__ = CHECKED
@@ -403,9 +294,11 @@ __all__ = [
     "MICRO_LEVELS",
     "PATHS",
     "QUESTIONS",
+    "RUNTIME_CHOICES",
     "AvailabilitySpec",
     "PairedSpec",
     "RevocationSpec",
     "Scenario",
     "ServerSpec",
+    "differences",
 ]

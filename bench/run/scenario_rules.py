@@ -11,13 +11,16 @@ fraction) return the filled-in copy.
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.system.http_client import BadTarget, Endpoint
 from servers.common import ConfigError
 from servers.runtime_catalogue import NAMES, RUNTIMES
 
 if TYPE_CHECKING:
-    from bench.run.scenario import AvailabilitySpec, CurveSpec, PairedSpec, Scenario, ServerSpec
+    from bench.run.scenario import AvailabilitySpec, CurveSpec, PairedSpec, Scenario
+    from bench.run.scenario_servers import ServerSpec
 
 # The words for the fields whose mistakes a rule can find too: pydantic's errors on these fields
 # use them as well, so one mistake reads the same whichever check finds it. By (table, field).
@@ -27,7 +30,8 @@ WORDS = {
     ("servers", "label"): "must be letters, digits, - or _",
     ("servers", "settings"): "must be a table of strings",
     ("servers", "command"): "must be a list of strings",
-    ("servers", "runtime"): f"must be one of {', '.join(NAMES)}, or give a 'command'",
+    ("servers", "token_command"): "must be a list of strings",
+    ("servers", "runtime"): f"must be one of {', '.join(NAMES)}, or give a 'command' or a 'url'",
     ("paired", "name"): "must be a word (letters, digits, _)",
     ("paired", "arms"): "must list two or more labels of [[servers]] entries",
     ("paired", "pairs"): "must be a list of [a, b] pairs of two arms",
@@ -47,8 +51,17 @@ def wrong(table: str, field: str, where: str = "") -> ValueError:
     return broken(f"field {field!r} {WORDS[table, field]}", where)
 
 
+EXTERNAL_ONLY = ("username", "password", "token_command", "ca_file", "insecure")
+
+
 def server_rules(spec: ServerSpec) -> ServerSpec:
-    """A runtime or a command of its own; settings its runtime reads, for a server that has them."""
+    """A runtime or a command of its own; settings its runtime reads, for a server that has them.
+    An external arm (`url`): its own rules."""
+    if spec.url is not None or spec.runtime == "external":
+        return external_rules(spec)
+    given = [name for name in EXTERNAL_ONLY if getattr(spec, name)]
+    if given:
+        raise broken(f"field {given[0]!r} is for an external arm (give its 'url')")
     if spec.command is not None and spec.runtime != "command":
         raise broken("give 'runtime' or 'command', not both")
     if spec.command is None and spec.runtime not in RUNTIMES:
@@ -65,6 +78,32 @@ def server_rules(spec: ServerSpec) -> ServerSpec:
         _ = (spec.store, spec.revocable, spec.algorithm, spec.cache_ttl_s, spec.profile_query)
     except ConfigError as exc:
         raise broken(f"settings: {exc}") from None
+    return spec
+
+
+def external_rules(spec: ServerSpec) -> ServerSpec:
+    """An external arm: a base URL that parses, nothing to start or set up here (it is set up
+    where it runs), one way to get its tokens, and TLS options for https only."""
+    if spec.url is None:
+        raise broken("an external arm needs its 'url'")
+    if spec.command is not None or spec.runtime != "external":
+        raise broken("give 'url', 'runtime' or 'command': one of them")
+    try:
+        endpoint = Endpoint.parse(spec.url)
+    except BadTarget as exc:
+        raise broken(f"field 'url': {exc}") from None
+    if spec.settings or spec.workers != 1 or spec.db_delay_ms is not None:
+        raise broken(
+            "an external arm is set up where it runs: no settings, workers or db_delay_ms here"
+        )
+    if spec.token_command is not None and (spec.username or spec.password):
+        raise broken("give 'token_command' or 'username' and 'password', not both")
+    if (spec.ca_file or spec.insecure) and not endpoint.tls:
+        raise broken("fields 'ca_file' and 'insecure' are for an https:// url")
+    if spec.ca_file and spec.insecure:
+        raise broken("give 'ca_file' or 'insecure', not both")
+    if spec.ca_file and not Path(spec.ca_file).is_file():
+        raise broken(f"field 'ca_file': no file {spec.ca_file}")
     return spec
 
 
@@ -121,13 +160,28 @@ def scenario_rules(scenario: Scenario) -> Scenario:
     names: set[str] = set()
     for group in scenario.paired:
         _group_in(scenario, group, labels, names)
-    for key in ("revocation", "availability"):
-        experiment = getattr(scenario, key)
-        if experiment is not None and not set(experiment.servers) <= labels:
-            raise wrong(key, "servers", f"{key}: ")
+    _experiments_in(scenario, labels)
     curve = _curve_in(scenario, labels, names)
     rate, fraction = _reference(scenario)
     return replace(scenario, curve=curve, reference_rate=rate, reference_fraction=fraction)
+
+
+def _experiments_in(scenario: Scenario, labels: set[str]) -> None:
+    """The experiments' servers among the labels, and none of them external: an experiment
+    stops a server or its database, which only a server the harness started allows."""
+    for key in ("revocation", "availability"):
+        experiment = getattr(scenario, key)
+        if experiment is None:
+            continue
+        if not set(experiment.servers) <= labels:
+            raise wrong(key, "servers", f"{key}: ")
+        outside = [label for label in experiment.servers if scenario.server(label).external]
+        if outside:
+            raise broken(
+                f"{outside[0]!r} is an external arm: the experiment stops servers and databases "
+                "the harness started",
+                f"{key}: ",
+            )
 
 
 def _group_in(scenario: Scenario, group: PairedSpec, labels: set[str], names: set[str]) -> None:
@@ -145,6 +199,13 @@ def _group_in(scenario: Scenario, group: PairedSpec, labels: set[str], names: se
         )
     if group.load_fractions:  # every arm's capacity (the A/A copy's is its original's)
         _needs_capacity(scenario, list(group.arms), where)
+    outside = [label for label in group.arms if scenario.server(label).external]
+    if group.tokens and outside:
+        raise broken(
+            f"field 'tokens' needs arms the harness starts ({outside[0]!r} is an external arm: "
+            "its tokens come from its own login)",
+            where,
+        )
     if group.tokens > scenario.seeded_users:
         raise broken(
             f"field 'tokens' ({group.tokens}) must not exceed seeded_users "
@@ -178,6 +239,13 @@ def _curve_in(scenario: Scenario, labels: set[str], names: set[str]) -> CurveSpe
     if curve.capacity_of is not None and curve.capacity_of not in labels:
         raise broken("field 'capacity_of' must name one of the [[servers]] entries", "curve: ")
     _needs_capacity(scenario, [curve.reference], "curve: ")
+    secure = [s for s in curve.servers if (scenario.server(s).url or "").startswith("https:")]
+    if curve.driver == "open_loop" and secure:
+        raise broken(
+            f"the independent client speaks plain HTTP: driver 'open_loop' cannot load "
+            f"{secure[0]!r} (https); use 'auto' or 'locust'",
+            "curve: ",
+        )
     for group in scenario.concurrent_groups():
         if group.name in names:
             raise broken(f"the name {group.name!r} is the curve's concurrent cells'", "paired: ")

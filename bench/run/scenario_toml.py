@@ -69,7 +69,8 @@ def _checker() -> TypeAdapter[Scenario]:
 
 def _shaped(data: dict[str, Any], path: Path, where: str) -> dict[str, Any]:
     """The file in the dataclasses' shape: [load]'s fields at the top, [paired] as a list, each
-    server's label its kind unless set, a command's runtime "command", the name and path."""
+    server's label its kind unless set, a command's runtime "command" (an external arm's, given
+    a url, "external"), the name and path."""
     misplaced = sorted(set(data) & {*LOAD_KEYS, "name", "path"})
     if misplaced:
         raise ScenarioError(f"{where}: unknown field {misplaced[0]!r}")
@@ -94,6 +95,8 @@ def _server(entry: Any) -> Any:
     implied = {"label": entry.get("server")} if isinstance(entry.get("server"), str) else {}
     if "command" in entry and "runtime" not in entry:
         implied["runtime"] = "command"
+    if "url" in entry and "runtime" not in entry and "command" not in entry:
+        implied["runtime"] = "external"
     return implied | entry
 
 

@@ -5,12 +5,9 @@ twin under a path prefix, and nothing at all. Twins on any address: `ServerProce
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,13 +15,12 @@ import pytest
 
 from bench.system.http_client import Endpoint, request
 from bench.system.ports import free_port
-from bench.system.processes import spawn_logged, tail
 from bench.system.server_process import ServerProcess
 from tests.support.client import login
+from tests.support.elsewhere import mounted
 from tests.support.servers_under_test import JWT_SECRET
 from tests.support.tls_ca import make_ca
 
-MOUNTED = Path(__file__).resolve().parents[1] / "support" / "mounted_twin.py"
 BEYOND_LIMITS = re.compile(
     r"^\w{4}  (a 1 MiB Authorization|a 5,000-byte path|a request half-closed)"
 )
@@ -41,28 +37,6 @@ def passed(done: subprocess.CompletedProcess) -> None:
     assert not [line for line in done.stdout.splitlines() if line.startswith("FAIL")]
 
 
-@contextlib.contextmanager
-def mounted_twin(pg, log: Path, ready: Endpoint, *options: str) -> Iterator[None]:
-    """tests/support/mounted_twin.py serving the JWT twin where `ready` says, until the block ends."""
-    env = {**os.environ, "DATABASE_URL": pg.url, "AUTHBENCH_JWT_SECRET": JWT_SECRET}
-    argv = [sys.executable, str(MOUNTED), "jwt_auth", ready.host, str(ready.port), *options]
-    process = spawn_logged(argv, log, env=env)
-    try:
-        deadline = time.monotonic() + 20
-        while request(ready, "GET", "/healthz", timeout=1).status != 200:
-            assert process.poll() is None, tail(log)
-            assert time.monotonic() < deadline, f"not ready: {tail(log)}"
-            time.sleep(0.05)
-        yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
-
-
 @pytest.fixture(scope="module")
 def tls_twin(pg, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     """The JWT twin behind uvicorn's TLS on 127.0.0.2, with a certificate of a test CA: (its URL,
@@ -71,7 +45,7 @@ def tls_twin(pg, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     ca = make_ca(folder, "127.0.0.2")
     url = f"https://127.0.0.2:{free_port('127.0.0.2')}"
     tls = ("--certfile", str(ca.cert_file), "--keyfile", str(ca.key_file))
-    with mounted_twin(pg, folder / "twin.log", Endpoint.parse(url, ca_file=str(ca.ca_file)), *tls):
+    with mounted(pg, folder / "twin.log", Endpoint.parse(url, ca_file=str(ca.ca_file)), *tls):
         yield url, ca.ca_file
 
 
@@ -133,7 +107,7 @@ def test_behind_tls_insecure_passes_and_every_line_says_so(tls_twin):
 
 def test_under_a_path_prefix_the_routes_are_found_there(pg, tmp_path):
     url = f"http://127.0.0.2:{free_port('127.0.0.2')}/auth"
-    with mounted_twin(pg, tmp_path / "twin.log", Endpoint.parse(url), "--prefix", "/auth"):
+    with mounted(pg, tmp_path / "twin.log", Endpoint.parse(url), "--prefix", "/auth"):
         done = conform(url, "--secret", JWT_SECRET)
         without = conform(url.removesuffix("/auth"), "--secret", JWT_SECRET)
     passed(done)

@@ -139,3 +139,17 @@ def test_auto_drives_the_lowest_rate_with_locust_and_decides_the_rest_from_its_c
 def test_a_driver_the_scenario_names_drives_every_rate(driver, expected):
     choice = DriverChoice(curve(driver), locust_cores=1)
     assert {choice.choose(f, 1000.0 * f)[0] for f in (0.1, 0.3, 0.6)} == {expected}
+
+
+def test_an_https_arm_is_locust_s_at_every_rate_said_once():
+    """The independent client speaks plain HTTP only: an external arm's https URL is Locust's,
+    whatever the rate, and a plain arm's rates are decided as before."""
+    choice = DriverChoice(curve(), locust_cores=1)
+    driver, why, new = choice.choose(0.6, 6000.0, tls=True)
+    assert (driver, new) == ("locust", True)
+    assert (
+        why
+        == "the independent client speaks plain HTTP only: Locust drives an https arm at every rate"
+    )
+    assert choice.choose(0.1, 1000.0, tls=True)[1:] == (why, False)
+    assert choice.choose(0.6, 6000.0)[0] == "open_loop"  # nothing noted yet: not Locust's

@@ -8,5 +8,7 @@
 - `synthetic`, `curve_runs`: runs whose truth is known, written through the results format;
 - `tls_ca`: a throwaway certificate authority;
 - `lenient_jwt`, `mounted_twin`: servers run as scripts (a JWT server that accepts expired
-  tokens; a twin under a path prefix, behind TLS, on any address).
+  tokens; a twin under a path prefix, behind TLS, on any address);
+- `elsewhere`: twins reached by URL only, as external arms are (`python -m bench serve` as
+  `make serve` runs it, or the mounted twin), stopped when their block ends.
 """

@@ -3,6 +3,8 @@ request by resource and load, the auth step alone, and arrivals compared."""
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -147,32 +149,80 @@ def plot_percentile_spectrum(run: Run, rate: float | None = None) -> Figure | No
     return fig
 
 
-def plot_cpu_per_request(run: Run) -> Figure | None:
-    """Where a request's CPU goes, for the claim's headline pair at every load the run has:
-    server process and store stacked, with the load each was measured at under its bar."""
+class CpuLoad(NamedTuple):
+    """A load the CPU per request was measured at: its model, rate, users and busy core."""
+
+    model: str  # "closed" (each server alone) or "paired" (the arms at once)
+    rate: float | None
+    users: int
+    cores_busy: float | None
+
+
+def _cpu_loads(run: Run, group: str, labels: tuple[str, str]) -> list[CpuLoad]:
+    """Every load the pair's CPU figures are of: those of the CPU ratios where both arms were
+    measured, else (an external arm among them) every load either arm ran at."""
     rows = cpu_ratio_rows(run)
-    if not rows:
-        return None
-    group = run.model.claim
-    a, b = group.headline.a, group.headline.b
-    loads = []
+    if not rows and any(run.model.server(label).external for label in labels):
+        rows = [
+            CpuLoad("paired" if p["paired"] else "closed", p["rate"], p["users"], None)
+            for p in points(cell_rows(run))
+            if p["label"] in labels
+            and ((p["model"] == "closed" and not p["paired"]) or p["group"] == group)
+            and (p["model"] == "fixed_rate" or not p["paired"])
+        ]
+    loads: list[CpuLoad] = []
     for r in rows:
         if (r.model, r.rate, r.users) not in [(x.model, x.rate, x.users) for x in loads]:
-            loads.append(r)
+            loads.append(CpuLoad(r.model, r.rate, r.users, r.cores_busy))
+    return sorted(loads, key=lambda x: (x.model != "closed", x.rate or 0, x.users))
+
+
+def plot_cpu_per_request(run: Run) -> Figure | None:
+    """Where a request's CPU goes, for the claim's headline pair at every load the run has:
+    server process and store stacked, with the load each was measured at under its bar; an
+    external arm's bar says "not measured" (its CPU is out of view), never 0."""
+    group = run.model.claim
+    if group is None:
+        return None
+    a, b = group.headline.a, group.headline.b
+    loads = _cpu_loads(run, group.name, (a, b))
+    if not loads:
+        return None
     stacks = _cpu_stacks(run, group.name, loads, (a, b))
     fig = Figure(figsize=(1.9 * len(loads) + 3.2, 4.3), layout="constrained")
     axis = fig.subplots()
     width = 0.38
     for i, load in enumerate(loads):
         for offset, label in ((-width / 2, a), (width / 2, b)):
+            if run.model.server(label).external:
+                axis.annotate(
+                    "not measured\n(external arm)",
+                    (i + offset, 0),
+                    ha="center",
+                    va="bottom",
+                    rotation=90,
+                    fontsize=7,
+                    color=color(run, label),
+                )
+                continue
             parts = stacks.get((load.model, load.rate, load.users, label), {})
             total = _stacked_bar(axis, i + offset, width * 0.95, parts, color(run, label))
             axis.annotate(
                 f"{total:,.0f}", (i + offset, total), ha="center", va="bottom", fontsize=7
             )
+    if all(run.model.server(label).external for label in (a, b)):
+        axis.set_ylim(0, 1)
+        axis.set_yticks([])
     axis.set_xticks(range(len(loads)), [_load_name(load) for load in loads], fontsize=8)
     axis.set_ylabel(f"CPU {US} per request")
     axis.set_xlabel(f"load at which it was measured (left bar {a}, right bar {b})")
+    _cpu_legend(fig, run, stacks, (a, b))
+    axis.grid(True, axis="y", alpha=0.3)
+    fig.suptitle("CPU per request by process, at each load (medians over the repeats)", fontsize=10)
+    return fig
+
+
+def _cpu_legend(fig: Figure, run: Run, stacks, labels: tuple[str, str]) -> None:
     handles = [
         Patch(facecolor=RESOURCE_COLORS[k], label=RESOURCE_NAMES[k])
         for k in ("server", "postgres", "redis")
@@ -182,12 +232,9 @@ def plot_cpu_per_request(run: Run) -> Figure | None:
         Patch(
             facecolor="white", edgecolor=color(run, label), linewidth=2, label=f"outline: {label}"
         )
-        for label in (a, b)
+        for label in labels
     ]
     fig.legend(handles=handles, loc="outside right upper", fontsize=8)
-    axis.grid(True, axis="y", alpha=0.3)
-    fig.suptitle("CPU per request by process, at each load (medians over the repeats)", fontsize=10)
-    return fig
 
 
 def _stacked_bar(axis, x: float, width: float, parts: dict[str, float], edge: str) -> float:
