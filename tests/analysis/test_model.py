@@ -54,6 +54,11 @@ def renamed_copy(tmp_path):
             scenario[key]["servers"] = [arm[x] for x in scenario[key]["servers"]]
         for result in meta.get(key) or []:
             result["label"] = arm[result["label"]]
+    if curve := scenario.get("curve"):
+        curve["servers"] = [arm[x] for x in curve["servers"]]
+        curve["capacity_of"] = arm[curve["capacity_of"]]
+        curve["pairs"] = [[arm[a], arm[b]] for a, b in curve["pairs"]]
+    meta["capacity"] = {arm[k]: v for k, v in (meta.get("capacity") or {}).items()}
     for cell in meta["cells"]:
         if "group" in cell:
             cell["group"] = group[cell["group"]]

@@ -20,6 +20,7 @@ from bench import analysis
 from bench.analysis import verdicts
 from bench.analysis.notebook import open_run, pointed_at, project_root
 from bench.results.cell_records import PairedCell
+from tests.support import synthetic
 
 NOTEBOOKS = sorted((project_root() / "notebooks").glob("*.ipynb"))
 
@@ -275,14 +276,20 @@ def test_report_is_one_html_file_with_every_notebook_and_figure(tmp_path_factory
 
 
 def test_notebook_10_teaches_the_curve_on_a_run_that_has_one(tmp_path):
-    """The committed reference run has no load curve: notebook 10 says so (its committed
-    outputs). On a synthetic curve run, every curve cell runs and shows the run's own computed
-    sentences and its five figures."""
+    """The committed outputs hold the reference run's own curve sentences; on a synthetic curve
+    run every curve cell runs and shows that run's computed sentences and its five figures; a
+    run without a curve is told so."""
     from tests.support import curve_runs
 
     notebook = project_root() / "notebooks" / "10-up-to-the-knee.ipynb"
     committed = "\n".join(outputs_text(c) for c in nbformat.read(notebook, as_version=4).cells)
-    assert "This run has no load curve" in committed
+    reference = open_run()
+    assert analysis.curve_sentence(reference) in committed
+    assert "This run has no load curve" not in committed
+    sc, cells = synthetic.claim_run(tmp_path, session=900)
+    plain = synthetic.write(tmp_path / "plain", sc, cells)
+    told = "\n".join(outputs_text(c) for c in run_notebook(notebook, plain.path).cells)
+    assert "This run has no load curve" in told
     _, run = curve_runs.together_and_alone(tmp_path)
     nb = run_notebook(notebook, run.path)
     shown = "\n".join(outputs_text(c) for c in nb.cells)
