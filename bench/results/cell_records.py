@@ -145,6 +145,21 @@ class Measurement(NamedTuple):
     paired: bool
 
 
+def _alone(cell: SingleCell | CurveCell) -> Measurement:
+    """The one measurement of a cell that ran one server alone (no arm label, not unloaded)."""
+    return Measurement(
+        cell.id,
+        cell.model,
+        "",
+        cell.users,
+        cell.rate,
+        cell.repeat,
+        cell.server_cores_busy,
+        cell,
+        False,
+    )
+
+
 class SingleCell(Figures, Counts):
     """One server alone: closed loop (`users` as fast as they go) or at a fixed rate."""
 
@@ -159,19 +174,7 @@ class SingleCell(Figures, Counts):
     load_generators: LoadGenerators | None = None  # distributed: which workers, where
 
     def measurements(self) -> list[Measurement]:
-        return [
-            Measurement(
-                self.id,
-                self.model,
-                "",
-                self.users,
-                self.rate,
-                self.repeat,
-                self.server_cores_busy,
-                self,
-                False,
-            )
-        ]
+        return [_alone(self)]
 
 
 class Population(Record):
@@ -255,19 +258,7 @@ class CurveCell(Figures):
 
     def measurements(self) -> list[Measurement]:
         """A point of model "curve": kept apart from the fixed-rate and closed-loop points."""
-        return [
-            Measurement(
-                self.id,
-                self.model,
-                "",
-                self.users,
-                self.rate,
-                self.repeat,
-                self.server_cores_busy,
-                self,
-                False,
-            )
-        ]
+        return [_alone(self)]
 
 
 CELL_KINDS = (SingleCell, PairedCell, CurveCell)  # every kind of cell a run may hold
