@@ -149,9 +149,10 @@ class LocustRun:
             cell=cell or out_dir.name,
             run_ends=run_ends,
         )
+        self.plan_file = self.plan.write_private()  # tokens: never in the run folder
         env = {
             **os.environ,
-            PLAN_ENV: str(self.plan.write(out_dir / "locust-plan.json")),
+            PLAN_ENV: str(self.plan_file),
             "AUTHBENCH_OUTPUT": str(self.output),
             "AUTHBENCH_READY_FILE": str(self.ready),
         }
@@ -253,6 +254,8 @@ class LocustRun:
         return cpu
 
     def kill(self) -> None:
+        """Every Locust process of the cell stopped, and the plan's file (its tokens) gone."""
+        self.plan_file.unlink(missing_ok=True)
         for process in (self.process, self.local_workers):
             if process is None or process.poll() is not None:
                 continue

@@ -59,7 +59,7 @@ class ServerSpec:
     # token_command; https trusts the system's store, ca_file's CAs, or nothing (insecure).
     url: str | None = None
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never shown
     token_command: Arguments | None = None
     ca_file: str | None = None
     insecure: StrictBool = False

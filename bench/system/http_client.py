@@ -69,11 +69,13 @@ class Endpoint:
     def parse(cls, url: str, *, ca_file: str | None = None, insecure: bool = False) -> Endpoint:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
+        if "@" in parts.netloc:  # user info may be a password: never echoed
+            url = parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
         if scheme not in DEFAULT_PORTS:
             raise BadTarget(f"{url}: not an http:// or https:// URL")
         if not parts.hostname:
             raise BadTarget(f"{url}: no host name")
-        if parts.query or parts.fragment or parts.username:
+        if parts.query or parts.fragment or "@" in parts.netloc:
             raise BadTarget(f"{url}: a base URL has no query, fragment or user name")
         try:
             port = parts.port or DEFAULT_PORTS[scheme]

@@ -25,10 +25,12 @@ from bench.results.cell_records import CurveCell, PairedCell, SingleCell
 from bench.run import curve_driver
 from bench.run.runner import Runner
 from bench.run.scenario_toml import parse
+from bench.system import external
 from bench.system.http_client import Endpoint
 from bench.system.ports import free_port
 from bench.system.processes import children
 from bench.system.server_process import ServerFailed
+from servers.store import SEED_PASSWORD
 from tests.support.elsewhere import mounted, served
 from tests.support.processes import alive, bench_argv
 from tests.support.tls_ca import make_ca
@@ -103,11 +105,37 @@ def external_run(twins, tmp_path_factory):
     said: list[str] = []
     before = ours()
     share, curve_driver.LOCUST_CORE_SHARE = curve_driver.LOCUST_CORE_SHARE, 1e-9
+    got, real = [], external.tokens
+
+    def tokens(*args, **kwargs):  # the real login, its tokens kept for the test below
+        found = real(*args, **kwargs)
+        got.extend(found)
+        return found
+
+    external.tokens = tokens
     try:
         run_dir = Runner(chosen, root, "external", out=said.append).run()
     finally:
         curve_driver.LOCUST_CORE_SHARE = share
+        external.tokens = real
+    TOKENS_USED.extend(got)
     return run_dir, load_run(run_dir), "\n".join(said), left_running(before)
+
+
+TOKENS_USED: list[str] = []  # every token the run got from the twins, for the secrets test
+
+
+def test_no_file_of_the_run_holds_the_password_or_a_token(external_run):
+    """Run folders get committed: the deployments' tokens and password stay out of them."""
+    run_dir, *_ = external_run
+    assert TOKENS_USED
+    secrets = [SEED_PASSWORD.encode(), *(t.encode() for t in set(TOKENS_USED))]
+    files = [p for p in Path(run_dir).rglob("*") if p.is_file()]
+    assert len(files) > 10
+    for path in files:
+        data = path.read_bytes()
+        leaked = [s[:12] for s in secrets if s in data]
+        assert not leaked, (path.relative_to(run_dir), leaked)
 
 
 def test_every_cell_ran_against_the_urls_and_recorded_no_cpu_of_theirs(twins, external_run):
