@@ -143,7 +143,7 @@ def test_the_independent_client_cannot_be_asked_to_drive_an_https_arm():
 def test_external_arms_pair_with_an_a_a_copy_at_the_same_url():
     paired = {"arms": ["session", "jwt_auth"], "a_a": "jwt_auth", "rates": [100]}
     scenario = parse({**BASE, "paired": paired}, Path("x.toml"))
-    (cell,) = [c for c in scenario.plan() if c.model == "paired"]
+    (cell,) = [c for c in scenario.plan() if c.model == "paired" and c.rate == 100]
     copy = cell.arms[-1]
     assert (copy.label, copy.url, copy.external) == (
         "jwt_auth_aa",
@@ -155,3 +155,20 @@ def test_external_arms_pair_with_an_a_a_copy_at_the_same_url():
         "http://127.0.0.2:8001",
         "https://api.example.com/auth",
     ]
+
+
+def test_a_pair_of_an_external_arm_and_a_server_started_here_is_refused():
+    """Their gap would include the network to the external arm: refused, group and arms named."""
+    servers = [*BASE["servers"], {"server": "control"}]
+    paired = {"arms": ["session", "jwt_auth", "control"], "rates": [100]}
+    assert mistake(servers=servers, paired=paired).endswith(
+        "paired main: the pair session - control mixes an external arm (session) with a server "
+        "started here (control): their gap would include the network"
+    )
+    fine = {**paired, "pairs": [["session", "jwt_auth"]]}  # the control alone, in no pair
+    parse({**BASE, "servers": servers, "paired": fine}, Path("x.toml"))
+    curve = {"servers": ["control", "jwt_auth"], "fractions": [0.1]}
+    assert mistake(servers=servers, curve=curve).endswith(
+        "curve: the pair control - jwt_auth mixes an external arm (jwt_auth) with a server "
+        "started here (control): their gap would include the network"
+    )
