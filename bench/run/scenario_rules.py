@@ -254,7 +254,7 @@ def _curve_in(scenario: Scenario, labels: set[str], names: set[str]) -> CurveSpe
         raise broken("field 'capacity_of' must name one of the [[servers]] entries", "curve: ")
     _needs_capacity(scenario, [curve.reference], "curve: ")
     _unmixed(scenario, curve.pairs, "curve: ")
-    secure = [s for s in curve.servers if (scenario.server(s).url or "").startswith("https:")]
+    secure = [s for s in curve.servers if scenario.server(s).tls]
     if curve.driver == "open_loop" and secure:
         raise broken(
             f"the independent client speaks plain HTTP: driver 'open_loop' cannot load "

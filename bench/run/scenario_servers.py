@@ -70,6 +70,11 @@ class ServerSpec:
         """A deployment the harness did not start: reached at `url`, its CPU out of view."""
         return self.url is not None
 
+    @property
+    def tls(self) -> bool:
+        """Reached over https: an external arm whose URL's scheme says so (in any case)."""
+        return self.external and self.endpoint().tls
+
     def endpoint(self) -> Endpoint:
         """An external arm's base URL and how its certificate is trusted."""
         assert self.url is not None, f"{self.label} is not an external arm"

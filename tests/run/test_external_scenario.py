@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.run.curve_driver import DriverChoice
 from bench.run.scenario_toml import ScenarioError, parse
 
 BASE = {
@@ -171,4 +172,23 @@ def test_a_pair_of_an_external_arm_and_a_server_started_here_is_refused():
     assert mistake(servers=servers, curve=curve).endswith(
         "curve: the pair control - jwt_auth mixes an external arm (jwt_auth) with a server "
         "started here (control): their gap would include the network"
+    )
+
+
+def test_an_https_url_in_any_case_is_tls_and_makes_the_whole_curve_locust_s():
+    """The scheme is read as the URL parser reads it: HTTPS:// is https (the open-loop refusal,
+    and the curve's one instrument)."""
+    servers = [
+        {"server": "session", "url": "http://127.0.0.2:8001"},
+        {"server": "jwt_auth", "url": "HTTPS://api.example.com/auth", "insecure": True},
+    ]
+    curve = {"servers": ["session", "jwt_auth"], "fractions": [0.1, 0.5]}
+    scenario = parse({**BASE, "servers": servers, "curve": curve}, Path("x.toml"))
+    assert [s.tls for s in scenario.servers] == [False, True]
+    choice = DriverChoice.of(scenario, locust_cores=1)
+    assert {choice.choose(f, 100.0)[0] for f in (0.1, 0.5)} == {"locust"}
+    assert "jwt_auth is https" in choice.choose(0.5, 100.0)[1]
+    said = mistake(servers=servers, curve={**curve, "driver": "open_loop"})
+    assert said.endswith(
+        "driver 'open_loop' cannot load 'jwt_auth' (https); use 'auto' or 'locust'"
     )
