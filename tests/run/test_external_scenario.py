@@ -52,10 +52,31 @@ def test_the_record_keeps_the_url_and_how_tokens_came_never_the_password():
     assert entry.store is None and entry.algorithm is None  # not known from outside
 
 
-def test_a_token_command_parses_as_an_argument_list():
+def test_a_token_command_parses_as_an_argument_list_its_program_beside_the_scenario(tmp_path):
+    """A program given as a path is the scenario folder's, recorded absolute; a bare name is
+    looked up on PATH as it is."""
     servers = [{"server": "jwt_auth", "url": "http://h:1", "token_command": ["./token", "-q"]}]
-    (spec,) = parse({**BASE, "servers": servers}, Path("x.toml")).servers
-    assert spec.token_command == ("./token", "-q")
+    (spec,) = parse({**BASE, "servers": servers}, tmp_path / "x.toml").servers
+    assert spec.token_command == (str(tmp_path / "token"), "-q")
+    record = parse({**BASE, "servers": servers}, tmp_path / "x.toml").record()
+    assert record.servers[0].token_command == [str(tmp_path / "token"), "-q"]
+    bare = [{**servers[0], "token_command": ["mint-token", "./here"]}]
+    (spec,) = parse({**BASE, "servers": bare}, tmp_path / "x.toml").servers
+    assert spec.token_command == ("mint-token", "./here")
+
+
+def test_a_relative_ca_file_is_the_scenario_folder_s_whatever_the_working_directory(
+    tmp_path, monkeypatch
+):
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.chdir(tmp_path)  # elsewhere than the scenario's folder
+    servers = [{"server": "jwt_auth", "url": "https://h:8443", "ca_file": "../conf/ca.pem"}]
+    scenario_file = tmp_path / "scenarios" / "x.toml"
+    (spec,) = parse({**BASE, "servers": servers}, scenario_file).servers
+    assert spec.ca_file == str(tmp_path / "conf" / "ca.pem")
+    said = mistake(servers=[{**servers[0], "ca_file": "ca.pem"}])
+    assert said.endswith(f"field 'ca_file': no file {Path('ca.pem').absolute()}")
 
 
 @pytest.mark.parametrize(
