@@ -157,3 +157,13 @@ def test_every_row_helper_and_sentence_reads_an_all_external_run(tmp_path):
             assert analysis.auth_share_sentence(run) == (
                 "This run has no Server-Timing figures at a fixed rate."
             )
+
+
+def test_the_verdict_sentence_says_the_cpu_not_measured_as_the_answer_does(tmp_path):
+    """One phrase, in `bench verdict`'s sentence and in the answer's condition alike."""
+    run = external_run(tmp_path)
+    claim = next(r for r in analysis.paired_verdicts(run, quantile=0.5) if not r.a_a)
+    assert claim.cpu_out_of_view and claim.cores_busy is None
+    assert analysis.load_of(claim) == ("at 1,000 req/s in total (the servers' CPU not measured)")
+    assert "(the servers' CPU not measured)" in analysis.verdict_sentence(claim)
+    assert "; the servers' CPU not measured" in analysis.summary_text(run)
