@@ -66,7 +66,13 @@ class CurveRun:
             spec = lifecycle.scenario.server(label)
             log = folder / f"server-{label}.log"
             self.arms[label] = start_arm(
-                self.stack, spec, lifecycle.stores, lifecycle.server_cores, log
+                self.stack,
+                spec,
+                lifecycle.stores,
+                lifecycle.server_cores,
+                log,
+                None,
+                lifecycle.logins,
             )
 
     def block(self, cell: CurveBlock) -> CurveCell:

@@ -122,7 +122,7 @@ class Runner:
         self.scenario, self.out, self.remote = scenario, out, remote
         # The external arms reachable and answering as the contract says (one line each),
         # before the run folder exists: a wrong URL or password leaves no folder behind.
-        self.external = check_external_arms(scenario)
+        self.external, self.logins = check_external_arms(scenario)
         self.plan = scenario.plan()
         self.locust_workers = scenario.locust_workers if locust_workers is None else locust_workers
         self.layout = (
@@ -178,6 +178,7 @@ class Runner:
                 per_cell_guess = scenario.warmup_s + scenario.duration_s + 3.5
                 progress = Progress(len(self.plan), per_cell_guess, out)
                 lifecycle = Lifecycle(scenario, up, self.locust_workers, self.layout)
+                lifecycle.logins = self.logins  # the tokens got at the check, reused
                 if self.remote is not None:
                     lifecycle.remote, lifecycle.last_cell = (
                         self.remote,
