@@ -28,9 +28,9 @@ class Server:
     workers: int = 1
     db_delay_ms: float | None = None
     store: str | None = None  # where the per-request lookup goes: "postgres", "redis", None
-    revocable: bool = False
+    revocable: bool | None = False  # None: an external arm's, not known from outside
     algorithm: str | None = None
-    cache_ttl_s: float = 0.0
+    cache_ttl_s: float | None = 0.0  # None: an external arm's, not known from outside
     profile_query: str | None = None  # session server, GET /profile: "joined" or "naive"
     runtime: str = "python"
     copy_of: str | None = None  # the A/A copy of this label

@@ -87,7 +87,8 @@ class ServerSpec:
 
     # What the settings mean, read the way the servers read them (servers.common's parsers), so
     # that the run records facts and nothing downstream re-parses setting strings. An external
-    # arm's are not known from outside: its store, algorithm and profile query are None.
+    # arm's are not known from outside: its store, revocability, algorithm, cache TTL and
+    # profile query are None.
 
     @property
     def store(self) -> str | None:
@@ -99,8 +100,10 @@ class ServerSpec:
         return "postgres" if self.revocable else None
 
     @property
-    def revocable(self) -> bool:
+    def revocable(self) -> bool | None:
         """A logout takes effect at once: a session server, or JWT with the jti denylist on."""
+        if self.external:
+            return None
         if self.server == "session":
             return True
         return self.server == "jwt_auth" and env_flag(self.settings, "AUTHBENCH_JWT_DENYLIST")
@@ -116,7 +119,9 @@ class ServerSpec:
         return self.settings.get("AUTHBENCH_JWT_ALG", DEFAULT_ALGORITHM)
 
     @property
-    def cache_ttl_s(self) -> float:
+    def cache_ttl_s(self) -> float | None:
+        if self.external:
+            return None
         if self.server != "session":
             return 0.0
         return env_float(self.settings, "AUTHBENCH_SESSION_CACHE_TTL", 0.0)

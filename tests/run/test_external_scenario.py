@@ -49,7 +49,11 @@ def test_the_record_keeps_the_url_and_how_tokens_came_never_the_password():
     (entry,) = record.servers
     assert (entry.url, entry.username, entry.runtime) == ("http://h:1", "me", "external")
     assert "s3cret" not in record.model_dump_json()
-    assert entry.store is None and entry.algorithm is None  # not known from outside
+    # Not known from outside: None, not the started server's defaults.
+    assert (entry.store, entry.algorithm, entry.revocable, entry.cache_ttl_s) == (None,) * 4
+    assert "s3cret" not in repr(parse({**BASE, "servers": servers}, Path("x.toml")).servers[0])
+    jwt = parse({**BASE, "servers": [{"server": "jwt_auth", "url": "http://h:1"}]}, Path("x.toml"))
+    assert jwt.servers[0].revocable is None and jwt.servers[0].cache_ttl_s is None
 
 
 def test_a_token_command_parses_as_an_argument_list_its_program_beside_the_scenario(tmp_path):
