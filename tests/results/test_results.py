@@ -137,10 +137,10 @@ def test_list_shows_unreadable_runs_with_their_problem(tmp_path):
 
 @pytest.mark.parametrize("folder", REFERENCE_RUNS)
 def test_the_reference_runs_go_through_the_types_unchanged(folder):
-    """Format 2 (the committed reference runs): every key and every value, int or float, comes
-    back out of the types as it went in, once upgraded (the thresholds of its time recorded)."""
+    """Format 4 (the committed reference runs, made again on 2026-12-02): every key and every
+    value, int or float, comes back out of the types as it went in, once upgraded."""
     raw = json.loads((ROOT / folder / "run.json").read_text())
-    assert raw["format"] == 1 and "roles" in raw["scenario"]["paired"][0]  # format 2 by content
+    assert raw["format"] == 4 and "roles" in raw["scenario"]["paired"][0]
     record = load_run(ROOT / folder)
     upgraded = upgrade(raw)
     assert upgraded["settings"]["confidence"] == 0.95 and upgraded["format"] == FORMAT_VERSION
