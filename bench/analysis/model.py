@@ -43,13 +43,15 @@ class Server:
 
     @property
     def plain(self) -> bool:
-        """GET /me, no settings, one worker, its store at its own distance."""
+        """GET /me, no settings, one worker, its store at its own distance, started here (an
+        external arm is drawn apart from the started server of its kind)."""
         return (
             self.path == "/me"
             and not self.settings
             and self.workers == 1
             and self.db_delay_ms is None
             and self.copy_of is None
+            and not self.external
         )
 
     @property

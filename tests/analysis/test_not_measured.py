@@ -32,7 +32,7 @@ def closed(label: str, kind: str, repeat: int) -> dict:
     return {**cell, **OUT_OF_VIEW, **timing, "server_cores_busy": None}
 
 
-def external_run(tmp: Path, untimed: bool = False) -> analysis.Run:
+def external_run(tmp: Path, untimed: bool = False, scenario_changes=None) -> analysis.Run:
     """The claim pair, both external, with an A/A copy of the JWT arm; the JWT deployment sends
     no Server-Timing (nor the session one, if `untimed`)."""
     group = synthetic.claim_group(arms=("session", "jwt_auth"), pairs=(("session", "jwt_auth"),))
@@ -64,7 +64,7 @@ def external_run(tmp: Path, untimed: bool = False) -> analysis.Run:
         )
         for s in SERVERS
     }
-    return synthetic.write(tmp, sc, cells, capacity=capacity)
+    return synthetic.write(tmp, sc, cells, capacity=capacity, scenario_changes=scenario_changes)
 
 
 def test_the_summary_says_not_measured_where_cpu_would_be(tmp_path):
@@ -167,3 +167,28 @@ def test_the_verdict_sentence_says_the_cpu_not_measured_as_the_answer_does(tmp_p
     assert analysis.load_of(claim) == ("at 1,000 req/s in total (the servers' CPU not measured)")
     assert "(the servers' CPU not measured)" in analysis.verdict_sentence(claim)
     assert "; the servers' CPU not measured" in analysis.summary_text(run)
+
+
+def test_a_bar_with_nothing_measured_is_not_drawn_as_zero(tmp_path):
+    """A pair of an external arm and a server started here, as a run could record it before such
+    pairs were refused, the started one's CPU missing at its loads: no bar and no "0" for it."""
+
+    def jwt_started_here(record):
+        servers = [
+            s.model_copy(update={"url": None, "runtime": "python"}) if s.label == "jwt_auth" else s
+            for s in record.servers
+        ]
+        return record.model_copy(update={"servers": servers})
+
+    run = external_run(tmp_path, scenario_changes=jwt_started_here)
+    assert not run.model.server("jwt_auth").external
+    (axis,) = plot_cpu_per_request(run).axes
+    said = [t.get_text() for t in axis.texts]
+    assert said and "0" not in said and not axis.patches
+    assert all(t == "not measured\n(external arm)" for t in said)
+
+
+def test_an_external_arm_is_never_the_plain_server_of_its_kind(tmp_path):
+    """Drawn apart (its own hatch) from a started server of the same kind, never as it."""
+    run = external_run(tmp_path)
+    assert not any(s.plain for s in run.model.servers.values())
