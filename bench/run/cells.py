@@ -294,7 +294,7 @@ class Lifecycle:
 
             def read_affinity() -> None:
                 own = next((s.pid for s in servers.values() if s.pid), None)
-                result["cpu_affinity"] = affinity(locust.process.pid, own, self.pg.pids())
+                result["cpu_affinity"] = affinity(locust.process.pid, own, self.stores.pg_pids())
 
             start, end, cpu, _, data = self.measure(
                 locust, paired.warmup_s, paired.duration_s, groups, during=read_affinity
@@ -333,7 +333,7 @@ class Lifecycle:
         """CPU process groups per arm: its server, its own PostgreSQL backends, its proxy, and
         the Redis store when the arm is the cell's single Redis user (the store's one process
         serves every Redis arm). An external arm has none: its CPU is out of view."""
-        local_db = bool(self.pg.pids())
+        local_db = bool(self.stores.pg_pids())
         redis_arms = [spec.label for spec in cell.arms if spec.uses_redis]
         redis_owner = redis_arms[0] if len(redis_arms) == 1 and self.kv else None
         outside = {spec.label for spec in cell.arms if spec.external}

@@ -43,7 +43,7 @@ def scenario(session_url: str, jwt_url: str, **jwt_entry) -> dict:
         "description": "test: two twins served elsewhere, as external arms",
         "warmup_s": 1,
         "duration_s": 2,
-        "micro": "off",
+        "micro": "quick",  # skipped: every arm is external
         "repeats": 2,
         "seeded_users": 100,
         "seeded_sessions": 100,
@@ -150,6 +150,9 @@ def test_every_cell_ran_against_the_urls_and_recorded_no_cpu_of_theirs(twins, ex
     assert [s.url for s in run.scenario.servers] == list(twins)
     assert "external arms (started by no one here" in said
     assert f"  session: {twins[0]} (session)" in said
+    # Every arm external: no PostgreSQL of the run's own, no micro-benchmarks.
+    assert "no server is started here: no PostgreSQL, and no micro-benchmarks" in said
+    assert run.environment.postgres_version is None and run.micro is None
     for cell in run.cells:
         for m in cell.measurements():
             f = m.figures
