@@ -36,7 +36,7 @@ EXIT_S = 15.0  # and writes its file: a bound on everything after the drain
 @dataclass(frozen=True)
 class Target:
     """One arm the client sends to: its label, port, path (under its URL's prefix), the tokens
-    it uses in turn, and its host (plain HTTP only: an https arm is Locust's)."""
+    it uses in turn, and its host (plain HTTP only: a curve with an https server is Locust's)."""
 
     label: str
     port: int
