@@ -57,13 +57,8 @@ def condition(run: Run, row: verdicts.PairVerdict) -> str:
             f"{row.rate:,.0f} requests per second in total, {_per_server(run, row)}"
             f"{row.arrivals or 'poisson'} arrivals"
         )
-        busy = (
-            f"; the servers' core measured {row.cores_busy:.0%} busy"
-            if row.cores_busy is not None
-            else "; the servers' CPU not measured"
-            if outside
-            else ""
-        )
+        busy = verdict_lines.busy_phrase(row.cores_busy, bool(outside))
+        busy = f"; {busy}" if busy else ""
         load = (
             f"{row.load_fraction:.0%} of capacity ({rate}{busy})"
             if row.load_fraction is not None

@@ -28,9 +28,9 @@ class Server:
     workers: int = 1
     db_delay_ms: float | None = None
     store: str | None = None  # where the per-request lookup goes: "postgres", "redis", None
-    revocable: bool = False
+    revocable: bool | None = False  # None: an external arm's, not known from outside
     algorithm: str | None = None
-    cache_ttl_s: float = 0.0
+    cache_ttl_s: float | None = 0.0  # None: an external arm's, not known from outside
     profile_query: str | None = None  # session server, GET /profile: "joined" or "naive"
     runtime: str = "python"
     copy_of: str | None = None  # the A/A copy of this label
@@ -43,13 +43,15 @@ class Server:
 
     @property
     def plain(self) -> bool:
-        """GET /me, no settings, one worker, its store at its own distance."""
+        """GET /me, no settings, one worker, its store at its own distance, started here (an
+        external arm is drawn apart from the started server of its kind)."""
         return (
             self.path == "/me"
             and not self.settings
             and self.workers == 1
             and self.db_delay_ms is None
             and self.copy_of is None
+            and not self.external
         )
 
     @property

@@ -202,6 +202,10 @@ def spread(values: Iterable[float | None]) -> float | None:
     return max(present) - min(present) if len(present) > 1 else None
 
 
+def _number_or_none(value: Any) -> bool:
+    return value is None or (isinstance(value, int | float) and not isinstance(value, bool))
+
+
 def points(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Repeats folded into one row per (label, model, users, rate): medians, spread, flags."""
     groups: dict[tuple, list[dict[str, Any]]] = {}
@@ -209,14 +213,10 @@ def points(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         key = (row["label"], row["model"], row["users"], row["rate"], row["group"])
         groups.setdefault(key, []).append(row)
     folded = []
-    numeric = sorted(  # any column that is a number in some row (corrected_* only at fixed rate)
-        {
-            key
-            for row in rows
-            for key, value in row.items()
-            if isinstance(value, int | float) and not isinstance(value, bool)
-        }
-    )
+    # Any column that is a number or None in every row that has it (corrected_* only at fixed
+    # rate), kept even when all None (an external arm's CPU, Server-Timing no arm sent).
+    keys = {key for row in rows for key in row}
+    numeric = sorted(key for key in keys if all(_number_or_none(row.get(key)) for row in rows))
     for (label, model, users, rate, group), members in groups.items():
         row = {
             "label": label,

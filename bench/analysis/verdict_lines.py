@@ -23,14 +23,23 @@ def where(rate: float | None) -> str:
     return "unloaded (one request at a time)" if rate is None else f"at {rate:,.0f} req/s"
 
 
+def busy_phrase(cores_busy: float | None, out_of_view: bool) -> str | None:
+    """The servers' core in a phrase: "the servers' core measured 23% busy", "the servers' CPU
+    not measured" (an external arm's is out of view), or None (not measured, no reason to say)."""
+    if cores_busy is not None:
+        return f"the servers' core measured {cores_busy:.0%} busy"
+    return "the servers' CPU not measured" if out_of_view else None
+
+
 def load_of(row: PairVerdict) -> str:
     """Where a row was measured, in full: "at 1,000 req/s in total (7% of capacity, the
     servers' core measured 23% busy)", or "unloaded (one request at a time)"."""
     if row.rate is None:
         return where(None)
     extra = [f"{row.load_fraction:.0%} of capacity"] if row.load_fraction is not None else []
-    if row.cores_busy is not None:
-        extra.append(f"the servers' core measured {row.cores_busy:.0%} busy")
+    busy = busy_phrase(row.cores_busy, row.cpu_out_of_view)
+    if busy:
+        extra.append(busy)
     return f"at {row.rate:,.0f} req/s in total" + (f" ({', '.join(extra)})" if extra else "")
 
 
@@ -74,7 +83,8 @@ def verdict_sentence(row: PairVerdict) -> str:
     else:
         why = row.reason or "the interval crosses the margin"
         judgement = f"inconclusive ({why}): run longer or on a quieter machine"
-    return f"{load_of(row).capitalize()}, {row.a} minus {row.b}: {interval}: {judgement}."
+    load = load_of(row)  # capitalize() would lower the rest ("CPU")
+    return f"{load[:1].upper()}{load[1:]}, {row.a} minus {row.b}: {interval}: {judgement}."
 
 
 def a_a_warning(rows: Sequence[PairVerdict]) -> str | None:

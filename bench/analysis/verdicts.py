@@ -91,6 +91,7 @@ class PairVerdict:
     arrivals: str | None = None
     load_fraction: float | None = None  # the total rate as a fraction of the group's capacity
     cores_busy: float | None = None  # the servers' cores, measured (median over the repeats)
+    cpu_out_of_view: bool = False  # an arm is external: the servers' CPU not measured
     per_repeat_us: tuple[float, ...] = ()
     repeat_numbers: tuple[int, ...] = ()  # which repeat each per-repeat difference is
     checks: tuple[str, ...] = field(default=())  # what failed: drift, schedule
@@ -304,6 +305,7 @@ def _judge(
                 arrivals=group.arrivals if at.rate else None,
                 load_fraction=at.fraction,
                 cores_busy=at.busy,
+                cpu_out_of_view=model.server(a).external or model.server(b).external,
                 repeat_numbers=tuple(n for n, _, _ in usable),
                 checks=tuple(checks),
                 confidence=t.confidence,

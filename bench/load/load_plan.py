@@ -1,7 +1,8 @@
 """What every Locust process of a cell needs to know, as one serialised value: the `LoadPlan`.
 
-The driver (bench.load.locust_driver) writes it to a file in the cell's folder and names the
-file in `AUTHBENCH_PLAN`; the master (or the lone Locust process) reads it from there. Workers
+The driver (bench.load.locust_driver) writes it to a private temporary file, outside the run
+folder since it holds tokens, names the file in `AUTHBENCH_PLAN` and deletes it when the cell
+ends; the master (or the lone Locust process) reads it from there. Workers
 get it from the master instead, as a message (bench.load.handshake): a worker on another host
 has neither the file nor the environment, and the token population travels inside the plan
 itself, never as a path. Where the results go and when users are ready are the master's own
@@ -17,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -71,6 +73,15 @@ class LoadPlan:
     def write(self, path: Path) -> Path:
         path.write_text(self.to_json())
         return path
+
+    def write_private(self) -> Path:
+        """The plan in a file of the system's temporary folder, readable by this user only,
+        never in the run folder: it holds tokens (an external arm's are a deployment's own, and
+        run folders get committed). Whoever writes it deletes it when the cell ends."""
+        handle, name = tempfile.mkstemp(prefix="authbench-plan-", suffix=".json")
+        with os.fdopen(handle, "w") as file:
+            file.write(self.to_json())
+        return Path(name)
 
     @classmethod
     def from_environment(cls) -> LoadPlan:

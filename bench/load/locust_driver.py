@@ -149,18 +149,17 @@ class LocustRun:
             cell=cell or out_dir.name,
             run_ends=run_ends,
         )
-        env = {
-            **os.environ,
-            PLAN_ENV: str(self.plan.write(out_dir / "locust-plan.json")),
-            "AUTHBENCH_OUTPUT": str(self.output),
-            "AUTHBENCH_READY_FILE": str(self.ready),
-        }
         for stale in (self.log_path, out_dir / WORKERS_FILE):
             stale.unlink(missing_ok=True)
         argv = locust_argv(url, out_dir, users, 0 if remote else workers, run_time_s)
         if remote:
             argv += master_options(remote, self.expected)
-        self.process = spawn_logged(argv, self.log_path, env=env, preexec_fn=preexec(cpus))
+        env = self._environment()
+        try:
+            self.process = spawn_logged(argv, self.log_path, env=env, preexec_fn=preexec(cpus))
+        except BaseException:
+            self.plan_file.unlink(missing_ok=True)
+            raise
         self.local_workers = None
         if remote and workers:
             self.local_workers = spawn_logged(
@@ -170,6 +169,17 @@ class LocustRun:
                 preexec_fn=preexec(cpus),
             )
         self.seen_pids: set[int] = set()
+
+    def _environment(self) -> dict[str, str]:
+        """Locust's environment: where its plan is (a private temporary file, since the plan
+        holds tokens: never in the run folder; `kill` deletes it), where its results go."""
+        self.plan_file = self.plan.write_private()
+        return {
+            **os.environ,
+            PLAN_ENV: str(self.plan_file),
+            "AUTHBENCH_OUTPUT": str(self.output),
+            "AUTHBENCH_READY_FILE": str(self.ready),
+        }
 
     def pids(self) -> list[int]:
         found = tree(self.process.pid)
@@ -253,6 +263,8 @@ class LocustRun:
         return cpu
 
     def kill(self) -> None:
+        """Every Locust process of the cell stopped, and the plan's file (its tokens) gone."""
+        self.plan_file.unlink(missing_ok=True)
         for process in (self.process, self.local_workers):
             if process is None or process.poll() is not None:
                 continue

@@ -13,7 +13,7 @@ recorder and the same file format as Locust's, so the analysis reads both alike.
 After the last start it waits for the answers still due, for `drain_s` at most; a request still
 unanswered then is recorded with status 0 (no answer).
 
-    python -m bench.load.open_loop CONFIG.json     (written by bench.run.independent)
+    python -m bench.load.open_loop CONFIG.json     (written by bench.run.independent, deleted after)
 """
 
 from __future__ import annotations

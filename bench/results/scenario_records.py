@@ -38,9 +38,9 @@ class ServerRecord(Record):
     insecure: bool = False
     # Facts: where the per-request lookup goes, whether a logout revokes at once, ...
     store: Literal["postgres", "redis"] | None
-    revocable: bool
+    revocable: bool | None  # None: an external arm's, not known from outside
     algorithm: str | None
-    cache_ttl_s: float
+    cache_ttl_s: float | None  # None: an external arm's, not known from outside
     profile_query: str | None  # session server, GET /profile: "joined" or "naive"
 
 

@@ -10,12 +10,18 @@ It works on run.json as read (a dict), before the types check it (bench.results.
   Python runtime; a group's question from the names format-1 scenarios gave their groups, its
   headline as its first pair, its roles; the thresholds of the time. What was not measured
   stays None (not recorded), never a guess.
-- Format 2 (also written with `"format": 1`, from 2026-11-30: the committed reference runs) has
-  the facts and the roles; told from format 1 by its content, not by its number. It lacks the
-  verdict rule's thresholds, recorded here with the values of its time (those of today).
+- Format 2 (also written with `"format": 1`, from 2026-11-30: the reference runs until
+  2026-12-02) has the facts and the roles; told from format 1 by its content, not by its
+  number. It lacks the verdict rule's thresholds, recorded here with the values of its time
+  (those of today).
 - Format 3: the typed format (bench.results.records), read as it is.
 - Format 4 added loads as fractions of capacity (capacities, load fractions, the load curve);
   a format-3 run has none of them, and reads as it is.
+- Format 5 added external arms: a `[[servers]]` entry's `url`, `username`, `token_command`,
+  `ca_file` and `insecure` (never its password), and None where a figure or a fact is out of
+  view from outside (a server's CPU, its busy cores, its capacity's service time, and an
+  external arm's store, revocability, algorithm, cache TTL and profile query). A format-4 run
+  has no external arm, and reads as it is.
 """
 
 from __future__ import annotations

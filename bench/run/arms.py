@@ -1,7 +1,8 @@
 """Starting one arm, in one step: its server (behind a delay proxy where the scenario says),
 the server's answers checked, and its tokens when a population is asked for. An external arm
 (a `url` entry: a deployment the harness did not start) starts nothing: its answers are checked
-and its tokens got (bench.system.external), every time a cell starts it.
+every time a cell starts it (bench.system.external), with the tokens got once for the run when
+it was first checked, logging in again only when the deployment no longer takes them (401).
 
 The route goes only down the floors: the server's environment, the server and its answer check
 (bench.system.server_process), the proxy (bench.system.delay_proxy), the tokens minted into the
@@ -24,9 +25,10 @@ from bench.system.pinning import pin
 from bench.system.server_process import ServerProcess, server_env, verify
 from bench.system.tokens import Population
 
-# An external arm's tokens, got at every start (a fresh login each): Locust's users take them in
+# An external arm's tokens, got once per run (a fresh login each): Locust's users take them in
 # turn, and the independent client too.
 EXTERNAL_TOKENS = 4
+Logins = dict[str, list[str]]  # the run's external arms' tokens, by label
 
 
 @dataclass
@@ -49,12 +51,16 @@ def start_arm(
     cores: tuple[int, ...] | None,
     log_path: Path,
     population: Population | None = None,
+    logins: Logins | None = None,
 ) -> StartedArm:
     """The server of `spec` on `cores` (behind its delay proxy, if any), started and verified,
-    with its tokens minted when `population` is given; an external arm checked, its tokens got."""
+    with its tokens minted when `population` is given; an external arm checked, with the run's
+    tokens of it in `logins` (got, or got again, and kept there when needed)."""
     if spec.external:
         server = ExternalServer(spec.server, spec.endpoint(), spec.label)
-        return StartedArm(server, arm_tokens=check_external(spec, server, EXTERNAL_TOKENS))
+        logins = {} if logins is None else logins
+        logins[spec.label] = check_external(spec, server, logins.get(spec.label))
+        return StartedArm(server, arm_tokens=logins[spec.label])
     env = server_env(stores.pg, stores.kv, spec.settings, spec.uses_redis, spec.label)
     if population is not None:
         population.prepare_env(spec.server, env)  # a JWT arm's key, to sign its tokens with
@@ -90,23 +96,32 @@ def start_arm(
     return StartedArm(server, proxy_pids, calibration, tokens)
 
 
-def check_external(spec: ServerSpec, server: ExternalServer, count: int) -> list[str]:
-    """An external arm's answers checked and `count` of its tokens got (ServerFailed: one line)."""
+def check_external(
+    spec: ServerSpec, server: ExternalServer, known: list[str] | None = None
+) -> list[str]:
+    """An external arm's answers checked; its tokens: `known` while it takes them, else got
+    (ServerFailed: one line)."""
     username, password = spec.login
     credentials = external.Credentials(username, password, spec.token_command)
-    return external.check(server, credentials, spec.server != "control", spec.path, count)
+    needs_auth = spec.server != "control"
+    return external.check(server, credentials, needs_auth, spec.path, EXTERNAL_TOKENS, known)
 
 
-def check_external_arms(scenario: Scenario) -> list[str]:
+def check_external_arms(scenario: Scenario) -> tuple[list[str], Logins]:
     """Before any run folder exists: every external arm of the scenario reachable and answering
-    as the contract says (one token each). Returns a line per arm, for the run to say."""
-    said = []
+    as the contract says, its tokens got for the run. Returns a line per arm, for the run to
+    say, and the tokens by label."""
+    said, logins = [], {}
     for spec in scenario.servers:
         if spec.external:
             server = ExternalServer(spec.server, spec.endpoint(), spec.label)
-            check_external(spec, server, 1)
+            logins[spec.label] = check_external(spec, server)
             trust = ""
             if server.endpoint.tls:
-                trust = ", certificate NOT checked" if spec.insecure else ", certificate checked"
+                trust = (
+                    ", certificate NOT checked"
+                    if spec.insecure
+                    else ", certificate checked before each cell (not by Locust)"
+                )
             said.append(f"  {spec.label}: {server.url} ({spec.server}{trust})")
-    return said
+    return said, logins

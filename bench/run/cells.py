@@ -23,7 +23,7 @@ from bench.load.recorder import Recorder
 from bench.load.remote_workers import RemoteWorkers
 from bench.results.cell_records import Figures, LoadGenerators, SingleCell
 from bench.results.cell_records import PairedCell as PairedCellRecord
-from bench.run.arms import StartedArm, start_arm
+from bench.run.arms import Logins, StartedArm, start_arm
 from bench.run.cell_figures import counts, summarise
 from bench.run.scenario import Scenario, ServerSpec
 from bench.run.scenario_plan import Cell, PairedCell
@@ -63,6 +63,7 @@ class Lifecycle:
         # PostgreSQL, and the Redis-compatible session store when a server keeps sessions there
         self.pg, self.kv = stores.pg, stores.kv
         self.populations: dict[int, Population] = {}
+        self.logins: Logins = {}  # the external arms' tokens, got once for the run
 
     @property
     def server_cores(self) -> tuple[int, ...] | None:
@@ -158,7 +159,14 @@ class Lifecycle:
         cell_dir = run_dir / "cells" / cell.id
         cell_dir.mkdir(parents=True, exist_ok=True)
         with contextlib.ExitStack() as stack:
-            arm = start_arm(stack, spec, self.stores, self.server_cores, cell_dir / "server.log")
+            arm = start_arm(
+                stack,
+                spec,
+                self.stores,
+                self.server_cores,
+                cell_dir / "server.log",
+                logins=self.logins,
+            )
             server, calibration = arm.server, arm.calibration
             locust = self.locust(
                 cell_dir,
@@ -286,7 +294,7 @@ class Lifecycle:
 
             def read_affinity() -> None:
                 own = next((s.pid for s in servers.values() if s.pid), None)
-                result["cpu_affinity"] = affinity(locust.process.pid, own, self.pg.pids())
+                result["cpu_affinity"] = affinity(locust.process.pid, own, self.stores.pg_pids())
 
             start, end, cpu, _, data = self.measure(
                 locust, paired.warmup_s, paired.duration_s, groups, during=read_affinity
@@ -311,7 +319,9 @@ class Lifecycle:
         servers, proxies, calibrations, tokens = {}, {}, {}, {}
         for spec in order:
             log_path = cell_dir / f"server-{spec.label}.log"
-            arm = start_arm(stack, spec, self.stores, self.server_cores, log_path, population)
+            arm = start_arm(
+                stack, spec, self.stores, self.server_cores, log_path, population, self.logins
+            )
             servers[spec.label], proxies[spec.label] = arm.server, arm.proxy_pids
             if arm.calibration is not None:
                 calibrations[spec.label] = arm.calibration
@@ -323,7 +333,7 @@ class Lifecycle:
         """CPU process groups per arm: its server, its own PostgreSQL backends, its proxy, and
         the Redis store when the arm is the cell's single Redis user (the store's one process
         serves every Redis arm). An external arm has none: its CPU is out of view."""
-        local_db = bool(self.pg.pids())
+        local_db = bool(self.stores.pg_pids())
         redis_arms = [spec.label for spec in cell.arms if spec.uses_redis]
         redis_owner = redis_arms[0] if len(redis_arms) == 1 and self.kv else None
         outside = {spec.label for spec in cell.arms if spec.external}

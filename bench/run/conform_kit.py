@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench.system.http_client import Endpoint, Headers, Reply, request
+from bench.system.http_client import Endpoint, Headers, LoginFailed, Reply, login, request
 
 KINDS = ("session", "jwt")
 
@@ -46,16 +46,10 @@ class Target:
         return self.call("GET", path, headers=headers, token=token)
 
     def login(self) -> str:
-        body = {"username": self.username, "password": self.password}
-        reply = self.call("POST", "/login", body=body)
         try:
-            token = reply.json()["token"] if reply.status == 200 else None
-        except (ValueError, KeyError, TypeError):
-            token = None
-        if not isinstance(token, str):
-            got = reply.failure or f"{reply.status}: {reply.body[:80]!r}"
-            raise ConformError(f"cannot log in as {self.username}: POST /login gave {got}")
-        return token
+            return login(self.endpoint, self.username, self.password)
+        except LoginFailed as exc:
+            raise ConformError(f"cannot log in: {exc}") from None
 
     @property
     def token(self) -> str:

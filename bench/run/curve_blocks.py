@@ -33,11 +33,6 @@ from bench.run.xcheck import TOKENS_PER_ARM, tokens
 LOCUST_DRAIN_S = 0.5  # Locust runs on past the window this long, for its last answers
 
 
-def _tls(arm: StartedArm) -> bool:
-    """Whether the arm is reached over https (an external arm's URL can be)."""
-    return arm.server.endpoint.tls
-
-
 class CurveRun:
     """The servers of the curve's current repeat, up while its blocks run."""
 
@@ -46,7 +41,9 @@ class CurveRun:
         self.curve = lifecycle.scenario.curve
         generator = lifecycle.generator_cores
         cores = len(generator) if generator else (os.cpu_count() or 1)
-        self.drivers = DriverChoice(self.curve, min(cores, max(1, lifecycle.locust_workers)))
+        self.drivers = DriverChoice.of(
+            lifecycle.scenario, min(cores, max(1, lifecycle.locust_workers))
+        )
         self.stack: contextlib.ExitStack | None = None
         self.repeat: int | None = None
         self.arms: dict[str, StartedArm] = {}
@@ -69,7 +66,13 @@ class CurveRun:
             spec = lifecycle.scenario.server(label)
             log = folder / f"server-{label}.log"
             self.arms[label] = start_arm(
-                self.stack, spec, lifecycle.stores, lifecycle.server_cores, log
+                self.stack,
+                spec,
+                lifecycle.stores,
+                lifecycle.server_cores,
+                log,
+                None,
+                lifecycle.logins,
             )
 
     def block(self, cell: CurveBlock) -> CurveCell:
@@ -82,7 +85,7 @@ class CurveRun:
                 self.close()
                 raise
         arm = self.arms[cell.server.label]
-        driver, reason, new = self.drivers.choose(cell.fraction, cell.rate, _tls(arm))
+        driver, reason, new = self.drivers.choose(cell.fraction, cell.rate)
         if new:
             who = "Locust" if driver == "locust" else "the independent client"
             self.out(f"        {percent(cell.fraction)}, {cell.rate:,.0f} req/s: {who} ({reason})")

@@ -8,8 +8,9 @@ always Locust's, and Locust's CPU per request measured there (the median over it
 decides every rate above: Locust drives a rate when rate × that figure fits in LOCUST_CORE_SHARE
 of the cores it can use (conservative: its cost per request falls as the rate rises), the
 independent client otherwise. Each rate is decided once, in the first repeat, and kept; the
-reason is recorded with every block and said once. An https arm (an external arm's URL) is
-Locust's at every rate: the independent client speaks plain HTTP only.
+reason is recorded with every block and said once. When any server of the curve is reached
+over https (an external arm's URL), Locust drives every block of the curve: the independent
+client speaks plain HTTP only, and one instrument for the whole curve keeps its gaps comparable.
 
 The curve scenario asks for the independent client at every rate instead: one instrument for the
 whole curve, because the two clients' own overheads differ (Locust adds a few hundred µs to every
@@ -21,34 +22,44 @@ from __future__ import annotations
 
 import statistics
 
-from bench.run.scenario import CurveSpec
+from bench.run.scenario import CurveSpec, Scenario
 
 LOCUST_CORE_SHARE = 0.6  # of the load generator's cores that Locust may need at a rate
 TLS_REASON = (
-    "the independent client speaks plain HTTP only: Locust drives an https arm at every rate"
+    "the independent client speaks plain HTTP only and {label} is https: Locust drives every "
+    "block of the curve, one instrument for all its servers"
 )
 
 
 class DriverChoice:
     """The driver of each of the curve's fractions, decided when its first block comes."""
 
-    def __init__(self, curve: CurveSpec, locust_cores: int):
-        self.curve, self.cores = curve, max(1, locust_cores)
+    def __init__(self, curve: CurveSpec, locust_cores: int, https: str | None = None):
+        """`https`: the label of a curve server reached over https, if any (then Locust drives
+        every block)."""
+        self.curve, self.cores, self.https = curve, max(1, locust_cores), https
         self.decided: dict[float, tuple[str, str]] = {}
         self.costs: list[tuple[float, float]] = []  # Locust's blocks: (rate, µs per request)
         self.tls_said = False
+
+    @classmethod
+    def of(cls, scenario: Scenario, locust_cores: int) -> DriverChoice:
+        """The choice for the scenario's curve, told which of its servers is https, if any."""
+        curve = scenario.curve
+        assert curve is not None, "the scenario has no curve"
+        https = next((s for s in curve.servers if scenario.server(s).tls), None)
+        return cls(curve, locust_cores, https)
 
     def note(self, rate: float, us_per_request: float | None) -> None:
         """Locust's CPU per request measured in a block at `rate`."""
         if us_per_request:
             self.costs.append((rate, us_per_request))
 
-    def choose(self, fraction: float, rate: float, tls: bool = False) -> tuple[str, str, bool]:
-        """(driver, why, whether this is the first time it is said) for a block at `rate`, to
-        a server reached over https (`tls`: an external arm's) or not."""
-        if tls:
+    def choose(self, fraction: float, rate: float) -> tuple[str, str, bool]:
+        """(driver, why, whether this is the first time it is said) for a block at `rate`."""
+        if self.https is not None:
             said, self.tls_said = self.tls_said, True
-            return "locust", TLS_REASON, not said
+            return "locust", TLS_REASON.format(label=self.https), not said
         if fraction in self.decided:
             return (*self.decided[fraction], False)
         self.decided[fraction] = self._decide(fraction, rate)

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,7 +36,7 @@ EXIT_S = 15.0  # and writes its file: a bound on everything after the drain
 @dataclass(frozen=True)
 class Target:
     """One arm the client sends to: its label, port, path (under its URL's prefix), the tokens
-    it uses in turn, and its host (plain HTTP only: an https arm is Locust's)."""
+    it uses in turn, and its host (plain HTTP only: a curve with an https server is Locust's)."""
 
     label: str
     port: int
@@ -75,12 +77,15 @@ def run_independent(
     }
     if max_connections is not None:
         config["max_connections_per_arm"] = max_connections
-    path = cell_dir / "open_loop.json"
-    path.write_text(json.dumps(config))
+    name = _private(config)
     log = cell_dir / "client.log"
-    process = spawn_logged(
-        [sys.executable, "-m", "bench.load.open_loop", str(path)], log, preexec_fn=preexec(cores)
-    )
+    try:
+        process = spawn_logged(
+            [sys.executable, "-m", "bench.load.open_loop", name], log, preexec_fn=preexec(cores)
+        )
+    except BaseException:
+        os.unlink(name)
+        raise
     try:
         _sleep_until(start, process, log)
         before = sample(groups([process.pid]))
@@ -90,12 +95,23 @@ def run_independent(
     except subprocess.TimeoutExpired:
         raise CellFailed("the independent client did not finish in time", tail(log)) from None
     finally:
+        os.unlink(name)
         if process.poll() is None:
             process.kill()
             process.wait(5)
     if process.returncode != 0:
         raise CellFailed(f"the independent client exited with {process.returncode}", tail(log))
     return start, end, used(before, after), json.loads((cell_dir / "latency.json").read_text())
+
+
+def _private(config: dict[str, Any]) -> str:
+    """The client's config in a file of the system's temporary folder, readable by this user
+    only: it holds the arms' tokens (an external arm's are a deployment's own), which stay out
+    of the run folder. Deleted once the client has exited."""
+    handle, name = tempfile.mkstemp(prefix="authbench-open-loop-", suffix=".json")
+    with os.fdopen(handle, "w") as file:
+        file.write(json.dumps(config))
+    return name
 
 
 def _sleep_until(deadline: float, process: subprocess.Popen, log: Path) -> None:

@@ -16,6 +16,7 @@ run folder is made (bench.run.arms.check_external_arms), and said once at the st
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -41,7 +42,7 @@ from bench.run.environment import collect_environment
 from bench.run.experiments import run_experiments
 from bench.run.scenario import Scenario
 from bench.run.scenario_plan import Cell, CurveBlock, PairedCell, PlannedCell
-from bench.system.datastores import stores
+from bench.system.datastores import Stores, stores
 from bench.system.pinning import plan_layout
 from servers.store import LOAD_TEST_KDF
 
@@ -122,7 +123,7 @@ class Runner:
         self.scenario, self.out, self.remote = scenario, out, remote
         # The external arms reachable and answering as the contract says (one line each),
         # before the run folder exists: a wrong URL or password leaves no folder behind.
-        self.external = check_external_arms(scenario)
+        self.external, self.logins = check_external_arms(scenario)
         self.plan = scenario.plan()
         self.locust_workers = scenario.locust_workers if locust_workers is None else locust_workers
         self.layout = (
@@ -162,9 +163,7 @@ class Runner:
                 out(line)
         try:
             cores = self.layout.servers if self.layout is not None else None
-            with stores(
-                scenario.needs_redis, scenario.seeded_users, scenario.seeded_sessions, cores=cores
-            ) as up:
+            with self.stores(cores) as up:
                 pg, kv = up.pg, up.kv
                 for key, value in up.facts().items():
                     setattr(record.environment, key, value)
@@ -173,11 +172,12 @@ class Runner:
                         f"cores: load generator on {_cores(self.layout.load_generator)}, "
                         f"servers and PostgreSQL on {_cores(self.layout.servers)} (--no-pin: off)"
                     )
-                if scenario.micro != "off":
+                if scenario.micro != "off" and pg is not None:
                     self.micro(pg, kv)
                 per_cell_guess = scenario.warmup_s + scenario.duration_s + 3.5
                 progress = Progress(len(self.plan), per_cell_guess, out)
                 lifecycle = Lifecycle(scenario, up, self.locust_workers, self.layout)
+                lifecycle.logins = self.logins  # the tokens got at the check, reused
                 if self.remote is not None:
                     lifecycle.remote, lifecycle.last_cell = (
                         self.remote,
@@ -200,6 +200,17 @@ class Runner:
             record.finished_at = results.utc_now()
             self.save()
         return self.run_dir
+
+    def stores(self, cores: tuple[int, ...] | None):
+        """The run's stores, up and seeded; none when every arm is external (nothing here would
+        use them), said in one line, with no micro-benchmarks either."""
+        scenario = self.scenario
+        if all(spec.external for spec in scenario.servers):
+            self.out("no server is started here: no PostgreSQL, and no micro-benchmarks")
+            return contextlib.nullcontext(Stores(None))
+        return stores(
+            scenario.needs_redis, scenario.seeded_users, scenario.seeded_sessions, cores=cores
+        )
 
     def cells(self, lifecycle: Lifecycle, progress: Progress) -> None:
         """Every cell of the plan in order, run.json rewritten after each; the loads given as

@@ -199,6 +199,7 @@ def _group_in(scenario: Scenario, group: PairedSpec, labels: set[str], names: se
         )
     if group.load_fractions:  # every arm's capacity (the A/A copy's is its original's)
         _needs_capacity(scenario, list(group.arms), where)
+    _unmixed(scenario, group.pairs, where)
     outside = [label for label in group.arms if scenario.server(label).external]
     if group.tokens and outside:
         raise broken(
@@ -212,6 +213,19 @@ def _group_in(scenario: Scenario, group: PairedSpec, labels: set[str], names: se
             f"({scenario.seeded_users})",
             where,
         )
+
+
+def _unmixed(scenario: Scenario, pairs, where: str) -> None:
+    """No pair of a server started here with an external arm: the external arm's latency
+    includes the network, the other's does not, and their gap would measure the network."""
+    for a, b in pairs:
+        if scenario.server(a).external != scenario.server(b).external:
+            outside, here = (a, b) if scenario.server(a).external else (b, a)
+            raise broken(
+                f"the pair {a} - {b} mixes an external arm ({outside}) with a server started "
+                f"here ({here}): their gap would include the network",
+                where,
+            )
 
 
 def _measured(scenario: Scenario, label: str) -> bool:
@@ -239,7 +253,8 @@ def _curve_in(scenario: Scenario, labels: set[str], names: set[str]) -> CurveSpe
     if curve.capacity_of is not None and curve.capacity_of not in labels:
         raise broken("field 'capacity_of' must name one of the [[servers]] entries", "curve: ")
     _needs_capacity(scenario, [curve.reference], "curve: ")
-    secure = [s for s in curve.servers if (scenario.server(s).url or "").startswith("https:")]
+    _unmixed(scenario, curve.pairs, "curve: ")
+    secure = [s for s in curve.servers if scenario.server(s).tls]
     if curve.driver == "open_loop" and secure:
         raise broken(
             f"the independent client speaks plain HTTP: driver 'open_loop' cannot load "

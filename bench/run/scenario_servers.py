@@ -59,7 +59,7 @@ class ServerSpec:
     # token_command; https trusts the system's store, ca_file's CAs, or nothing (insecure).
     url: str | None = None
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never shown
     token_command: Arguments | None = None
     ca_file: str | None = None
     insecure: StrictBool = False
@@ -69,6 +69,11 @@ class ServerSpec:
     def external(self) -> bool:
         """A deployment the harness did not start: reached at `url`, its CPU out of view."""
         return self.url is not None
+
+    @property
+    def tls(self) -> bool:
+        """Reached over https: an external arm whose URL's scheme says so (in any case)."""
+        return self.external and self.endpoint().tls
 
     def endpoint(self) -> Endpoint:
         """An external arm's base URL and how its certificate is trusted."""
@@ -82,7 +87,8 @@ class ServerSpec:
 
     # What the settings mean, read the way the servers read them (servers.common's parsers), so
     # that the run records facts and nothing downstream re-parses setting strings. An external
-    # arm's are not known from outside: its store, algorithm and profile query are None.
+    # arm's are not known from outside: its store, revocability, algorithm, cache TTL and
+    # profile query are None.
 
     @property
     def store(self) -> str | None:
@@ -94,8 +100,10 @@ class ServerSpec:
         return "postgres" if self.revocable else None
 
     @property
-    def revocable(self) -> bool:
+    def revocable(self) -> bool | None:
         """A logout takes effect at once: a session server, or JWT with the jti denylist on."""
+        if self.external:
+            return None
         if self.server == "session":
             return True
         return self.server == "jwt_auth" and env_flag(self.settings, "AUTHBENCH_JWT_DENYLIST")
@@ -111,7 +119,9 @@ class ServerSpec:
         return self.settings.get("AUTHBENCH_JWT_ALG", DEFAULT_ALGORITHM)
 
     @property
-    def cache_ttl_s(self) -> float:
+    def cache_ttl_s(self) -> float | None:
+        if self.external:
+            return None
         if self.server != "session":
             return 0.0
         return env_float(self.settings, "AUTHBENCH_SESSION_CACHE_TTL", 0.0)

@@ -8,6 +8,7 @@ words pydantic's errors: one line per mistake, naming the file, the table and th
 
 from __future__ import annotations
 
+import os
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -83,13 +84,14 @@ def _shaped(data: dict[str, Any], path: Path, where: str) -> dict[str, Any]:
     shaped = {key: value for key, value in data.items() if key != "load"}
     shaped |= load | {"name": path.stem, "path": str(path)}
     if isinstance(shaped.get("servers"), list):
-        shaped["servers"] = [_server(entry) for entry in shaped["servers"]]
+        folder = path.parent.absolute()
+        shaped["servers"] = [_server(entry, folder) for entry in shaped["servers"]]
     if isinstance(shaped.get("paired"), dict):
         shaped["paired"] = [shaped["paired"]]
     return shaped
 
 
-def _server(entry: Any) -> Any:
+def _server(entry: Any, folder: Path) -> Any:
     if not isinstance(entry, dict):
         return entry
     implied = {"label": entry.get("server")} if isinstance(entry.get("server"), str) else {}
@@ -97,7 +99,20 @@ def _server(entry: Any) -> Any:
         implied["runtime"] = "command"
     if "url" in entry and "runtime" not in entry and "command" not in entry:
         implied["runtime"] = "external"
-    return implied | entry
+    return implied | entry | _beside(entry, folder)
+
+
+def _beside(entry: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """An external arm's relative paths read from the scenario file's folder, not from wherever
+    the run was started, and recorded absolute: `ca_file`, and `token_command`'s program when it
+    is a path (has a slash; a bare name is looked up on PATH)."""
+    found: dict[str, Any] = {}
+    ca_file, argv = entry.get("ca_file"), entry.get("token_command")
+    if isinstance(ca_file, str) and ca_file:
+        found["ca_file"] = os.path.normpath(folder / Path(ca_file).expanduser())
+    if isinstance(argv, list) and argv and isinstance(argv[0], str) and "/" in argv[0]:
+        found["token_command"] = [os.path.normpath(folder / Path(argv[0]).expanduser()), *argv[1:]]
+    return found
 
 
 def mistakes(exc: ValidationError, shaped: dict[str, Any]) -> list[str]:

@@ -46,7 +46,7 @@ from bench.run.independent import Target, run_independent
 from bench.run.scenario_plan import percent
 from bench.run.scenario_toml import load
 from bench.system.datastores import stores
-from bench.system.http_client import request
+from bench.system.http_client import LoginFailed, login
 from bench.system.pinning import plan_layout
 from servers.store import SEED_PASSWORD, seed_username
 
@@ -58,18 +58,11 @@ TOKENS_PER_ARM = 32
 
 
 def tokens(port: int, count: int) -> list[str]:
-    found = []
-    for user in range(1, count + 1):
-        reply = request(
-            port,
-            "POST",
-            "/login",
-            body={"username": seed_username(user), "password": SEED_PASSWORD},
-        )
-        if reply.status != 200:
-            raise CellFailed(f"login as {seed_username(user)} on port {port} gave {reply.status}")
-        found.append(reply.json()["token"])
-    return found
+    """A token of each of the first `count` seeded users, from the server on `port`."""
+    try:
+        return [login(port, seed_username(user), SEED_PASSWORD) for user in range(1, count + 1)]
+    except LoginFailed as exc:
+        raise CellFailed(f"port {port}: {exc}") from None
 
 
 class Check:

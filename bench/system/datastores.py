@@ -42,13 +42,19 @@ def check_named(needs_redis: bool) -> None:
 
 @dataclass(frozen=True)
 class Stores:
-    """The stores of a command: PostgreSQL, and the Redis-compatible session store or None."""
+    """The stores of a command: PostgreSQL, and the Redis-compatible session store or None.
+    `pg` None: a run whose arms are all external starts no store (`Stores(None)`)."""
 
-    pg: Store
+    pg: Store | None
     kv: Store | None = None
+
+    def pg_pids(self) -> list[int]:
+        return self.pg.pids() if self.pg is not None else []
 
     def facts(self) -> dict[str, str]:
         """What a run records of its stores: versions, and where each came from."""
+        if self.pg is None:
+            return {}
         found = {
             "postgres_version": self.pg.version,
             "postgres_source": "embedded" if self.pg.owned else "DATABASE_URL",

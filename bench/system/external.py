@@ -5,18 +5,31 @@ Nothing is started for it, and nothing inside it can be read: no pids, no log, n
 any load its answers are checked as a started server's are (server_process.answer_problem, with
 Server-Timing optional: a deployment may not send it), once GET /healthz has said that it is up
 and of the kind the scenario says. Its tokens come from the contract's POST /login with the
-entry's credentials, or from a command of the user's that prints one. Whatever goes wrong is
-one line (ServerFailed) naming the arm, its URL and what answered wrong, with the command that
-checks the server against the whole contract (`python -m bench conform`).
+entry's credentials (bench.system.http_client.login), or from a command of the user's that
+prints one; got once per run and reused while the deployment takes them. Whatever goes wrong is
+one line (ServerFailed) naming the arm, its URL and what answered wrong (a refused certificate
+as such), with the command that checks the server against the whole contract
+(`python -m bench conform`, quoted for a shell).
 """
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 from dataclasses import dataclass
 
-from bench.system.http_client import Endpoint, Reply, request
+from bench.system.http_client import (
+    Endpoint,
+    HttpFailure,
+    LoginFailed,
+    TlsRefused,
+    login,
+    request,
+    said,
+    send,
+)
 from bench.system.server_process import ServerFailed, answer_problem
+from servers.store import seed_username
 
 TOKEN_COMMAND_TIMEOUT_S = 30.0
 CONFORM_KINDS = {"session": "session", "jwt_auth": "jwt"}  # the kinds `bench conform` checks
@@ -62,41 +75,36 @@ class ExternalServer:
         return ""
 
 
-def conform_command(kind: str, endpoint: Endpoint) -> str:
-    """The command that checks a deployment against the contract's catalogue."""
+def conform_command(kind: str, endpoint: Endpoint, username: str | None = None) -> str:
+    """The command that checks a deployment against the contract's catalogue, quoted for a
+    shell: the login's user when it is not the seeded one, and how the certificate is trusted."""
     if kind not in CONFORM_KINDS:  # the control has no auth to check
-        return f"curl -i {endpoint.url}/healthz"
-    trust = f" --ca-file {endpoint.ca_file}" if endpoint.ca_file else ""
-    trust += " --insecure" if endpoint.insecure else ""
-    return f"python -m bench conform {endpoint.url} --kind {CONFORM_KINDS[kind]}{trust}"
+        return shlex.join(["curl", "-i", f"{endpoint.url}/healthz"])
+    argv = ["python", "-m", "bench", "conform", endpoint.url, "--kind", CONFORM_KINDS[kind]]
+    if username and username != seed_username(1):
+        argv += ["--username", username]
+    if endpoint.ca_file:
+        argv += ["--ca-file", endpoint.ca_file]
+    if endpoint.insecure:
+        argv.append("--insecure")
+    return shlex.join(argv)
 
 
-def _wrong(server: ExternalServer, what: str) -> ServerFailed:
+def _wrong(server: ExternalServer, what: str, username: str | None = None) -> ServerFailed:
     return ServerFailed(
         f"external arm {server.label} ({server.url}) answered wrongly: {what}; "
-        f"check it with: {conform_command(server.name, server.endpoint)}"
+        f"check it with: {conform_command(server.name, server.endpoint, username)}"
     )
 
 
-def _said(reply: Reply) -> str:
-    """An answer in a few words: its status and error code, or why there was none."""
-    if not reply.status:
-        return reply.failure
+def _health(server: ExternalServer) -> None:
+    """GET /healthz: 200, of the arm's kind. A TLS failure is said as one, not as unreachable."""
     try:
-        error = reply.json().get("error")
-    except (ValueError, AttributeError):
-        error = None
-    return f"{reply.status} {error}" if error else f"{reply.status}: {reply.body[:120]!r}"
-
-
-def check(
-    server: ExternalServer, credentials: Credentials, needs_auth: bool, path: str, count: int
-) -> list[str]:
-    """Before any load: the deployment up (GET /healthz) and of its kind, `count` tokens got,
-    and its answers as the contract says; returns the tokens. ServerFailed in one line else."""
-    health = request(server.endpoint, "GET", "/healthz")
-    if not health.status:
-        raise ServerFailed(f"external arm {server.label} cannot be reached: {health.failure}")
+        health = send(server.endpoint, "GET", "/healthz", timeout=5.0)
+    except TlsRefused as exc:
+        raise ServerFailed(f"external arm {server.label}: {exc}") from None
+    except HttpFailure as exc:
+        raise ServerFailed(f"external arm {server.label} cannot be reached: {exc}") from None
     try:
         kind = health.json().get("server")
     except (ValueError, AttributeError):
@@ -104,13 +112,30 @@ def check(
     if health.status != 200 or kind != server.name:
         raise _wrong(
             server,
-            f"GET /healthz gave {_said(health)}, not 200 with "
+            f"GET /healthz gave {said(health)}, not 200 with "
             f'{{"status": "ok", "server": "{server.name}"}}',
         )
-    found = tokens(server, credentials, count)
+
+
+def check(
+    server: ExternalServer,
+    credentials: Credentials,
+    needs_auth: bool,
+    path: str,
+    count: int,
+    known: list[str] | None = None,
+) -> list[str]:
+    """Before any load: the deployment up (GET /healthz) and of its kind, its answers as the
+    contract says; returns its tokens: `known` (got before, for the run) while the server still
+    takes them, else `count` got now (a 401 to a known token: expired or revoked, so log in
+    again). ServerFailed in one line else."""
+    _health(server)
+    found = list(known) if known else tokens(server, credentials, count)
+    if known and request(server.endpoint, "GET", path, token=found[0]).status == 401:
+        found = tokens(server, credentials, count)
     what = answer_problem(server.endpoint, found[0], needs_auth, path, timing=False)
     if what:
-        raise _wrong(server, what)
+        raise _wrong(server, what, credentials.username)
     return found
 
 
@@ -119,18 +144,12 @@ def tokens(server: ExternalServer, credentials: Credentials, count: int) -> list
     prints."""
     if credentials.token_command is not None:
         return [_command_token(server, credentials.token_command)]
-    found = []
-    body = {"username": credentials.username, "password": credentials.password}
-    for _ in range(count):
-        reply = request(server.endpoint, "POST", "/login", body=body, timeout=10.0)
-        try:
-            token = reply.json().get("token") if reply.status == 200 else None
-        except (ValueError, AttributeError):
-            token = None
-        if not isinstance(token, str) or not token:
-            raise _wrong(server, f"POST /login as {credentials.username} gave {_said(reply)}")
-        found.append(token)
-    return found
+    try:
+        return [
+            login(server.endpoint, credentials.username, credentials.password) for _ in range(count)
+        ]
+    except LoginFailed as exc:
+        raise _wrong(server, str(exc), credentials.username) from None
 
 
 def _command_token(server: ExternalServer, argv: tuple[str, ...]) -> str:

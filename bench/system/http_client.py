@@ -69,11 +69,13 @@ class Endpoint:
     def parse(cls, url: str, *, ca_file: str | None = None, insecure: bool = False) -> Endpoint:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
+        if "@" in parts.netloc:  # user info may be a password: never echoed
+            url = parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
         if scheme not in DEFAULT_PORTS:
             raise BadTarget(f"{url}: not an http:// or https:// URL")
         if not parts.hostname:
             raise BadTarget(f"{url}: no host name")
-        if parts.query or parts.fragment or parts.username:
+        if parts.query or parts.fragment or "@" in parts.netloc:
             raise BadTarget(f"{url}: a base URL has no query, fragment or user name")
         try:
             port = parts.port or DEFAULT_PORTS[scheme]
@@ -356,3 +358,35 @@ def _parse(received: bytes, ms: float) -> Reply:
     headers = _headers(parts[0])
     body = parts[1][: int(headers["content-length"])] if "content-length" in headers else parts[1]
     return Reply(int(status_line[1]), ms, body, headers)
+
+
+# The contract's login ---------------------------------------------------------------------------
+
+
+class LoginFailed(Exception):
+    """POST /login gave no token; the message says what it gave, in one line."""
+
+
+def said(reply: Reply) -> str:
+    """An answer in a few words: its status and error code, or why there was none."""
+    if not reply.status:
+        return reply.failure
+    try:
+        error = reply.json().get("error")
+    except (ValueError, AttributeError):
+        error = None
+    return f"{reply.status} {error}" if error else f"{reply.status}: {reply.body[:120]!r}"
+
+
+def login(target: Endpoint | str | int, username: str, password: str, timeout: float = 10.0) -> str:
+    """A token from the contract's POST /login as `username`; LoginFailed (one line) else. The
+    one login of the harness: external arms, `bench conform`, `bench xcheck`."""
+    body = {"username": username, "password": password}
+    reply = request(target, "POST", "/login", body=body, timeout=timeout)
+    try:
+        token = reply.json().get("token") if reply.status == 200 else None
+    except (ValueError, AttributeError):
+        token = None
+    if not isinstance(token, str) or not token:
+        raise LoginFailed(f"POST /login as {username} gave {said(reply)}")
+    return token

@@ -49,6 +49,16 @@ def renamed_copy(tmp_path):
         roles["a_a"] = [arm[x] for x in roles["a_a"]] if roles.get("a_a") else None
         for p in roles["pairs"]:
             p["a"], p["b"] = arm[p["a"]], arm[p["b"]]
+    curve = scenario.get("curve")
+    if curve:
+        curve["servers"] = [arm[x] for x in curve["servers"]]
+        curve["pairs"] = [[arm[a], arm[b]] for a, b in curve.get("pairs") or []]
+        for key in ("capacity_of", "reference"):
+            if curve.get(key):
+                curve[key] = arm[curve[key]]
+    meta["capacity"] = {
+        arm[k]: {**v, "label": arm[v["label"]]} for k, v in (meta.get("capacity") or {}).items()
+    }
     for key in ("revocation", "availability"):
         if scenario.get(key):
             scenario[key]["servers"] = [arm[x] for x in scenario[key]["servers"]]

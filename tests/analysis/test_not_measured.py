@@ -32,14 +32,14 @@ def closed(label: str, kind: str, repeat: int) -> dict:
     return {**cell, **OUT_OF_VIEW, **timing, "server_cores_busy": None}
 
 
-def external_run(tmp: Path) -> analysis.Run:
+def external_run(tmp: Path, untimed: bool = False, scenario_changes=None) -> analysis.Run:
     """The claim pair, both external, with an A/A copy of the JWT arm; the JWT deployment sends
-    no Server-Timing."""
+    no Server-Timing (nor the session one, if `untimed`)."""
     group = synthetic.claim_group(arms=("session", "jwt_auth"), pairs=(("session", "jwt_auth"),))
     sc = synthetic.scenario(servers=SERVERS, groups=(group,), closed_users=(16,))
 
     def out_of_view(cell, label: str) -> dict:
-        timing = {"auth_us": None} if label.startswith("jwt_auth") else {}
+        timing = {"auth_us": None} if untimed or label.startswith("jwt_auth") else {}
         return {**OUT_OF_VIEW, **timing}
 
     medians = {"session": 1_200.0, "jwt_auth": 800.0, "jwt_auth_aa": 800.0}
@@ -49,6 +49,8 @@ def external_run(tmp: Path) -> analysis.Run:
     for cell in cells:
         cell["server_cores_busy"] = None
     cells += [closed(s.label, s.server, r) for r in (1, 2, 3) for s in SERVERS]
+    if untimed:
+        cells = [cell if "arms" in cell else {**cell, "auth_us": None} for cell in cells]
     capacity = {
         s.label: CapacityRecord(
             label=s.label,
@@ -62,7 +64,7 @@ def external_run(tmp: Path) -> analysis.Run:
         )
         for s in SERVERS
     }
-    return synthetic.write(tmp, sc, cells, capacity=capacity)
+    return synthetic.write(tmp, sc, cells, capacity=capacity, scenario_changes=scenario_changes)
 
 
 def test_the_summary_says_not_measured_where_cpu_would_be(tmp_path):
@@ -75,8 +77,8 @@ def test_the_summary_says_not_measured_where_cpu_would_be(tmp_path):
     text = analysis.summary_text(run)
     assert text.startswith(
         f"From this machine (synthetic, 2 cores) to external arms (session at {SESSION_URL}, "
-        f"jwt_auth at {JWT_URL}), GET /me, at 1,000 requests per second in total, poisson "
-        "arrivals; the servers' CPU not measured: "
+        f"jwt_auth at {JWT_URL}), GET /me, at 1,000 requests per second in total, 333 to each "
+        "of its 3 servers, poisson arrivals; the servers' CPU not measured: "
     )
     assert "Not measured: the CPU per request of session and jwt_auth and of their stores" in text
     assert "the auth time of jwt_auth (their answers carried no Server-Timing)" in text
@@ -119,3 +121,74 @@ def test_the_cpu_figure_says_not_measured_instead_of_drawing_zero(tmp_path):
     said = [t.get_text() for t in axis.texts]
     assert said and all(t == "not measured\n(external arm)" for t in said)
     assert not axis.patches  # no bar at all, not a bar of height 0
+
+
+def _read_side(prefix: str) -> dict:
+    """Every analysis.*_rows helper (or sentence) that takes a run and nothing else it lacks."""
+    import inspect
+
+    found = {}
+    for name in analysis.__all__:
+        function = getattr(analysis, name)
+        if name.endswith(prefix) and callable(function):
+            parameters = list(inspect.signature(function).parameters.values())
+            if (
+                parameters
+                and parameters[0].name == "run"
+                and all(p.default is not p.empty for p in parameters[1:])
+            ):
+                found[name] = function
+    return found
+
+
+def test_every_row_helper_and_sentence_reads_an_all_external_run(tmp_path):
+    """No figure of the servers' CPU anywhere, and (the second run) no Server-Timing from any
+    arm: every helper still answers, with None or words, never a KeyError."""
+    helpers = {**_read_side("_rows"), **synthetic.run_sentences()}
+    assert {"fixed_rate_rows", "auth_share_sentence", "tail_sentence"} <= set(helpers)
+    for untimed in (False, True):
+        run = external_run(tmp_path / str(untimed), untimed=untimed)
+        for helper in helpers.values():
+            helper(run)
+        rows = analysis.fixed_rate_rows(run)
+        assert rows and all(r["cpu_server_us"] is None for r in rows)
+        if untimed:
+            assert all(r["auth_p50_us"] is None for r in rows)
+            assert analysis.auth_share_sentence(run) == (
+                "This run has no Server-Timing figures at a fixed rate."
+            )
+
+
+def test_the_verdict_sentence_says_the_cpu_not_measured_as_the_answer_does(tmp_path):
+    """One phrase, in `bench verdict`'s sentence and in the answer's condition alike."""
+    run = external_run(tmp_path)
+    claim = next(r for r in analysis.paired_verdicts(run, quantile=0.5) if not r.a_a)
+    assert claim.cpu_out_of_view and claim.cores_busy is None
+    assert analysis.load_of(claim) == ("at 1,000 req/s in total (the servers' CPU not measured)")
+    assert "(the servers' CPU not measured)" in analysis.verdict_sentence(claim)
+    assert "; the servers' CPU not measured" in analysis.summary_text(run)
+
+
+def test_a_bar_with_nothing_measured_is_not_drawn_as_zero(tmp_path):
+    """A pair of an external arm and a server started here, as a run could record it before such
+    pairs were refused, the started one's CPU missing at its loads: no bar and no "0" for it."""
+
+    def jwt_started_here(record):
+        servers = [
+            s.model_copy(update={"url": None, "runtime": "python"}) if s.label == "jwt_auth" else s
+            for s in record.servers
+        ]
+        return record.model_copy(update={"servers": servers})
+
+    run = external_run(tmp_path, scenario_changes=jwt_started_here)
+    assert not run.model.server("jwt_auth").external
+    (axis,) = plot_cpu_per_request(run).axes
+    said = [t.get_text() for t in axis.texts]
+    assert said and "0" not in said and not axis.patches
+    assert all(t == "not measured\n(external arm)" for t in said)
+
+
+def test_an_external_arm_is_never_the_plain_server_of_its_kind(tmp_path):
+    """Drawn apart (its own hatch) from a started server of the same kind, never as it."""
+    run = external_run(tmp_path)
+    assert not any(s.plain for s in run.model.servers.values())

@@ -794,6 +794,7 @@ def test_the_headline_puts_the_effect_beside_the_network_and_its_own_interval(tm
     said = analysis.context_sentence(timed)
     effect = abs(row.delta_us)
     assert f"{effect:,.0f} µs is {effect / 500:.0%} of the round trip a client in the same" in said
+    # Shares from 0.1% to 9.5% keep one decimal (answer._share): 0.2%, not 0.20%.
     assert f"{effect / 150_000:.1%} of the round trip a client on another continent" in said
     figure, _ = meaningful(row.delta_us, row.ci_low_us, row.ci_high_us)
     assert f"read it as {figure}" in said

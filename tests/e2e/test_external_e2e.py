@@ -25,10 +25,12 @@ from bench.results.cell_records import CurveCell, PairedCell, SingleCell
 from bench.run import curve_driver
 from bench.run.runner import Runner
 from bench.run.scenario_toml import parse
+from bench.system import external
 from bench.system.http_client import Endpoint
 from bench.system.ports import free_port
 from bench.system.processes import children
 from bench.system.server_process import ServerFailed
+from servers.store import SEED_PASSWORD
 from tests.support.elsewhere import mounted, served
 from tests.support.processes import alive, bench_argv
 from tests.support.tls_ca import make_ca
@@ -41,7 +43,7 @@ def scenario(session_url: str, jwt_url: str, **jwt_entry) -> dict:
         "description": "test: two twins served elsewhere, as external arms",
         "warmup_s": 1,
         "duration_s": 2,
-        "micro": "off",
+        "micro": "quick",  # skipped: every arm is external
         "repeats": 2,
         "seeded_users": 100,
         "seeded_sessions": 100,
@@ -71,8 +73,12 @@ def scenario(session_url: str, jwt_url: str, **jwt_entry) -> dict:
     }
 
 
+TWINS: list[int] = []  # the twins' pids: their trees (PostgreSQL backends come and go) not ours
+
+
 def ours() -> set[int]:
-    return set(children(os.getpid()))
+    theirs = {pid for twin in TWINS for pid in [twin, *children(twin)]}
+    return set(children(os.getpid())) - theirs
 
 
 def left_running(before: set[int]) -> list[int]:
@@ -88,9 +94,10 @@ def twins(tmp_path_factory) -> Iterator[tuple[str, str]]:
     folder = tmp_path_factory.mktemp("twins")
     session_port, jwt_port = free_port("127.0.0.2"), free_port("127.0.0.3")
     with (
-        served("session", "127.0.0.2", session_port, folder / "session.log"),
-        served("jwt_auth", "127.0.0.3", jwt_port, folder / "jwt.log"),
+        served("session", "127.0.0.2", session_port, folder / "session.log") as session,
+        served("jwt_auth", "127.0.0.3", jwt_port, folder / "jwt.log") as jwt,
     ):
+        TWINS[:] = [session, jwt]
         yield f"http://127.0.0.2:{session_port}", f"http://127.0.0.3:{jwt_port}"
 
 
@@ -103,11 +110,38 @@ def external_run(twins, tmp_path_factory):
     said: list[str] = []
     before = ours()
     share, curve_driver.LOCUST_CORE_SHARE = curve_driver.LOCUST_CORE_SHARE, 1e-9
+    got, real = [], external.tokens
+
+    def tokens(*args, **kwargs):  # the real login, its tokens kept for the test below
+        found = real(*args, **kwargs)
+        got.extend(found)
+        return found
+
+    external.tokens = tokens
     try:
         run_dir = Runner(chosen, root, "external", out=said.append).run()
     finally:
         curve_driver.LOCUST_CORE_SHARE = share
+        external.tokens = real
+    TOKENS_USED.extend(got)
     return run_dir, load_run(run_dir), "\n".join(said), left_running(before)
+
+
+TOKENS_USED: list[str] = []  # every token the run got from the twins, for the secrets test
+
+
+def test_no_file_of_the_run_holds_the_password_or_a_token(external_run):
+    """Run folders get committed: the deployments' tokens and password stay out of them."""
+    run_dir, *_ = external_run
+    # Got once for the run, 4 per arm (session, jwt_auth and its A/A copy), not at every cell.
+    assert len(TOKENS_USED) == 4 * 3
+    secrets = [SEED_PASSWORD.encode(), *(t.encode() for t in set(TOKENS_USED))]
+    files = [p for p in Path(run_dir).rglob("*") if p.is_file()]
+    assert len(files) > 10
+    for path in files:
+        data = path.read_bytes()
+        leaked = [s[:12] for s in secrets if s in data]
+        assert not leaked, (path.relative_to(run_dir), leaked)
 
 
 def test_every_cell_ran_against_the_urls_and_recorded_no_cpu_of_theirs(twins, external_run):
@@ -116,6 +150,9 @@ def test_every_cell_ran_against_the_urls_and_recorded_no_cpu_of_theirs(twins, ex
     assert [s.url for s in run.scenario.servers] == list(twins)
     assert "external arms (started by no one here" in said
     assert f"  session: {twins[0]} (session)" in said
+    # Every arm external: no PostgreSQL of the run's own, no micro-benchmarks.
+    assert "no server is started here: no PostgreSQL, and no micro-benchmarks" in said
+    assert run.environment.postgres_version is None and run.micro is None
     for cell in run.cells:
         for m in cell.measurements():
             f = m.figures
@@ -223,7 +260,8 @@ def tls_twin(pg, tmp_path_factory) -> Iterator[tuple[str, Path]]:
     url = f"https://127.0.0.4:{free_port('127.0.0.4')}/auth"
     options = ("--prefix", "/auth", "--certfile", str(ca.cert_file), "--keyfile", str(ca.key_file))
     ready = Endpoint.parse(url, ca_file=str(ca.ca_file))
-    with mounted(pg, folder / "twin.log", ready, *options):
+    with mounted(pg, folder / "twin.log", ready, *options) as twin:
+        TWINS.extend([twin, pg.pid])  # its connections: backends of the tests' PostgreSQL
         yield url, ca.ca_file
 
 
@@ -260,7 +298,7 @@ def test_an_https_arm_without_its_ca_file_is_one_line_before_any_run_folder(
     with pytest.raises(ServerFailed) as caught:
         Runner(chosen, tmp_path / "results", "tls", out=lambda _: None)
     assert str(caught.value) == (
-        f"external arm jwt_auth cannot be reached: {url}: TLS verification failed: unable to "
-        "get local issuer certificate"
+        f"external arm jwt_auth: {url}: TLS verification failed: unable to get local issuer "
+        "certificate"
     )
     assert not (tmp_path / "results").exists()

@@ -141,15 +141,16 @@ def test_a_driver_the_scenario_names_drives_every_rate(driver, expected):
     assert {choice.choose(f, 1000.0 * f)[0] for f in (0.1, 0.3, 0.6)} == {expected}
 
 
-def test_an_https_arm_is_locust_s_at_every_rate_said_once():
-    """The independent client speaks plain HTTP only: an external arm's https URL is Locust's,
-    whatever the rate, and a plain arm's rates are decided as before."""
-    choice = DriverChoice(curve(), locust_cores=1)
-    driver, why, new = choice.choose(0.6, 6000.0, tls=True)
+def test_an_https_server_makes_every_block_of_the_curve_locust_s_said_once():
+    """The independent client speaks plain HTTP only: with an https server in the curve, Locust
+    drives every block, the plain servers' too (one instrument, so the gaps compare)."""
+    choice = DriverChoice(curve(), locust_cores=1, https="jwt_auth")
+    driver, why, new = choice.choose(0.6, 6000.0)
     assert (driver, new) == ("locust", True)
-    assert (
-        why
-        == "the independent client speaks plain HTTP only: Locust drives an https arm at every rate"
+    assert why == (
+        "the independent client speaks plain HTTP only and jwt_auth is https: Locust drives "
+        "every block of the curve, one instrument for all its servers"
     )
-    assert choice.choose(0.1, 1000.0, tls=True)[1:] == (why, False)
-    assert choice.choose(0.6, 6000.0)[0] == "open_loop"  # nothing noted yet: not Locust's
+    assert {choice.choose(f, 1000.0 * f)[:2] for f in (0.1, 0.3, 0.6)} == {("locust", why)}
+    assert choice.choose(0.1, 1000.0)[2] is False  # said once
+    assert DriverChoice(curve(), locust_cores=1).choose(0.6, 6000.0)[0] == "open_loop"

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.system.external import Credentials, ExternalServer, check
+from bench.system.external import Credentials, ExternalServer, check, conform_command
 from bench.system.http_client import Endpoint, request
 from bench.system.ports import free_port
 from bench.system.server_process import ServerFailed
@@ -123,3 +123,28 @@ def test_a_token_command_s_token_is_used_and_its_failures_are_one_line(jwt_twin)
     )
     forged = (sys.executable, "-c", "print('not-a-token')")
     assert "GET /me with a fresh token gave 401" in failure(server, Credentials("", "", forged))
+
+
+def test_known_tokens_are_reused_until_the_deployment_refuses_them(session_twin):
+    """Tokens are got once per run: a later check reuses them, and logs in again only when the
+    deployment answers 401 (here: the session logged out)."""
+    server = arm("session", session_twin.url)
+    first = check(server, SEEDED, True, "/me", 2)
+    assert check(server, SEEDED, True, "/me", 2, known=first) == first
+    assert request(session_twin.url, "POST", "/logout", token=first[0]).status in (200, 204)
+    again = check(server, SEEDED, True, "/me", 2, known=first)
+    assert len(again) == 2 and not set(again) & set(first)
+
+
+def test_the_conform_suggestion_is_a_shell_command_with_the_arm_s_options(tmp_path):
+    folder = tmp_path / "with space"
+    endpoint = Endpoint.parse("https://h:8443/auth", ca_file=str(folder / "ca.pem"))
+    assert conform_command("jwt_auth", endpoint, "load tester") == (
+        "python -m bench conform https://h:8443/auth --kind jwt --username 'load tester' "
+        f"--ca-file '{folder / 'ca.pem'}'"
+    )
+    insecure = Endpoint.parse("https://h:8443", insecure=True)
+    assert conform_command("session", insecure, "user00001") == (
+        "python -m bench conform https://h:8443 --kind session --insecure"
+    )
+    assert conform_command("control", insecure) == "curl -i https://h:8443/healthz"

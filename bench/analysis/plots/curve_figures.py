@@ -397,7 +397,7 @@ def _together_and_alone(axis, x: int, r: dict, shade: str) -> None:
             mfc=shade if filled else "white",
             capsize=4,
         )
-    words = {"inconclusive": "inconclusive"}.get(r["verdict"], r["verdict"].replace("_", " "))
+    words = r["verdict"].replace("_", " ")
     top = max(
         finite(r["together_ci_high_us"], r["together_us"]),
         finite(r["alone_ci_high_us"], r["alone_us"]),

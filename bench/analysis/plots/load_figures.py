@@ -206,6 +206,8 @@ def plot_cpu_per_request(run: Run) -> Figure | None:
                 )
                 continue
             parts = stacks.get((load.model, load.rate, load.users, label), {})
+            if not any(parts.values()):  # not measured at this load: no bar, no "0"
+                continue
             total = _stacked_bar(axis, i + offset, width * 0.95, parts, color(run, label))
             axis.annotate(
                 f"{total:,.0f}", (i + offset, total), ha="center", va="bottom", fontsize=7
