@@ -826,6 +826,17 @@ def test_repeats_needed_is_the_smallest_n_whose_interval_is_narrow_enough():
     assert analysis.repeats_needed([5.0, 5.0], 1.0) == 2
 
 
+def test_repeats_needed_is_found_where_the_fixed_point_iteration_bounces():
+    """s = 22.2 µs, h = 31.8 µs (the reference run's 250 req/s median): iterating
+    n = (t(n-1) s / h)^2 from n = 2 bounces between 79 and 2 for ever. By hand, with scipy's t:
+    n = 4 gives 3.182 × 22.2 / √4 = 35.3 > 31.8, n = 5 gives 2.776 × 22.2 / √5 = 27.6 <= 31.8."""
+    from scipy import stats
+
+    assert stats.t.ppf(0.975, 3) * 22.2 / 4**0.5 > 31.8 >= stats.t.ppf(0.975, 4) * 22.2 / 5**0.5
+    assert analysis.repeats_needed([0.0, 22.2, 44.4], 31.8) == 5  # sd of these three: 22.2
+    assert analysis.repeats_needed([0.0, 22.2, 44.4], 1e-9, most=50) == 50  # not even 50 would do
+
+
 def test_arrivals_are_called_alike_only_when_each_server_got_the_same_share(tmp_path):
     """The claim group has four arms (its A/A copy), the uniform group three: the same total
     rate is not the same rate per server, and the sentence must not say it is."""
