@@ -837,6 +837,38 @@ def test_repeats_needed_is_found_where_the_fixed_point_iteration_bounces():
     assert analysis.repeats_needed([0.0, 22.2, 44.4], 1e-9, most=50) == 50  # not even 50 would do
 
 
+def test_the_arrivals_sentence_and_block_give_each_servers_own_rate(tmp_path):
+    """Four arms against three at the same total rate: the sentence, the README block and the
+    figure's title state each group's rate per server; equal arm counts give one figure."""
+    from bench.analysis import generated, spacing
+
+    different, _ = arrivals_runs(tmp_path)
+    said = analysis.arrivals_sentence(different)
+    assert "250.0 req/s each with random arrivals (4 servers)" in said, said
+    assert "333.3 req/s each with evenly spaced ones (3 servers)" in said, said
+    block = generated.arrivals(different)
+    assert "| 250.0 / 333.3 req/s |" in block and "different numbers of servers" in block
+    title = spacing.arrivals_title(different, 1_000.0)
+    assert "same rate:" not in title and "250.0 req/s each" in title
+    assert spacing.per_server_words(1_000.0, {"poisson": 4, "uniform": 4}) == (
+        "250.0 req/s each (4 servers)"
+    )
+
+
+def test_the_control_gap_is_not_called_the_same_for_every_server(tmp_path):
+    """The other servers' gaps land on either side of the control's: the sentence gives their
+    spread over every rate instead of calling the control's gap everyone's."""
+    timer, queued = omission_runs(tmp_path)
+    for run in (timer, queued):
+        said = analysis.omission_sentence(run)
+        assert "the same for every server" not in said.replace("not the same for every", "")
+        beyond = [
+            r["beyond_timer_us"] for r in analysis.omission_rows(run) if r["server"] != "control"
+        ]
+        assert f"by {min(beyond):+,.0f} µs (" in said and f"to {max(beyond):+,.0f} µs (" in said
+    assert analysis.omission_sentence(timer) != analysis.omission_sentence(queued)
+
+
 def test_arrivals_are_called_alike_only_when_each_server_got_the_same_share(tmp_path):
     """The claim group has four arms (its A/A copy), the uniform group three: the same total
     rate is not the same rate per server, and the sentence must not say it is."""
