@@ -461,7 +461,7 @@ def algorithm_runs(tmp):
     return slower, level
 
 
-def runtime_runs(tmp, inconclusive: bool = False):
+def runtime_runs(tmp, inconclusive: bool = False, unloaded: bool = False):
     node = [ServerSpec(f"{k}_node", k, runtime="node") for k in ("session", "jwt_auth", "control")]
     groups = (
         PairedSpec(
@@ -470,7 +470,7 @@ def runtime_runs(tmp, inconclusive: bool = False):
             name="py",
             question="runtimes",
             rates=(1000.0,),
-            unloaded=False,
+            unloaded=unloaded,
         ),
         PairedSpec(
             ("session_node", "jwt_auth_node", "control_node"),
@@ -478,7 +478,7 @@ def runtime_runs(tmp, inconclusive: bool = False):
             name="nd",
             question="runtimes",
             rates=(1000.0,),
-            unloaded=False,
+            unloaded=unloaded,
         ),
     )
 
@@ -490,6 +490,7 @@ def runtime_runs(tmp, inconclusive: bool = False):
                 "session": 1_100,
                 "jwt_auth": 800,
                 "session_node": node_session(r) if callable(node_session) else node_session,
+                **({"session_node": 805} if unloaded and rate is None else {}),
                 "jwt_auth_node": 800,
             }.get(a, 500)
 
@@ -627,7 +628,7 @@ FLIPS: dict[str, tuple[Callable, str, str]] = {
     "algorithm_sentence": (algorithm_runs, "slower than HS256", "no difference beyond the margin"),
     "runtime_sentence": (
         runtime_runs,
-        "The verdict is the same on all 2 runtimes",
+        "the verdict is the same on all 2 runtimes",
         "The runtimes disagree",
     ),
     "availability_sentence": (
@@ -771,8 +772,20 @@ def test_a_run_of_runtimes_answers_per_runtime_not_with_no_answer(tmp_path):
     agree, disagree = runtime_runs(tmp_path)
     said = analysis.headline(agree), analysis.headline(disagree)
     assert all("no answer" not in s for s in said), said
-    assert "The verdict is the same on all 2 runtimes" in said[0]
+    assert "the verdict is the same on all 2 runtimes" in said[0]
     assert "The runtimes disagree: the claim holds on" in said[1]
+
+
+def test_the_unloaded_verdicts_are_said_apart_from_the_loaded_ones(tmp_path):
+    """Node's session level with JWT one request at a time (no_difference) while both runtimes
+    hold under load: the sentence must not let "the same on all" cover the unloaded rows."""
+    agree, _ = runtime_runs(tmp_path / "x")
+    split, _ = runtime_runs(tmp_path / "y", unloaded=True)
+    said, quiet = analysis.runtime_sentence(split), analysis.runtime_sentence(agree)
+    assert "Under that load the verdict is the same on all 2 runtimes" in said, said
+    assert "Unloaded (one request at a time) the runtimes do not all agree" in said, said
+    assert "no_difference on Node.js" in said and "holds on Python" in said, said
+    assert "Unloaded" not in quiet  # no unloaded rows, nothing said about them
 
 
 def test_an_inconclusive_runtime_is_not_called_a_disagreement(tmp_path):
