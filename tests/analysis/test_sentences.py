@@ -868,6 +868,30 @@ def test_the_arrivals_sentence_and_block_give_each_servers_own_rate(tmp_path):
     )
 
 
+def test_a_scheme_measured_only_at_a_fixed_rate_is_left_out_of_the_bill(tmp_path):
+    """The cached session server measured only as an arm at a fixed rate: its CPU per request
+    is not comparable with the closed-loop figures, so the bill leaves it out and says why;
+    with a closed-loop figure of its own it is priced like the others."""
+    cached = ServerSpec("sc", "session", {"AUTHBENCH_SESSION_CACHE_TTL": "1"})
+    group = PairedSpec(
+        ("sc", "jwt_auth"), (("sc", "jwt_auth"),), name="v", question="variants", rates=(1000.0,)
+    )
+    sc = synthetic.scenario(servers=(CONTROL, PG, JWT, cached), groups=(group,))
+    paired = synthetic.paired_cells(tmp_path / "f", sc, lambda a, r, rate: 900)
+    fixed = write(tmp_path / "f", sc, closed_cells(80) + paired)
+    said = analysis.bill_sentence(fixed)
+    assert "Left out of the bill: sessions in PostgreSQL, cached" in said, said
+    schemes = {r["scheme"] for r in analysis.capacity_rows(fixed)}
+    assert "sessions in PostgreSQL, cached" not in schemes and "JWT" in schemes
+    cells = closed_cells(80) + [
+        synthetic.closed_cell("sc", "session", r, 90, 10) for r in (1, 2, 3)
+    ]
+    alone = synthetic.scenario(servers=(CONTROL, PG, JWT, cached))
+    closed = write(tmp_path / "closed", alone, cells)
+    assert "Left out of the bill" not in analysis.bill_sentence(closed)
+    assert "sessions in PostgreSQL, cached" in {r["scheme"] for r in analysis.capacity_rows(closed)}
+
+
 def test_the_control_gap_is_not_called_the_same_for_every_server(tmp_path):
     """The other servers' gaps land on either side of the control's: the sentence gives their
     spread over every rate instead of calling the control's gap everyone's."""
