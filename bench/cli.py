@@ -16,6 +16,7 @@ from pathlib import Path
 from bench.results import ResultsError
 from servers import SERVERS, runtime_catalogue
 
+
 def _scenario_names() -> str:
     """Every scenario file in bench/run/scenarios, by name (read from the folder, so that a new
     file is listed without an edit here; bench.run itself is not imported)."""
