@@ -75,8 +75,8 @@ def test_the_summary_says_not_measured_where_cpu_would_be(tmp_path):
     text = analysis.summary_text(run)
     assert text.startswith(
         f"From this machine (synthetic, 2 cores) to external arms (session at {SESSION_URL}, "
-        f"jwt_auth at {JWT_URL}), GET /me, at 1,000 requests per second in total, poisson "
-        "arrivals; the servers' CPU not measured: "
+        f"jwt_auth at {JWT_URL}), GET /me, at 1,000 requests per second in total, 333 to each "
+        "of its 3 servers, poisson arrivals; the servers' CPU not measured: "
     )
     assert "Not measured: the CPU per request of session and jwt_auth and of their stores" in text
     assert "the auth time of jwt_auth (their answers carried no Server-Timing)" in text

@@ -807,7 +807,9 @@ def test_the_headline_puts_the_effect_beside_the_network_and_its_own_interval(tm
     said = analysis.context_sentence(timed)
     effect = abs(row.delta_us)
     assert f"{effect:,.0f} µs is {effect / 500:.0%} of the round trip a client in the same" in said
-    assert f"{effect / 150_000:.2%} of the round trip a client on another continent" in said
+    far = effect / 150_000  # shares under 10% get one decimal, under 0.1% two
+    far_said = f"{far:.1%}" if far >= 0.001 else f"{far:.2%}"
+    assert f"{far_said} of the round trip a client on another continent" in said
     figure, _ = meaningful(row.delta_us, row.ci_low_us, row.ci_high_us)
     assert f"read it as {figure}" in said
     assert said in analysis.headline(timed)

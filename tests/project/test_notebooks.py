@@ -280,14 +280,15 @@ def test_report_is_one_html_file_with_every_notebook_and_figure(tmp_path_factory
 
 
 def test_notebook_10_teaches_the_curve_on_a_run_that_has_one(tmp_path):
-    """The committed reference run has no load curve: notebook 10 says so (its committed
-    outputs). On a synthetic curve run, every curve cell runs and shows the run's own computed
-    sentences and its five figures."""
+    """The committed reference run has a load curve (the full scenario includes it): notebook
+    10's committed outputs teach from it. On a synthetic curve run, every curve cell runs and
+    shows that run's own computed sentences and its five figures."""
     from tests.support import curve_runs
 
     notebook = project_root() / "notebooks" / "10-up-to-the-knee.ipynb"
     committed = "\n".join(outputs_text(c) for c in nbformat.read(notebook, as_version=4).cells)
-    assert "This run has no load curve" in committed
+    assert "This run has no load curve" not in committed
+    assert analysis.curve_sentence(open_run()) in committed
     _, run = curve_runs.together_and_alone(tmp_path)
     nb = run_notebook(notebook, run.path)
     shown = "\n".join(outputs_text(c) for c in nb.cells)
