@@ -16,6 +16,14 @@ from pathlib import Path
 from bench.results import ResultsError
 from servers import SERVERS, runtime_catalogue
 
+
+def _scenario_names() -> str:
+    """Every scenario file in bench/run/scenarios, by name (read from the folder, so that a new
+    file is listed without an edit here; bench.run itself is not imported)."""
+    folder = Path(__file__).parent / "run" / "scenarios"
+    return ", ".join(sorted(p.stem for p in folder.glob("*.toml")))
+
+
 # Errors that mean "bad input or environment": one line, exit 2, never a traceback. Named, not
 # imported: the read-side commands never load the modules that start processes, and an error
 # of a module that was never imported cannot have been raised.
@@ -76,7 +84,7 @@ def add_run_commands(commands) -> None:
     run = commands.add_parser(
         "run", help="run a scenario: results/<stamp>-<label>/, plots, summary"
     )
-    run.add_argument("--scenario", default="default", help="quick, default, full or a .toml path")
+    run.add_argument("--scenario", default="default", help=f"{_scenario_names()} or a .toml path")
     run.add_argument("--label", help="names the run folder (default: the scenario's name)")
     run.add_argument("--locust-workers", type=int, help="Locust worker processes on this host")
     run.add_argument("--remote-workers", type=int, default=0, help="Locust workers on other hosts")

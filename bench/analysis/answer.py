@@ -103,7 +103,12 @@ def answer_sentence(run: Run) -> str:
         f"{abs(row.delta_us):,.0f} µs {slower} than verifying a JWT (95% interval "
         f"{verdict_lines.signed(row.ci_low_us)} to {verdict_lines.signed(row.ci_high_us)} µs over "
         f"{row.repeats} repeats"
-        + (f", {share:.0%} of the JWT server's {row.b_us:,.0f} µs median" if share else "")
+        + (
+            f", {share:.0%} of the JWT server's {row.b_us:,.0f} µs median, every request of the "
+            "repeats pooled"
+            if share
+            else ""
+        )
         + f"): {judged}."
         + _tail(run, row)
     )

@@ -116,7 +116,7 @@ def failure_mode_sentence(run: Run) -> str:
         parts.append(f"{r.label} {mode}")
     text = "; ".join(parts) + "."
     after = [(r.label, r.after_sigterm_statuses.get("0", 0)) for r in results]
-    nobody = [f"{label} ({n})" for label, n in after if n]
+    nobody = [f"{label} ({n} probes refused)" for label, n in after if n]
     if nobody:
         text += (
             " After SIGTERM, probes found nobody listening at "

@@ -115,9 +115,10 @@ def named(cost: dict[str, Any]) -> str:
 def capacity_rows(
     run: Run, rates: tuple[float, ...] = RATES, pg_node_cores: int = PG_NODE_CORES
 ) -> list[dict[str, Any]]:
-    """Per scheme and rate: app cores, store cores, and store nodes at 100% busy."""
+    """Per scheme and rate: app cores, store cores, and store nodes at 100% busy. A scheme
+    measured only at a fixed rate is left out (`unpriced` says which and why)."""
     rows = []
-    for cost in cost_rows(run):
+    for cost in (c for c in cost_rows(run) if c["closed_loop"]):
         asks_pg, asks_redis = (cost[k] >= LOOKUP_FLOOR_US for k in ("postgres_us", "redis_us"))
         pg_per_node = pg_node_cores * 1e6 / cost["postgres_us"] if asks_pg else None
         redis_per_node = 1e6 / cost["redis_us"] if asks_redis else None
@@ -138,11 +139,29 @@ def capacity_rows(
     return rows
 
 
+def unpriced(run: Run) -> str:
+    """The schemes the bill leaves out, and why: measured only at a fixed rate with the arms at
+    once, a figure that idle time between requests makes dearer than the closed-loop ones."""
+    left = [c for c in cost_rows(run) if not c["closed_loop"]]
+    if not left:
+        return ""
+    names = "; ".join(
+        c["scheme"] + (f" (core {c['cores_busy']:.0%} busy)" if c.get("cores_busy") else "")
+        for c in left
+    )
+    return (
+        f" Left out of the bill: {names}, measured only at a fixed rate with the arms at once, "
+        "where each request costs more CPU than in the closed loop the others are priced from: "
+        "set beside them it would look dearer than it is. 04-revocation-and-caching compares a "
+        "cached session server with the uncached one measured in the same cells."
+    )
+
+
 def saturation_rows(run: Run, pg_node_cores: int = PG_NODE_CORES) -> list[dict[str, Any]]:
     """Where one store node runs out: requests per second of one PostgreSQL primary of
     `pg_node_cores` cores, and of one Redis node (one command thread)."""
     rows = []
-    for cost in cost_rows(run):
+    for cost in (c for c in cost_rows(run) if c["closed_loop"]):  # as the bill: closed loop
         if cost["postgres_us"] >= LOOKUP_FLOOR_US:  # asks PostgreSQL on every request
             rows.append(
                 {
@@ -308,7 +327,10 @@ def bill_sentence(run: Run, rate: float = 1_000_000, pg_node_cores: int = PG_NOD
             "their servers run out of the harness's view."
         )
     if not rows:
-        return "This run has no closed-loop cells to price (run the default or full scenario)."
+        return (
+            "This run has no closed-loop cells to price (run the default or full scenario)."
+            + unpriced(run)
+        )
     jwt = next((r for r in rows if r["scheme"] == "JWT"), None)
     parts = []
     for r in rows:
@@ -329,4 +351,4 @@ def bill_sentence(run: Run, rate: float = 1_000_000, pg_node_cores: int = PG_NOD
         )
     if outside:
         text += f" Not priced: {outside} (external arms: their CPU was not measured)."
-    return text
+    return text + unpriced(run)

@@ -20,7 +20,7 @@ from pathlib import Path
 from bench.analysis.answer import headline_row
 from bench.analysis.runs import Run, load
 from bench.analysis.runtimes import RUNTIME_NAMES, runtime_rows
-from bench.analysis.spacing import arrivals_rows
+from bench.analysis.spacing import arrivals_rows, servers_per_process
 from bench.analysis.verdict_lines import signed
 
 REFERENCE = "results/reference"
@@ -85,19 +85,32 @@ def arrivals(run: Run) -> str:
     by_rate: dict[float, dict[str, dict]] = {}
     for row in arrivals_rows(run):
         by_rate.setdefault(row["rate"], {})[row["arrivals"]] = row
+    servers = servers_per_process(run)
+    alike = len(set(servers.values())) == 1
     lines = [
         f"In the reference run {which_run(run)}, {head.a} − {head.b} per total rate: difference "
         "of median response times (from each request's intended start), 95% interval and "
-        "verdict, with both arrival processes in the same run:",
+        "verdict, with both arrival processes in the same run. "
+        + (
+            "Both groups share the total rate among as many servers."
+            if alike
+            else "The two groups share the total rate among different numbers of servers, so "
+            "each server's own rate differs between the columns as well as the spacing:"
+        ),
         "",
-        "| total rate | random (Poisson) arrivals | evenly spaced |",
-        "|---|---|---|",
+        "| total rate | each server's rate (random / evenly spaced) | random (Poisson) arrivals "
+        f"({servers.get('poisson', '?')} servers) | evenly spaced "
+        f"({servers.get('uniform', '?')} servers) |",
+        "|---|---|---|---|",
     ]
     for rate, found in sorted(by_rate.items()):
         shown = [
             _estimate(found[k]) if k in found else "not measured" for k in ("poisson", "uniform")
         ]
-        lines.append(f"| {rate:,.0f} req/s | {shown[0]} | {shown[1]} |")
+        each = " / ".join(
+            f"{rate / servers[k]:,.1f}" for k in ("poisson", "uniform") if k in servers
+        )
+        lines.append(f"| {rate:,.0f} req/s | {each} req/s | {shown[0]} | {shown[1]} |")
     return "\n".join(lines)
 
 

@@ -136,7 +136,25 @@ def runtime_sentence(run: Run) -> str:
                 f"{session['database_us']:,.0f} µs of database"
             )
         parts.append(text)
-    return "; ".join(parts) + "." + _across_runtimes(rows)
+    return "; ".join(parts) + "." + _across_runtimes(rows) + _unloaded(run)
+
+
+def _unloaded(run: Run) -> str:
+    """The verdicts one request at a time, which the sentence above leaves out: said when they
+    all agree, and runtime by runtime when they do not."""
+    quiet = [r for r in runtime_rows(run) if r["rate"] is None]
+    if not quiet:
+        return ""
+    verdicts = {r["verdict"] for r in quiet}
+    if len(verdicts) == 1:
+        return (
+            f" Unloaded (one request at a time) the verdict is {verdicts.pop()} on all "
+            f"{len(quiet)} runtimes."
+        )
+    each = ", ".join(
+        f"{r['verdict']} on {RUNTIME_NAMES.get(r['runtime'], r['runtime'])}" for r in quiet
+    )
+    return f" Unloaded (one request at a time) the runtimes do not all agree: {each}."
 
 
 def _across_runtimes(rows: list[dict[str, Any]]) -> str:
@@ -166,7 +184,10 @@ def _across_runtimes(rows: list[dict[str, Any]]) -> str:
     if not decided:
         return " No runtime is decided in this run: more repeats narrow the intervals."
     if not inconclusive:
-        return f" The verdict is the same on all {len(rows)} runtimes: it is not Python's alone."
+        return (
+            f" Under that load the verdict is the same on all {len(rows)} runtimes: there it is "
+            "not Python's alone."
+        )
     word = "holds" if held else "does not hold"
     return f" The claim {word} on {_joined(decided)}." + open_
 

@@ -48,6 +48,40 @@ def arrivals_rows(run: Run) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["rate"], r["arrivals"]))
 
 
+def servers_per_process(run: Run) -> dict[str, int]:
+    """How many servers share the total rate in each arrival process's group (the claim group's
+    A/A copy counted): {"poisson": 4, "uniform": 3} when the uniform group has no A/A arm."""
+    group = run.model.claim
+    if group is None:
+        return {}
+    return {
+        g.arrivals or "poisson": len(g.arms) + bool(g.a_a)
+        for g in (group, *run.model.groups_for("arrivals"))
+    }
+
+
+def per_server_words(rate: float, servers: dict[str, int]) -> str:
+    """Each server's own rate at a total `rate`, per arrival process: "62.5 req/s each with
+    random arrivals (4 servers), 83.3 with evenly spaced ones (3)"; one figure when alike."""
+    if len(set(servers.values())) == 1:
+        n = next(iter(servers.values()))
+        return f"{rate / n:,.1f} req/s each ({n} servers)"
+    said = {"poisson": "with random arrivals", "uniform": "with evenly spaced ones"}
+    parts = [
+        f"{rate / n:,.1f} req/s each {said.get(p, p)} ({n} servers)"
+        for p, n in sorted(servers.items())
+    ]
+    return ", ".join(parts)
+
+
+def arrivals_title(run: Run, rate: float) -> str:
+    """The arrivals figure's title: the same total rates, and how each group shared them."""
+    return (
+        "Same servers, same total rates: evenly spaced against random arrivals\n"
+        f"at {rate:,.0f} req/s in total, {per_server_words(rate, servers_per_process(run))}"
+    )
+
+
 def _median(values) -> float | None:
     present = sorted(v for v in values if v is not None)
     return present[len(present) // 2] if present else None
@@ -83,9 +117,10 @@ def arrivals_sentence(run: Run) -> str:
         p, u = x["poisson"], x["uniform"]
         ratio = p["delta_p50_us"] / u["delta_p50_us"] if u["delta_p50_us"] > 0 else None
         times = f" ({ratio:.1f}x)" if ratio else ""
+        shares = per_server_words(rate, {"poisson": p["arms"], "uniform": u["arms"]})
         parts.append(
-            f"at {rate:g} req/s, {p['delta_p50_us']:+,.0f} µs with random arrivals "
-            f"against {u['delta_p50_us']:+,.0f} µs with evenly spaced ones{times}"
+            f"at {rate:g} req/s in total ({shares}), {p['delta_p50_us']:+,.0f} µs with random "
+            f"arrivals against {u['delta_p50_us']:+,.0f} µs with evenly spaced ones{times}"
         )
     larger = sum(
         x["poisson"]["delta_p50_us"] > 1.2 * x["uniform"]["delta_p50_us"] for x in both.values()

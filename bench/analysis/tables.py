@@ -8,7 +8,7 @@ from typing import Any
 
 from bench.analysis import answer, curve, curve_words, verdict_lines, verdicts
 from bench.analysis.cpu_ratios import cpu_ratio_rows, cpu_ratio_sentence, not_measured_sentence
-from bench.analysis.runs import Run, saturated_fraction, shown
+from bench.analysis.runs import Run, at_rate, saturated_fraction, shown
 from bench.analysis.under_load import summary_rows
 from bench.results import ResultsError, list_runs
 
@@ -93,6 +93,7 @@ SUMMARY_HEADERS = {
     "cpu_redis_us": "redis µs/req",
     "cpu_load_generator_us": "locust µs/req",
     "rate": "at req/s",
+    "group": "in group",
     "p50_us": "p50 µs",
     "p99_us": "p99 µs",
     "service_p99_us": "p99 µs as sent",
@@ -107,8 +108,9 @@ def summary_table(run: Run) -> Table:
     """Per server: closed loop, CPU per request, and at the reference rate p50 and p99 of the
     response time (from each request's intended start) and p99 as sent (service time). An
     external arm's CPU, and its store's, are "not measured"."""
-    rows = shown(run, summary_rows(run), OUT_OF_VIEW)
-    return Table(rows, list(SUMMARY_HEADERS), SUMMARY_HEADERS)
+    groups = {label: p["group"] for label, p in at_rate(run).items()}  # whose cells gave p50, p99
+    rows = [{**r, "group": groups.get(r["server"])} for r in summary_rows(run)]
+    return Table(shown(run, rows, OUT_OF_VIEW), list(SUMMARY_HEADERS), SUMMARY_HEADERS)
 
 
 def summary_text(run: Run) -> str:

@@ -228,7 +228,8 @@ def omission_sentence(run: Run) -> str:
     text = (
         f"The control server does nothing, yet its p99 from the intended start was up to "
         f"{timer['gap_us']:,.0f} µs above its p99 as sent (at {timer['rate']:g} req/s): that gap "
-        "is the load generator's own timing, the same for every server measured beside it."
+        "is the load generator's own timing. It is not the same for every server beside it: "
+        f"over every rate, the others' gaps differed from the control's by {_spread(others)}."
     )
     noise = max(0.0, -min(r["beyond_timer_us"] for r in others))
     if worst["beyond_timer_us"] > max(2 * noise, 0.1 * timer["gap_us"]):
@@ -246,6 +247,16 @@ def omission_sentence(run: Run) -> str:
             "outage in 06-availability is a real stall."
         )
     return text
+
+
+def _spread(others: list[dict[str, Any]]) -> str:
+    """The smallest and largest `beyond_timer_us` over every rate, each with where it was."""
+    low = min(others, key=lambda r: r["beyond_timer_us"])
+    high = max(others, key=lambda r: r["beyond_timer_us"])
+    return " to ".join(
+        f"{r['beyond_timer_us']:+,.0f} µs ({r['server']} at {r['rate']:,.0f} req/s)"
+        for r in (low, high)
+    )
 
 
 def load_generator_sentence(run: Run) -> str:

@@ -80,6 +80,15 @@ def renamed_copy(tmp_path):
             latency = json.loads(path.read_text())
             latency["arms"] = {arm[k]: v for k, v in latency["arms"].items()}
             path.write_text(json.dumps(latency))
+        if cell.get("arm_order"):
+            cell["arm_order"] = [arm[a] for a in cell["arm_order"]]
+    if curve := scenario.get("curve"):  # the load curve names its servers too
+        curve["servers"] = [arm[x] for x in curve["servers"]]
+        curve["capacity_of"] = arm.get(curve.get("capacity_of"), curve.get("capacity_of"))
+        curve["pairs"] = [[arm[a], arm[b]] for a, b in curve.get("pairs") or []]
+    meta["capacity"] = {
+        arm[k]: {**v, "label": arm[k]} for k, v in (meta.get("capacity") or {}).items()
+    }
     (folder / "run.json").write_text(json.dumps(meta))
     back = {new: old for old, new in {**arm, **group}.items()}
     return reference, analysis.load(folder), back

@@ -461,7 +461,7 @@ def algorithm_runs(tmp):
     return slower, level
 
 
-def runtime_runs(tmp, inconclusive: bool = False):
+def runtime_runs(tmp, inconclusive: bool = False, unloaded: bool = False):
     node = [ServerSpec(f"{k}_node", k, runtime="node") for k in ("session", "jwt_auth", "control")]
     groups = (
         PairedSpec(
@@ -470,7 +470,7 @@ def runtime_runs(tmp, inconclusive: bool = False):
             name="py",
             question="runtimes",
             rates=(1000.0,),
-            unloaded=False,
+            unloaded=unloaded,
         ),
         PairedSpec(
             ("session_node", "jwt_auth_node", "control_node"),
@@ -478,7 +478,7 @@ def runtime_runs(tmp, inconclusive: bool = False):
             name="nd",
             question="runtimes",
             rates=(1000.0,),
-            unloaded=False,
+            unloaded=unloaded,
         ),
     )
 
@@ -490,6 +490,7 @@ def runtime_runs(tmp, inconclusive: bool = False):
                 "session": 1_100,
                 "jwt_auth": 800,
                 "session_node": node_session(r) if callable(node_session) else node_session,
+                **({"session_node": 805} if unloaded and rate is None else {}),
                 "jwt_auth_node": 800,
             }.get(a, 500)
 
@@ -627,7 +628,7 @@ FLIPS: dict[str, tuple[Callable, str, str]] = {
     "algorithm_sentence": (algorithm_runs, "slower than HS256", "no difference beyond the margin"),
     "runtime_sentence": (
         runtime_runs,
-        "The verdict is the same on all 2 runtimes",
+        "the verdict is the same on all 2 runtimes",
         "The runtimes disagree",
     ),
     "availability_sentence": (
@@ -771,8 +772,20 @@ def test_a_run_of_runtimes_answers_per_runtime_not_with_no_answer(tmp_path):
     agree, disagree = runtime_runs(tmp_path)
     said = analysis.headline(agree), analysis.headline(disagree)
     assert all("no answer" not in s for s in said), said
-    assert "The verdict is the same on all 2 runtimes" in said[0]
+    assert "the verdict is the same on all 2 runtimes" in said[0]
     assert "The runtimes disagree: the claim holds on" in said[1]
+
+
+def test_the_unloaded_verdicts_are_said_apart_from_the_loaded_ones(tmp_path):
+    """Node's session level with JWT one request at a time (no_difference) while both runtimes
+    hold under load: the sentence must not let "the same on all" cover the unloaded rows."""
+    agree, _ = runtime_runs(tmp_path / "x")
+    split, _ = runtime_runs(tmp_path / "y", unloaded=True)
+    said, quiet = analysis.runtime_sentence(split), analysis.runtime_sentence(agree)
+    assert "Under that load the verdict is the same on all 2 runtimes" in said, said
+    assert "Unloaded (one request at a time) the runtimes do not all agree" in said, said
+    assert "no_difference on Node.js" in said and "holds on Python" in said, said
+    assert "Unloaded" not in quiet  # no unloaded rows, nothing said about them
 
 
 def test_an_inconclusive_runtime_is_not_called_a_disagreement(tmp_path):
@@ -794,8 +807,9 @@ def test_the_headline_puts_the_effect_beside_the_network_and_its_own_interval(tm
     said = analysis.context_sentence(timed)
     effect = abs(row.delta_us)
     assert f"{effect:,.0f} µs is {effect / 500:.0%} of the round trip a client in the same" in said
-    # Shares from 0.1% to 9.5% keep one decimal (answer._share): 0.2%, not 0.20%.
-    assert f"{effect / 150_000:.1%} of the round trip a client on another continent" in said
+    far = effect / 150_000  # shares under 10% get one decimal, under 0.1% two
+    far_said = f"{far:.1%}" if far >= 0.001 else f"{far:.2%}"
+    assert f"{far_said} of the round trip a client on another continent" in said
     figure, _ = meaningful(row.delta_us, row.ci_low_us, row.ci_high_us)
     assert f"read it as {figure}" in said
     assert said in analysis.headline(timed)
@@ -825,6 +839,73 @@ def test_repeats_needed_is_the_smallest_n_whose_interval_is_narrow_enough():
     assert analysis.repeats_needed(values, 10.0) == 7  # t(6) 10 / √7 = 9.2; t(5) 10 / √6 = 10.5
     assert analysis.repeats_needed([5.0], 1.0) is None  # no spread to go on
     assert analysis.repeats_needed([5.0, 5.0], 1.0) == 2
+
+
+def test_repeats_needed_is_found_where_the_fixed_point_iteration_bounces():
+    """s = 22.2 µs, h = 31.8 µs (the reference run's 250 req/s median): iterating
+    n = (t(n-1) s / h)^2 from n = 2 bounces between 79 and 2 for ever. By hand, with scipy's t:
+    n = 4 gives 3.182 × 22.2 / √4 = 35.3 > 31.8, n = 5 gives 2.776 × 22.2 / √5 = 27.6 <= 31.8."""
+    from scipy import stats
+
+    assert stats.t.ppf(0.975, 3) * 22.2 / 4**0.5 > 31.8 >= stats.t.ppf(0.975, 4) * 22.2 / 5**0.5
+    assert analysis.repeats_needed([0.0, 22.2, 44.4], 31.8) == 5  # sd of these three: 22.2
+    assert analysis.repeats_needed([0.0, 22.2, 44.4], 1e-9, most=50) == 50  # not even 50 would do
+
+
+def test_the_arrivals_sentence_and_block_give_each_servers_own_rate(tmp_path):
+    """Four arms against three at the same total rate: the sentence, the README block and the
+    figure's title state each group's rate per server; equal arm counts give one figure."""
+    from bench.analysis import generated, spacing
+
+    different, _ = arrivals_runs(tmp_path)
+    said = analysis.arrivals_sentence(different)
+    assert "250.0 req/s each with random arrivals (4 servers)" in said, said
+    assert "333.3 req/s each with evenly spaced ones (3 servers)" in said, said
+    block = generated.arrivals(different)
+    assert "| 250.0 / 333.3 req/s |" in block and "different numbers of servers" in block
+    title = spacing.arrivals_title(different, 1_000.0)
+    assert "same rate:" not in title and "250.0 req/s each" in title
+    assert spacing.per_server_words(1_000.0, {"poisson": 4, "uniform": 4}) == (
+        "250.0 req/s each (4 servers)"
+    )
+
+
+def test_a_scheme_measured_only_at_a_fixed_rate_is_left_out_of_the_bill(tmp_path):
+    """The cached session server measured only as an arm at a fixed rate: its CPU per request
+    is not comparable with the closed-loop figures, so the bill leaves it out and says why;
+    with a closed-loop figure of its own it is priced like the others."""
+    cached = ServerSpec("sc", "session", {"AUTHBENCH_SESSION_CACHE_TTL": "1"})
+    group = PairedSpec(
+        ("sc", "jwt_auth"), (("sc", "jwt_auth"),), name="v", question="variants", rates=(1000.0,)
+    )
+    sc = synthetic.scenario(servers=(CONTROL, PG, JWT, cached), groups=(group,))
+    paired = synthetic.paired_cells(tmp_path / "f", sc, lambda a, r, rate: 900)
+    fixed = write(tmp_path / "f", sc, closed_cells(80) + paired)
+    said = analysis.bill_sentence(fixed)
+    assert "Left out of the bill: sessions in PostgreSQL, cached" in said, said
+    schemes = {r["scheme"] for r in analysis.capacity_rows(fixed)}
+    assert "sessions in PostgreSQL, cached" not in schemes and "JWT" in schemes
+    cells = closed_cells(80) + [
+        synthetic.closed_cell("sc", "session", r, 90, 10) for r in (1, 2, 3)
+    ]
+    alone = synthetic.scenario(servers=(CONTROL, PG, JWT, cached))
+    closed = write(tmp_path / "closed", alone, cells)
+    assert "Left out of the bill" not in analysis.bill_sentence(closed)
+    assert "sessions in PostgreSQL, cached" in {r["scheme"] for r in analysis.capacity_rows(closed)}
+
+
+def test_the_control_gap_is_not_called_the_same_for_every_server(tmp_path):
+    """The other servers' gaps land on either side of the control's: the sentence gives their
+    spread over every rate instead of calling the control's gap everyone's."""
+    timer, queued = omission_runs(tmp_path)
+    for run in (timer, queued):
+        said = analysis.omission_sentence(run)
+        assert "the same for every server" not in said.replace("not the same for every", "")
+        beyond = [
+            r["beyond_timer_us"] for r in analysis.omission_rows(run) if r["server"] != "control"
+        ]
+        assert f"by {min(beyond):+,.0f} µs (" in said and f"to {max(beyond):+,.0f} µs (" in said
+    assert analysis.omission_sentence(timer) != analysis.omission_sentence(queued)
 
 
 def test_arrivals_are_called_alike_only_when_each_server_got_the_same_share(tmp_path):

@@ -177,3 +177,16 @@ def test_a_lost_figure_is_a_difference_and_a_redrawn_one_is_not():
 
 def test_memory_addresses_are_masked():
     assert notebook_outputs.mask("<x.Table at 0x7fd702641550>") == "<x.Table at 0x...>"
+
+
+def test_run_help_lists_every_scenario_file():
+    """`python -m bench run --help` names every scenario in bench/run/scenarios, read from the
+    folder: a scenario added there is listed without an edit to the help text."""
+    from bench.cli import build_parser
+
+    run = build_parser()._subparsers._group_actions[0].choices["run"]
+    scenario = next(a for a in run._actions if "--scenario" in a.option_strings)
+    folder = Path(__file__).parents[2] / "bench" / "run" / "scenarios"
+    names = sorted(p.stem for p in folder.glob("*.toml"))
+    assert {"runtimes", "curve", "quick", "default", "full"} <= set(names)
+    assert scenario.help == ", ".join(names) + " or a .toml path"

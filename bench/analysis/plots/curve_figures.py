@@ -341,7 +341,7 @@ def plot_coordinated_omission(run: Run) -> Figure | None:
     axes[0].set_ylabel(f"p99 ({US}, log scale)")
     fig.legend(handles=TIMED, loc="outside right upper", fontsize=8, title="p99, timed")
     fig.suptitle(
-        "What service time hides near the knee: each server alone, p99 timed two ways\n"
+        "Does service time hide the queue near the knee? Each server alone, p99 timed two ways\n"
         "(the figure at the top point: response time over service time)",
         fontsize=10,
     )

@@ -24,6 +24,7 @@ from bench.analysis.plots.palette import (
     us_axis,
 )
 from bench.analysis.runs import Run, cell_rows, micro_timings, points
+from bench.analysis.spacing import arrivals_title
 from bench.analysis.verdicts import PairVerdict, paired_verdicts
 
 
@@ -392,7 +393,7 @@ def plot_arrivals(run: Run) -> Figure | None:
     for axis in (left, right):
         axis.grid(True, alpha=0.3)
     legend_outside(fig, left)
-    fig.suptitle("Same servers, same rate: evenly spaced against random arrivals", fontsize=10)
+    fig.suptitle(arrivals_title(run, max(rates)), fontsize=10)
     return fig
 
 
