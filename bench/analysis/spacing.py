@@ -74,11 +74,17 @@ def per_server_words(rate: float, servers: dict[str, int]) -> str:
     return ", ".join(parts)
 
 
-def arrivals_title(run: Run, rate: float) -> str:
-    """The arrivals figure's title: the same total rates, and how each group shared them."""
+def arrivals_title(run: Run) -> str:
+    """The arrivals figure's title: the same total rates, and among how many servers each
+    arrival process shared them (so whether each server's own rate was the same)."""
+    servers = servers_per_process(run)
+    first = "Evenly spaced against random arrivals, at the same total rates"
+    if len(set(servers.values())) <= 1:
+        n = next(iter(servers.values()), 0)
+        return f"{first}\n(shared by {n} servers either way: each server's own rate the same too)"
     return (
-        "Same servers, same total rates: evenly spaced against random arrivals\n"
-        f"at {rate:,.0f} req/s in total, {per_server_words(rate, servers_per_process(run))}"
+        f"{first}\n(random arrivals shared by {servers.get('poisson')} servers, evenly spaced "
+        f"ones by {servers.get('uniform')}: each server's own rate differs)"
     )
 
 

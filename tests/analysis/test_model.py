@@ -64,11 +64,6 @@ def renamed_copy(tmp_path):
             scenario[key]["servers"] = [arm[x] for x in scenario[key]["servers"]]
         for result in meta.get(key) or []:
             result["label"] = arm[result["label"]]
-    if curve := scenario.get("curve"):
-        curve["servers"] = [arm[x] for x in curve["servers"]]
-        curve["capacity_of"] = arm[curve["capacity_of"]]
-        curve["pairs"] = [[arm[a], arm[b]] for a, b in curve["pairs"]]
-    meta["capacity"] = {arm[k]: v for k, v in (meta.get("capacity") or {}).items()}
     for cell in meta["cells"]:
         if "group" in cell:
             cell["group"] = group[cell["group"]]
@@ -82,13 +77,6 @@ def renamed_copy(tmp_path):
             path.write_text(json.dumps(latency))
         if cell.get("arm_order"):
             cell["arm_order"] = [arm[a] for a in cell["arm_order"]]
-    if curve := scenario.get("curve"):  # the load curve names its servers too
-        curve["servers"] = [arm[x] for x in curve["servers"]]
-        curve["capacity_of"] = arm.get(curve.get("capacity_of"), curve.get("capacity_of"))
-        curve["pairs"] = [[arm[a], arm[b]] for a, b in curve.get("pairs") or []]
-    meta["capacity"] = {
-        arm[k]: {**v, "label": arm[k]} for k, v in (meta.get("capacity") or {}).items()
-    }
     (folder / "run.json").write_text(json.dumps(meta))
     back = {new: old for old, new in {**arm, **group}.items()}
     return reference, analysis.load(folder), back

@@ -393,7 +393,7 @@ def plot_arrivals(run: Run) -> Figure | None:
     for axis in (left, right):
         axis.grid(True, alpha=0.3)
     legend_outside(fig, left)
-    fig.suptitle(arrivals_title(run, max(rates)), fontsize=10)
+    fig.suptitle(arrivals_title(run), fontsize=10)
     return fig
 
 
