@@ -30,6 +30,7 @@ help: ## List the targets (the default goal)
 	@echo "           LOCUST_WORKERS=N (make bench: Locust processes)  SERVER_WORKERS=N (make serve: server processes)"
 	@echo "           RUNTIME=python|fastapi|node (make serve)"
 	@echo "           HOST=127.0.0.1 PORT=8000 (make serve)  RUN=results/<run>  DATABASE_URL=postgresql://... (use an existing server)"
+	@echo "           WHO=locust (make flamegraph: sample the load generator instead of the server)"
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "authbench needs Python 3.11 or newer, found " + sys.version.split()[0])'

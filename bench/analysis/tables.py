@@ -104,12 +104,15 @@ SUMMARY_HEADERS = {
 OUT_OF_VIEW = ("rps_per_core", "cpu_server_us", "cpu_postgres_us", "cpu_redis_us")
 
 
-def summary_table(run: Run) -> Table:
+def summary_table(run: Run, claim_only: bool = False) -> Table:
     """Per server: closed loop, CPU per request, and at the reference rate p50 and p99 of the
     response time (from each request's intended start) and p99 as sent (service time). An
-    external arm's CPU, and its store's, are "not measured"."""
+    external arm's CPU, and its store's, are "not measured". `claim_only`: the claim group's
+    arms only (a notebook that leaves the other experiments to their own notebooks)."""
     groups = {label: p["group"] for label, p in at_rate(run).items()}  # whose cells gave p50, p99
     rows = [{**r, "group": groups.get(r["server"])} for r in summary_rows(run)]
+    if claim_only and (claim := run.model.claim) is not None:
+        rows = [r for r in rows if r["server"] in claim.arms]
     return Table(shown(run, rows, OUT_OF_VIEW), list(SUMMARY_HEADERS), SUMMARY_HEADERS)
 
 

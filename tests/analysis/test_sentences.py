@@ -919,3 +919,21 @@ def test_arrivals_are_called_alike_only_when_each_server_got_the_same_share(tmp_
     assert "only the arrivals changed" not in said
     shares = {(r["arrivals"], r["rate_per_arm"]) for r in analysis.arrivals_rows(different)}
     assert shares == {("poisson", 250.0), ("uniform", 333.3)}
+
+
+def test_the_summary_table_can_show_the_claim_group_alone(tmp_path):
+    """Notebook 02's table: the claim group's arms only, so the other experiments' servers stay
+    unseen until their own notebooks ask to predict them; without the flag every server."""
+    extra = ServerSpec("jwt_rs256", "jwt_auth", {"AUTHBENCH_JWT_ALG": "RS256"})
+    group = PairedSpec(
+        ("jwt_rs256", "jwt_auth"),
+        (("jwt_rs256", "jwt_auth"),),
+        name="alg",
+        question="algorithms",
+        rates=(1000.0,),
+    )
+    run = write(tmp_path, *claim_run(tmp_path, 1_000, groups=(group,), servers=(extra,)))
+    every = {row["server"] for row in analysis.summary_table(run).rows}
+    claim = {row["server"] for row in analysis.summary_table(run, claim_only=True).rows}
+    assert "jwt_rs256" in every and claim == every - {"jwt_rs256"}
+    assert claim == set(run.model.claim.arms) & every
