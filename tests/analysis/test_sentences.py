@@ -919,3 +919,30 @@ def test_arrivals_are_called_alike_only_when_each_server_got_the_same_share(tmp_
     assert "only the arrivals changed" not in said
     shares = {(r["arrivals"], r["rate_per_arm"]) for r in analysis.arrivals_rows(different)}
     assert shares == {("poisson", 250.0), ("uniform", 333.3)}
+
+
+def test_the_same_pair_says_which_groups_overlap_and_which_lie_apart():
+    """Three groups' intervals for one pair: two that overlap and one below both is not "do not
+    overlap"; the same three all overlapping is "overlap"; none overlapping gives their order."""
+    from bench.analysis.stores import overlap_words
+
+    def rows(*intervals):
+        return [
+            {"group": g, "ci_low_us": lo, "ci_high_us": hi}
+            for g, (lo, hi) in zip(("main", "stores", "uniform"), intervals, strict=False)
+        ]
+
+    mixed = overlap_words(rows((142, 165), (121, 166), (88, 96)))
+    assert mixed == (
+        "Their intervals do not all overlap: main and stores overlap; uniform lies below both."
+    ), mixed
+    above = overlap_words(rows((142, 165), (121, 166), (170, 180)))
+    assert "uniform lies above both" in above, above
+    chain = overlap_words(rows((100, 120), (115, 140), (135, 160)))
+    assert "main and stores overlap; stores and uniform overlap; main and uniform do not" in chain
+    together = overlap_words(rows((142, 165), (121, 166), (150, 170)))
+    assert together.startswith("Their intervals overlap:") and "apart" not in together, together
+    apart = overlap_words(rows((142, 165), (10, 20), (88, 96)))
+    assert apart == (
+        "Their intervals do not overlap: stores, uniform, main from lowest to highest."
+    ), apart
