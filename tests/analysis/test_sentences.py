@@ -647,7 +647,7 @@ FLIPS: dict[str, tuple[Callable, str, str]] = {
     # The load curve (tests/support/curve_runs.py; tests/analysis/test_curve.py pushes the other cases)
     "curve_sentence": (
         curve_runs.everywhere_and_never,
-        "by more than the margin at every load of the curve",
+        "by more than the margin at the median at every load of the curve; at p99 at every load",
         "at the median at no load of the curve",
     ),
     "curve_model_sentence": (
