@@ -946,3 +946,27 @@ def test_the_same_pair_says_which_groups_overlap_and_which_lie_apart():
     assert apart == (
         "Their intervals do not overlap: stores, uniform, main from lowest to highest."
     ), apart
+
+
+def test_the_arrivals_sentence_gives_the_ratios_and_whether_they_held_at_every_rate(
+    monkeypatch,
+):
+    """Random arrivals 1.4x to 1.7x the evenly spaced difference at each of three rates: "at
+    every rate" with that range; one rate at 1.1x: the rates it held at, and the one it did not."""
+    from bench.analysis import spacing
+
+    def rows(random_us):
+        out = []
+        for rate, p in zip((250.0, 500.0, 1000.0), random_us, strict=True):
+            for arrivals, delta in (("poisson", p), ("uniform", 100.0)):
+                out.append({"arrivals": arrivals, "rate": rate, "arms": 4, "delta_p50_us": delta})
+        return out
+
+    monkeypatch.setattr(spacing, "arrivals_rows", lambda run: rows((140.0, 150.0, 170.0)))
+    every = spacing.arrivals_sentence(None)
+    assert "larger by more than a fifth at every rate (3 of 3): 1.4x to 1.7x" in every, every
+    assert "most rates" not in every
+    monkeypatch.setattr(spacing, "arrivals_rows", lambda run: rows((140.0, 150.0, 110.0)))
+    most = spacing.arrivals_sentence(None)
+    assert "at 2 of 3 rates, not at 1000 req/s: 1.1x to 1.5x" in most, most
+    assert "every rate" not in most
