@@ -66,7 +66,8 @@ def _bite(run: Run, a: str, b: str, p50: list[PairVerdict], p99: dict) -> str:
     every = "every load of the curve" + (" it could decide" if inconclusive else "")
     if start == 0:
         return (
-            f"{alone}, {a} was slower than {b} by more than the margin at {every}, from "
+            f"{alone}, {a} was slower than {b} by more than the margin at the median at "
+            f"{every}; {_p99_every(decided, p99)}, from "
             f"{_load(run, low.rate, low.load_fraction, b)} up: {_interval(low)} at the median "
             f"and {_interval(p99[low.rate])} at p99 at the lowest load.{apart}"
         )
@@ -92,6 +93,21 @@ def _bite(run: Run, a: str, b: str, p50: list[PairVerdict], p99: dict) -> str:
         f"about {signed(z)} µs at the median and {signed(w)} µs at p99 ({_counted(below)}); "
         f"from there on {a} was slower than {b} by more than the margin at {every}.{apart}"
     )
+
+
+def _p99_every(rows: list[PairVerdict], p99: dict) -> str:
+    """Whether p99 held too at the loads where the median did: "at p99 at every load", or the
+    loads where it did not, each with its verdict ("at every load but 40% (inconclusive)")."""
+    mine = [p99[r.rate] for r in rows if r.rate in p99]
+    if not mine:
+        return "p99 not judged"
+    missed = [r for r in mine if r.verdict != "holds"]
+    if not missed:
+        return "at p99 at every load too"
+    where = ", ".join(f"{r.load_fraction:.0%} ({r.verdict})" for r in missed)
+    if len(missed) < len(mine):
+        return f"at p99 at every load but {where}"
+    return f"at p99 at no load: {where}"
 
 
 def _counted(rows: list[PairVerdict]) -> str:

@@ -209,6 +209,45 @@ def same_pair_rows(run: Run) -> list[dict[str, Any]]:
     return rows
 
 
+def _meet(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return max(a["ci_low_us"], b["ci_low_us"]) <= min(a["ci_high_us"], b["ci_high_us"])
+
+
+def overlap_words(rs: list[dict[str, Any]]) -> str:
+    """Which groups' intervals overlap and which lie apart, pair by pair. On a line, intervals
+    that overlap pairwise share a point, so "all overlap" is every pair overlapping."""
+    pairs = [(a, b) for i, a in enumerate(rs) for b in rs[i + 1 :]]
+    meet = [(a, b) for a, b in pairs if _meet(a, b)]
+    if len(meet) == len(pairs):
+        return "Their intervals overlap: the figures differ by no more than their own uncertainty."
+    if not meet:
+        order = sorted(rs, key=lambda r: r["ci_low_us"])
+        return (
+            "Their intervals do not overlap: "
+            + ", ".join(r["group"] for r in order)
+            + " from lowest to highest."
+        )
+    said = [f"{a['group']} and {b['group']} overlap" for a, b in meet]
+    touched = {r["group"] for pair in meet for r in pair}
+    for r in rs:
+        if r["group"] in touched:
+            continue
+        others = [o for o in rs if o is not r]
+        both = "both" if len(others) == 2 else "all the others"
+        if all(r["ci_high_us"] < o["ci_low_us"] for o in others):
+            said.append(f"{r['group']} lies below {both}")
+        elif all(r["ci_low_us"] > o["ci_high_us"] for o in others):
+            said.append(f"{r['group']} lies above {both}")
+        else:
+            said.append(f"{r['group']} overlaps none of the others")
+    apart = [
+        f"{a['group']} and {b['group']} do not"
+        for a, b in pairs
+        if not _meet(a, b) and a["group"] in touched and b["group"] in touched
+    ]
+    return "Their intervals do not all overlap: " + "; ".join(said + apart) + "."
+
+
 def same_pair_sentence(run: Run) -> str:
     """Why one pair measured in two groups at the same total rate gives two figures."""
     rows = [r for r in same_pair_rows(run) if r["rate"] is not None]
@@ -225,18 +264,13 @@ def same_pair_sentence(run: Run) -> str:
         f"{verdict_lines.signed(r['ci_high_us'])}]"
         for r in rs
     ]
-    overlap = max(r["ci_low_us"] for r in rs) <= min(r["ci_high_us"] for r in rs)
     text = (
         f"At {rate:g} req/s in total the same pair was measured in {len(rs)} groups: "
         + "; ".join(parts)
         + ". "
+        + overlap_words(rs)
+        + " "
     )
-    if overlap:
-        text += (
-            "Their intervals overlap: the figures differ by no more than their own uncertainty. "
-        )
-    else:
-        text += "Their intervals do not overlap. "
     shares = (
         "the same total rate is shared by a different number of arms, so each server gets a "
         "different rate and the core a different mix of work, and they ran at other moments"

@@ -223,3 +223,21 @@ def test_a_curve_run_draws_its_figures_and_a_run_without_one_does_not(tmp_path):
     claim = write(tmp_path / "claim", *claim_run(tmp_path / "claim", 1_100))
     written = {p.name for p in draw_all(claim, tmp_path / "claim_plots", warn=said.append)}
     assert not said and not CURVE_FIGURES & written
+
+
+def test_every_load_is_said_only_for_the_quantile_it_holds_at(everywhere, monkeypatch):
+    """The median holding at every load while p99 is inconclusive at one: "every load" is said
+    for the median alone, and p99 names the exception with its verdict."""
+    from dataclasses import replace
+
+    from bench.analysis import curve
+
+    rows = curve.gap_rows(everywhere)
+    assert "at p99 at every load too" in analysis.curve_sentence(everywhere)
+    odd = next(r for r in rows if r.quantile == 0.99 and r.load_fraction > 0.3)
+    changed = [replace(r, verdict="inconclusive") if r is odd else r for r in rows]
+    monkeypatch.setattr(curve, "gap_rows", lambda run, quantile=None: changed)
+    said = analysis.curve_sentence(everywhere)
+    assert "by more than the margin at the median at every load of the curve;" in said, said
+    assert f"at p99 at every load but {odd.load_fraction:.0%} (inconclusive)" in said, said
+    assert "at p99 at every load too" not in said

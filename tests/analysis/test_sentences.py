@@ -647,7 +647,7 @@ FLIPS: dict[str, tuple[Callable, str, str]] = {
     # The load curve (tests/support/curve_runs.py; tests/analysis/test_curve.py pushes the other cases)
     "curve_sentence": (
         curve_runs.everywhere_and_never,
-        "by more than the margin at every load of the curve",
+        "by more than the margin at the median at every load of the curve; at p99 at every load",
         "at the median at no load of the curve",
     ),
     "curve_model_sentence": (
@@ -937,3 +937,54 @@ def test_the_summary_table_can_show_the_claim_group_alone(tmp_path):
     claim = {row["server"] for row in analysis.summary_table(run, claim_only=True).rows}
     assert "jwt_rs256" in every and claim == every - {"jwt_rs256"}
     assert claim == set(run.model.claim.arms) & every
+
+
+def test_the_same_pair_says_which_groups_overlap_and_which_lie_apart():
+    """Three groups' intervals for one pair: two that overlap and one below both is not "do not
+    overlap"; the same three all overlapping is "overlap"; none overlapping gives their order."""
+    from bench.analysis.stores import overlap_words
+
+    def rows(*intervals):
+        return [
+            {"group": g, "ci_low_us": lo, "ci_high_us": hi}
+            for g, (lo, hi) in zip(("main", "stores", "uniform"), intervals, strict=False)
+        ]
+
+    mixed = overlap_words(rows((142, 165), (121, 166), (88, 96)))
+    assert mixed == (
+        "Their intervals do not all overlap: main and stores overlap; uniform lies below both."
+    ), mixed
+    above = overlap_words(rows((142, 165), (121, 166), (170, 180)))
+    assert "uniform lies above both" in above, above
+    chain = overlap_words(rows((100, 120), (115, 140), (135, 160)))
+    assert "main and stores overlap; stores and uniform overlap; main and uniform do not" in chain
+    together = overlap_words(rows((142, 165), (121, 166), (150, 170)))
+    assert together.startswith("Their intervals overlap:") and "apart" not in together, together
+    apart = overlap_words(rows((142, 165), (10, 20), (88, 96)))
+    assert apart == (
+        "Their intervals do not overlap: stores, uniform, main from lowest to highest."
+    ), apart
+
+
+def test_the_arrivals_sentence_gives_the_ratios_and_whether_they_held_at_every_rate(
+    monkeypatch,
+):
+    """Random arrivals 1.4x to 1.7x the evenly spaced difference at each of three rates: "at
+    every rate" with that range; one rate at 1.1x: the rates it held at, and the one it did not."""
+    from bench.analysis import spacing
+
+    def rows(random_us):
+        out = []
+        for rate, p in zip((250.0, 500.0, 1000.0), random_us, strict=True):
+            for arrivals, delta in (("poisson", p), ("uniform", 100.0)):
+                out.append({"arrivals": arrivals, "rate": rate, "arms": 4, "delta_p50_us": delta})
+        return out
+
+    monkeypatch.setattr(spacing, "arrivals_rows", lambda run: rows((140.0, 150.0, 170.0)))
+    every = spacing.arrivals_sentence(None)
+    assert "larger by more than a fifth at every rate (3 of 3): 1.4x to 1.7x" in every, every
+    assert "most rates" not in every
+    monkeypatch.setattr(spacing, "arrivals_rows", lambda run: rows((140.0, 150.0, 110.0)))
+    most = spacing.arrivals_sentence(None)
+    assert "at 2 of 3 rates, not at 1000 req/s: 1.1x to 1.5x" in most, most
+    assert "every rate" not in most
