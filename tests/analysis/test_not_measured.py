@@ -123,28 +123,10 @@ def test_the_cpu_figure_says_not_measured_instead_of_drawing_zero(tmp_path):
     assert not axis.patches  # no bar at all, not a bar of height 0
 
 
-def _read_side(prefix: str) -> dict:
-    """Every analysis.*_rows helper (or sentence) that takes a run and nothing else it lacks."""
-    import inspect
-
-    found = {}
-    for name in analysis.__all__:
-        function = getattr(analysis, name)
-        if name.endswith(prefix) and callable(function):
-            parameters = list(inspect.signature(function).parameters.values())
-            if (
-                parameters
-                and parameters[0].name == "run"
-                and all(p.default is not p.empty for p in parameters[1:])
-            ):
-                found[name] = function
-    return found
-
-
 def test_every_row_helper_and_sentence_reads_an_all_external_run(tmp_path):
     """No figure of the servers' CPU anywhere, and (the second run) no Server-Timing from any
     arm: every helper still answers, with None or words, never a KeyError."""
-    helpers = {**_read_side("_rows"), **synthetic.run_sentences()}
+    helpers = {**synthetic.read_side("_rows"), **synthetic.run_sentences()}
     assert {"fixed_rate_rows", "auth_share_sentence", "tail_sentence"} <= set(helpers)
     for untimed in (False, True):
         run = external_run(tmp_path / str(untimed), untimed=untimed)

@@ -24,6 +24,7 @@ from bench.run import curve_blocks, curve_driver
 from bench.run.runner import Runner
 from bench.run.scenario_toml import parse
 from bench.system.processes import children, tree
+from tests.support import processes
 from tests.support.processes import alive, bench_argv
 
 pytestmark = pytest.mark.load
@@ -54,10 +55,7 @@ def ours() -> set[int]:
 
 
 def left_running(before: set[int]) -> list[int]:
-    deadline = time.monotonic() + 10
-    while (left := [pid for pid in ours() - before if alive(pid)]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return left
+    return processes.left_running(before, ours)
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,8 +30,9 @@ from bench.system.ports import free_port
 from bench.system.processes import children
 from bench.system.server_process import ServerFailed
 from servers.store import SEED_PASSWORD
+from tests.support import processes
 from tests.support.elsewhere import mounted, served
-from tests.support.processes import alive, bench_argv
+from tests.support.processes import bench_argv
 from tests.support.tls_ca import make_ca
 
 pytestmark = pytest.mark.load
@@ -82,10 +82,7 @@ def ours() -> set[int]:
 
 
 def left_running(before: set[int]) -> list[int]:
-    deadline = time.monotonic() + 10
-    while (left := [pid for pid in ours() - before if alive(pid)]) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return left
+    return processes.left_running(before, ours)
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+from collections.abc import Callable
 
 
 def alive(pid: int) -> bool:
@@ -27,3 +29,12 @@ def command_name(pid: int) -> str:
 
 def bench_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "bench", *args]
+
+
+def left_running(before: set[int], ours: Callable[[], set[int]]) -> list[int]:
+    """The processes `ours()` gives now that were not in `before` and are still alive, once any
+    that are ending have had 10 s to go."""
+    deadline = time.monotonic() + 10
+    while (left := [pid for pid in ours() - before if alive(pid)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left

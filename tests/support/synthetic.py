@@ -389,14 +389,15 @@ def availability(label: str = "session", kind: str = "session", **changes: Any) 
     }
 
 
-def run_sentences() -> dict[str, Callable]:
-    """Every analysis.*_sentence that takes a run (its other parameters have defaults)."""
+def read_side(suffix: str) -> dict[str, Callable]:
+    """Every analysis.*`suffix` function (`_sentence`, `_rows`) that takes a run and nothing else
+    without a default."""
     import inspect
 
     found = {}
     for name in analysis.__all__:
         function = getattr(analysis, name)
-        if name.endswith("_sentence") and callable(function):
+        if name.endswith(suffix) and callable(function):
             parameters = list(inspect.signature(function).parameters.values())
             if (
                 parameters
@@ -405,6 +406,11 @@ def run_sentences() -> dict[str, Callable]:
             ):
                 found[name] = function
     return found
+
+
+def run_sentences() -> dict[str, Callable]:
+    """Every analysis.*_sentence that takes a run (its other parameters have defaults)."""
+    return read_side("_sentence")
 
 
 # --- load curves ---------------------------------------------------------------------------------
