@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from bench.system.http_client import Reply as Answer
+from bench.system.http_client import login as http_login
 from bench.system.http_client import send as call
 from bench.system.server_process import ServerProcess
 from servers.store import SEED_PASSWORD
@@ -43,9 +44,8 @@ def eventually(condition, within_s: float, message: str, every_s: float = 0.05) 
 
 
 def login(server: ServerProcess, username: str = "user00001", password: str = SEED_PASSWORD) -> str:
-    answer = call(server.url, "POST", "/login", body={"username": username, "password": password})
-    assert answer.status == 200, answer
-    return answer.json()["token"]
+    """A token from the server's POST /login: the harness's own login (LoginFailed else)."""
+    return http_login(server.url, username, password)
 
 
 def assert_unavailable(answer: Answer) -> None:
